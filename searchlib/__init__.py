@@ -1,0 +1,35 @@
+"""searchlib: full-text search for news archives.
+
+    >>> import searchlib
+    >>> idx = searchlib.Index("index")          # opens, or creates an empty index
+    >>> report = idx.update(["corpus"])          # UpdateReport: counts and skipped files
+    >>> results = idx.search("north korea artillery", since="2022-09", limit=5)
+    >>> [(hit.title, hit.date, hit.snippet) for hit in results]
+
+Pipeline stages, one module each: `corpus` (which files) → `parsers` (files → `Article`) →
+`analysis` + `schema` (text → terms, fields) → `indexing` (write) → `query` (text → query) →
+`searching` (→ `Hit`, `Results`) → `snippets`; `index.Index` is the facade, `cli` the terminal.
+"""
+__version__ = "0.1.0"
+
+from .article import Article  # noqa: E402
+from .corpus import Skipped, read_articles  # noqa: E402
+from .errors import (  # noqa: E402
+    DateError,
+    IndexFormatError,
+    IndexLockedError,
+    IndexNotFoundError,
+    ParseError,
+    PathNotFoundError,
+    QueryError,
+    SearchlibError,
+)
+from .index import Index, create, exists  # noqa: E402
+from .indexing import UpdateReport  # noqa: E402
+from .searching import Hit, Results  # noqa: E402
+
+__all__ = [
+    "Article", "DateError", "Hit", "Index", "IndexFormatError", "IndexLockedError",
+    "IndexNotFoundError", "ParseError", "PathNotFoundError", "QueryError", "Results",
+    "SearchlibError", "Skipped", "UpdateReport", "create", "exists", "read_articles",
+]

@@ -1,0 +1,75 @@
+"""Article: the record every parser produces and the indexer stores.
+
+Stage: the hand-off between ingestion (`searchlib.parsers`) and indexing (`searchlib.indexing`).
+Plain Python only: no Whoosh types here.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from .dates import isoformat, to_utc_aware
+
+_SPACES = re.compile(r"[ \t\f\v\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
+_BLANK_LINES = re.compile(r"\s*\n\s*\n\s*")
+
+
+@dataclass
+class Article:
+    """One news article. `date` is timezone-aware UTC (or None when the source gave none).
+
+    `path` is the file the article came from and `key` its record within that file (a line
+    number, a record id) when the file holds many. `id` is stable: the URL where known, else
+    the path (relative to the index's project folder) plus the record key; the indexer sets it.
+    """
+
+    title: str = ""
+    body: str = ""
+    url: str | None = None
+    source: str | None = None
+    section: str | None = None
+    author: str | None = None
+    summary: str | None = None
+    date: datetime | None = None
+    lang: str | None = None
+    tags: list[str] = field(default_factory=list)
+    path: Path | None = None
+    key: str | None = None
+    format: str | None = None
+    id: str = ""
+
+    def __post_init__(self):
+        self.date = to_utc_aware(self.date)
+        self.title = clean_line(self.title)
+        self.body = clean_text(self.body)
+        for name in ("url", "source", "section", "author", "summary", "lang"):
+            value = getattr(self, name)
+            setattr(self, name, clean_line(value) or None if value is not None else None)
+        self.tags = [t for t in (clean_line(t) for t in self.tags) if t]
+
+    @property
+    def has_text(self) -> bool:
+        return bool(self.title or self.body)
+
+    def to_dict(self) -> dict:
+        """A JSON-ready dict of every field (dates in ISO 8601 UTC, paths as strings)."""
+        data = asdict(self)
+        data["date"] = isoformat(self.date)
+        data["path"] = str(self.path) if self.path else None
+        return data
+
+
+def clean_line(text: str | None) -> str:
+    """Collapse all whitespace (newlines included) to single spaces."""
+    return " ".join(text.split()) if text else ""
+
+
+def clean_text(text: str | None) -> str:
+    """Normalise body text: paragraphs separated by one blank line, spaces collapsed inside."""
+    if not text:
+        return ""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    paragraphs = (_SPACES.sub(" ", " ".join(p.split("\n"))).strip() for p in _BLANK_LINES.split(text))
+    return "\n\n".join(p for p in paragraphs if p)

@@ -1,0 +1,274 @@
+"""CLI: the `search` command — the terminal face of the library, and the only module using click.
+
+Stage: presentation. Each command resolves its options (option → environment → default, via
+`settings`), calls one library function and renders the result: results on stdout, progress and
+warnings on stderr, colour only on a terminal. Exceptions become one-line messages in `main()`;
+exit codes follow grep (see `ExitCode`).
+"""
+from __future__ import annotations
+
+import json
+import os
+import sys
+import unicodedata
+from enum import IntEnum
+from pathlib import Path
+
+import click
+
+from . import __version__, settings
+from .corpus import Skipped, read_articles
+from .errors import IndexLockedError, SearchlibError
+from .index import Index, create, exists
+
+
+class ExitCode(IntEnum):
+    OK = 0            # hits found / everything indexed
+    NOTHING = 1       # no hits / some files or records skipped
+    ERROR = 2         # bad query, missing path or index, unreadable input
+    LOCKED = 75       # another reindex holds the index (EX_TEMPFAIL: cron may retry)
+    INTERRUPTED = 130
+
+
+EXAMPLES = """
+\b
+Examples:
+  search "north korea artillery"              best hits, highlighted
+  search 'title:korea AND date:2022-09'       field scoping and a month
+  search '"north korea" NOT missile' --json   phrase, NOT, JSON Lines out
+  search sanctions --since "Sept 2022" --until 2022-09-30
+  search index corpus/ ~/news/               (re)index files and folders
+  search parse article.html                  show what would be indexed
+"""
+
+
+class DefaultGroup(click.Group):
+    """A group whose first argument, when it is not a command name, is a query: `search QUERY`."""
+
+    default_command = "query"
+
+    def parse_args(self, ctx, args):
+        if args and args[0] not in self.commands and args[0] not in ("--help", "-h", "--version"):
+            args = [self.default_command, *args]
+        return super().parse_args(ctx, args)
+
+    def invoke(self, ctx):
+        """The one place where library errors become a one-line message and an exit code."""
+        try:
+            return super().invoke(ctx)
+        except IndexLockedError as exc:
+            _error(str(exc))
+            ctx.exit(ExitCode.LOCKED)
+        except SearchlibError as exc:
+            _error(str(exc))
+            ctx.exit(ExitCode.ERROR)
+        except OSError as exc:
+            where = f"{exc.filename}: " if exc.filename else ""
+            _error(f"{where}{exc.strerror or exc}")
+            ctx.exit(ExitCode.ERROR)
+        except KeyboardInterrupt:
+            _warn("interrupted")
+            ctx.exit(ExitCode.INTERRUPTED)
+
+
+index_option = click.option(
+    "--index", "index_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+    help=f"Index folder [env {settings.INDEX_ENV}; default: ./{settings.DEFAULT_INDEX}].")
+json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON Lines for scripts.")
+
+
+@click.group(cls=DefaultGroup, context_settings={"help_option_names": ["-h", "--help"]},
+             epilog=EXAMPLES)
+@click.version_option(__version__, prog_name="searchlib")
+def cli():
+    """Search a news archive: `search QUERY`, or one of the commands below."""
+
+
+@cli.command(epilog=EXAMPLES)
+@click.argument("query")
+@index_option
+@click.option("--since", metavar="DATE", help="Only articles on or after DATE (2022-09-06, 'Sept 2022', yesterday, 7d).")
+@click.option("--until", metavar="DATE", help="Only articles on or before DATE (whole days).")
+@click.option("-n", "--limit", type=click.IntRange(min=0), default=settings.DEFAULT_LIMIT,
+              show_default=True, help="Number of hits to show.")
+@json_option
+@click.option("--color", type=click.Choice(["auto", "always", "never"]), default="auto",
+              show_default=True, help="Colour the matches (auto: only on a terminal, unless NO_COLOR).")
+def query(query, index_dir, since, until, limit, as_json, color):
+    """Print the articles that best match QUERY.
+
+    QUERY words must all match (in title, summary or body). Use AND, OR, NOT and parentheses,
+    "quoted phrases", field:word (title, source, section, author, tags, url), wildcards (artill*)
+    and dates: date:2022-09, date:[2022-09-01 TO 2022-09-30], date:>=2022-09-06.
+    Exit status: 0 if something matched, 1 if nothing did, 2 on error.
+    """
+    idx = _open_or_build(settings.index_path(index_dir))
+    results = idx.search(query, since=since, until=until, limit=limit)
+    use_color = _use_color(color)
+    for hit in results:
+        if as_json:
+            click.echo(json.dumps(hit.to_dict(), ensure_ascii=False))
+        else:
+            _render_hit(hit, use_color)
+    shown = len(results.hits)
+    more = f" (showing {shown}; --limit for more)" if shown < results.total else ""
+    _note(f"{results.total} matching article{'s' if results.total != 1 else ''}{more}")
+    click.get_current_context().exit(ExitCode.OK if results.total else ExitCode.NOTHING)
+
+
+@cli.command("index", epilog=EXAMPLES)
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@index_option
+@click.option("--rebuild", is_flag=True, help="Start from an empty index.")
+@click.option("--wait", type=click.FloatRange(min=0), default=0.0, show_default=True,
+              help="Seconds to wait for another reindex to finish before giving up.")
+@json_option
+def index_command(paths, index_dir, rebuild, wait, as_json):
+    """Index articles from PATHS (files or folders; default: ./corpus).
+
+    Formats: plain text (.txt), HTML pages (.html), JSON (.json) and JSON Lines (.jsonl).
+    Each file's articles replace the ones indexed from it before.
+    Exit status: 0 if every file was indexed, 1 if some were skipped, 2 on error,
+    75 if another reindex holds the index.
+    """
+    index_path = settings.index_path(index_dir)
+    paths = list(paths) or [settings.corpus_path()]
+    idx = create(index_path, replace=True) if rebuild else Index(index_path)
+    report = idx.update(paths, progress=_ProgressBar(), wait=wait)
+    if as_json:
+        click.echo(json.dumps(report.to_dict(), ensure_ascii=False))
+    else:
+        for skipped in report.skipped:
+            _warn(f"skipped {_safe(str(skipped))}")
+        click.echo(
+            f"Indexed {report.articles} article{'s' if report.articles != 1 else ''} from "
+            f"{report.files_indexed} of {report.files} file{'s' if report.files != 1 else ''} "
+            f"into {index_path}/ in {report.seconds:.1f} s; {len(report.skipped)} skipped.")
+    click.get_current_context().exit(ExitCode.OK if report.ok else ExitCode.NOTHING)
+
+
+@cli.command(epilog=EXAMPLES)
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@json_option
+def parse(paths, as_json):
+    """Print the articles that would be indexed from PATHS, every field, without indexing.
+
+    Exit status: 0 if everything parsed, 1 if something was skipped, 2 on error.
+    """
+    skipped = 0
+    for item in read_articles(paths):
+        if isinstance(item, Skipped):
+            skipped += 1
+            _warn(f"skipped {_safe(str(item))}")
+        elif as_json:
+            click.echo(json.dumps(item.to_dict(), ensure_ascii=False))
+        else:
+            for name, value in item.to_dict().items():
+                if value not in (None, "", []) and name != "body":
+                    click.echo(f"{name + ':':9} {_safe(str(value))}")
+            click.echo(f"{'body:':9} {len(item.body)} characters\n{_safe(item.body)}\n")
+    click.get_current_context().exit(ExitCode.NOTHING if skipped else ExitCode.OK)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console entry point (`search`)."""
+    cli.main(args=argv, prog_name="search")
+
+
+# --- helpers: rendering and messages ------------------------------------------------------
+
+def _open_or_build(index_path: Path) -> Index:
+    """The index; on first use, built from the default corpus (saying so on stderr)."""
+    if exists(index_path):
+        return Index(index_path, create=False)
+    corpus = settings.corpus_path()
+    if not corpus.exists():
+        return Index(index_path, create=False)  # raises IndexNotFoundError with what to run
+    _note(f"no index at {index_path}/ yet: building it from {corpus}/ first")
+    idx = Index(index_path)
+    report = idx.update([corpus], progress=_ProgressBar())
+    for skipped in report.skipped:
+        _warn(f"skipped {_safe(str(skipped))}")
+    _note(f"indexed {report.articles} articles from {report.files_indexed} files")
+    return idx
+
+
+class _ProgressBar:
+    """Feeds the library's progress callback into a click progress bar on stderr (terminals only)."""
+
+    def __init__(self):
+        self.bar = None
+
+    def __call__(self, done: int, total: int, path: Path) -> None:
+        if self.bar is None:
+            if not sys.stderr.isatty() or total < 2:
+                return
+            self.bar = click.progressbar(length=total, label="Indexing", file=sys.stderr,
+                                         show_pos=True)
+            self.bar.__enter__()
+        self.bar.update(done - self.bar.pos)
+        if done >= total:
+            self.bar.__exit__(None, None, None)
+
+
+def _use_color(choice: str) -> bool:
+    if choice == "always":
+        return True
+    if choice == "never" or os.environ.get("NO_COLOR"):
+        return False
+    return sys.stdout.isatty()
+
+
+def _render_hit(hit, color: bool) -> None:
+    title = _marked(hit.title, hit.title_highlights, color, bold=True)
+    meta = " · ".join(_safe(x) for x in (
+        hit.date.isoformat().replace("+00:00", "Z") if hit.date else "undated",
+        hit.source or "", hit.section or "", hit.id) if x)
+    click.echo(title, color=color)
+    click.echo(click.style(meta, fg="green") if color else meta, color=color)
+    if hit.snippet:
+        click.echo("  " + _marked(hit.snippet, hit.highlights, color), color=color)
+    click.echo()
+
+
+def _marked(text: str, spans, color: bool, bold: bool = False) -> str:
+    """Text with its match spans marked: bold red on a terminal, `**word**` otherwise."""
+    out, last = [], 0
+    plain = (lambda s: click.style(s, bold=True)) if (color and bold) else (lambda s: s)
+    for start, end in spans:
+        out.append(plain(_safe(text[last:start])))
+        word = _safe(text[start:end])
+        out.append(click.style(word, fg="red", bold=True) if color else f"**{word}**")
+        last = end
+    out.append(plain(_safe(text[last:])))
+    return "".join(out)
+
+
+_BIDI = {0x202A, 0x202B, 0x202C, 0x202D, 0x202E, 0x2066, 0x2067, 0x2068, 0x2069}
+
+
+def _safe(text: str) -> str:
+    """Article text fit for a terminal: control characters (ESC, CR, ...) and bidi overrides
+    become visible `\\x..` escapes, so only our own colours reach the terminal."""
+    if text.isprintable():
+        return text
+    return "".join(
+        ch if ch == "\n" or (unicodedata.category(ch) != "Cc" and ord(ch) not in _BIDI)
+        else f"\\x{ord(ch):02x}" if ord(ch) < 0x100 else f"\\u{ord(ch):04x}"
+        for ch in text)
+
+
+def _note(message: str) -> None:
+    click.echo(message, err=True)
+
+
+def _warn(message: str) -> None:
+    click.echo(f"search: {message}", err=True)
+
+
+def _error(message: str) -> None:
+    click.echo(f"search: error: {_safe(message)}", err=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,80 @@
+"""Corpus: which files a set of paths stands for, and the articles they hold.
+
+Stage: ingestion, before the parsers. Folders are walked recursively in name order; hidden files
+and folders (names starting with `.`) are ignored, as ripgrep does. Explicitly named files are
+always read.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Iterator
+
+from .article import Article
+from .errors import ParseError, PathNotFoundError
+from .parsers import parse_file
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """A file (or one record in it) that was not indexed, and why."""
+
+    path: Path
+    reason: str
+    record: str | None = None
+
+    @classmethod
+    def from_error(cls, error: ParseError) -> "Skipped":
+        return cls(error.path, error.reason, error.record)
+
+    def to_dict(self) -> dict:
+        return {"path": str(self.path), "record": self.record, "reason": self.reason}
+
+    def __str__(self) -> str:
+        where = f"{self.path} [{self.record}]" if self.record else str(self.path)
+        return f"{where}: {self.reason}"
+
+
+def find_files(paths: Iterable[str | Path]) -> tuple[list[Path], list[Skipped]]:
+    """Every file the paths stand for (absolute, de-duplicated, sorted), and unreadable folders.
+
+    Raises PathNotFoundError if a path does not exist: a typo must not look like an empty corpus.
+    """
+    files: dict[Path, None] = {}
+    problems: list[Skipped] = []
+    for raw in paths:
+        path = Path(raw)
+        if not path.exists():
+            raise PathNotFoundError(path)
+        path = path.resolve()
+        if path.is_file():
+            files[path] = None
+            continue
+
+        def report(error: OSError) -> None:
+            problems.append(Skipped(Path(error.filename or path), f"cannot read folder: {error.strerror}"))
+
+        for folder, dirnames, filenames in os.walk(path, onerror=report):
+            dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+            for name in sorted(filenames):
+                if not name.startswith("."):
+                    files[Path(folder, name)] = None
+    return sorted(files), problems
+
+
+def read_articles(paths: str | Path | Iterable[str | Path]) -> Iterator[Article | Skipped]:
+    """The articles in files and folders, as they would be indexed, with a Skipped for each problem.
+
+    The library twin of `search parse PATH`; ids are not assigned (that needs an index).
+    """
+    if isinstance(paths, (str, Path)):
+        paths = [paths]
+    files, problems = find_files(paths)
+    yield from problems
+    for path in files:
+        try:
+            for item in parse_file(path):
+                yield Skipped.from_error(item) if isinstance(item, ParseError) else item
+        except ParseError as error:
+            yield Skipped.from_error(error)

@@ -1,0 +1,82 @@
+"""Errors: every failure the library reports, as a specific exception with an actionable message.
+
+The library raises these and never prints or exits; the CLI (`searchlib.cli`) turns each into a
+one-line message and an exit code. Messages name the file, the input and the command to run.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class SearchlibError(Exception):
+    """Base class for all errors searchlib raises on purpose."""
+
+
+class IndexNotFoundError(SearchlibError):
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        super().__init__(
+            f"no index at {self.path}/ — build one with: search index PATH --index {self.path}"
+        )
+
+
+class IndexFormatError(SearchlibError):
+    """The index folder exists but was not written by this version of searchlib."""
+
+    def __init__(self, path: Path, reason: str):
+        self.path = Path(path)
+        self.reason = reason
+        super().__init__(
+            f"cannot use the index at {self.path}/: {reason} — rebuild it with: "
+            f"search index --rebuild --index {self.path}"
+        )
+
+
+class IndexLockedError(SearchlibError):
+    """Another process holds the index's write lock (an overlapping reindex)."""
+
+    def __init__(self, path: Path, waited: float):
+        self.path = Path(path)
+        self.waited = waited
+        super().__init__(
+            f"another reindex is running on {self.path}/ (waited {waited:g} s for its lock); "
+            "try again later or raise --wait"
+        )
+
+
+class PathNotFoundError(SearchlibError):
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        super().__init__(f"{self.path}: no such file or folder")
+
+
+class QueryError(SearchlibError):
+    """A query (or a date option) that cannot be understood."""
+
+    def __init__(self, query: str, problem: str):
+        self.query = query
+        self.problem = problem
+        super().__init__(f"bad query {query!r}: {problem}")
+
+
+class DateError(SearchlibError):
+    """A date expression that cannot be parsed (`--since`, `--until`, `date:`)."""
+
+    def __init__(self, text: str, hint: str = ""):
+        self.text = text
+        hint = hint or "try 2022-09-06, 2022-09, 'Sept 2022', yesterday, 7d or '2 weeks ago'"
+        super().__init__(f"cannot understand the date {text!r}; {hint}")
+
+
+class ParseError(SearchlibError):
+    """A file, or one record in it, that cannot be read as an article.
+
+    `Index.update` catches these and reports the file as skipped; it never stops the run.
+    """
+
+    def __init__(self, path: Path, reason: str, record: str | None = None):
+        self.path = Path(path)
+        self.reason = reason
+        self.record = record
+        where = f"{self.path} [{record}]" if record else str(self.path)
+        super().__init__(f"{where}: {reason}")

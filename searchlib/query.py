@@ -1,0 +1,119 @@
+"""Query: the text a user types → a Whoosh query.
+
+Stage: querying, before searching. Whoosh's QueryParser supplies AND / OR / NOT, parentheses,
+quoted phrases, `field:` scoping, wildcards and boosts; unfielded words search the fields in
+`schema.DEFAULT_FIELDS`, and all of them must match (AND), as Elasticsearch's `default_operator=AND`.
+
+`date:` clauses are parsed here, not by Whoosh's DateParserPlugin (which silently widens
+`[2024-03-01 to 2024-03-31]` to all of 2024): each becomes a `DateRange` over whole days/months/years
+in UTC, via `searchlib.dates`. Accepted forms: `date:2022`, `date:2022-09`, `date:2022-09-06`,
+`date:[2022-09-01 TO 2022-09-30]` (`*` for an open end, `{}` to exclude the ends), `date:>=2022-09-01`,
+`date:<2023`, `date:yesterday`, `date:"last week"`, `date:"Sept 2022"`.
+"""
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+from whoosh import query as wq
+from whoosh.qparser import AndGroup, MultifieldParser, syntax
+from whoosh.qparser.plugins import TaggingPlugin
+
+from .dates import DateSpan, parse_span
+from .errors import DateError, QueryError
+from .schema import DEFAULT_FIELDS, SCHEMA
+
+DATE_FIELD = "date"
+
+
+class _DateNode(syntax.SyntaxNode):
+    """A `date:` clause, already resolved to a span of time."""
+
+    def __init__(self, span: DateSpan, text: str):
+        self.span = span
+        self.text = text
+
+    def r(self):
+        return f"DATE {self.text!r}"
+
+    def query(self, parser):
+        return span_query(self.span)
+
+
+class _DatePlugin(TaggingPlugin):
+    # `date:` followed by a [range], {range}, "quoted text", or a run of characters up to a space
+    # or parenthesis. Runs before the FieldsPlugin (priority 0).
+    expr = (r"(?<![\w:])date:(?P<value>[\[{][^\]}]*[\]}]?|\"[^\"]*\"?|[^\s()]*)")
+    priority = -10
+
+    def __init__(self, now: datetime | None):
+        super().__init__()
+        self.now = now
+
+    def create(self, parser, match):
+        text = match.group(0)
+        node = _DateNode(parse_date_clause(match.group("value"), self.now), text)
+        node.startchar, node.endchar = match.start(), match.end()
+        return node
+
+
+_COMPARE = re.compile(r"^(>=|<=|>|<)\s*(.+)$")
+_RANGE = re.compile(r"^([\[{])\s*(.*?)\s+to\s+(.*?)\s*([\]}])$", re.I)
+
+
+def parse_date_clause(value: str, now: datetime | None = None) -> DateSpan:
+    """The span of a `date:` clause's value; raises DateError with a pointer to the problem."""
+    raw = value
+    if value.startswith('"'):
+        if len(value) < 2 or not value.endswith('"'):
+            raise DateError(raw, "the quote is not closed")
+        value = value[1:-1]
+    if not value.strip():
+        raise DateError(raw, "date: needs a value, e.g. date:2022-09 or date:[2022-09-01 TO 2022-09-30]")
+    if value[0] in "[{":
+        m = _RANGE.match(value)
+        if not m:
+            raise DateError(raw, "write a range as date:[2022-09-01 TO 2022-09-30]")
+        open_, low, high, close = m.groups()
+        start = None if low in ("*", "") else parse_span(low, now)
+        end = None if high in ("*", "") else parse_span(high, now)
+        return DateSpan(
+            (start.start if open_ == "[" else start.end) if start else None,
+            (end.end if close == "]" else end.start) if end else None,
+        )
+    m = _COMPARE.match(value)
+    if m:
+        op, operand = m.groups()
+        span = parse_span(operand, now)
+        return {
+            ">=": DateSpan(span.start, None), ">": DateSpan(span.end, None),
+            "<": DateSpan(None, span.start), "<=": DateSpan(None, span.end),
+        }[op]
+    return parse_span(value, now)
+
+
+def span_query(span: DateSpan) -> wq.Query:
+    """A Whoosh query matching articles dated within the span (half-open)."""
+    if span.start is None and span.end is None:
+        return wq.Every(DATE_FIELD)
+    return wq.DateRange(DATE_FIELD, span.start, span.end, endexcl=True)
+
+
+def make_parser(now: datetime | None = None) -> MultifieldParser:
+    parser = MultifieldParser(list(DEFAULT_FIELDS), SCHEMA, fieldboosts=DEFAULT_FIELDS, group=AndGroup)
+    parser.add_plugin(_DatePlugin(now))
+    return parser
+
+
+def parse_query(text: str, now: datetime | None = None) -> wq.Query:
+    """Parse a user's query; raises QueryError (with the reason) when it cannot be understood."""
+    if not text or not text.strip():
+        raise QueryError(text, "the query is empty")
+    try:
+        return make_parser(now).parse(text)
+    except DateError as exc:
+        raise QueryError(text, str(exc)) from None
+    except RecursionError:
+        raise QueryError(text, "too deeply nested") from None
+    except Exception as exc:  # Whoosh's parser is lenient; anything it still throws is the query's fault
+        raise QueryError(text, f"{type(exc).__name__}: {exc}") from None

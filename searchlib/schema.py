@@ -1,0 +1,90 @@
+"""Schema: the index's fields, defined once, and the mapping between Article and stored document.
+
+Stage: indexing and searching both read the schema from here. `SCHEMA_VERSION` goes into the
+index folder's `searchlib.json`; an index written with another version is refused with a message
+to rebuild, never misread.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+from whoosh.fields import DATETIME, ID, KEYWORD, STORED, TEXT, Schema
+
+from . import analysis
+from .article import Article
+from .dates import to_utc_aware, to_utc_naive
+
+SCHEMA_VERSION = 1
+
+# Fields searched by a word with no `field:` prefix, and their weights.
+DEFAULT_FIELDS = {"title": 2.0, "summary": 1.0, "body": 1.0}
+# Text fields with stored text that snippets and highlights are drawn from.
+SNIPPET_FIELD = "body"
+
+
+def build_schema() -> Schema:
+    return Schema(
+        id=ID(stored=True, unique=True),
+        path=ID(stored=True),
+        key=STORED(),
+        format=ID(stored=True),
+        url=ID(stored=True),
+        title=TEXT(analyzer=analysis.TEXT, stored=True, phrase=True),
+        summary=TEXT(analyzer=analysis.TEXT, stored=True, phrase=True),
+        body=TEXT(analyzer=analysis.TEXT, stored=True, phrase=True),
+        source=TEXT(analyzer=analysis.NAME, stored=True, phrase=True),
+        section=TEXT(analyzer=analysis.NAME, stored=True, phrase=True),
+        author=TEXT(analyzer=analysis.NAME, stored=True, phrase=True),
+        tags=KEYWORD(stored=True, commas=True, lowercase=True, scorable=True),
+        lang=ID(stored=True),
+        date=DATETIME(stored=True, sortable=True),
+    )
+
+
+SCHEMA = build_schema()
+# Fields a user may scope a query to (`title:korea`); `date` is handled by the query module.
+SEARCHABLE_FIELDS = ("title", "summary", "body", "source", "section", "author", "tags",
+                     "lang", "url", "id", "format")
+
+
+def to_document(article: Article) -> dict:
+    """The Whoosh document for an article (dates as naive UTC: Whoosh ignores offsets)."""
+    doc = {
+        "id": article.id,
+        "path": str(article.path) if article.path else "",
+        "key": article.key,
+        "format": article.format or "",
+        "title": article.title,
+        "body": article.body,
+    }
+    for name in ("url", "summary", "source", "section", "author", "lang"):
+        value = getattr(article, name)
+        if value:
+            doc[name] = value
+    if article.tags:
+        doc["tags"] = ",".join(t.replace(",", " ") for t in article.tags)
+    if article.date:
+        doc["date"] = to_utc_naive(article.date)
+    return doc
+
+
+def to_article(fields: dict) -> Article:
+    """Rebuild an Article from a stored document (the inverse of `to_document`)."""
+    date = fields.get("date")
+    return Article(
+        id=fields.get("id", ""),
+        path=Path(fields["path"]) if fields.get("path") else None,
+        key=fields.get("key"),
+        format=fields.get("format") or None,
+        url=fields.get("url"),
+        title=fields.get("title", ""),
+        summary=fields.get("summary"),
+        body=fields.get("body", ""),
+        source=fields.get("source"),
+        section=fields.get("section"),
+        author=fields.get("author"),
+        tags=[t for t in fields.get("tags", "").split(",") if t],
+        lang=fields.get("lang"),
+        date=to_utc_aware(date) if isinstance(date, datetime) else None,
+    )

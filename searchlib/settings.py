@@ -1,0 +1,32 @@
+"""Settings: where the index and the corpus live, resolved in one place.
+
+Stage: configuration, read by the CLI and the cron script. Each setting is resolved as: the
+explicit option, then the environment variable, then the default (relative to the working folder).
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+INDEX_ENV = "SEARCHLIB_INDEX"
+CORPUS_ENV = "SEARCHLIB_CORPUS"
+DEFAULT_INDEX = Path("index")
+DEFAULT_CORPUS = Path("corpus")
+DEFAULT_LIMIT = 10
+
+
+def resolve(option: str | os.PathLike | None, env: str, default: Path) -> Path:
+    if option:
+        return Path(option)
+    value = os.environ.get(env, "").strip()
+    return Path(value) if value else default
+
+
+def index_path(option: str | os.PathLike | None = None) -> Path:
+    """`--index`, then $SEARCHLIB_INDEX, then ./index."""
+    return resolve(option, INDEX_ENV, DEFAULT_INDEX)
+
+
+def corpus_path(option: str | os.PathLike | None = None) -> Path:
+    """The default corpus: an explicit path, then $SEARCHLIB_CORPUS, then ./corpus."""
+    return resolve(option, CORPUS_ENV, DEFAULT_CORPUS)

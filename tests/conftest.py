@@ -1,0 +1,67 @@
+"""Shared fixtures: a small hand-written corpus whose articles are crafted so that each query
+behaviour gives a result that would differ if it were broken."""
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+
+import searchlib
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+
+# id → record. Dates are chosen around month ends and time zones on purpose.
+RECORDS = {
+    "alpha": {"title": "Alpha river flood", "body": "The river flooded the valley town overnight.",
+              "date": "2022-09-06T11:50:00Z", "source": "North Desk", "section": "Weather",
+              "author": "Ann Lee", "tags": ["floods"]},
+    "beta": {"title": "Beta election result", "body": "Voters in the valley chose a new mayor. Flood defences were the issue.",
+             "date": "2022-09-30T23:30:00Z", "source": "South Desk", "section": "Politics"},
+    # 00:30 on 1 October in UTC+2 is 22:30 on 30 September in UTC: a September article.
+    "gamma": {"title": "Gamma harvest festival", "body": "The village festival celebrated the harvest by the river.",
+              "date": "2022-10-01T00:30:00+02:00", "source": "North Desk", "section": "Culture"},
+    "delta": {"title": "Delta flood warning issued", "body": "Forecasters warned of a flood on the coast and in the river valley.",
+              "source": "North Desk", "section": "Weather"},
+    "epsilon": {"title": "Epsilon valley river survey", "body": "Surveyors mapped the valley; the river itself was not measured.",
+                "date": "2023-01-15", "source": "East Desk", "section": "Science", "author": "Bo Kim"},
+}
+NOW = datetime(2022, 10, 1, 12, 0, tzinfo=timezone.utc)
+
+
+def write_records(folder: Path, records: dict = RECORDS) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "fixture.jsonl"
+    path.write_text("".join(json.dumps({"id": key, **rec}) + "\n" for key, rec in records.items()),
+                    encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def corpus(tmp_path) -> Path:
+    folder = tmp_path / "corpus"
+    write_records(folder)
+    return folder
+
+
+@pytest.fixture
+def index(tmp_path, corpus) -> searchlib.Index:
+    idx = searchlib.Index(tmp_path / "index")
+    report = idx.update([corpus])
+    assert report.articles == len(RECORDS) and report.ok
+    return idx
+
+
+def ids(results) -> list[str]:
+    """Record keys of the hits, in rank order (ids look like `corpus/fixture.jsonl#alpha`)."""
+    return [hit.id.rsplit("#", 1)[-1] for hit in results]
+
+
+def pytest_collection_modifyitems(config, items):
+    if SHARED.joinpath("corpora").is_dir():
+        return
+    skip = pytest.mark.skip(reason=f"real corpora not found at {SHARED}/corpora")
+    for item in items:
+        if "shared" in item.keywords:
+            item.add_marker(skip)

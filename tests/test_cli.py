@@ -1,0 +1,169 @@
+"""The `search` command through click's CliRunner: exit codes, output, JSON, messages."""
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from searchlib.cli import cli
+
+from .conftest import write_records
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def run(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("SEARCHLIB_INDEX", raising=False)
+    monkeypatch.delenv("SEARCHLIB_CORPUS", raising=False)
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    runner = CliRunner()
+    return lambda *args, **kw: runner.invoke(cli, list(args), catch_exceptions=False, **kw)
+
+
+@pytest.fixture
+def indexed(run, tmp_path):
+    write_records(tmp_path / "corpus")
+    result = run("index")
+    assert result.exit_code == 0, result.output
+    return tmp_path
+
+
+def test_search_prints_marked_hits_and_exits_0(run, indexed):
+    result = run("flood", "--limit", "1")
+    assert result.exit_code == 0
+    lines = result.stdout.splitlines()
+    assert lines[0] in ("Alpha river **flood**", "Delta **flood** warning issued")
+    assert "\x1b[" not in result.stdout
+    assert "3 matching articles (showing 1; --limit for more)" in result.stderr
+
+
+def test_no_hits_exits_1(run, indexed):
+    result = run("zebra")
+    assert (result.exit_code, result.stdout) == (1, "")
+    assert "0 matching articles" in result.stderr
+
+
+def test_json_lines(run, indexed):
+    result = run("flood", "--json")
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len(rows) == 3
+    assert {"id", "title", "date", "source", "url", "path", "score", "snippet"} <= set(rows[0])
+    beta = next(r for r in rows if r["id"] == "corpus/fixture.jsonl#beta")
+    assert beta["date"] == "2022-09-30T23:30:00Z" and beta["source"] == "South Desk"
+    assert [beta["snippet"][s:e] for s, e in beta["highlights"]] == ["Flood"]
+
+
+def test_colour_only_when_asked_or_on_a_terminal(run, indexed):
+    coloured = run("title:river", "--color", "always")
+    assert "\x1b[31m\x1b[1mriver\x1b[0m" in coloured.stdout
+    assert "**" not in coloured.stdout
+    assert "\x1b[" not in run("title:river", "--color", "never").stdout
+
+
+def test_date_options_and_query(run, indexed):
+    result = run("river", "--since", "Sept 2022", "--until", "2022-09-30", "--json")
+    assert sorted(json.loads(l)["id"][-5:] for l in result.stdout.splitlines()) == ["alpha", "gamma"]
+    assert run("date:[2022-09-30 TO 2022-12-31]", "--json").stdout.count("\n") == 2
+
+
+@pytest.mark.parametrize("args, message", [
+    (["date:bogus"], "search: error: bad query 'date:bogus': cannot understand the date 'bogus'"),
+    (["river", "--since", "whenever"], "search: error: cannot understand the date 'whenever'"),
+    (["", ], "search: error: bad query '': the query is empty"),
+])
+def test_bad_input_is_one_line_and_exit_2(run, indexed, args, message):
+    result = run(*args)
+    assert result.exit_code == 2
+    assert result.stderr.startswith(message) and result.stderr.count("\n") == 1
+    assert "Traceback" not in result.output
+
+
+def test_missing_index_without_corpus_is_exit_2(run):
+    result = run("anything")
+    assert result.exit_code == 2
+    assert result.stderr == "search: error: no index at index/ — build one with: search index PATH --index index\n"
+
+
+def test_first_search_builds_the_index_from_the_corpus(run, tmp_path):
+    write_records(tmp_path / "corpus")
+    result = run("harvest")
+    assert result.exit_code == 0
+    assert "no index at index/ yet: building it from corpus/ first" in result.stderr
+    assert result.stdout.startswith("Gamma **harvest** festival")
+    assert (tmp_path / "index" / "searchlib.json").exists()
+
+
+def test_index_option_and_environment_variable(run, tmp_path, monkeypatch):
+    write_records(tmp_path / "news")
+    assert run("index", "news", "--index", "elsewhere").exit_code == 0
+    assert run("harvest", "--index", "elsewhere").exit_code == 0
+    monkeypatch.setenv("SEARCHLIB_INDEX", "elsewhere")
+    assert run("harvest").exit_code == 0
+    assert run("harvest", "--index", "nowhere").exit_code == 2  # the option beats the variable
+
+
+def test_index_reports_skipped_files_and_exits_1(run, tmp_path):
+    write_records(tmp_path / "corpus")
+    (tmp_path / "corpus" / "bad.txt").write_bytes(b"\x00\x00")
+    result = run("index")
+    assert result.exit_code == 1
+    assert result.stdout == "Indexed 5 articles from 1 of 2 files into index/ in " \
+        + result.stdout.split(" in ")[-1]
+    assert result.stdout.endswith("; 1 skipped.\n")
+    assert f"search: skipped {tmp_path / 'corpus' / 'bad.txt'}: binary file" in result.stderr
+    report = json.loads(run("index", "--json").stdout)
+    assert (report["articles"], report["replaced"], len(report["skipped"])) == (5, 5, 1)
+
+
+def test_index_missing_path_is_exit_2(run, tmp_path):
+    result = run("index", "nope")
+    assert (result.exit_code, result.stderr) == (2, "search: error: nope: no such file or folder\n")
+
+
+def test_rebuild(run, indexed):
+    (indexed / "corpus" / "fixture.jsonl").unlink()
+    (indexed / "corpus" / "one.txt").write_text("Only one\n\nBody.", encoding="utf-8")
+    assert run("index").exit_code == 0
+    assert json.loads(run("index", "--rebuild", "--json").stdout)["replaced"] == 0
+    assert run("flood").exit_code == 1 and run("only").exit_code == 0
+
+
+def test_parse_command(run, tmp_path):
+    (tmp_path / "a.txt").write_text("Headline\n\nBody text.", encoding="utf-8")
+    (tmp_path / "b.bin").write_bytes(b"\x00")
+    result = run("parse", "a.txt", "b.bin", "--json")
+    assert result.exit_code == 1
+    (article,) = [json.loads(line) for line in result.stdout.splitlines()]
+    assert (article["title"], article["body"], article["format"]) == ("Headline", "Body text.", "text")
+    assert "b.bin: binary file" in result.stderr
+
+
+def test_terminal_output_never_carries_article_control_characters(run, tmp_path):
+    write_records(tmp_path / "corpus", {"evil": {"title": "Evil \x1b[2J\x1b]0;pwned\x07 title\r",
+                                                 "body": "flood \u202egnp.exe\x1b[31m red"}})
+    result = run("flood")
+    assert result.exit_code == 0
+    assert "\x1b" not in result.stdout and "\u202e" not in result.stdout and "\x07" not in result.stdout
+    assert "\\x1b[2J" in result.stdout and "\\u202e" in result.stdout
+    assert json.loads(run("flood", "--json").stdout)["title"].startswith("Evil \x1b[2J")
+
+
+def test_help_shows_examples(run):
+    for args in (["--help"], ["query", "--help"], ["index", "--help"]):
+        result = run(*args)
+        assert result.exit_code == 0
+        assert 'search "north korea artillery"' in result.stdout
+
+
+def test_bundled_corpus_demo(run, tmp_path):
+    shutil.copytree(ROOT / "corpus", tmp_path / "corpus")
+    result = run("north korea artillery")
+    assert result.exit_code == 0
+    first = result.stdout.split("\n\n")[0].splitlines()
+    assert first[0] == "US intelligence reveals Russian planning to buy weapons from **North** **Korea**"
+    assert first[1] == "2022-09-06T11:50:00Z · Ukraine war · corpus/000_0d288e05aca5b171.txt"
+    assert "rockets and **artillery** shells from **North** **Korea**" in first[2]
+    assert "building it from corpus/ first" in result.stderr

@@ -1,0 +1,48 @@
+"""The cron entry point: one log line per run and its exit codes."""
+import importlib.util
+import re
+from pathlib import Path
+
+from .conftest import write_records
+
+SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "reindex.py"
+spec = importlib.util.spec_from_file_location("reindex_script", SCRIPT)
+reindex = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(reindex)
+
+LINE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00 searchlib-reindex status=(\w+)(.*)$")
+
+
+def test_ok_run_logs_one_line(tmp_path):
+    write_records(tmp_path / "corpus")
+    log = tmp_path / "reindex.log"
+    code = reindex.main([str(tmp_path / "corpus"), "--index", str(tmp_path / "ix"), "--log", str(log)])
+    assert code == 0
+    (line,) = log.read_text().splitlines()
+    m = LINE.match(line)
+    assert m and m.group(1) == "ok"
+    assert re.fullmatch(r" files=1 indexed=1 articles=5 skipped=0 seconds=\d+\.\d\d", m.group(2))
+
+
+def test_skipped_files_exit_1_and_are_named(tmp_path):
+    write_records(tmp_path / "corpus")
+    (tmp_path / "corpus" / "x.txt").write_bytes(b"")
+    log = tmp_path / "reindex.log"
+    assert reindex.main([str(tmp_path / "corpus"), "--index", str(tmp_path / "ix"), "--log", str(log)]) == 1
+    lines = log.read_text().splitlines()
+    assert LINE.match(lines[0]).group(1) == "skipped"
+    assert lines[1] == f"  skipped {tmp_path / 'corpus' / 'x.txt'}: empty file"
+
+
+def test_error_exits_2_and_lock_exits_75(tmp_path, capsys):
+    assert reindex.main([str(tmp_path / "missing"), "--index", str(tmp_path / "ix")]) == 2
+    assert "status=error" in capsys.readouterr().err
+    write_records(tmp_path / "corpus")
+    import searchlib
+    idx = searchlib.Index(tmp_path / "ix")
+    holder = idx._whoosh.writer()
+    try:
+        assert reindex.main([str(tmp_path / "corpus"), "--index", str(tmp_path / "ix")]) == 75
+    finally:
+        holder.cancel()
+    assert "status=locked" in capsys.readouterr().err

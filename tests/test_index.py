@@ -1,0 +1,123 @@
+"""Index lifecycle: create, update, replace, skip, refuse foreign indexes, lock."""
+import json
+from dataclasses import fields
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+
+import searchlib
+from searchlib import Article, Hit, IndexFormatError, IndexLockedError, IndexNotFoundError, PathNotFoundError
+
+from .conftest import RECORDS, ids, write_records
+
+
+def test_update_twice_does_not_duplicate(index, corpus):
+    report = index.update([corpus])
+    assert (report.articles, report.replaced, len(index)) == (5, 5, 5)
+
+
+def test_changed_file_replaces_its_articles(index, corpus):
+    write_records(corpus, {"alpha": {"title": "Alpha renamed", "body": "Nothing about water."}})
+    report = index.update(corpus)
+    assert (report.articles, report.replaced, len(index)) == (1, 5, 1)
+    assert ids(index.search("flood")) == []
+
+
+def test_problems_are_reported_and_everything_else_indexed(tmp_path, corpus):
+    (corpus / "empty.txt").write_bytes(b"")
+    (corpus / "blob.txt").write_bytes(b"\x00\x01\x02")
+    (corpus / "lines.jsonl").write_text('{"title": "Fine", "body": "ok"}\n{oops\n', encoding="utf-8")
+    idx = searchlib.Index(tmp_path / "ix")
+    report = idx.update([corpus])
+    assert (report.files, report.files_indexed, report.articles) == (4, 2, 6)
+    assert [(s.path.name, s.record, s.reason.split(" (")[0]) for s in report.skipped] == [
+        ("blob.txt", None, "binary file"),
+        ("empty.txt", None, "empty file"),
+        ("lines.jsonl", "line 2", "invalid JSON: Expecting property name enclosed in double quotes"),
+    ]
+    assert not report.ok
+    assert json.loads(json.dumps(report.to_dict()))["skipped"][0]["reason"] == "binary file (contains NUL bytes)"
+
+
+def test_a_file_that_breaks_keeps_its_indexed_articles(index, corpus):
+    (corpus / "fixture.jsonl").write_bytes(b"\x00garbage")
+    report = index.update(corpus)
+    assert [s.reason.split(" ")[0] for s in report.skipped] == ["binary"]
+    assert len(index) == 5
+
+
+def test_duplicate_url_is_skipped_with_its_origin(tmp_path):
+    folder = tmp_path / "c"
+    folder.mkdir()
+    for name in ("a.json", "b.json"):
+        (folder / name).write_text('{"title": "Same", "body": "x", "url": "https://x.org/1"}', encoding="utf-8")
+    idx = searchlib.Index(tmp_path / "ix")
+    report = idx.update(folder)
+    assert report.articles == 1
+    assert [(s.path.name, s.reason) for s in report.skipped] == [
+        ("b.json", f"duplicate of https://x.org/1 (already indexed from {folder.resolve() / 'a.json'})")]
+    assert idx.update(folder).articles == 1 and len(idx) == 1  # stable on re-runs
+
+
+def test_ids_are_urls_or_paths_relative_to_the_project(tmp_path, index):
+    assert index.search("harvest").hits[0].id == "corpus/fixture.jsonl#gamma"
+
+
+def test_get_returns_the_whole_article(index):
+    article = index.get("corpus/fixture.jsonl#gamma")
+    assert isinstance(article, Article)
+    assert article.title == "Gamma harvest festival"
+    assert article.date == datetime(2022, 9, 30, 22, 30, tzinfo=timezone.utc)
+    assert index.get("nope") is None
+
+
+def test_hits_hold_plain_python_values_only(index):
+    hit = index.search("flood").hits[0]
+    allowed = (str, int, float, list, datetime, Path, type(None))
+    assert all(isinstance(getattr(hit, f.name), allowed) for f in fields(Hit))
+    assert json.loads(json.dumps(hit.to_dict()))["date"] == "2022-09-06T11:50:00Z"
+
+
+def test_missing_index_and_paths(tmp_path):
+    with pytest.raises(IndexNotFoundError, match="search index PATH"):
+        searchlib.Index(tmp_path / "none", create=False)
+    assert not (tmp_path / "none").exists()
+    with pytest.raises(PathNotFoundError):
+        searchlib.Index(tmp_path / "ix").update([tmp_path / "missing"])
+
+
+def test_folder_with_only_gitignore_is_not_an_index(tmp_path):
+    (tmp_path / "ix").mkdir()
+    (tmp_path / "ix" / ".gitignore").write_text("*\n")
+    assert not searchlib.exists(tmp_path / "ix")
+
+
+def test_index_of_another_schema_version_is_refused(index):
+    meta = index.path / "searchlib.json"
+    meta.write_text(json.dumps({**json.loads(meta.read_text()), "schema_version": 999}))
+    with pytest.raises(IndexFormatError, match="rebuild it with: search index --rebuild"):
+        searchlib.Index(index.path)
+
+
+def test_rebuild_starts_empty(index, tmp_path):
+    idx = searchlib.create(index.path, replace=True)
+    assert len(idx) == 0 and searchlib.exists(index.path)
+
+
+def test_second_writer_gets_a_clear_lock_error(index, corpus):
+    holder = index._whoosh.writer()
+    try:
+        with pytest.raises(IndexLockedError, match="another reindex is running"):
+            index.update(corpus, wait=0.2)
+    finally:
+        holder.cancel()
+    assert index.update(corpus).articles == len(RECORDS)  # the lock was released
+
+
+def test_searching_while_a_writer_holds_the_lock(index, corpus):
+    holder = index._whoosh.writer()
+    try:
+        assert len(index.search("flood").hits) == 3
+    finally:
+        holder.cancel()

@@ -1,0 +1,122 @@
+"""Query language on the fixture corpus: exact sets of hits for boolean, phrase, field and date queries."""
+import pytest
+
+from searchlib import QueryError
+from searchlib.errors import DateError
+
+from .conftest import NOW, ids
+
+
+def hits(index, query, **kwargs):
+    return sorted(ids(index.search(query, now=NOW, **kwargs)))
+
+
+@pytest.mark.parametrize("query, expected", [
+    ("flood", ["alpha", "beta", "delta"]),                       # stemming: flooded → flood
+    ("river valley", ["alpha", "delta", "epsilon"]),             # default AND
+    ("river AND valley", ["alpha", "delta", "epsilon"]),
+    ("river OR election", ["alpha", "beta", "delta", "epsilon", "gamma"]),
+    ("river NOT flood", ["epsilon", "gamma"]),
+    ("(flood OR harvest) AND NOT title:delta", ["alpha", "beta", "gamma"]),
+    ('"river valley"', ["delta"]),                               # phrase, in order
+    ('"valley river"', ["epsilon"]),
+    ("title:river", ["alpha", "epsilon"]),
+    ("source:north", ["alpha", "delta", "gamma"]),
+    ('source:"north desk" AND section:weather', ["alpha", "delta"]),
+    ("author:kim", ["epsilon"]),
+    ("tags:floods", ["alpha"]),
+    ("festiv*", ["gamma"]),                                      # wildcard
+    ("FLOODED", ["alpha", "beta", "delta"]),                     # case folding
+])
+def test_boolean_phrase_and_field_queries(index, query, expected):
+    assert hits(index, query) == expected
+
+
+@pytest.mark.parametrize("query, expected", [
+    ("date:2022-09", ["alpha", "beta", "gamma"]),        # gamma is 00:30 on 1 Oct at +02:00 = September in UTC
+    ("date:2022-10", []),
+    ("date:2022-09-06", ["alpha"]),
+    ("date:[2022-09-30 TO 2022-12-31]", ["beta", "gamma"]),
+    ("date:[2022-09-07 TO *]", ["beta", "epsilon", "gamma"]),
+    ("date:{2022-09-06 TO 2022-09-30}", []),             # exclusive ends: neither day counts
+    ("date:>=2023", ["epsilon"]),
+    ("date:<2022-09-30", ["alpha"]),
+    ("date:<=2022-09-30", ["alpha", "beta", "gamma"]),
+    ("flood AND date:2022", ["alpha", "beta"]),
+    ("date:yesterday", ["beta", "gamma"]),               # NOW is 2022-10-01 12:00 UTC
+    ("date:7d", ["beta", "gamma"]),                      # the last seven days, up to the end of today
+    ('date:"Sept 2022" AND river', ["alpha", "gamma"]),
+    ("date:2022-09 OR title:delta", ["alpha", "beta", "delta", "gamma"]),
+])
+def test_date_queries(index, query, expected):
+    assert hits(index, query) == expected
+
+
+@pytest.mark.parametrize("since, until, expected", [
+    ("2022-09-07", None, ["epsilon", "gamma"]),
+    (None, "2022-09-30", ["alpha", "gamma"]),             # --until includes the whole day
+    ("Sept 2022", "Sept 2022", ["alpha", "gamma"]),
+    ("7d", None, ["epsilon", "gamma"]),                   # from seven days before NOW, open-ended
+    ("2023-01-15", "2023-01-15", ["epsilon"]),
+])
+def test_since_until(index, since, until, expected):
+    assert hits(index, "river", since=since, until=until) == expected
+
+
+def test_undated_articles_never_pass_a_date_filter(index):
+    assert "delta" in hits(index, "flood")
+    assert "delta" not in hits(index, "flood", since="1900")
+
+
+def test_ranking_title_matches_first(index):
+    ranked = ids(index.search("flood"))
+    assert sorted(ranked[:2]) == ["alpha", "delta"] and ranked[2] == "beta"
+    scores = [hit.score for hit in index.search("flood")]
+    assert scores == sorted(scores, reverse=True) and scores[1] > scores[2]
+
+
+def test_limit_and_total(index):
+    results = index.search("river OR election", limit=2)
+    assert (len(results), results.total) == (2, 5)
+    assert [hit.rank for hit in results] == [1, 2]
+
+
+def test_snippet_and_highlights(index):
+    (hit,) = [h for h in index.search("flood") if h.id.endswith("#beta")]
+    assert hit.snippet == "Voters in the valley chose a new mayor. Flood defences were the issue."
+    assert [hit.snippet[s:e] for s, e in hit.highlights] == ["Flood"]
+    assert hit.title_highlights == []
+    (alpha,) = [h for h in index.search("flood") if h.id.endswith("#alpha")]
+    assert [alpha.snippet[s:e] for s, e in alpha.highlights] == ["flooded"]
+    assert [alpha.title[s:e] for s, e in alpha.title_highlights] == ["flood"]
+
+
+def test_phrase_highlights_both_words(index):
+    (hit,) = index.search('"river valley"')
+    assert [hit.snippet[s:e] for s, e in hit.highlights] == ["river", "valley"]
+
+
+@pytest.mark.parametrize("query, problem", [
+    ("", "empty"),
+    ("   ", "empty"),
+    ("date:bogus", "cannot understand the date 'bogus'"),
+    ("date:", "needs a value"),
+    ("date:[2022 TO", "write a range"),
+    ('date:"last week', "quote is not closed"),
+    ("date:2022-13", "month must be"),
+])
+def test_bad_queries_raise_query_error(index, query, problem):
+    with pytest.raises(QueryError) as info:
+        index.search(query)
+    assert problem in str(info.value)
+
+
+@pytest.mark.parametrize("query", ['"unbalanced', "((river", "river)", "a:b:c", ":::", "-", "*", "AND OR NOT",
+                                   "http://example.org/x?y=1", "северная корея", "북한", "x" * 5000])
+def test_odd_queries_do_not_crash(index, query):
+    index.search(query)  # any result is fine; an exception other than QueryError is not
+
+
+def test_bad_since_is_a_date_error(index):
+    with pytest.raises(DateError):
+        index.search("river", since="whenever")
