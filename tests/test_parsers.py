@@ -205,3 +205,39 @@ def test_unreadable_file_is_a_parse_error(tmp_path, monkeypatch):
     monkeypatch.setattr(Path, "read_bytes", denied)  # chmod 0 does not stop root, who runs CI
     with pytest.raises(ParseError, match="cannot read: Permission denied"):
         list(parse_file(path))
+
+
+# --- SMART test collections -------------------------------------------------------------------
+
+SMART = """.I 1
+.T
+experimental investigation of the
+aerodynamics of a wing .
+.A
+brenckman,m.
+.A
+smith,j.
+.B
+j. ae. scs. 25, 1958, 324.
+.W
+an experimental study of a wing
+in a propeller slipstream .
+.X
+1 5 1
+.I 2
+.W
+correlation between maternal and fetal plasma .
+.I 3
+.B
+only a note
+"""
+
+
+def test_smart_records_are_sniffed_and_parsed(tmp_path):
+    items = list(parse_file(write(tmp_path, "COLL.ALL", SMART)))
+    first, second, third = items
+    assert (first.format, first.key, first.author) == ("smart", "1", "brenckman,m., smith,j.")
+    assert first.title == "experimental investigation of the aerodynamics of a wing ."
+    assert first.body == "an experimental study of a wing in a propeller slipstream ."
+    assert (second.title, second.body, second.key) == ("", "correlation between maternal and fetal plasma .", "2")
+    assert isinstance(third, ParseError) and third.record == "record 3"

@@ -14,7 +14,7 @@ from typing import Iterator
 
 from ..article import Article
 from ..errors import ParseError
-from . import html, jsonl, text
+from . import html, jsonl, smart, text
 
 # Extension → format. Files with other extensions are sniffed by content (see `detect_format`).
 EXTENSIONS = {
@@ -23,7 +23,8 @@ EXTENSIONS = {
     ".json": "json",
     ".jsonl": "jsonl", ".ndjson": "jsonl",
 }
-PARSERS = {"text": text.parse, "html": html.parse, "json": jsonl.parse_json, "jsonl": jsonl.parse_lines}
+PARSERS = {"text": text.parse, "html": html.parse, "json": jsonl.parse_json, "jsonl": jsonl.parse_lines,
+           "smart": smart.parse}
 FORMATS = tuple(PARSERS)
 
 _SNIFF = 8192
@@ -60,6 +61,8 @@ def detect_format(path: Path, data: bytes) -> str:
     fmt = EXTENSIONS.get(path.suffix.lower())
     if fmt:
         return fmt
+    if re.match(rb"\.I \d+\s*\n\.[A-Z]", head):  # SMART test collections: CISI.ALL, cran.all.1400
+        return "smart"
     start = head.lstrip(b"\xef\xbb\xbf \t\r\n").lower()
     if start.startswith((b"<!doctype html", b"<html")) or b"<html" in start[:1024]:
         return "html"
