@@ -4,7 +4,7 @@
     */15 * * * * cd /srv/news && .venv/bin/python scripts/reindex.py --log /var/log/searchlib.log
 
 Log line (one per run, tab-free, grep-friendly):
-    2026-11-24T18:00:01+00:00 searchlib-reindex status=ok files=9 indexed=6 articles=9 skipped=0 seconds=0.21
+    2026-11-24T18:00:01+00:00 searchlib-reindex status=ok files=6 added=0 updated=1 deleted=0 unchanged=5 skipped=0 articles=3 seconds=0.05
 Exit codes: 0 everything indexed, 1 some files skipped (named in the log), 2 error,
 75 another reindex holds the lock (the overlapping cron tick just gives up).
 """
@@ -38,8 +38,9 @@ def main(argv: list[str] | None = None) -> int:
         idx = searchlib.Index(settings.index_path(args.index))
         report = idx.update(args.paths or [settings.corpus_path()], wait=args.wait)
         status, code = ("ok", OK) if report.ok else ("skipped", SKIPPED)
-        fields = {"files": report.files, "indexed": report.files_indexed, "articles": report.articles,
-                  "skipped": len(report.skipped)}
+        fields = {"files": report.files, "added": report.added, "updated": report.updated,
+                  "deleted": report.deleted, "unchanged": report.unchanged,
+                  "skipped": len({s.path for s in report.skipped}), "articles": report.articles}
         details = [f"  skipped {s}" for s in report.skipped]
     except searchlib.IndexLockedError as exc:
         status, code, details = "locked", LOCKED, [f"  {exc}"]

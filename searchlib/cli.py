@@ -19,7 +19,7 @@ import click
 from . import __version__, settings
 from .corpus import Skipped, read_articles
 from .errors import IndexLockedError, SearchlibError
-from .index import Index, create, exists
+from .index import Index, exists, rebuild_index
 
 
 class ExitCode(IntEnum):
@@ -127,23 +127,23 @@ def index_command(paths, index_dir, rebuild, wait, as_json):
     """Index articles from PATHS (files or folders; default: ./corpus).
 
     Formats: plain text (.txt), HTML pages (.html), JSON (.json) and JSON Lines (.jsonl).
-    Each file's articles replace the ones indexed from it before.
-    Exit status: 0 if every file was indexed, 1 if some were skipped, 2 on error,
-    75 if another reindex holds the index.
+    Incremental: new files are added, changed files have their articles replaced, files gone
+    from PATHS have theirs removed, unchanged files are not read. --rebuild builds a fresh index
+    and swaps it in when complete. Exit status: 0 if every file was indexed, 1 if some were
+    skipped, 2 on error, 75 if another reindex holds the index (see --wait).
     """
     index_path = settings.index_path(index_dir)
     paths = list(paths) or [settings.corpus_path()]
-    idx = create(index_path, replace=True) if rebuild else Index(index_path)
-    report = idx.update(paths, progress=_ProgressBar(), wait=wait)
+    if rebuild:  # without opening the old index: it may be from another schema version
+        report = rebuild_index(index_path, paths, progress=_ProgressBar(), wait=wait)
+    else:
+        report = Index(index_path).update(paths, progress=_ProgressBar(), wait=wait)
     if as_json:
         click.echo(json.dumps(report.to_dict(), ensure_ascii=False))
     else:
         for skipped in report.skipped:
             _warn(f"skipped {_safe(str(skipped))}")
-        click.echo(
-            f"Indexed {report.articles} article{'s' if report.articles != 1 else ''} from "
-            f"{report.files_indexed} of {report.files} file{'s' if report.files != 1 else ''} "
-            f"into {index_path}/ in {report.seconds:.1f} s; {len(report.skipped)} skipped.")
+        click.echo(_summary(report, index_path))
     click.get_current_context().exit(ExitCode.OK if report.ok else ExitCode.NOTHING)
 
 
@@ -189,8 +189,16 @@ def _open_or_build(index_path: Path) -> Index:
     report = idx.update([corpus], progress=_ProgressBar())
     for skipped in report.skipped:
         _warn(f"skipped {_safe(str(skipped))}")
-    _note(f"indexed {report.articles} articles from {report.files_indexed} files")
+    _note(_summary(report, index_path))
     return idx
+
+
+def _summary(report, index_path: Path) -> str:
+    skipped_files = len({s.path for s in report.skipped})
+    return (f"{index_path}/: {report.added} added, {report.updated} updated, {report.deleted} deleted, "
+            f"{report.unchanged} unchanged, {skipped_files} skipped files; "
+            f"{report.articles} article{'s' if report.articles != 1 else ''} written "
+            f"in {report.seconds:.1f} s.")
 
 
 class _ProgressBar:

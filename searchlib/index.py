@@ -18,8 +18,8 @@ from whoosh import index as whoosh_index
 from . import __version__
 from .article import Article
 from .dates import parse_since, parse_until
-from .errors import IndexFormatError, IndexNotFoundError
-from .indexing import Progress, UpdateReport, write_files
+from .errors import IndexFormatError, IndexNotFoundError, SearchlibError
+from .indexing import BATCH_ARTICLES, BATCH_FILES, Progress, RunLock, UpdateReport, update_index
 from .schema import SCHEMA, SCHEMA_VERSION, to_article
 from .searching import Results, run_search
 
@@ -39,6 +39,7 @@ class Index:
 
     def __init__(self, path: str | os.PathLike = "index", *, create: bool = True):
         self.path = Path(path)
+        _recover(self.path)
         if not exists(self.path):
             if not create:
                 raise IndexNotFoundError(self.path)
@@ -56,16 +57,22 @@ class Index:
         return self._ix
 
     def update(self, paths: Iterable[str | os.PathLike] | str | os.PathLike, *,
-               progress: Progress | None = None, wait: float = 0.0) -> UpdateReport:
-        """Index the files and folders in `paths`; each file's articles replace its old ones.
+               progress: Progress | None = None, wait: float = 0.0, rebuild: bool = False,
+               batch_files: int = BATCH_FILES, batch_articles: int = BATCH_ARTICLES) -> UpdateReport:
+        """Bring the index up to date with the files and folders in `paths`.
 
-        `wait` is how long to wait (seconds) for another writer's lock before raising
-        IndexLockedError. Problems with single files are reported in the result, never raised.
+        Incremental: new files are added, changed ones replaced, vanished ones removed (within
+        `paths`), unchanged ones not read. `rebuild=True` builds a fresh index beside this one and
+        swaps it in when complete. `wait` is how long to wait for another run's lock before
+        raising IndexLockedError. Problems with single files are reported, never raised.
         """
         if isinstance(paths, (str, os.PathLike)):
             paths = [paths]
-        report = write_files(self._whoosh, paths, base=self.path.resolve().parent, wait=wait,
-                             progress=progress)
+        if rebuild:
+            return rebuild_index(self.path, paths, progress=progress, wait=wait)
+        self._ix = None
+        report = update_index(self.path, paths, base=self.path.resolve().parent, wait=wait,
+                              progress=progress, batch_files=batch_files, batch_articles=batch_articles)
         self._ix = None  # reopen to see the new segments
         return report
 
@@ -73,8 +80,21 @@ class Index:
                limit: int = 10, now: datetime | None = None) -> Results:
         """Best `limit` articles for `query`; `since`/`until` take dates or text (`2022-09`,
         `yesterday`, `7d`) and include whole days. `now` pins relative dates (tests)."""
-        return run_search(self._whoosh, query, since=parse_since(since, now),
-                          until=parse_until(until, now), limit=limit, now=now)
+        since, until = parse_since(since, now), parse_until(until, now)
+        for attempt in range(5):
+            ix = self._whoosh
+            generation = ix.latest_generation()
+            try:
+                return run_search(ix, query, since=since, until=until, limit=limit, now=now)
+            except SearchlibError:
+                raise
+            except Exception:
+                # Segment files are opened lazily; a reindex committing meanwhile may merge and
+                # delete them (Whoosh then fails with OSError or TypeError). Only then, retry on
+                # the newest commit; any other failure is a real error.
+                self._ix = None
+                if attempt == 4 or ix.latest_generation() == generation:
+                    raise
 
     def get(self, article_id: str) -> Article | None:
         """The stored article with this id, or None."""
@@ -110,14 +130,57 @@ def exists(path: str | os.PathLike) -> bool:
 
 
 def create(path: str | os.PathLike, *, replace: bool = False) -> Index:
-    """Create an empty index at `path`; with `replace=True` an existing one is emptied first."""
+    """Create an empty index at `path`; with `replace=True` an existing one is swapped for it."""
     path = Path(path)
     if replace and exists(path):
-        for child in path.iterdir():
-            if child.name != ".gitignore":
-                shutil.rmtree(child) if child.is_dir() else child.unlink()
-    _create(path)
+        fresh = _sibling(path, "new")
+        _create(fresh)
+        _swap(fresh, path)
+    else:
+        _create(path)
     return Index(path, create=False)
+
+
+def rebuild_index(path: Path, paths, *, progress: Progress | None = None, wait: float = 0.0) -> UpdateReport:
+    """Build a fresh index from `paths` next to `path` and swap it in only once it is complete,
+    so a failed or killed rebuild leaves the old index untouched. Holds the old index's lock."""
+    path = Path(path)
+    path.mkdir(parents=True, exist_ok=True)
+    with RunLock(path, wait):
+        fresh = _sibling(path, "rebuild")
+        _create(fresh)
+        report = update_index(fresh, paths, base=path.resolve().parent, progress=progress,
+                              batch_files=1 << 30, batch_articles=1 << 30)
+        _swap(fresh, path)
+    report.index = path
+    return report
+
+
+def _sibling(path: Path, tag: str) -> Path:
+    sibling = path.with_name(f".{path.name}.{tag}")
+    if sibling.exists():  # left over from a killed run
+        shutil.rmtree(sibling)
+    return sibling
+
+
+def _swap(fresh: Path, path: Path) -> None:
+    """Put `fresh` in place of `path` (keeping its .gitignore); the old index goes last."""
+    if (path / ".gitignore").exists():
+        shutil.copy2(path / ".gitignore", fresh / ".gitignore")
+    old = _sibling(path, "old")
+    if path.exists():
+        path.rename(old)
+    fresh.rename(path)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def _recover(path: Path) -> None:
+    """Finish a swap that a killed run left halfway (index moved aside, new one not in place)."""
+    old = path.with_name(f".{path.name}.old")
+    if not exists(path) and exists(old):
+        if path.exists():
+            shutil.rmtree(path)
+        old.rename(path)
 
 
 def _create(path: Path) -> None:

@@ -1,36 +1,53 @@
-"""Indexing: parsed articles → the Whoosh index, one file at a time, in one committed transaction.
+"""Indexing: source files → the Whoosh index, incrementally, in batches, one writer at a time.
 
-Stage: indexing. A file's articles replace whatever the index held for that file, so re-running
-an update never duplicates. A file that cannot be parsed is reported and its previously indexed
-articles are kept (nothing already indexed is lost). Whoosh's write lock serialises writers.
+Stage: indexing. A run compares the files under the given paths with the manifest
+(`searchlib.manifest`): new files are added, changed ones (size or mtime differ and the content
+hash confirms it) have their articles replaced, files gone from disk have their articles removed,
+and unchanged files are not read at all. Work is committed every `batch_files` files or
+`batch_articles` articles, so a killed run loses at most its current batch; the next run redoes it.
+
+Runs are serialised by a lock file in the index folder (`searchlib.lock`, an advisory `flock`,
+released by the kernel if the process dies); searches take no lock and see the last commit.
+A file that can no longer be parsed keeps its previously indexed articles (nothing is lost).
 """
 from __future__ import annotations
 
+import fcntl
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
 
+from whoosh import index as whoosh_index
 from whoosh.index import LockError
 
 from .article import Article
 from .corpus import Skipped, find_files
 from .errors import IndexLockedError, ParseError
+from .manifest import FileState, Manifest, digest_file, stat_file, within
 from .parsers import parse_file
 from .schema import to_document
 
 Progress = Callable[[int, int, Path], None]
+LOCK_FILE = "searchlib.lock"
+BATCH_FILES = 500
+BATCH_ARTICLES = 5000
 
 
 @dataclass
 class UpdateReport:
-    """What an update did: files read, articles written, and every file or record skipped."""
+    """What an update did. File counts: added / updated / deleted / unchanged / skipped."""
 
     index: Path
     files: int = 0
-    files_indexed: int = 0
+    added: int = 0
+    updated: int = 0
+    deleted: int = 0
+    unchanged: int = 0
     articles: int = 0
-    replaced: int = 0
+    removed: int = 0
+    commits: int = 0
     skipped: list[Skipped] = field(default_factory=list)
     seconds: float = 0.0
 
@@ -38,15 +55,17 @@ class UpdateReport:
     def ok(self) -> bool:
         return not self.skipped
 
+    @property
+    def files_indexed(self) -> int:
+        return self.added + self.updated
+
     def to_dict(self) -> dict:
         return {
-            "index": str(self.index),
-            "files": self.files,
-            "files_indexed": self.files_indexed,
-            "articles": self.articles,
-            "replaced": self.replaced,
-            "skipped": [s.to_dict() for s in self.skipped],
-            "seconds": round(self.seconds, 3),
+            "index": str(self.index), "files": self.files, "added": self.added,
+            "updated": self.updated, "deleted": self.deleted, "unchanged": self.unchanged,
+            "skipped_files": len({s.path for s in self.skipped}), "articles": self.articles,
+            "removed": self.removed, "commits": self.commits,
+            "skipped": [s.to_dict() for s in self.skipped], "seconds": round(self.seconds, 3),
         }
 
 
@@ -62,68 +81,221 @@ def article_id(article: Article, base: Path) -> str:
     return f"{name}#{article.key}" if article.key else name
 
 
-def write_files(ix, paths: Iterable[str | Path], *, base: Path, wait: float = 0.0,
-                progress: Progress | None = None) -> UpdateReport:
-    """Parse the files the paths stand for and write their articles to the index, then commit."""
+class RunLock:
+    """An exclusive, advisory lock on the index folder for the length of one update run."""
+
+    def __init__(self, index_dir: Path, wait: float):
+        self.path = Path(index_dir) / LOCK_FILE
+        self.index_dir, self.wait = Path(index_dir), wait
+        self.fd: int | None = None
+
+    def __enter__(self) -> "RunLock":
+        self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        deadline = time.monotonic() + self.wait
+        while True:
+            try:
+                fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return self
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    os.close(self.fd)
+                    raise IndexLockedError(self.index_dir, self.wait) from None
+                time.sleep(min(0.1, max(0.0, deadline - time.monotonic())))
+
+    def __exit__(self, *exc) -> None:
+        os.close(self.fd)  # closing the descriptor releases the lock
+
+
+def update_index(index_dir: Path, paths: Iterable[str | Path], *, base: Path, wait: float = 0.0,
+                 progress: Progress | None = None, batch_files: int = BATCH_FILES,
+                 batch_articles: int = BATCH_ARTICLES) -> UpdateReport:
+    """Bring the index in `index_dir` up to date with the files the paths stand for."""
     started = time.perf_counter()
+    paths = list(paths)
     files, problems = find_files(paths)
-    report = UpdateReport(index=Path(ix.storage.folder), files=len(files), skipped=list(problems))
-    try:
-        writer = ix.writer(timeout=wait, compound=False)
-    except LockError:
-        raise IndexLockedError(report.index, wait) from None
-    try:
-        with writer.searcher() as searcher:
-            seen: dict[str, Path] = {}
-            for done, path in enumerate(files):
+    roots = [Path(p).resolve() for p in paths]
+    report = UpdateReport(index=Path(index_dir), files=len(files), skipped=list(problems))
+    with RunLock(index_dir, wait), Manifest(index_dir) as manifest:
+        ix = whoosh_index.open_dir(str(index_dir))
+        run = _Run(ix, manifest, report, base, batch_files, batch_articles)
+        known = manifest.files()
+        if not manifest.is_current(ix.latest_generation()):
+            for path in _indexed_paths(ix):  # a crash left the manifest behind the index
+                known.setdefault(path, FileState(-1, -1))
+        on_disk = {str(f) for f in files}
+        try:
+            run.delete([p for p in known if p not in on_disk and within(p, roots)])
+            todo = run.plan(files, known)
+            for done, (path, state, is_new) in enumerate(todo):
                 if progress:
-                    progress(done, len(files), path)
-                _write_file(writer, searcher, path, base, seen, report)
-        writer.commit(optimize=False)
-    except BaseException:
-        writer.cancel()
-        raise
-    if progress:
-        progress(len(files), len(files), files[-1] if files else report.index)
+                    progress(done, len(todo), path)
+                run.index_file(path, state, is_new)
+            run.commit()
+        except BaseException:
+            run.abandon()
+            raise
+        if progress:
+            progress(len(todo), len(todo), report.index)
     report.seconds = time.perf_counter() - started
     return report
 
 
-def _write_file(writer, searcher, path: Path, base: Path, seen: dict[str, Path],
-                report: UpdateReport) -> None:
+class _Run:
+    """One update run's writer, batch and bookkeeping."""
+
+    def __init__(self, ix, manifest: Manifest, report: UpdateReport, base: Path,
+                 batch_files: int, batch_articles: int):
+        self.ix, self.manifest, self.report, self.base = ix, manifest, report, base
+        self.batch_files, self.batch_articles = batch_files, batch_articles
+        self.writer = self.searcher = None
+        self.done: dict[str, FileState] = {}
+        self.gone: set[str] = set()
+        self.replacing: set[str] = set()   # paths whose old articles this run deletes
+        self.seen: dict[str, Path] = {}     # article id → file, for ids added this run
+        self.batch_articles_count = 0
+
+    def plan(self, files: list[Path], known: dict[str, FileState]) -> list[tuple[Path, FileState, bool]]:
+        """The files to (re)index; unchanged ones are counted and, if only touched, re-stamped."""
+        todo = []
+        for path in files:
+            try:
+                state = stat_file(path)
+            except OSError as exc:
+                self.report.skipped.append(Skipped(path, f"cannot read: {exc.strerror or exc}"))
+                continue
+            old = known.get(str(path))
+            if old and old.digest and (old.size, old.mtime_ns) == (state.size, state.mtime_ns):
+                self.report.unchanged += 1
+                continue
+            try:
+                digest = digest_file(path)
+            except OSError as exc:
+                self.report.skipped.append(Skipped(path, f"cannot read: {exc.strerror or exc}"))
+                continue
+            state = FileState(state.size, state.mtime_ns, digest)
+            if old and old.digest == digest:  # touched, not changed
+                self.report.unchanged += 1
+                self.done[str(path)] = FileState(state.size, state.mtime_ns, digest, old.articles)
+                continue
+            todo.append((path, state, old is None))
+            if old is not None:
+                self.replacing.add(str(path))
+        return todo
+
+    def delete(self, paths: list[str]) -> None:
+        if not paths:
+            return
+        self._open()
+        for path in paths:
+            self.report.removed += self.writer.delete_by_term("path", path, searcher=self.searcher)
+            self.gone.add(path)
+            self.replacing.add(path)
+        self.report.deleted += len(paths)
+
+    def index_file(self, path: Path, state: FileState, is_new: bool) -> None:
+        self._open()
+        articles = self._articles(path)
+        if not articles:
+            return
+        self.report.removed += self.writer.delete_by_term("path", str(path), searcher=self.searcher)
+        for article in articles:
+            self.writer.add_document(**to_document(article))
+            self.seen[article.id] = path
+        self.report.articles += len(articles)
+        self.report.added += is_new
+        self.report.updated += not is_new
+        self.done[str(path)] = FileState(state.size, state.mtime_ns, state.digest, len(articles))
+        self.batch_articles_count += len(articles)
+        if len(self.done) >= self.batch_files or self.batch_articles_count >= self.batch_articles:
+            self.commit()
+
+    def _articles(self, path: Path) -> list[Article]:
+        """The file's usable articles, reporting parse problems and duplicate ids."""
+        skips_before = len(self.report.skipped)
+        try:
+            items = list(parse_file(path))
+        except ParseError as error:
+            self.report.skipped.append(Skipped.from_error(error))
+            return []
+        articles: list[Article] = []
+        ids: set[str] = set()
+        for item in items:
+            if isinstance(item, ParseError):
+                self.report.skipped.append(Skipped.from_error(item))
+                continue
+            item.id = article_id(item, self.base)
+            other = self._indexed_elsewhere(item.id, path)
+            if other is not None:
+                self.report.skipped.append(
+                    Skipped(path, f"duplicate of {item.id} (already indexed from {other})", item.key))
+            elif item.id in ids:
+                self.report.skipped.append(Skipped(path, f"duplicate id {item.id} within the file", item.key))
+            else:
+                ids.add(item.id)
+                articles.append(item)
+        if not articles and len(self.report.skipped) == skips_before:
+            self.report.skipped.append(Skipped(path, "no articles found in the file"))
+        return articles
+
+    def _indexed_elsewhere(self, article_id: str, path: Path) -> Path | None:
+        other = self.seen.get(article_id)
+        if other is not None:
+            return other if other != path else None
+        stored = self.searcher.document(id=article_id)
+        if stored and stored.get("path") != str(path) and stored.get("path") not in self.replacing:
+            return Path(stored["path"])
+        return None
+
+    def _open(self) -> None:
+        if self.writer is None:
+            try:
+                self.writer = self.ix.writer(compound=False)
+            except LockError:  # only a non-searchlib writer can hold it while we hold the run lock
+                raise IndexLockedError(self.report.index, 0) from None
+            self.searcher = self.writer.searcher()
+
+    def commit(self) -> None:
+        """Commit the batch to Whoosh, then record it in the manifest (in that order)."""
+        if self.writer is not None:
+            writer, self.writer = self.writer, None
+            try:
+                writer.commit(optimize=False)
+            except BaseException:
+                _abandon(writer)
+                raise
+            self.report.commits += 1
+        if self.done or self.gone or not self.manifest.is_current(self.ix.latest_generation()):
+            self.manifest.record(self.done, self.gone, self.ix.latest_generation())
+        self.done, self.gone, self.batch_articles_count = {}, set(), 0
+
+    def abandon(self) -> None:
+        """Drop the uncommitted batch (earlier batches stay committed and recorded)."""
+        if self.writer is not None:
+            _abandon(self.writer)
+            self.writer = None
+
+
+def _abandon(writer) -> None:
+    """Cancel a writer and make sure its lock is released (Whoosh keeps it if commit raised)."""
     try:
-        items = list(parse_file(path))
-    except ParseError as error:
-        report.skipped.append(Skipped.from_error(error))
-        return
-    articles: list[Article] = []
-    ids: set[str] = set()
-    skips_before = len(report.skipped)
-    for item in items:
-        if isinstance(item, ParseError):
-            report.skipped.append(Skipped.from_error(item))
-            continue
-        item.id = article_id(item, base)
-        other = seen.get(item.id)
-        if other is None:
-            stored = searcher.document(id=item.id)
-            if stored and stored.get("path") != str(path):
-                other = Path(stored["path"])
-        if other is not None and other != path:
-            report.skipped.append(Skipped(path, f"duplicate of {item.id} (already indexed from {other})",
-                                          item.key))
-        elif item.id in ids:
-            report.skipped.append(Skipped(path, f"duplicate id {item.id} within the file", item.key))
-        else:
-            ids.add(item.id)
-            articles.append(item)
-    if not articles:  # keep whatever the index already holds for this file
-        if len(report.skipped) == skips_before:  # say why, unless a record's reason already does
-            report.skipped.append(Skipped(path, "no articles found in the file"))
-        return
-    report.replaced += writer.delete_by_term("path", str(path), searcher=searcher)
-    for item in articles:
-        writer.add_document(**to_document(item))
-        seen[item.id] = path
-    report.articles += len(articles)
-    report.files_indexed += 1
+        writer.cancel()
+    except Exception:
+        pass
+    lock = getattr(writer, "writelock", None)
+    if lock is not None:
+        try:
+            lock.release()
+        except Exception:
+            pass
+
+
+def _indexed_paths(ix) -> set[str]:
+    """Every source path with live articles in the index (used when the manifest is stale)."""
+    with ix.searcher() as searcher:
+        reader = searcher.reader()
+        paths = set()
+        for term in reader.lexicon("path"):
+            path = term.decode("utf-8")
+            if path and searcher.document_number(path=path) is not None:
+                paths.add(path)
+        return paths

@@ -110,12 +110,12 @@ def test_index_reports_skipped_files_and_exits_1(run, tmp_path):
     (tmp_path / "corpus" / "bad.txt").write_bytes(b"\x00\x00")
     result = run("index")
     assert result.exit_code == 1
-    assert result.stdout == "Indexed 5 articles from 1 of 2 files into index/ in " \
-        + result.stdout.split(" in ")[-1]
-    assert result.stdout.endswith("; 1 skipped.\n")
+    summary, seconds = result.stdout.rsplit(" in ", 1)
+    assert summary == "index/: 1 added, 0 updated, 0 deleted, 0 unchanged, 1 skipped files; 5 articles written"
+    assert seconds.endswith(" s.\n")
     assert f"search: skipped {tmp_path / 'corpus' / 'bad.txt'}: binary file" in result.stderr
-    report = json.loads(run("index", "--json").stdout)
-    assert (report["articles"], report["replaced"], len(report["skipped"])) == (5, 5, 1)
+    report = json.loads(run("index", "--json").stdout)  # the bad file is retried, the good one not re-read
+    assert (report["unchanged"], report["articles"], report["skipped_files"]) == (1, 0, 1)
 
 
 def test_index_missing_path_is_exit_2(run, tmp_path):
@@ -127,7 +127,8 @@ def test_rebuild(run, indexed):
     (indexed / "corpus" / "fixture.jsonl").unlink()
     (indexed / "corpus" / "one.txt").write_text("Only one\n\nBody.", encoding="utf-8")
     assert run("index").exit_code == 0
-    assert json.loads(run("index", "--rebuild", "--json").stdout)["replaced"] == 0
+    report = json.loads(run("index", "--rebuild", "--json").stdout)
+    assert (report["added"], report["removed"], report["articles"]) == (1, 0, 1)
     assert run("flood").exit_code == 1 and run("only").exit_code == 0
 
 

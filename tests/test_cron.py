@@ -21,7 +21,7 @@ def test_ok_run_logs_one_line(tmp_path):
     (line,) = log.read_text().splitlines()
     m = LINE.match(line)
     assert m and m.group(1) == "ok"
-    assert re.fullmatch(r" files=1 indexed=1 articles=5 skipped=0 seconds=\d+\.\d\d", m.group(2))
+    assert re.fullmatch(r" files=1 added=1 updated=0 deleted=0 unchanged=0 skipped=0 articles=5 seconds=\d+\.\d\d", m.group(2))
 
 
 def test_skipped_files_exit_1_and_are_named(tmp_path):
@@ -39,10 +39,8 @@ def test_error_exits_2_and_lock_exits_75(tmp_path, capsys):
     assert "status=error" in capsys.readouterr().err
     write_records(tmp_path / "corpus")
     import searchlib
-    idx = searchlib.Index(tmp_path / "ix")
-    holder = idx._whoosh.writer()
-    try:
+    from searchlib.indexing import RunLock
+    searchlib.Index(tmp_path / "ix")
+    with RunLock(tmp_path / "ix", wait=0):
         assert reindex.main([str(tmp_path / "corpus"), "--index", str(tmp_path / "ix")]) == 75
-    finally:
-        holder.cancel()
     assert "status=locked" in capsys.readouterr().err

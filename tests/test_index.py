@@ -9,18 +9,20 @@ import pytest
 import searchlib
 from searchlib import Article, Hit, IndexFormatError, IndexLockedError, IndexNotFoundError, PathNotFoundError
 
-from .conftest import RECORDS, ids, write_records
+from searchlib.indexing import RunLock
+
+from .conftest import ids, write_records
 
 
 def test_update_twice_does_not_duplicate(index, corpus):
     report = index.update([corpus])
-    assert (report.articles, report.replaced, len(index)) == (5, 5, 5)
+    assert (report.articles, report.unchanged, len(index)) == (0, 1, 5)
 
 
 def test_changed_file_replaces_its_articles(index, corpus):
     write_records(corpus, {"alpha": {"title": "Alpha renamed", "body": "Nothing about water."}})
     report = index.update(corpus)
-    assert (report.articles, report.replaced, len(index)) == (1, 5, 1)
+    assert (report.articles, report.removed, report.updated, len(index)) == (1, 5, 1, 1)
     assert ids(index.search("flood")) == []
 
 
@@ -57,7 +59,9 @@ def test_duplicate_url_is_skipped_with_its_origin(tmp_path):
     assert report.articles == 1
     assert [(s.path.name, s.reason) for s in report.skipped] == [
         ("b.json", f"duplicate of https://x.org/1 (already indexed from {folder.resolve() / 'a.json'})")]
-    assert idx.update(folder).articles == 1 and len(idx) == 1  # stable on re-runs
+    again = idx.update(folder)  # stable on re-runs: a.json unchanged, b.json still a duplicate
+    assert (again.unchanged, again.articles, [s.path.name for s in again.skipped]) == (1, 0, ["b.json"])
+    assert len(idx) == 1
 
 
 def test_ids_are_urls_or_paths_relative_to_the_project(tmp_path, index):
@@ -105,14 +109,12 @@ def test_rebuild_starts_empty(index, tmp_path):
     assert len(idx) == 0 and searchlib.exists(index.path)
 
 
-def test_second_writer_gets_a_clear_lock_error(index, corpus):
-    holder = index._whoosh.writer()
-    try:
+def test_second_run_gets_a_clear_lock_error(index, corpus):
+    with RunLock(index.path, wait=0):
         with pytest.raises(IndexLockedError, match="another reindex is running"):
             index.update(corpus, wait=0.2)
-    finally:
-        holder.cancel()
-    assert index.update(corpus).articles == len(RECORDS)  # the lock was released
+    (corpus / "more.txt").write_text("More\n\nText.", encoding="utf-8")
+    assert index.update(corpus).articles == 1  # the lock was released
 
 
 def test_searching_while_a_writer_holds_the_lock(index, corpus):
