@@ -187,17 +187,17 @@ class _Run:
             return
         self._open()
         for path in paths:
-            self.report.removed += self.writer.delete_by_term("path", path, searcher=self.searcher)
+            self.report.removed += self.writer.delete_by_term("path", path)
             self.gone.add(path)
             self.replacing.add(path)
         self.report.deleted += len(paths)
 
     def index_file(self, path: Path, state: FileState, is_new: bool) -> None:
-        self._open()
         articles = self._articles(path)
         if not articles:
             return
-        self.report.removed += self.writer.delete_by_term("path", str(path), searcher=self.searcher)
+        self._open()
+        self.report.removed += self.writer.delete_by_term("path", str(path))
         for article in articles:
             self.writer.add_document(**to_document(article))
             self.seen[article.id] = path
@@ -241,6 +241,8 @@ class _Run:
         other = self.seen.get(article_id)
         if other is not None:
             return other if other != path else None
+        if self.searcher is None:  # the last commit; ids added since are in self.seen
+            self.searcher = self.ix.searcher()
         stored = self.searcher.document(id=article_id)
         if stored and stored.get("path") != str(path) and stored.get("path") not in self.replacing:
             return Path(stored["path"])
@@ -252,7 +254,11 @@ class _Run:
                 self.writer = self.ix.writer(compound=False)
             except LockError:  # only a non-searchlib writer can hold it while we hold the run lock
                 raise IndexLockedError(self.report.index, 0) from None
-            self.searcher = self.writer.searcher()
+
+    def _close_searcher(self) -> None:
+        if self.searcher is not None:
+            self.searcher.close()
+            self.searcher = None
 
     def commit(self) -> None:
         """Commit the batch to Whoosh, then record it in the manifest (in that order)."""
@@ -266,6 +272,7 @@ class _Run:
             self.report.commits += 1
         if self.done or self.gone or not self.manifest.is_current(self.ix.latest_generation()):
             self.manifest.record(self.done, self.gone, self.ix.latest_generation())
+        self._close_searcher()
         self.done, self.gone, self.batch_articles_count = {}, set(), 0
 
     def abandon(self) -> None:
@@ -273,6 +280,7 @@ class _Run:
         if self.writer is not None:
             _abandon(self.writer)
             self.writer = None
+        self._close_searcher()
 
 
 def _abandon(writer) -> None:

@@ -71,6 +71,15 @@ def test_add_modify_delete_rename(idx, corpus):
     assert idx.search("title:one").total == 1
 
 
+def test_a_broken_file_is_retried_without_an_empty_commit(idx, corpus):
+    (corpus / "broken.txt").write_bytes(b"\x00")
+    generation = idx._whoosh.latest_generation()
+    for _ in range(2):
+        report = idx.update(corpus)
+        assert counts(report) == (0, 0, 0, 5, 1) and report.commits == 0
+    assert idx._whoosh.latest_generation() == generation
+
+
 def test_touched_but_identical_file_is_confirmed_by_hash(idx, corpus):
     path = corpus / "a0.txt"
     os.utime(path, ns=(time.time_ns(), time.time_ns() + 10**9))
