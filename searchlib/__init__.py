@@ -15,6 +15,7 @@ __version__ = "0.1.0"
 from .article import Article  # noqa: E402
 from .corpus import Skipped, read_articles  # noqa: E402
 from .errors import (  # noqa: E402
+    ArticleNotFoundError,
     DateError,
     IndexFormatError,
     IndexLockedError,
@@ -29,7 +30,7 @@ from .indexing import UpdateReport  # noqa: E402
 from .searching import Hit, Results  # noqa: E402
 
 __all__ = [
-    "Article", "DateError", "Hit", "Index", "IndexFormatError", "IndexLockedError",
+    "Article", "ArticleNotFoundError", "DateError", "Hit", "Index", "IndexFormatError", "IndexLockedError",
     "IndexNotFoundError", "ParseError", "PathNotFoundError", "QueryError", "Results",
     "SearchlibError", "Skipped", "UpdateReport", "create", "exists", "read_articles",
 ]

@@ -18,8 +18,10 @@ import click
 
 from . import __version__, settings
 from .corpus import Skipped, read_articles
-from .errors import IndexLockedError, SearchlibError
+from .dates import isoformat
+from .errors import ArticleNotFoundError, IndexLockedError, SearchlibError
 from .index import Index, exists, rebuild_index
+from .searching import SORTS
 
 
 class ExitCode(IntEnum):
@@ -37,8 +39,13 @@ Examples:
   search 'title:korea AND date:2022-09'       field scoping and a month
   search '"north korea" NOT missile' --json   phrase, NOT, JSON Lines out
   search sanctions --since "Sept 2022" --until 2022-09-30
+  search korea --sort newest --page 2         newest first, second page
+  search 'artilery~ "korea drills"~5'         fuzzy word, words within 5 of each other
   search index corpus/ ~/news/               (re)index files and folders
   search parse article.html                  show what would be indexed
+  search show corpus/samples/desk.json#1     one whole article
+  search similar corpus/samples/desk.json#1  articles like it
+  search stats                               what the index holds
 """
 
 
@@ -62,6 +69,9 @@ class DefaultGroup(click.Group):
         except SearchlibError as exc:
             _error(str(exc))
             ctx.exit(ExitCode.ERROR)
+        except BrokenPipeError:  # `search ... | head`: the reader has seen enough; stop quietly
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            ctx.exit(ExitCode.OK)
         except OSError as exc:
             where = f"{exc.filename}: " if exc.filename else ""
             _error(f"{where}{exc.strerror or exc}")
@@ -91,10 +101,14 @@ def cli():
 @click.option("--until", metavar="DATE", help="Only articles on or before DATE (whole days).")
 @click.option("-n", "--limit", type=click.IntRange(min=0), default=settings.DEFAULT_LIMIT,
               show_default=True, help="Number of hits to show.")
+@click.option("--page", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Page of results to show (pages of --limit hits).")
+@click.option("--sort", type=click.Choice(SORTS), default="relevance", show_default=True,
+              help="Order of the hits.")
 @json_option
 @click.option("--color", type=click.Choice(["auto", "always", "never"]), default="auto",
               show_default=True, help="Colour the matches (auto: only on a terminal, unless NO_COLOR).")
-def query(query, index_dir, since, until, limit, as_json, color):
+def query(query, index_dir, since, until, limit, page, sort, as_json, color):
     """Print the articles that best match QUERY.
 
     QUERY words must all match (in title, summary or body). Use AND, OR, NOT and parentheses,
@@ -103,17 +117,58 @@ def query(query, index_dir, since, until, limit, as_json, color):
     Exit status: 0 if something matched, 1 if nothing did, 2 on error.
     """
     idx = _open_or_build(settings.index_path(index_dir))
-    results = idx.search(query, since=since, until=until, limit=limit)
-    use_color = _use_color(color)
-    for hit in results:
-        if as_json:
-            click.echo(json.dumps(hit.to_dict(), ensure_ascii=False))
-        else:
-            _render_hit(hit, use_color)
-    shown = len(results.hits)
-    more = f" (showing {shown}; --limit for more)" if shown < results.total else ""
-    _note(f"{results.total} matching article{'s' if results.total != 1 else ''}{more}")
+    results = idx.search(query, since=since, until=until, limit=limit, offset=(page - 1) * limit,
+                         sort=sort)
+    if results.partial:
+        _note("no article has all the words; showing the best partial matches")
+    _render_results(results, as_json, _use_color(color))
     click.get_current_context().exit(ExitCode.OK if results.total else ExitCode.NOTHING)
+
+
+@cli.command(epilog=EXAMPLES)
+@click.argument("article_id", metavar="ID")
+@index_option
+@click.option("-n", "--limit", type=click.IntRange(min=1), default=settings.DEFAULT_LIMIT, show_default=True)
+@json_option
+@click.option("--color", type=click.Choice(["auto", "always", "never"]), default="auto", show_default=True)
+def similar(article_id, index_dir, limit, as_json, color):
+    """List the articles most like the one with this ID (as shown by search --json)."""
+    idx = Index(settings.index_path(index_dir), create=False)
+    results = idx.similar(article_id, limit=limit)
+    _render_results(results, as_json, _use_color(color))
+    click.get_current_context().exit(ExitCode.OK if results.total else ExitCode.NOTHING)
+
+
+@cli.command(epilog=EXAMPLES)
+@click.argument("article_id", metavar="ID")
+@index_option
+@json_option
+def show(article_id, index_dir, as_json):
+    """Print one whole article, every field."""
+    article = Index(settings.index_path(index_dir), create=False).get(article_id)
+    if article is None:
+        raise ArticleNotFoundError(article_id)
+    if as_json:
+        click.echo(json.dumps(article.to_dict(), ensure_ascii=False))
+    else:
+        _render_article(article)
+
+
+@cli.command(epilog=EXAMPLES)
+@index_option
+@json_option
+def stats(index_dir, as_json):
+    """Summarise the index: size, articles, date span, top sources and sections."""
+    info = Index(settings.index_path(index_dir), create=False).stats()
+    if as_json:
+        click.echo(json.dumps(info.to_dict(), ensure_ascii=False))
+        return
+    span = " to ".join(isoformat(d)[:10] for d in (info.first_date, info.last_date) if d) or "no dates"
+    click.echo(f"index     {info.path}/ ({info.size_bytes / 1e6:.1f} MB)")
+    click.echo(f"articles  {info.articles} from {info.files} files ({info.undated} undated)")
+    click.echo(f"dates     {span}")
+    for label, counts in (("sources", info.sources), ("sections", info.sections), ("formats", info.formats)):
+        click.echo(f"{label:9} " + ", ".join(f"{_safe(name)} ({n})" for name, n in counts))
 
 
 @cli.command("index", epilog=EXAMPLES)
@@ -163,11 +218,26 @@ def parse(paths, as_json):
         elif as_json:
             click.echo(json.dumps(item.to_dict(), ensure_ascii=False))
         else:
-            for name, value in item.to_dict().items():
-                if value not in (None, "", []) and name != "body":
-                    click.echo(f"{name + ':':9} {_safe(str(value))}")
-            click.echo(f"{'body:':9} {len(item.body)} characters\n{_safe(item.body)}\n")
+            _render_article(item)
     click.get_current_context().exit(ExitCode.NOTHING if skipped else ExitCode.OK)
+
+
+def _render_article(item) -> None:
+    for name, value in item.to_dict().items():
+        if value not in (None, "", []) and name != "body":
+            click.echo(f"{name + ':':9} {_safe(str(value))}")
+    click.echo(f"{'body:':9} {len(item.body)} characters\n{_safe(item.body)}\n")
+
+
+def _render_results(results, as_json: bool, color: bool) -> None:
+    for hit in results:
+        if as_json:
+            click.echo(json.dumps(hit.to_dict(), ensure_ascii=False))
+        else:
+            _render_hit(hit, color)
+    last = results.offset + len(results.hits)
+    shown = f" (showing {results.offset + 1}–{last})" if len(results.hits) < results.total and results.hits else ""
+    _note(f"{results.total} matching article{'s' if results.total != 1 else ''}{shown}")
 
 
 def main(argv: list[str] | None = None) -> None:

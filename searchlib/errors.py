@@ -68,6 +68,12 @@ class DateError(SearchlibError):
         super().__init__(f"cannot understand the date {text!r}; {hint}")
 
 
+class ArticleNotFoundError(SearchlibError):
+    def __init__(self, article_id: str):
+        self.article_id = article_id
+        super().__init__(f"no article with id {article_id!r} in the index (ids are shown by search --json)")
+
+
 class ParseError(SearchlibError):
     """A file, or one record in it, that cannot be read as an article.
 

@@ -21,7 +21,8 @@ from .dates import parse_since, parse_until
 from .errors import IndexFormatError, IndexNotFoundError, SearchlibError
 from .indexing import BATCH_ARTICLES, BATCH_FILES, Progress, RunLock, UpdateReport, update_index
 from .schema import SCHEMA, SCHEMA_VERSION, to_article
-from .searching import Results, run_search
+from .searching import Results, run_search, run_similar
+from .stats import IndexStats, compute_stats
 
 META_FILE = "searchlib.json"
 FORMAT = "searchlib-index"
@@ -77,15 +78,18 @@ class Index:
         return report
 
     def search(self, query: str, *, since: DateLike = None, until: DateLike = None,
-               limit: int = 10, now: datetime | None = None) -> Results:
-        """Best `limit` articles for `query`; `since`/`until` take dates or text (`2022-09`,
-        `yesterday`, `7d`) and include whole days. `now` pins relative dates (tests)."""
+               limit: int = 10, offset: int = 0, sort: str = "relevance",
+               now: datetime | None = None) -> Results:
+        """Best `limit` articles for `query` after skipping `offset`; `sort` is relevance, newest
+        or oldest. `since`/`until` take dates or text (`2022-09`, `yesterday`, `7d`) and include
+        whole days. `now` pins relative dates (tests)."""
         since, until = parse_since(since, now), parse_until(until, now)
         for attempt in range(5):
             ix = self._whoosh
             generation = ix.latest_generation()
             try:
-                return run_search(ix, query, since=since, until=until, limit=limit, now=now)
+                return run_search(ix, query, since=since, until=until, limit=limit, offset=offset,
+                                  sort=sort, now=now)
             except SearchlibError:
                 raise
             except Exception:
@@ -95,6 +99,14 @@ class Index:
                 self._ix = None
                 if attempt == 4 or ix.latest_generation() == generation:
                     raise
+
+    def similar(self, article_id: str, *, limit: int = 10) -> Results:
+        """The articles most like the one with this id (raises ArticleNotFoundError)."""
+        return run_similar(self._whoosh, article_id, limit=limit)
+
+    def stats(self) -> IndexStats:
+        """Size, article and file counts, date span, top sources and sections."""
+        return compute_stats(self._whoosh, self.path)
 
     def get(self, article_id: str) -> Article | None:
         """The stored article with this id, or None."""

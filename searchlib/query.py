@@ -4,6 +4,8 @@ Stage: querying, before searching. Whoosh's QueryParser supplies AND / OR / NOT,
 quoted phrases, `field:` scoping, wildcards and boosts; unfielded words search the fields in
 `schema.DEFAULT_FIELDS`, and all of them must match (AND), as Elasticsearch's `default_operator=AND`.
 
+Also `+must -mustnot`, fuzzy `artilery~` and proximity `"korea artillery"~5`.
+
 `date:` clauses are parsed here, not by Whoosh's DateParserPlugin (which silently widens
 `[2024-03-01 to 2024-03-31]` to all of 2024): each becomes a `DateRange` over whole days/months/years
 in UTC, via `searchlib.dates`. Accepted forms: `date:2022`, `date:2022-09`, `date:2022-09-06`,
@@ -16,7 +18,7 @@ import re
 from datetime import datetime
 
 from whoosh import query as wq
-from whoosh.qparser import AndGroup, MultifieldParser, syntax
+from whoosh.qparser import AndGroup, FuzzyTermPlugin, MultifieldParser, OrGroup, PlusMinusPlugin, syntax
 from whoosh.qparser.plugins import TaggingPlugin
 
 from .dates import DateSpan, parse_span
@@ -99,18 +101,34 @@ def span_query(span: DateSpan) -> wq.Query:
     return wq.DateRange(DATE_FIELD, span.start, span.end, endexcl=True)
 
 
-def make_parser(now: datetime | None = None) -> MultifieldParser:
-    parser = MultifieldParser(list(DEFAULT_FIELDS), SCHEMA, fieldboosts=DEFAULT_FIELDS, group=AndGroup)
+# Plain queries are words and nothing else: no operators, fields, phrases or prefixes. When no
+# article has all of a plain query's words, searching falls back to the best partial matches.
+_SYNTAX = re.compile(r"""\b(?:AND|OR|NOT|ANDNOT|ANDMAYBE)\b|["()+\-*?~^:\[\]{}]""")
+# Coordination: with OR grouping, an article matching more of the words scores higher.
+FALLBACK_GROUP = OrGroup.factory(0.9)
+
+
+def is_plain(text: str) -> bool:
+    return not _SYNTAX.search(text)
+
+
+def make_parser(now: datetime | None = None, group=AndGroup) -> MultifieldParser:
+    parser = MultifieldParser(list(DEFAULT_FIELDS), SCHEMA, fieldboosts=DEFAULT_FIELDS, group=group)
     parser.add_plugin(_DatePlugin(now))
+    parser.add_plugin(PlusMinusPlugin())  # +must -mustnot
+    parser.add_plugin(FuzzyTermPlugin())  # artilery~ (edit distance 1), artilery~2
     return parser
 
 
-def parse_query(text: str, now: datetime | None = None) -> wq.Query:
-    """Parse a user's query; raises QueryError (with the reason) when it cannot be understood."""
+def parse_query(text: str, now: datetime | None = None, *, any_word: bool = False) -> wq.Query:
+    """Parse a user's query; raises QueryError (with the reason) when it cannot be understood.
+
+    Words are ANDed; `any_word=True` ORs them instead, with a bonus for matching more of them.
+    """
     if not text or not text.strip():
         raise QueryError(text, "the query is empty")
     try:
-        return make_parser(now).parse(text)
+        return make_parser(now, FALLBACK_GROUP if any_word else AndGroup).parse(text)
     except DateError as exc:
         raise QueryError(text, str(exc)) from None
     except RecursionError:

@@ -10,11 +10,13 @@ from datetime import datetime
 from pathlib import Path
 
 from whoosh import query as wq
+from whoosh import sorting
 from whoosh.fields import TEXT
 
 from . import snippets
 from .dates import DateSpan, isoformat, to_utc_aware
-from .query import parse_query, span_query
+from .errors import ArticleNotFoundError, QueryError
+from .query import is_plain, parse_query, span_query
 from .schema import SCHEMA, SNIPPET_FIELD
 
 
@@ -56,13 +58,20 @@ class Hit:
 
 @dataclass
 class Results:
-    """The hits of one query (at most `limit`) and how many articles matched in all."""
+    """One page of hits (`offset` hits skipped, at most `limit` shown) and the total match count.
+
+    `partial` is True when no article had all the words of a plain query and the hits are the
+    best partial matches instead.
+    """
 
     query: str
     total: int
     hits: list[Hit]
     since: datetime | None = None
     until: datetime | None = None
+    sort: str = "relevance"
+    offset: int = 0
+    partial: bool = False
 
     def __iter__(self):
         return iter(self.hits)
@@ -77,23 +86,63 @@ class Results:
         return {
             "query": self.query,
             "total": self.total,
+            "offset": self.offset,
+            "sort": self.sort,
+            "partial": self.partial,
             "since": isoformat(self.since),
             "until": isoformat(self.until),
             "hits": [hit.to_dict() for hit in self.hits],
         }
 
 
+SORTS = ("relevance", "newest", "oldest")
+
+
 def run_search(ix, text: str, *, since: datetime | None = None, until: datetime | None = None,
-               limit: int = 10, now: datetime | None = None) -> Results:
-    """Search an open Whoosh index. `since` / `until` are naive UTC bounds, `until` exclusive."""
+               limit: int = 10, offset: int = 0, sort: str = "relevance",
+               now: datetime | None = None) -> Results:
+    """Search an open Whoosh index. `since` / `until` are naive UTC bounds, `until` exclusive.
+
+    A plain query (words only) that no article matches in full falls back to the best partial
+    matches (`Results.partial`): articles with more of the words first.
+    """
+    if sort not in SORTS:
+        raise QueryError(text, f"unknown sort {sort!r}; use one of {', '.join(SORTS)}")
     q = parse_query(text, now)
     date_filter = span_query(DateSpan(since, until)) if since or until else None
+    options = {"limit": max(1, offset + limit), "filter": date_filter}
+    if sort != "relevance":
+        options["sortedby"] = _by_date(newest=sort == "newest")
     with ix.searcher() as searcher:
-        found = searcher.search(q, limit=max(1, limit), filter=date_filter)
+        found = searcher.search(q, **options)
+        partial = False
+        if found.is_empty() and is_plain(text) and len(text.split()) > 1:
+            q = parse_query(text, now, any_word=True)
+            found, partial = searcher.search(q, **options), True
         words = _matched_words(q, searcher.reader())
-        hits = [_to_hit(hit, rank, words) for rank, hit in enumerate(found, start=1)][:limit]
+        page = list(found)[offset:offset + limit]
+        hits = [_to_hit(hit, rank, words) for rank, hit in enumerate(page, start=offset + 1)]
         total = len(found)
-    return Results(query=text, total=total, hits=hits, since=to_utc_aware(since), until=to_utc_aware(until))
+    return Results(query=text, total=total, hits=hits, since=to_utc_aware(since),
+                   until=to_utc_aware(until), sort=sort, offset=offset, partial=partial)
+
+
+def run_similar(ix, article_id: str, *, limit: int = 10) -> Results:
+    """Articles most like the given one (by the key terms of its body and title)."""
+    with ix.searcher() as searcher:
+        docnum = searcher.document_number(id=article_id)
+        if docnum is None:
+            raise ArticleNotFoundError(article_id)
+        found = searcher.more_like(docnum, SNIPPET_FIELD, top=limit + 1, numterms=15)
+        page = [hit for hit in found if hit.docnum != docnum][:limit]
+        hits = [_to_hit(hit, rank, {}) for rank, hit in enumerate(page, start=1)]
+        return Results(query=f"similar:{article_id}", total=len(hits), hits=hits)
+
+
+def _by_date(newest: bool):
+    """Sort by date, undated articles last either way (Whoosh would put them first when reversed)."""
+    dated = sorting.QueryFacet({"dated": wq.Every("date")}, other="~undated")
+    return sorting.MultiFacet([dated, sorting.FieldFacet("date", reverse=newest)])
 
 
 def _matched_words(q: wq.Query, reader) -> dict[str, frozenset[str]]:
@@ -129,7 +178,7 @@ def _to_hit(hit, rank: int, words: dict[str, frozenset[str]]) -> Hit:
         source=fields.get("source"),
         url=fields.get("url"),
         path=Path(fields["path"]) if fields.get("path") else None,
-        score=float(hit.score or 0.0),
+        score=float(hit.score) if isinstance(hit.score, (int, float)) else 0.0,  # a sort key when sorted by date
         snippet=body_snippet.text,
         highlights=body_snippet.spans,
         title_highlights=title.spans,

@@ -37,7 +37,7 @@ def test_search_prints_marked_hits_and_exits_0(run, indexed):
     lines = result.stdout.splitlines()
     assert lines[0] in ("Alpha river **flood**", "Delta **flood** warning issued")
     assert "\x1b[" not in result.stdout
-    assert "3 matching articles (showing 1; --limit for more)" in result.stderr
+    assert "3 matching articles (showing 1–1)" in result.stderr
 
 
 def test_no_hits_exits_1(run, indexed):
@@ -168,3 +168,26 @@ def test_bundled_corpus_demo(run, tmp_path):
     assert first[1] == "2022-09-06T11:50:00Z · Ukraine war · corpus/000_0d288e05aca5b171.txt"
     assert "rockets and **artillery** shells from **North** **Korea**" in first[2]
     assert "building it from corpus/ first" in result.stderr
+
+
+def test_show_similar_stats_commands(run, indexed):
+    shown = run("show", "corpus/fixture.jsonl#gamma", "--json")
+    assert shown.exit_code == 0 and json.loads(shown.stdout)["title"] == "Gamma harvest festival"
+    assert run("show", "corpus/fixture.jsonl#gamma").stdout.startswith("title:    Gamma harvest festival\n")
+    missing = run("show", "nope")
+    assert (missing.exit_code, missing.stderr) == (
+        2, "search: error: no article with id 'nope' in the index (ids are shown by search --json)\n")
+    similar = run("similar", "corpus/fixture.jsonl#alpha", "--json", "--limit", "1")
+    assert [json.loads(l)["id"] for l in similar.stdout.splitlines()] == ["corpus/fixture.jsonl#delta"]
+    info = json.loads(run("stats", "--json").stdout)
+    assert (info["articles"], info["sources"]["North Desk"]) == (5, 3)
+    assert run("stats").stdout.splitlines()[2] == "dates     2022-09-06 to 2023-01-15"
+
+
+def test_sort_page_and_partial_note(run, indexed):
+    result = run("river", "--sort", "newest", "--limit", "2", "--page", "2", "--json")
+    assert [json.loads(l)["id"][-5:] for l in result.stdout.splitlines()] == ["alpha", "delta"]
+    assert "4 matching articles (showing 3–4)" in result.stderr
+    partial = run("flood harvest")
+    assert partial.exit_code == 0
+    assert partial.stderr.startswith("no article has all the words; showing the best partial matches")

@@ -1,6 +1,8 @@
 """Query language on the fixture corpus: exact sets of hits for boolean, phrase, field and date queries."""
 import pytest
 
+import searchlib
+
 from searchlib import QueryError
 from searchlib.errors import DateError
 
@@ -120,3 +122,67 @@ def test_odd_queries_do_not_crash(index, query):
 def test_bad_since_is_a_date_error(index):
     with pytest.raises(DateError):
         index.search("river", since="whenever")
+
+
+# --- more query syntax, fallback, sorting, paging, similar, stats --------------------------
+
+@pytest.mark.parametrize("query, expected", [
+    ("+river -valley", ["gamma"]),
+    ('"river town"', []),                  # "river flooded the valley town": not adjacent ...
+    ('"river town"~2', []),
+    ('"river town"~3', ["alpha"]),         # ... but within 3 positions (stop words don't count)
+    ("festivl~", ["gamma"]),               # fuzzy: one edit away
+    ("title:flod~", ["alpha", "delta"]),
+])
+def test_prefixes_proximity_fuzzy(index, query, expected):
+    assert hits(index, query) == expected
+
+
+def test_plain_query_falls_back_to_best_partial_matches(index):
+    full = index.search("river valley flood")
+    assert (sorted(ids(full)), full.partial) == (["alpha", "delta"], False)
+    partial = index.search("flood harvest")  # no article has both words
+    assert partial.partial is True
+    assert sorted(ids(partial)) == ["alpha", "beta", "delta", "gamma"]
+    # queries with operators mean what they say: no fallback
+    strict = index.search("flood AND harvest")
+    assert (strict.total, strict.partial) == (0, False)
+
+
+def test_partial_matches_favour_articles_with_more_words(index):
+    results = index.search("flood valley harvest")  # nobody has all three
+    ranked = ids(results)
+    assert results.partial and sorted(ranked) == ["alpha", "beta", "delta", "epsilon", "gamma"]
+    assert ranked[0] == "alpha"  # two of the words, both in the title
+    assert ranked.index("beta") < ranked.index("epsilon")  # two words beat one, both in the body
+
+
+def test_sort_by_date_puts_undated_last(index):
+    assert ids(index.search("river", sort="newest")) == ["epsilon", "gamma", "alpha", "delta"]
+    assert ids(index.search("river", sort="oldest")) == ["alpha", "gamma", "epsilon", "delta"]
+    with pytest.raises(QueryError, match="unknown sort"):
+        index.search("river", sort="random")
+
+
+def test_paging(index):
+    everything = ids(index.search("river", sort="newest"))
+    page2 = index.search("river", sort="newest", limit=2, offset=2)
+    assert ids(page2) == everything[2:4] and page2.total == 4
+    assert [hit.rank for hit in page2] == [3, 4]
+    assert ids(index.search("river", limit=2, offset=10)) == []
+
+
+def test_similar_articles(index):
+    similar = ids(index.similar("corpus/fixture.jsonl#alpha"))
+    assert "alpha" not in similar and similar[0] == "delta"  # the other river flood story
+    with pytest.raises(searchlib.ArticleNotFoundError):
+        index.similar("nope")
+
+
+def test_stats(index):
+    info = index.stats()
+    assert (info.articles, info.files, info.undated) == (5, 1, 1)
+    assert info.first_date.isoformat() == "2022-09-06T11:50:00+00:00"
+    assert info.last_date.isoformat() == "2023-01-15T00:00:00+00:00"
+    assert info.sources == [("North Desk", 3), ("South Desk", 1), ("East Desk", 1)]
+    assert info.size_bytes > 0

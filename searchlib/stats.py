@@ -1,0 +1,60 @@
+"""Stats: a summary of what an index holds — size, articles, date span, top sources and sections.
+
+Stage: reading (the `search stats` command). Reads stored fields once, without the bodies'
+analysis; cheap enough for an interactive command on tens of thousands of articles.
+"""
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from .dates import isoformat, to_utc_aware
+
+TOP = 10
+
+
+@dataclass
+class IndexStats:
+    path: Path
+    articles: int
+    files: int
+    size_bytes: int
+    undated: int
+    first_date: datetime | None
+    last_date: datetime | None
+    sources: list[tuple[str, int]] = field(default_factory=list)
+    sections: list[tuple[str, int]] = field(default_factory=list)
+    formats: list[tuple[str, int]] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return {
+            "path": str(self.path), "articles": self.articles, "files": self.files,
+            "size_bytes": self.size_bytes, "undated": self.undated,
+            "first_date": isoformat(self.first_date), "last_date": isoformat(self.last_date),
+            "sources": dict(self.sources), "sections": dict(self.sections), "formats": dict(self.formats),
+        }
+
+
+def compute_stats(ix, path: Path) -> IndexStats:
+    sources, sections, formats, files = Counter(), Counter(), Counter(), set()
+    dates = []
+    with ix.searcher() as searcher:
+        for fields in searcher.all_stored_fields():
+            sources[fields.get("source") or "(none)"] += 1
+            sections[fields.get("section") or "(none)"] += 1
+            formats[fields.get("format") or "(unknown)"] += 1
+            files.add(fields.get("path"))
+            if isinstance(fields.get("date"), datetime):
+                dates.append(fields["date"])
+        articles = searcher.doc_count()
+    size = sum(p.stat().st_size for p in Path(path).iterdir() if p.is_file())
+    return IndexStats(
+        path=Path(path), articles=articles, files=len(files), size_bytes=size,
+        undated=articles - len(dates),
+        first_date=to_utc_aware(min(dates)) if dates else None,
+        last_date=to_utc_aware(max(dates)) if dates else None,
+        sources=sources.most_common(TOP), sections=sections.most_common(TOP),
+        formats=formats.most_common(),
+    )
