@@ -36,30 +36,64 @@ class Skipped:
         return f"{where}: {self.reason}"
 
 
-def find_files(paths: Iterable[str | Path]) -> tuple[list[Path], list[Skipped]]:
-    """Every file the paths stand for (absolute, de-duplicated, sorted), and unreadable folders.
+def find_files(paths: Iterable[str | Path], *, follow_links: bool = False) -> tuple[list[Path], list[Skipped]]:
+    """Every file the paths stand for (absolute, de-duplicated, sorted), and what was passed over.
 
-    Raises PathNotFoundError if a path does not exist: a typo must not look like an empty corpus.
+    Symbolic links inside the folders are followed only when they stay inside the folders being
+    indexed, unless `follow_links` is set; link loops end. Raises PathNotFoundError if a path
+    does not exist: a typo must not look like an empty corpus.
     """
     files: dict[Path, None] = {}
     problems: list[Skipped] = []
+    roots = []
     for raw in paths:
         path = Path(raw)
         if not path.exists():
             raise PathNotFoundError(path)
-        path = path.resolve()
-        if path.is_file():
-            files[path] = None
+        roots.append(path.resolve())
+
+    def inside(target: Path) -> bool:
+        return any(target == root or root in target.parents for root in roots)
+
+    def report(error: OSError) -> None:
+        problems.append(Skipped(Path(error.filename or "?"), f"cannot read folder: {error.strerror}"))
+
+    for root in roots:
+        if root.is_file():
+            files[root] = None
             continue
-
-        def report(error: OSError) -> None:
-            problems.append(Skipped(Path(error.filename or path), f"cannot read folder: {error.strerror}"))
-
-        for folder, dirnames, filenames in os.walk(path, onerror=report):
-            dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        visited: set[Path] = set()
+        for folder, dirnames, filenames in os.walk(root, onerror=report, followlinks=True):
+            real = Path(folder).resolve()
+            if real in visited:  # a link loop, or a folder reached twice through links
+                dirnames[:] = []
+                continue
+            visited.add(real)
+            keep = []
+            for name in sorted(dirnames):
+                if name.startswith("."):
+                    continue
+                sub = Path(folder, name)
+                if sub.is_symlink() and not follow_links and not inside(sub.resolve()):
+                    problems.append(Skipped(sub, f"symbolic link to {sub.resolve()} outside the indexed "
+                                                 "folders (not followed)"))
+                    continue
+                keep.append(name)
+            dirnames[:] = keep
             for name in sorted(filenames):
-                if not name.startswith("."):
-                    files[Path(folder, name)] = None
+                if name.startswith("."):
+                    continue
+                path = Path(folder, name)
+                if path.is_symlink():
+                    target = path.resolve()
+                    if not follow_links and not inside(target):
+                        problems.append(Skipped(path, f"symbolic link to {target} outside the indexed "
+                                                      "folders (not followed)"))
+                        continue
+                    if not target.is_file():
+                        problems.append(Skipped(path, "broken symbolic link"))
+                        continue
+                files[path] = None
     return sorted(files), problems
 
 
