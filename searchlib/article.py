@@ -13,7 +13,9 @@ from pathlib import Path
 from .dates import isoformat, to_utc_aware
 
 _SPACES = re.compile(r"[ \t\f\v\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
-_BLANK_LINES = re.compile(r"\s*\n\s*\n\s*")
+_BLANK_LINES = re.compile(r"\n\s*\n")  # starts only at a newline: fast on long texts
+# Fields holding lists of short labels.
+LIST_FIELDS = ("tags", "topics", "places", "people", "orgs")
 
 
 @dataclass
@@ -23,6 +25,10 @@ class Article:
     `path` is the file the article came from and `key` its record within that file (a line
     number, a record id) when the file holds many. `id` is stable: the URL where known, else
     the path (relative to the index's project folder) plus the record key; the indexer sets it.
+
+    `dateline` is the wire-service place line ("SALVADOR, Feb 26"); `topics`, `places`, `people`
+    and `orgs` are a newswire's controlled category lists (Reuters-21578). `notes` records doubts
+    about how the article was read, e.g. an encoding that had to be guessed.
     """
 
     title: str = ""
@@ -35,6 +41,12 @@ class Article:
     date: datetime | None = None
     lang: str | None = None
     tags: list[str] = field(default_factory=list)
+    dateline: str | None = None
+    topics: list[str] = field(default_factory=list)
+    places: list[str] = field(default_factory=list)
+    people: list[str] = field(default_factory=list)
+    orgs: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
     path: Path | None = None
     key: str | None = None
     format: str | None = None
@@ -44,10 +56,11 @@ class Article:
         self.date = to_utc_aware(self.date)
         self.title = clean_line(self.title)
         self.body = clean_text(self.body)
-        for name in ("url", "source", "section", "author", "summary", "lang"):
+        for name in ("url", "source", "section", "author", "summary", "lang", "dateline"):
             value = getattr(self, name)
             setattr(self, name, clean_line(value) or None if value is not None else None)
-        self.tags = [t for t in (clean_line(t) for t in self.tags) if t]
+        for name in LIST_FIELDS:
+            setattr(self, name, [t for t in (clean_line(t) for t in getattr(self, name)) if t])
 
     @property
     def has_text(self) -> bool:
@@ -71,5 +84,5 @@ def clean_text(text: str | None) -> str:
     if not text:
         return ""
     text = text.replace("\r\n", "\n").replace("\r", "\n")
-    paragraphs = (_SPACES.sub(" ", " ".join(p.split("\n"))).strip() for p in _BLANK_LINES.split(text))
+    paragraphs = (_SPACES.sub(" ", p.replace("\n", " ")).strip() for p in _BLANK_LINES.split(text))
     return "\n\n".join(p for p in paragraphs if p)

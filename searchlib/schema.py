@@ -15,7 +15,7 @@ from . import analysis
 from .article import Article
 from .dates import to_utc_aware, to_utc_naive
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 # Fields searched by a word with no `field:` prefix, and their weights.
 DEFAULT_FIELDS = {"title": 2.0, "summary": 1.0, "body": 1.0}
@@ -37,6 +37,12 @@ def build_schema() -> Schema:
         section=TEXT(analyzer=analysis.NAME, stored=True, phrase=True),
         author=TEXT(analyzer=analysis.NAME, stored=True, phrase=True),
         tags=KEYWORD(stored=True, commas=True, lowercase=True, scorable=True),
+        topics=KEYWORD(stored=True, commas=True, lowercase=True, scorable=True),
+        places=KEYWORD(stored=True, commas=True, lowercase=True, scorable=True),
+        people=KEYWORD(stored=True, commas=True, lowercase=True, scorable=True),
+        orgs=KEYWORD(stored=True, commas=True, lowercase=True, scorable=True),
+        dateline=TEXT(analyzer=analysis.NAME, stored=True, phrase=True),
+        notes=STORED(),
         lang=ID(stored=True),
         date=DATETIME(stored=True, sortable=True),
     )
@@ -45,7 +51,9 @@ def build_schema() -> Schema:
 SCHEMA = build_schema()
 # Fields a user may scope a query to (`title:korea`); `date` is handled by the query module.
 SEARCHABLE_FIELDS = ("title", "summary", "body", "source", "section", "author", "tags",
-                     "lang", "url", "id", "format")
+                     "topics", "places", "people", "orgs", "dateline", "lang", "url", "id", "format")
+# Article list fields stored as comma-separated KEYWORD fields.
+KEYWORD_FIELDS = ("tags", "topics", "places", "people", "orgs")
 
 
 def to_document(article: Article) -> dict:
@@ -58,12 +66,16 @@ def to_document(article: Article) -> dict:
         "title": article.title,
         "body": article.body,
     }
-    for name in ("url", "summary", "source", "section", "author", "lang"):
+    for name in ("url", "summary", "source", "section", "author", "lang", "dateline"):
         value = getattr(article, name)
         if value:
             doc[name] = value
-    if article.tags:
-        doc["tags"] = ",".join(t.replace(",", " ") for t in article.tags)
+    for name in KEYWORD_FIELDS:
+        values = getattr(article, name)
+        if values:
+            doc[name] = ",".join(v.replace(",", " ") for v in values)
+    if article.notes:
+        doc["notes"] = list(article.notes)
     if article.date:
         doc["date"] = to_utc_naive(article.date)
     return doc
@@ -84,7 +96,9 @@ def to_article(fields: dict) -> Article:
         source=fields.get("source"),
         section=fields.get("section"),
         author=fields.get("author"),
-        tags=[t for t in fields.get("tags", "").split(",") if t],
         lang=fields.get("lang"),
+        dateline=fields.get("dateline"),
+        notes=list(fields.get("notes") or []),
+        **{name: [v for v in fields.get(name, "").split(",") if v] for name in KEYWORD_FIELDS},
         date=to_utc_aware(date) if isinstance(date, datetime) else None,
     )

@@ -45,14 +45,15 @@ def test_seed_layout():
 def test_simple_layout_headline_then_paragraphs(tmp_path):
     path = write(tmp_path, "a.txt", "Ad sales boost profit\n\nQuarterly profits rose by 76%.\n\nThe firm said so.\n")
     article = parse_one(path)
-    assert (article.title, article.section, article.date) == ("Ad sales boost profit", None, None)
+    assert (article.title, article.date) == ("Ad sales boost profit", None)
+    assert article.section == tmp_path.name  # no section line: the folder's name stands in
     assert article.body == "Quarterly profits rose by 76%.\n\nThe firm said so."
 
 
 def test_short_headline_is_not_mistaken_for_a_section(tmp_path):
     path = write(tmp_path, "a.txt", "Jobs growth\n\nEmployers added 200,000 jobs in May.\n\nEconomists were surprised.\n")
     article = parse_one(path)
-    assert article.title == "Jobs growth" and article.section is None
+    assert article.title == "Jobs growth" and article.section == tmp_path.name
 
 
 def test_header_block(tmp_path):

@@ -1,75 +1,98 @@
 """HTML news pages → Article (BeautifulSoup, the standard library's html.parser).
 
-Stage: ingestion. Metadata comes from the page's own declarations, best first: Open Graph and
-`article:*` meta tags, JSON-LD (`NewsArticle` and kin), `itemprop` microdata, then the visible
-page (`<h1>`, `<time>`, bylines) and, last, `<title>` and the URL. The body is the text of the
-article container (`itemprop=articleBody`, `<article>`, `<main>`, else the element holding the
-most paragraph text), with scripts, navigation, forms, asides, share bars and link lists removed.
+Stage: ingestion. Metadata comes from the page's own declarations, best first: JSON-LD
+(`NewsArticle` and kin), Open Graph and `article:*` meta tags, Dublin Core and `itemprop`
+microdata, then the visible page (`<h1>`, `<time>`, bylines) and, last, `<title>` and the URL.
+A title loses a site name stuck to it ("… - BBC News"); `<h1>` beats a `<title>` that is the
+h1 plus decoration. The body is extracted afterwards by `htmlbody` (which prunes the tree).
 """
 from __future__ import annotations
 
 import json
 import re
+import warnings
 from pathlib import Path
 from typing import Iterator
-from urllib.parse import urlparse
+from urllib.parse import urljoin, urlparse
 
-from bs4 import BeautifulSoup, Tag
+from bs4 import BeautifulSoup, MarkupResemblesLocatorWarning, NavigableString, Tag, XMLParsedAsHTMLWarning
+from bs4.exceptions import ParserRejectedMarkup
 
 from ..article import Article, clean_line, clean_text
-from ..dates import parse_article_date
 from ..errors import ParseError
+from . import htmlbody
+from .records import date as parse_date, site_name
 
-_DROP_TAGS = ("script", "style", "noscript", "template", "iframe", "svg", "form", "button",
-              "nav", "footer", "aside", "select", "input", "textarea", "figcaption", "object",
-              "embed", "canvas", "dialog", "menu")
-_BOILERPLATE = re.compile(
-    r"(^|[\s_-])(comments?|share|sharing|social|related|promo|advert\w*|ads?|newsletter|cookies?|"
-    r"banner|subscribe|subscription|breadcrumbs?|footer|nav|navigation|menu|sidebar|popup|modal|"
-    r"outbrain|taboola|recommended|trending|most-read|paywall|signup|byline|dateline)($|[\s_-])", re.I)
-_BLOCKS = ("p", "h2", "h3", "h4", "h5", "h6", "blockquote", "pre", "li")
 _ARTICLE_TYPES = {"newsarticle", "article", "reportagenewsarticle", "blogposting", "analysisnewsarticle",
                   "opinionnewsarticle", "reviewnewsarticle", "backgroundnewsarticle", "report",
-                  "liveblogposting", "webpage"}
-_URL_DATE = re.compile(r"/((?:19|20)\d\d)/(0?[1-9]|1[0-2])/(0?[1-9]|[12]\d|3[01])(?:/|$)")
-_TITLE_SUFFIX = re.compile(r"\s+[|\-–—:»]\s+[^|\-–—:»]{2,60}$")
+                  "liveblogposting", "socialmediaposting", "scholarlyarticle", "techarticle"}
+_URL_DATE = re.compile(r"/((?:19|20)\d\d)[/-](0?[1-9]|1[0-2])[/-](0?[1-9]|[12]\d|3[01])(?:/|$|[^\d])")
+_SEPARATOR = re.compile(r"\s+[|\-–—:»«/·•]\s+|\s+::\s+|\s*\|\s*")
+# Meta tags naming the publication date: the Open Graph ones (trusted before JSON-LD), then others.
+_OG_DATE_KEYS = ("article:published_time", "og:article:published_time")
+_OTHER_DATE_KEYS = ("datepublished", "og:published_time", "article.published", "published-date", "pubdate",
+                    "publishdate", "publish-date", "date", "dc.date", "dc.date.issued", "dcterms.created",
+                    "sailthru.date", "parsely-pub-date", "article:published", "original-source-date")
+_AUTHOR_KEYS = ("author", "article:author", "og:article:author", "dc.creator", "dcterms.creator", "byl",
+                "sailthru.author", "parsely-author", "citation_author")
+_BYLINE_CLASS = re.compile(r"byline|author|writer|reporter", re.I)
+_NOT_BYLINE_CLASS = re.compile(r"bio|avatar|image|photo|img|thumb|pic|follow|social|more|box|list|"
+                               r"date|time|icon", re.I)
+_BY = re.compile(r"^(?:by|par|von|por|door|written by|posted by)\s*:?\s+", re.I)
+_BYLINE_TAIL = re.compile(
+    r"\s*(?:\||\bupdated\b|\bpublished\b|\bposted\b|\bon\s+\w+day\b|\b\d{1,2}[/.:-]\d{1,2}|\b(?:19|20)\d\d\b|"
+    r"\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?\s+\d{1,2}\b|\d{1,2}\s+"
+    r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\b).*$", re.I | re.S)
+_MAX_BYLINE_WORDS = 12
+_MAX_TITLE_SITE_WORDS = 6
 
 
 def parse(text: str, path: Path) -> Iterator[Article | ParseError]:
-    soup = BeautifulSoup(text, "html.parser")
+    soup = make_soup(text, path)
     meta = _meta(soup)
     ld = _json_ld(soup)
-    url = _first(meta.get("og:url"), _link(soup, "canonical"), _ld_text(ld.get("url")),
-                 _ld_text(ld.get("mainEntityOfPage")))
-    html_tag = soup.find("html")
-    lang = html_tag.get("lang") if isinstance(html_tag, Tag) else None
-    article = Article(  # metadata first: extracting the body removes bylines, <time> tags, ...
-        title=_title(soup, meta, ld) or "",
+    url = _url(soup, meta, ld)
+    sites = [s for s in (meta.get("og:site_name"), _ld_text(_get(ld, "publisher")), meta.get("application-name"),
+                         meta.get("apple-mobile-web-app-title"), site_name(url)) if s]
+    article = Article(  # metadata first: extracting the body prunes the tree
+        title=_title(soup, meta, ld, sites) or "",
         url=url,
-        source=_first(meta.get("og:site_name"), _ld_text(ld.get("publisher")),
-                      meta.get("application-name"), _site(url)),
-        section=_first(meta.get("article:section"), _ld_text(ld.get("articleSection")),
-                       meta.get("section")),
+        source=_first(meta.get("og:site_name"), _ld_text(_get(ld, "publisher")), meta.get("application-name"),
+                      site_name(url)),
+        section=_first(meta.get("article:section"), _ld_text(_get(ld, "articleSection")), meta.get("section")),
         author=_author(soup, meta, ld),
-        summary=_first(meta.get("og:description"), meta.get("description"), _ld_text(ld.get("description"))),
+        summary=_first(meta.get("og:description"), meta.get("description"), _ld_text(_get(ld, "description")),
+                       meta.get("twitter:description")),
         date=_date(soup, meta, ld, url),
-        lang=_first(_as_str(lang), meta.get("og:locale"), meta.get("content-language")),
+        lang=_lang(soup, meta, ld),
         tags=_tags(meta, ld),
     )
-    article.body = clean_text(_body(soup))
+    article.body = clean_text(htmlbody.extract(soup, reparse=lambda: make_soup(text, path)))
     if not article.has_text:
         raise ParseError(path, "no article text found in the page")
     yield article
+
+
+def make_soup(text: str, path: Path) -> BeautifulSoup:
+    """Parse a page; BeautifulSoup's advisory warnings (XHTML, URL-like text) are not errors here."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", MarkupResemblesLocatorWarning)
+        warnings.simplefilter("ignore", XMLParsedAsHTMLWarning)
+        try:
+            return BeautifulSoup(text, "html.parser")
+        except ParserRejectedMarkup as exc:
+            raise ParseError(path, f"unreadable HTML: {exc}") from None
 
 
 def _meta(soup: BeautifulSoup) -> dict[str, str]:
     """`<meta>` name/property/itemprop → content (first occurrence wins), keys lower-cased."""
     found: dict[str, str] = {}
     for tag in soup.find_all("meta"):
-        key = tag.get("property") or tag.get("name") or tag.get("itemprop") or tag.get("http-equiv")
         content = tag.get("content")
-        if isinstance(key, str) and isinstance(content, str) and content.strip():
-            found.setdefault(key.strip().lower(), content.strip())
+        for attribute in ("property", "name", "itemprop", "http-equiv"):
+            key = tag.get(attribute)
+            if isinstance(key, str) and isinstance(content, str) and content.strip():
+                found.setdefault(key.strip().lower(), content.strip())
     return found
 
 
@@ -77,12 +100,9 @@ def _json_ld(soup: BeautifulSoup) -> dict:
     """The first JSON-LD object that describes an article (searching lists and `@graph`)."""
     candidates: list[dict] = []
     for script in soup.find_all("script", type=re.compile(r"ld\+json", re.I)):
-        try:
-            data = json.loads(script.string or "")
-        except (json.JSONDecodeError, TypeError, RecursionError):
-            continue
+        data = _load_json(script.string or "")
         stack = [data]
-        while stack:
+        while stack and len(candidates) < 200:
             item = stack.pop(0)
             if isinstance(item, list):
                 stack.extend(item)
@@ -93,123 +113,177 @@ def _json_ld(soup: BeautifulSoup) -> dict:
     for item in candidates:
         types = item.get("@type")
         types = types if isinstance(types, list) else [types]
-        if any(isinstance(t, str) and t.lower() in _ARTICLE_TYPES - {"webpage"} for t in types):
+        if any(isinstance(t, str) and t.lower() in _ARTICLE_TYPES for t in types):
             return item
     return next((c for c in candidates if "headline" in c), {})
 
 
-def _title(soup, meta, ld) -> str | None:
-    h1 = soup.find("h1")
+def _load_json(text: str):
+    """JSON-LD as found in pages: maybe wrapped in `<![CDATA[ ]]>` or comments, maybe with raw newlines."""
+    text = re.sub(r"^\s*(?://\s*)?(?:<!\[CDATA\[|<!--)|(?://\s*)?(?:\]\]>|-->)\s*$", "", text.strip())
+    for attempt in (text, re.sub(r",\s*([}\]])", r"\1", text)):
+        try:
+            return json.loads(attempt, strict=False)
+        except (ValueError, RecursionError):
+            continue
+    return None
+
+
+def _url(soup: BeautifulSoup, meta: dict, ld: dict) -> str | None:
+    og = meta.get("og:url")
+    canonical = _link(soup, "canonical")
+    for candidate in (canonical, og, _ld_text(_get(ld, "url")), _ld_text(_get(ld, "mainEntityOfPage"))):
+        if not candidate:
+            continue
+        if urlparse(candidate).scheme in ("http", "https"):
+            return candidate
+        if og and urlparse(og).scheme in ("http", "https"):  # a relative canonical link
+            return urljoin(og, candidate)
+    return None
+
+
+def _title(soup: BeautifulSoup, meta: dict, ld: dict, sites: list[str]) -> str | None:
+    declared = _first(_ld_text(_get(ld, "headline")), meta.get("og:title"), meta.get("twitter:title"),
+                      meta.get("dc.title"), meta.get("title"))
+    if declared:
+        return _strip_site(declared, sites)
     title_tag = soup.find("title")
-    page_title = title_tag.get_text(" ", strip=True) if title_tag else None
-    if page_title:
-        page_title = _TITLE_SUFFIX.sub("", page_title)
-    return _first(meta.get("og:title"), _ld_text(ld.get("headline")),
-                  h1.get_text(" ", strip=True) if h1 else None, meta.get("twitter:title"), page_title)
+    page_title = clean_line(title_tag.get_text(" ")) if title_tag else ""
+    headings = [clean_line(h.get_text(" ")) for h in soup.find_all("h1", limit=5)]
+    headings = [h for h in headings if h]
+    if not page_title:
+        return headings[0] if headings else None
+    for heading in headings:  # the <title> is this heading plus the site's name, section, ...
+        if len(heading) >= 0.3 * len(page_title) and _norm(heading) in _norm(page_title):
+            return heading
+    return _strip_site(page_title, sites, loose=True)
 
 
-def _author(soup, meta, ld) -> str | None:
-    author = meta.get("author") or meta.get("article:author") or meta.get("byl")
-    if author and author.startswith("http"):
-        author = None
-    if not author:
-        author = _ld_text(ld.get("author"))
-    if not author:
-        tag = soup.find(attrs={"rel": "author"}) or soup.find(attrs={"itemprop": "author"}) \
-            or soup.find(class_=re.compile(r"\bbyline\b", re.I))
-        author = tag.get_text(" ", strip=True) if tag else None
-    if author:
-        author = re.sub(r"^by\s+", "", clean_line(author), flags=re.I)
-    return author or None
+def _strip_site(title: str, sites: list[str], loose: bool = False) -> str:
+    """The title without a leading or trailing site name ("Title - BBC News" → "Title").
+
+    With `loose`, any short trailing part after a separator goes (for a bare `<title>`).
+    """
+    title = clean_line(title)
+    parts = _SEPARATOR.split(title)
+    if len(parts) < 2:
+        return title
+    known = [_norm(s) for s in sites if len(_norm(s)) >= 3]
+
+    def is_site(part: str) -> bool:
+        part = _norm(part)
+        return len(part) >= 3 and any(part in s or s in part for s in known)
+
+    separators = _SEPARATOR.findall(title)
+    if is_site(parts[-1]):
+        return title[:title.rfind(separators[-1])].strip() or title
+    if is_site(parts[0]):
+        return title[title.find(separators[0]) + len(separators[0]):].strip() or title
+    last = parts[-1]
+    if loose and len(last.split()) <= _MAX_TITLE_SITE_WORDS and len(title) - len(last) > len(last):
+        return title[:title.rfind(separators[-1])].strip() or title
+    return title
 
 
-def _date(soup, meta, ld, url):
-    candidates = [meta.get(k) for k in ("article:published_time", "datepublished", "og:published_time",
-                                        "pubdate", "publishdate", "date", "dc.date", "dc.date.issued",
-                                        "sailthru.date", "parsely-pub-date")]
-    candidates.append(_ld_text(ld.get("datePublished")))
+def _author(soup: BeautifulSoup, meta: dict, ld: dict) -> str | None:
+    handles: list[str] = []
+    for candidate in [_ld_author(_get(ld, "author"))] + [meta.get(k) for k in _AUTHOR_KEYS]:
+        name = _clean_byline(candidate)
+        if name and " " not in name and name.islower():  # "devindra": a user name; keep looking
+            handles.append(name)
+        elif name:
+            return name
+    for tag in _byline_tags(soup):
+        name = _clean_byline(tag.get("content") if tag.name == "meta" else _byline_text(tag))
+        if name:
+            return name
+    return handles[0] if handles else None
+
+
+def _ld_author(value) -> str | None:
+    if isinstance(value, list):
+        names = [n for n in (_ld_author(v) for v in value) if n]
+        return ", ".join(dict.fromkeys(names)) or None
+    if isinstance(value, dict):
+        return _ld_text(value.get("name"))
+    return _ld_text(value)
+
+
+def _byline_tags(soup: BeautifulSoup) -> Iterator[Tag]:
+    for tag in soup.find_all(attrs={"itemprop": re.compile(r"\bauthor\b")}):
+        name = tag.find(attrs={"itemprop": "name"})
+        yield name if isinstance(name, Tag) else tag
+    for tag in soup.find_all(attrs={"rel": "author"}):
+        if tag.name != "link":
+            yield tag
+    for tag in soup.find_all(class_=_BYLINE_CLASS):
+        classes = " ".join(tag.get("class") or [])
+        if not _NOT_BYLINE_CLASS.search(classes):
+            yield tag
+
+
+def _byline_text(tag: Tag) -> str:
+    """A byline element's text, up to a line break (after which a date usually follows)."""
+    text = ""
+    for piece in tag.descendants:
+        if isinstance(piece, Tag) and piece.name == "br" and text.strip():
+            break
+        if type(piece) is NavigableString and piece.parent is not None \
+                and piece.parent.name not in ("script", "style", "time"):
+            text += piece
+    return text
+
+
+def _clean_byline(value) -> str | None:
+    value = clean_line(value) if isinstance(value, str) else ""
+    if not value or value.startswith(("http://", "https://", "@")):
+        return None
+    value = _BY.sub("", value)
+    value = _BYLINE_TAIL.sub("", value).strip(" ,;|-–—·")
+    if not value or len(value.split()) > _MAX_BYLINE_WORDS or not any(c.isalpha() for c in value):
+        return None
+    return value
+
+
+def _date(soup: BeautifulSoup, meta: dict, ld: dict, url: str | None):
+    candidates = [meta.get(k) for k in _OG_DATE_KEYS] + [_ld_text(_get(ld, "datePublished"))]
+    candidates += [meta.get(k) for k in _OTHER_DATE_KEYS]
     item = soup.find(attrs={"itemprop": "datePublished"})
-    if item:
+    if isinstance(item, Tag):
         candidates.append(item.get("datetime") or item.get("content") or item.get_text(" ", strip=True))
-    time_tag = soup.find("time", datetime=True)
-    if time_tag:
-        candidates.append(time_tag["datetime"])
+    for time_tag in soup.find_all("time", limit=5):
+        candidates.append(time_tag.get("datetime"))
+    candidates.append(_ld_text(_get(ld, "dateCreated")))
     for value in candidates:
-        parsed = parse_article_date(_as_str(value))
+        parsed = parse_date(value if isinstance(value, str) else None)
         if parsed:
             return parsed
     m = _URL_DATE.search(url or "")
-    return parse_article_date("-".join(m.groups())) if m else None
+    return parse_date("-".join(m.groups())) if m else None
 
 
-def _tags(meta, ld) -> list[str]:
+def _lang(soup: BeautifulSoup, meta: dict, ld: dict) -> str | None:
+    html_tag = soup.find("html")
+    lang = html_tag.get("lang") or html_tag.get("xml:lang") if isinstance(html_tag, Tag) else None
+    value = _first(lang, meta.get("og:locale"), meta.get("content-language"), meta.get("language"),
+                   _ld_text(_get(ld, "inLanguage")))
+    return value.replace("_", "-") if value else None
+
+
+def _tags(meta: dict, ld: dict) -> list[str]:
     raw = _first(meta.get("news_keywords"), meta.get("keywords"), meta.get("article:tag"),
-                 _ld_text(ld.get("keywords")))
+                 _ld_text(_get(ld, "keywords")))
     return [t.strip() for t in raw.split(",") if t.strip()] if raw else []
-
-
-def _body(soup: BeautifulSoup) -> str:
-    for tag in soup.find_all(_DROP_TAGS):
-        tag.decompose()
-    container = _container(soup)
-    if container is None:
-        return ""
-    for tag in container.find_all(True):
-        if not tag.decomposed and tag.attrs is not None and _is_boilerplate(tag):
-            tag.decompose()
-    paragraphs = []
-    for block in container.find_all(_BLOCKS):
-        if block.find_parent(_BLOCKS):  # nested block: its text is in its parent's
-            continue
-        text = block.get_text(" ", strip=True)
-        if text and not _link_list(block, text):
-            paragraphs.append(text)
-    if not paragraphs:
-        return container.get_text("\n\n", strip=True)
-    return "\n\n".join(paragraphs)
-
-
-def _container(soup: BeautifulSoup) -> Tag | None:
-    marked = soup.find(attrs={"itemprop": "articleBody"})
-    if marked:
-        return marked
-    articles = soup.find_all("article")
-    if articles:
-        return max(articles, key=_paragraph_chars)
-    main = soup.find("main") or soup.find(attrs={"role": "main"})
-    if main:
-        return main
-    scores: dict[int, tuple[int, Tag]] = {}
-    for p in soup.find_all("p"):
-        parent = p.parent
-        if isinstance(parent, Tag):
-            score, _ = scores.get(id(parent), (0, parent))
-            scores[id(parent)] = (score + len(p.get_text(strip=True)), parent)
-    if scores:
-        return max(scores.values(), key=lambda pair: pair[0])[1]
-    return soup.body or soup
-
-
-def _paragraph_chars(tag: Tag) -> int:
-    return sum(len(p.get_text(strip=True)) for p in tag.find_all("p"))
-
-
-def _is_boilerplate(tag: Tag) -> bool:
-    if tag.name in ("article", "main", "body", "html") or tag.get("itemprop") == "articleBody":
-        return False
-    names = " ".join(tag.get("class") or []) + " " + (tag.get("id") or "")
-    return bool(names.strip()) and bool(_BOILERPLATE.search(names))
-
-
-def _link_list(block: Tag, text: str) -> bool:
-    """A paragraph that is mostly link text (a 'read more' list), not prose."""
-    linked = sum(len(a.get_text(strip=True)) for a in block.find_all("a"))
-    return linked > 0.6 * len(text) and len(text.split()) < 25
 
 
 def _link(soup: BeautifulSoup, rel: str) -> str | None:
     tag = soup.find("link", rel=rel, href=True)
-    return tag["href"].strip() if tag else None
+    href = tag.get("href") if isinstance(tag, Tag) else None
+    return href.strip() if isinstance(href, str) and href.strip() else None
+
+
+def _get(data: dict, key: str):
+    return data.get(key) if isinstance(data, dict) else None
 
 
 def _ld_text(value) -> str | None:
@@ -223,16 +297,13 @@ def _ld_text(value) -> str | None:
     return None
 
 
-def _site(url: str | None) -> str | None:
-    if not url:
-        return None
-    host = urlparse(url).hostname or ""
-    return host.removeprefix("www.") or None
+def _norm(text: str) -> str:
+    return "".join(c for c in text.lower() if c.isalnum())
 
 
 def _as_str(value) -> str | None:
     if isinstance(value, list):
-        value = " ".join(value)
+        value = " ".join(v for v in value if isinstance(v, str))
     return value if isinstance(value, str) else None
 
 

@@ -7,6 +7,9 @@ Stage: ingestion. Understands three layouts, detected per file:
 2. Simple: the headline on line 1, a blank line, then paragraphs (the BBC corpus layout).
 3. Either of the above under an optional header block of `Key: value` lines
    (`Title:`, `Date:`, `Source:`, `Author:`, `Section:`, `URL:`, `Tags:`, `Summary:`).
+
+An article that names no section of its own takes the name of its folder, as collections sorted
+into category folders are (`bbc/business/001.txt` → section `business`).
 """
 from __future__ import annotations
 
@@ -15,7 +18,7 @@ from pathlib import Path
 from typing import Iterator
 
 from ..article import Article
-from ..dates import parse_article_date
+from .records import date as parse_date
 from ..errors import ParseError
 
 _HEADER = re.compile(
@@ -51,8 +54,8 @@ def parse(text: str, path: Path) -> Iterator[Article | ParseError]:
         title=title,
         body="\n\n".join(blocks),
         summary=fields.pop("summary", None) or caption,
-        section=section,
-        date=parse_article_date(date_text),
+        section=section or path.parent.name or None,
+        date=parse_date(date_text),
         tags=tags,
         **fields,
     )
@@ -95,7 +98,7 @@ def _cut_date_line(blocks: list[str]) -> tuple[list[str], str | None]:
     """Remove the `Publish : ...` line; when it closes the article, drop the short boilerplate after it."""
     for i in range(len(blocks) - 1, -1, -1):
         m = _DATE_LINE.match(blocks[i])
-        if m and parse_article_date(m.group("date")):
+        if m and parse_date(m.group("date")):
             after = blocks[i + 1:]
             if all(len(b.split()) <= _TRAILER_MAX_WORDS for b in after):
                 after = []
