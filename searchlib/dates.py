@@ -10,6 +10,7 @@ month, `2022-09-06` the day — so `--since`/`--until` and ranges include whole 
 from __future__ import annotations
 
 import re
+import warnings
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 
@@ -65,10 +66,12 @@ def parse_article_date(text: str | None) -> datetime | None:
     if not text or not text.strip():
         return None
     text = text.strip()
-    try:
-        value = dateparser.parse(text)
-    except (ValueError, OverflowError, TypeError, dateparser.ParserError):
-        value = _parse_with_fuzz(text)
+    with warnings.catch_warnings():  # "EST", "AP": unknown zones are read as UTC, silently
+        warnings.simplefilter("ignore", dateparser.UnknownTimezoneWarning)
+        try:
+            value = dateparser.parse(text)
+        except (ValueError, OverflowError, TypeError, dateparser.ParserError):
+            value = _parse_with_fuzz(text)
     if value is None or not (_MIN_YEAR <= value.year <= _MAX_YEAR):
         return None
     return to_utc_naive(value)

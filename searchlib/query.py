@@ -116,7 +116,8 @@ def is_plain(text: str) -> bool:
 def make_parser(now: datetime | None = None, group=AndGroup) -> MultifieldParser:
     parser = MultifieldParser(list(DEFAULT_FIELDS), SCHEMA, fieldboosts=DEFAULT_FIELDS, group=group)
     parser.add_plugin(_DatePlugin(now))
-    parser.add_plugin(PlusMinusPlugin())  # +must -mustnot
+    # +must -mustnot, only at the start of a word: `el-salvador`, `west-germany` stay words
+    parser.add_plugin(PlusMinusPlugin(plusexpr=r"(?<![^\s(])\+", minusexpr=r"(?<![^\s(])-"))
     parser.add_plugin(FuzzyTermPlugin())  # artilery~ (edit distance 1), artilery~2
     return parser
 

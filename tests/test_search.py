@@ -187,3 +187,23 @@ def test_stats(index):
     assert info.last_date.isoformat() == "2023-01-15T00:00:00+00:00"
     assert info.sources == [("North Desk", 3), ("South Desk", 1), ("East Desk", 1)]
     assert info.size_bytes > 0
+
+
+def test_hyphenated_words_are_not_negations(tmp_path):
+    folder = tmp_path / "c"
+    folder.mkdir()
+    (folder / "a.jsonl").write_text('{"id": "1", "title": "Talks in El Salvador", "body": "West-Germany too."}\n'
+                                    '{"id": "2", "title": "El Paso", "body": "Nothing else."}\n', encoding="utf-8")
+    idx = searchlib.Index(tmp_path / "ix")
+    idx.update(folder)
+    assert ids(idx.search("el-salvador")) == ["1"]
+    assert ids(idx.search("west-germany")) == ["1"]
+    assert ids(idx.search("el -salvador")) == ["2"]
+
+
+def test_unknown_time_zone_names_do_not_warn():
+    import warnings
+    from searchlib.dates import parse_article_date
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert parse_article_date("Tue, 06 Sep 2022 11:50:00 EST") is not None
