@@ -23,7 +23,7 @@ from whoosh.qparser.plugins import TaggingPlugin
 
 from .dates import DateSpan, parse_span
 from .errors import DateError, QueryError
-from .schema import DEFAULT_FIELDS, SCHEMA
+from .schema import DEFAULT_FIELDS, SCHEMA, SEARCHABLE_FIELDS
 
 DATE_FIELD = "date"
 
@@ -103,7 +103,11 @@ def span_query(span: DateSpan) -> wq.Query:
 
 # Plain queries are words and nothing else: no operators, fields, phrases or prefixes. When no
 # article has all of a plain query's words, searching falls back to the best partial matches.
-_SYNTAX = re.compile(r"""\b(?:AND|OR|NOT|ANDNOT|ANDMAYBE)\b|["()+\-*?~^:\[\]{}]""")
+# Question marks, colons, asterisks in a typed question are not taken as intent; operators,
+# quotes, parentheses, +/- prefixes and known `field:` prefixes are.
+_SYNTAX = re.compile(r"""\b(?:AND|OR|NOT|ANDNOT|ANDMAYBE)\b|["()]|(?<![^\s(])[+\-]|\b(?:%s):"""
+                     % "|".join(sorted(set(SEARCHABLE_FIELDS) | {DATE_FIELD})))
+_WORD = re.compile(r"\w+(?:[.'’]\w+)*")
 # Partial matches are ranked by BM25F over the OR of the words: an article scores for every
 # word it contains, so more words usually rank higher, but a rare word counts for more than a
 # common one. Hard word-count tiers (each word adding a constant above any BM25F score) were
@@ -134,7 +138,8 @@ def parse_query(text: str, now: datetime | None = None, *, any_word: bool = Fals
     try:
         if not any_word:
             return make_parser(now).parse(text)
-        return make_parser(now, OrGroup).parse(text)
+        words = " ".join(_WORD.findall(text))  # the words alone: `titles?` is not a wildcard here
+        return make_parser(now, OrGroup).parse(words) if words else wq.NullQuery
     except DateError as exc:
         raise QueryError(text, str(exc)) from None
     except RecursionError:

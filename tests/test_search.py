@@ -206,3 +206,10 @@ def test_unknown_time_zone_names_do_not_warn():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert parse_article_date("Tue, 06 Sep 2022 11:50:00 EST") is not None
+
+
+def test_typed_questions_fall_back_to_their_words(index):
+    results = index.search("Which river town flooded overnight?")  # '?' is no wildcard here
+    assert results.partial and ids(results)[0] == "alpha"
+    assert index.search("title:river harvest").total == 0  # field scoping is intent: no fallback
+    assert not index.search('"river harvest"').partial
