@@ -38,7 +38,6 @@ import tempfile
 import time
 from collections import Counter
 from dataclasses import dataclass, replace
-from itertools import product
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))

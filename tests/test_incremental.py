@@ -167,7 +167,7 @@ def test_searches_during_a_reindex_never_fail(tmp_path):
     folder = tmp_path / "c"
     for i in range(60):
         write(folder, f"{i:03}.txt", f"Story {i}", "common words here")
-    idx = searchlib.Index(tmp_path / "ix")
+    searchlib.Index(tmp_path / "ix")  # create it empty, so searching can start before the first commit
     errors, totals = [], []
 
     def reindex():
