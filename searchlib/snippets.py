@@ -21,15 +21,6 @@ class Snippet:
     text: str
     spans: list[tuple[int, int]] = field(default_factory=list)
 
-    def marked(self, before: str, after: str) -> str:
-        """The text with each match wrapped in `before`/`after` markers."""
-        out, last = [], 0
-        for start, end in self.spans:
-            out += [self.text[last:start], before, self.text[start:end], after]
-            last = end
-        out.append(self.text[last:])
-        return "".join(out)
-
 
 def find_matches(text: str, words: frozenset[str], analyzer) -> list[tuple[int, int]]:
     """Character spans of the tokens of `text` whose analysed form is one of `words`."""
