@@ -3,7 +3,7 @@
 query-syntax handling, BM25F parameters and IDF, field weights, analyzer and proximity, each
 measured on CISI, CRAN and MED against SQLite FTS5, without touching searchlib's code or schema.
 
-    python scripts/ranking_experiments.py                     # every section (about 10 minutes)
+    python scripts/ranking_experiments.py                     # every section (about 15 minutes)
     python scripts/ranking_experiments.py --sections baseline final
     python scripts/evaluate.py --experiment --sections ...    # the same
 
@@ -13,8 +13,8 @@ Two ways of running a configuration:
   plugins; the group, field boosts and the handling of query-syntax characters vary) and a Whoosh
   searcher with a BM25F weighting, on the index built by `searchlib.Index.update`, or, for analyzer
   variants, on an extra temporary index whose schema is a modified copy of searchlib's text fields.
-  Group `today` is searchlib's own `run_search` logic: AND; when nothing matches a plain query,
-  the words ORed and ranked by how many of them an article has (WORD_TIER), then by score.
+  Group `today` is searchlib's own `run_search` logic with searchlib's own `parse_query`: AND;
+  when nothing matches a plain query (`searchlib.query.is_plain`), the `any_word=True` parse.
 - **replica**: a vectorised re-implementation of what Whoosh computes for the words of a query
   over the fields (per-field BM25 with Whoosh's quantised field lengths and per-field IDF, field
   boosts multiplied in, ties by document number), used to sweep hundreds of combinations in
@@ -72,7 +72,7 @@ def boosts(title: float, summary: float = 1.0, body: float = 1.0) -> tuple:
 
 
 PROD_BOOSTS = boosts(2.0)
-TIER = getattr(slq, "WORD_TIER", 1000.0)
+TIER = 1000.0  # the hard word-count tiers searchlib had until b344b35 (WORD_TIER)
 
 # --- analyzers (index and query side) -----------------------------------------------------------
 
@@ -92,11 +92,20 @@ ANALYZERS = {
 }
 
 
-def make_analyzer(stop: str = "whoosh34", stem: str = "porter"):
+def make_analyzer(stop: str = "whoosh34", stem: str = "porter", extra_stop: str | None = None):
     """searchlib.analysis.text_analyzer with another stop list and/or stemmer."""
+    stoplist = STOPLISTS[stop] | (STOPLISTS[extra_stop] if extra_stop else frozenset())
     return (RegexTokenizer(TOKEN_PATTERN) | LowercaseFilter() | CharsetFilter(accent_map)
-            | StopFilter(stoplist=STOPLISTS[stop], minsize=2)
+            | StopFilter(stoplist=stoplist, minsize=2)
             | StemFilter(stemfn=STEMMERS[stem], cachesize=50_000))
+
+
+def query_schema(schema: Schema, analyzer: str, query_stop: str) -> Schema:
+    """The schema with the text fields' analyzer given an extra stop list (query side only)."""
+    schema = copy.deepcopy(schema)
+    for f in FIELDS:
+        schema[f].analyzer = make_analyzer(*ANALYZERS[analyzer], extra_stop=query_stop)
+    return schema
 
 
 def variant_schema(analyzer: str) -> Schema:
@@ -112,9 +121,12 @@ def variant_schema(analyzer: str) -> Schema:
 class Config:
     label: str = ""
     analyzer: str = "prod"         # index (and query) analyzer, see ANALYZERS
-    query_stop: str | None = None  # an extra stop list applied to the query only (no reindex)
+    query_stop: str | None = None  # an extra stop list for the query's words only (no reindex):
+    #                                replica: every query word; whoosh: the OR pass only (the AND
+    #                                pass keeps every word the index has, so `only` still finds only)
     # and | or | coord<f> (OrGroup.factory(f)) | tiers | and_else_<or|tiers> | and_then_<or|tiers>
-    # | today. "tiers": OR, plus `tier` per distinct query word an article has. "and_else_X": the
+    # | today. "tiers": OR, plus `tier` per distinct query word an article has (the hard tiers
+    # searchlib had until b344b35 are tier=1000). "and_else_X": the
     # AND hits, or X when there are none. "and_then_X": the AND hits, then X's other hits.
     group: str = "or"
     tier: float = TIER
@@ -128,6 +140,10 @@ class Config:
     #                                normalize() drops repeats), inf n times (FTS5), k > 0
     #                                (k + 1) n / (k + n) times (BM25's query-term saturation)
     pairs: tuple | None = None     # proximity: (slop, boost) sloppy phrases for adjacent words
+    # which queries get the OR pass of an and_else_X / and_then_X group: "always"; "operators": not
+    # those with AND/OR/NOT, a +/- prefix or a known field: prefix (under OrGroup, `a NOT b` means
+    # `a OR (NOT b)`); "plain": searchlib.query.is_plain (quotes and parentheses also count)
+    gate: str = "operators"
 
     def name(self) -> str:
         if self.label:
@@ -146,6 +162,8 @@ class Config:
             s += f" syntax={self.syntax}"
         if self.pairs:
             s += f" pairs(slop={self.pairs[0]}, boost={self.pairs[1]:g})"
+        if self.gate != "operators" and ("_then_" in self.group or "_else_" in self.group):
+            s += f" gate={self.gate}"
         return s
 
 
@@ -216,6 +234,23 @@ def handle_syntax(text: str, how: str) -> str:
 
 def is_plain(text: str) -> bool:
     return slq.is_plain(text) if hasattr(slq, "is_plain") else True
+
+
+_OPERATORS = re.compile(r"\b(?:AND|OR|NOT|ANDNOT|ANDMAYBE)\b|(?<![^\s(])[+\-](?=[\w\"(])|\b(?:%s):"
+                        % "|".join(name for name in PROD_SCHEMA.names()))
+
+
+def gets_or_pass(text: str, gate: str) -> bool:
+    """Whether a query of an and_then_X / and_else_X group may get the OR pass (Config.gate)."""
+    if len(text.split()) < 2:
+        return False
+    if gate == "always":
+        return True
+    if gate == "operators":
+        return not _OPERATORS.search(text)
+    if gate == "plain":
+        return is_plain(text)
+    raise ValueError(gate)
 
 
 # --- one collection, prepared once --------------------------------------------------------------
@@ -391,20 +426,18 @@ def weight_repeats(q: wq.Query, k: float) -> wq.Query:
     return q
 
 
-def tiered(q: wq.Query, cfg: Config, keep_repeats: bool = False) -> wq.Query:
+def tiered(q: wq.Query, cfg: Config) -> wq.Query:
     """An OR of the query's word clauses, each adding `tier` to an article's score when it matches
-    (searchlib's partial-match fallback). keep_repeats: a repeated word is two clauses, as today."""
+    (searchlib's partial-match fallback until b344b35, with tier=1000); repeats weighted by qtf."""
     clauses = [c.normalize() for c in (q.subqueries if isinstance(q, wq.Or) else [q])]
-    clauses = [c for c in clauses if c is not wq.NullQuery]
-    if not keep_repeats:
-        counts = Counter(clauses)
-        clauses = []
-        for c, n in counts.items():
-            c = copy.deepcopy(c)
-            for leaf in c.leaves():
-                if isinstance(leaf, wq.Term):
-                    leaf.boost *= qtf_weight(cfg.qtf, n)
-            clauses.append(c)
+    counts = Counter(c for c in clauses if c is not wq.NullQuery)
+    clauses = []
+    for c, n in counts.items():
+        c = copy.deepcopy(c)
+        for leaf in c.leaves():
+            if isinstance(leaf, wq.Term):
+                leaf.boost *= qtf_weight(cfg.qtf, n)
+        clauses.append(c)
     return wq.Or([wq.Or([wq.ConstantScoreQuery(c, cfg.tier), c]) if cfg.tier else c for c in clauses])
 
 
@@ -423,7 +456,8 @@ def whoosh_run(bench: Bench, cfg: Config):
     ix = bench.index(cfg.analyzer)
     schema = bench.schema(cfg.analyzer)
     and_parser = make_parser(schema, cfg, AndGroup)
-    or_parser = make_parser(schema, cfg, or_group(cfg))
+    or_schema = query_schema(schema, cfg.analyzer, cfg.query_stop) if cfg.query_stop else schema
+    or_parser = make_parser(or_schema, cfg, or_group(cfg))
     keys = bench.replica(cfg.analyzer).keys
     group = cfg.group
     first, _, then = group.partition("_then_")
@@ -444,17 +478,19 @@ def whoosh_run(bench: Bench, cfg: Config):
         for qid, typed in bench.queries.items():
             text = handle_syntax(typed, cfg.syntax)
             try:
-                if group == "today":  # searchlib.searching.run_search
-                    docs = search(and_parser.parse(text))
+                if group == "today":  # searchlib.searching.run_search, with searchlib's own parsing
+                    docs = search(slq.parse_query(text))
                     if not docs and is_plain(text) and len(text.split()) > 1:
-                        docs = search(tiered(or_parser.parse(text, normalize=False), cfg, keep_repeats=True))
+                        docs = search(slq.parse_query(text, any_word=True))
                 elif group == "and":
                     docs = search(weight_repeats(and_parser.parse(text, normalize=False), cfg.qtf))
                 elif group in ("tiers", "or") or group.startswith("coord"):
                     docs = fallback(text, group)
                 else:
                     docs = search(weight_repeats(and_parser.parse(text, normalize=False), cfg.qtf))
-                    if "_else_" in group and not docs:
+                    if not gets_or_pass(text, cfg.gate):
+                        pass
+                    elif "_else_" in group and not docs:
                         docs = fallback(text, then)
                     elif "_then_" in group and len(docs) < ev.LIMIT:
                         seen = set(docs)
@@ -583,7 +619,7 @@ def section_syntax(benches, state):
 
 def section_grouping(benches, state):
     labels = {
-        "today": "today: AND, else word-count tiers if plain",
+        "today": "today: AND, else OR of the words if plain",
         "and": "AND", "or": "OR", "coord0.9": "OrGroup.factory(0.9)", "coord0.5": "OrGroup.factory(0.5)",
         "tiers": "OR in word-count tiers (WORD_TIER=1000)",
         "and_else_tiers": "AND, else tiers (any query)",
@@ -621,7 +657,7 @@ def section_fields(benches, state):
 def section_analyzer(benches, state):
     b0 = state.get("best", START)
     configs = [replace(b0, analyzer=a) for a in ANALYZERS]
-    configs += [replace(b0, query_stop="en127")]
+    configs += [replace(b0, query_stop="en127"), replace(b0, analyzer="porter2", query_stop="en127")]
     res = table(benches, "Analyzer: stop list and stemmer (temporary indexes; qstop = query side only)",
                 configs)
     a0 = best(res)
@@ -646,21 +682,34 @@ def section_proximity(benches, state):
           [b0] + [replace(b0, pairs=p) for p in ((1, 0.25), (1, 0.5), (5, 0.5))], "whoosh")
 
 
-# The recommendation. The coordinate search above ends at title 0.75 or 0.5 (a tie on all three
-# collections: 1.059/1.056 vs 1.060/1.055); 0.5 is what every leave-one-collection-out fold picks.
-RECOMMENDED = Config(label="", group="and_then_or", analyzer="en127+porter2", idf="rsj", qtf=8.0,
-                     B=0.75, K1=2.5, boosts=boosts(0.5), tier=0.0, syntax="natural")
+# The recommendation, from the sections above: the coordinate search ends at title 0.5-0.75 and
+# K1 2.5-3 (title 0.5 is what every leave-one-collection-out fold picks); the 127-word stop list is
+# applied to the OR pass only (same numbers as in the index, and `only`, `who`, `more` can still be
+# searched for on their own), with Porter2 in the index.
+RECOMMENDED = Config(label="", group="and_then_or", analyzer="porter2", query_stop="en127", idf="rsj",
+                     qtf=8.0, B=0.75, K1=3.0, boosts=boosts(0.5), tier=0.0, syntax="natural")
 
 
 def section_final(benches, state):
     final = RECOMMENDED
     if state.get("best"):
         print(f"\n(the coordinate search ended at: {state['best'].name()})")
-    rows = [TODAY, final, replace(final, group="or"),
-            replace(final, syntax="raw"), replace(final, syntax="question"),
-            replace(final, group="and_then_tiers", tier=0.5), replace(final, group="and_then_tiers", tier=1.0),
-            replace(final, group="and_then_tiers", tier=TIER), replace(final, group="and_else_or")]
-    table(benches, "The recommendation through real Whoosh, and its query-handling alternatives", rows, "whoosh")
+    rows = [("searchlib today", TODAY), ("RECOMMENDED", final),
+            ("  with OR only (no AND pass)", replace(final, group="or")),
+            ("  with the OR pass for every query (gate=always)", replace(final, gate="always")),
+            ("  without the OR pass for quotes, parentheses (gate=plain)", replace(final, gate="plain")),
+            ("  with the query as typed (syntax=raw)", replace(final, syntax="raw")),
+            ("  with only stray ? removed (syntax=question)", replace(final, syntax="question")),
+            ("  with AND, else OR (OR only when AND finds nothing)", replace(final, group="and_else_or")),
+            ("  with word-count tiers 0.5 in the OR pass", replace(final, group="and_then_tiers", tier=0.5)),
+            ("  with word-count tiers 1 in the OR pass", replace(final, group="and_then_tiers", tier=1.0)),
+            ("  with word-count tiers 1000 in the OR pass", replace(final, group="and_then_tiers", tier=TIER))]
+    print(f"\nRECOMMENDED = {final.name()}")
+    print(header(benches, "The recommendation through real Whoosh, and its query-handling alternatives [whoosh]"))
+    print(fts5_row(benches, "fts5", "SQLite FTS5 (the peer)"))
+    for label, c in rows:
+        print(row(benches, measure(benches, c, "whoosh"), label))
+        sys.stdout.flush()
 
     print(header(benches, "Ablation: the recommendation with one choice undone [replica]"))
     print(fts5_row(benches, "fts5", "SQLite FTS5 (the peer)"))
@@ -671,15 +720,15 @@ def section_final(benches, state):
         "query repeats counted once (today)": dict(qtf=0),
         "query repeats counted linearly (as FTS5)": dict(qtf=INF),
         "K1=1.2 (today)": dict(K1=1.2),
-        "K1=2.0": dict(K1=2.0),
+        "K1=2.5": dict(K1=2.5),
         "B=0.5": dict(B=0.5),
         "B=0.9": dict(B=0.9),
         "title x2 (today)": dict(boosts=PROD_BOOSTS),
         "title x1": dict(boosts=boosts(1.0)),
-        "stop list: Whoosh's 34 words (today)": dict(analyzer="porter2"),
-        "stop list: none": dict(analyzer="nostop"),
-        "stop list: 127 words at query time only": dict(analyzer="porter2", query_stop="en127"),
-        "stemmer: porter (today)": dict(analyzer="en127"),
+        "no 127-word query stop list (34 words, today)": dict(query_stop=None),
+        "127 stop words in the index too": dict(analyzer="en127+porter2", query_stop=None),
+        "no stop words at all": dict(analyzer="nostop", query_stop=None),
+        "stemmer: porter (today)": dict(analyzer="prod"),
     }
     for label, change in undo.items():
         print(row(benches, measure(benches, replace(final, **change)), "  " + label))

@@ -110,3 +110,28 @@ def test_agrees_with_trec_eval(seed):
         assert ours["p@10"] == pytest.approx(theirs[qid]["P_10"], abs=1e-9)
         assert ours["ndcg@10"] == pytest.approx(theirs[qid]["ndcg_cut_10"], abs=1e-9)
         assert ours["recall@100"] == pytest.approx(theirs[qid]["recall_100"], abs=1e-9)
+
+
+# --- scripts/evaluate.py: how judgments and queries are read (no collection files needed) -------
+
+import evaluate as ev  # noqa: E402
+
+
+def test_cran_grades_become_gains_and_minus_one_is_not_relevant():
+    assert [ev.cran_gain(g) for g in (1, 2, 3, 4, -1, 5)] == [4, 3, 2, 1, 0, 0]
+
+
+def test_fts5_query_quotes_every_word_and_keeps_repeats():
+    assert ev.fts5_query('What is "NEAR" AND titles? titles') == \
+        '"what" OR "is" OR "near" OR "and" OR "titles" OR "titles"'
+    assert ev.fts5_query("titles? titles", dedupe=True) == '"titles"'
+    import sqlite3
+    db = sqlite3.connect(":memory:")
+    db.execute("CREATE VIRTUAL TABLE t USING fts5(body, tokenize='porter unicode61')")
+    db.execute("INSERT INTO t(rowid, body) VALUES (1, 'descriptive titles of articles')")
+    query = ev.fts5_query('(titles)? NOT "articles" - col:umn * ^')  # FTS5 syntax, all quoted away
+    assert db.execute("SELECT rowid FROM t WHERE t MATCH ?", (query,)).fetchall() == [(1,)]
+
+
+def test_doc_number_is_the_record_key():
+    assert ev.doc_number("../shared/relevance/cisi/CISI.ALL#017") == "17"
