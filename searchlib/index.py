@@ -6,9 +6,11 @@ and an index from another version is refused with a message to rebuild.
 """
 from __future__ import annotations
 
+import gc
 import json
 import os
 import shutil
+import warnings
 from datetime import date, datetime
 from pathlib import Path
 from typing import Iterable
@@ -88,8 +90,11 @@ class Index:
             ix = self._whoosh
             generation = ix.latest_generation()
             try:
-                return run_search(ix, query, since=since, until=until, limit=limit, offset=offset,
-                                  sort=sort, now=now)
+                results = run_search(ix, query, since=since, until=until, limit=limit,
+                                     offset=offset, sort=sort, now=now)
+                if ix.latest_generation() != generation:
+                    _close_abandoned_files()  # Whoosh may have retried inside, see below
+                return results
             except SearchlibError:
                 raise
             except Exception:
@@ -99,6 +104,7 @@ class Index:
                 self._ix = None
                 if attempt == 4 or ix.latest_generation() == generation:
                     raise
+            _close_abandoned_files()
 
     def similar(self, article_id: str, *, limit: int = 10) -> Results:
         """The articles most like the one with this id (raises ArticleNotFoundError)."""
@@ -133,6 +139,15 @@ class Index:
             raise IndexFormatError(
                 self.path, f"it has schema version {meta.get('schema_version')!r}, "
                            f"this searchlib uses {SCHEMA_VERSION}")
+
+
+def _close_abandoned_files() -> None:
+    """When opening a reader races with a commit, Whoosh (here or in its own retry loop) drops
+    the segment files it had opened to the garbage collector: close them now, quietly, rather
+    than as a ResourceWarning at some later, unrelated moment."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ResourceWarning)
+        gc.collect()
 
 
 def exists(path: str | os.PathLike) -> bool:

@@ -162,7 +162,6 @@ def test_cli_exit_code_75_when_locked(idx, corpus):
 # When a commit deletes a merged segment while a searcher is opening, Whoosh's FileIndex._reader
 # leaves the readers it already opened for the garbage collector (a ResourceWarning, not a leak
 # that outlives the failed attempt); searchlib retries on the new commit.
-@pytest.mark.filterwarnings("ignore::ResourceWarning", "ignore::pytest.PytestUnraisableExceptionWarning")
 def test_searches_during_a_reindex_never_fail(tmp_path):
     folder = tmp_path / "c"
     for i in range(60):
