@@ -18,19 +18,27 @@ from whoosh.analysis import (
     StopFilter,
 )
 from whoosh.analysis.analyzers import STOP_WORDS
+from whoosh.lang.porter2 import stem as porter2
+from whoosh.lang.stopwords import stoplists
 from whoosh.support.charset import accent_map
 
 # Words joined by apostrophes or inner dots stay one token ("U.S.", "o'neill"), as Whoosh's default.
 TOKEN_PATTERN = r"\w+(\.?\w+)*"
 
 
-def text_analyzer():
+# The words of a typed question that say nothing about its subject ("what", "which", "how", "only",
+# "more", ...): NLTK's 127 English stop words, as shipped by Whoosh. Dropped from the OR pass only,
+# so a plain search for `only` or `the who` still finds them.
+QUESTION_STOP_WORDS = frozenset(STOP_WORDS) | frozenset(stoplists["en"])
+
+
+def text_analyzer(stoplist=STOP_WORDS):
     return (
         RegexTokenizer(TOKEN_PATTERN)
         | LowercaseFilter()
         | CharsetFilter(accent_map)
-        | StopFilter(stoplist=STOP_WORDS, minsize=2)
-        | StemFilter(cachesize=50_000)
+        | StopFilter(stoplist=stoplist, minsize=2)
+        | StemFilter(stemfn=porter2, cachesize=50_000)
     )
 
 
@@ -39,4 +47,5 @@ def name_analyzer():
 
 
 TEXT = text_analyzer()
+QUESTION_TEXT = text_analyzer(QUESTION_STOP_WORDS)  # query side, partial-match (OR) pass only
 NAME = name_analyzer()

@@ -111,7 +111,8 @@ def cli():
 def query(query, index_dir, since, until, limit, page, sort, as_json, color):
     """Print the articles that best match QUERY.
 
-    QUERY words must all match (in title, summary or body). Use AND, OR, NOT and parentheses,
+    Articles with all of QUERY's words (in title, summary or body) come first, then the best
+    partial matches, if too few have them all. Use AND, OR, NOT and parentheses,
     "quoted phrases", field:word (title, source, section, author, tags, url), wildcards (artill*)
     and dates: date:2022-09, date:[2022-09-01 TO 2022-09-30], date:>=2022-09-06.
     Exit status: 0 if something matched, 1 if nothing did, 2 on error.
@@ -120,9 +121,16 @@ def query(query, index_dir, since, until, limit, page, sort, as_json, color):
     results = idx.search(query, since=since, until=until, limit=limit, offset=(page - 1) * limit,
                          sort=sort)
     if results.partial:
-        _note("no article has all the words; showing the best partial matches")
+        _note(_partial_note(results.complete))
     _render_results(results, as_json, _use_color(color))
     click.get_current_context().exit(ExitCode.OK if results.total else ExitCode.NOTHING)
+
+
+def _partial_note(complete: int) -> str:
+    if not complete:
+        return "no article has all the words; showing the best partial matches"
+    have = "article has" if complete == 1 else "articles have"
+    return f"only {complete} {have} all the words; the best partial matches follow"
 
 
 @cli.command(epilog=EXAMPLES)

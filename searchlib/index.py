@@ -25,6 +25,7 @@ from .indexing import BATCH_ARTICLES, BATCH_FILES, Progress, RunLock, UpdateRepo
 from .schema import SCHEMA, SCHEMA_VERSION, to_article
 from .searching import Results, run_search, run_similar
 from .stats import IndexStats, compute_stats
+from .storage import READERS_GATE, READERS_LOCK, reading
 
 META_FILE = "searchlib.json"
 FORMAT = "searchlib-index"
@@ -90,16 +91,14 @@ class Index:
             ix = self._whoosh
             generation = ix.latest_generation()
             try:
-                results = run_search(ix, query, since=since, until=until, limit=limit,
-                                     offset=offset, sort=sort, now=now)
-                if ix.latest_generation() != generation:
-                    _close_abandoned_files()  # Whoosh may have retried inside, see below
-                return results
+                with reading(self.path):
+                    return run_search(ix, query, since=since, until=until, limit=limit,
+                                      offset=offset, sort=sort, now=now)
             except SearchlibError:
                 raise
             except Exception:
-                # Segment files are opened lazily; a reindex committing meanwhile may merge and
-                # delete them (Whoosh then fails with OSError or TypeError). Only then, retry on
+                # Should a commit delete segment files as they are opened after all (a writer
+                # outside searchlib), Whoosh fails with OSError or TypeError. Only then, retry on
                 # the newest commit; any other failure is a real error.
                 self._ix = None
                 if attempt == 4 or ix.latest_generation() == generation:
@@ -108,20 +107,22 @@ class Index:
 
     def similar(self, article_id: str, *, limit: int = 10) -> Results:
         """The articles most like the one with this id (raises ArticleNotFoundError)."""
-        return run_similar(self._whoosh, article_id, limit=limit)
+        with reading(self.path):
+            return run_similar(self._whoosh, article_id, limit=limit)
 
     def stats(self) -> IndexStats:
         """Size, article and file counts, date span, top sources and sections."""
-        return compute_stats(self._whoosh, self.path)
+        with reading(self.path):
+            return compute_stats(self._whoosh, self.path)
 
     def get(self, article_id: str) -> Article | None:
         """The stored article with this id, or None."""
-        with self._whoosh.searcher() as searcher:
+        with reading(self.path), self._whoosh.searcher() as searcher:
             fields = searcher.document(id=article_id)
         return to_article(fields) if fields else None
 
     def __len__(self) -> int:
-        with self._whoosh.searcher() as searcher:
+        with reading(self.path), self._whoosh.searcher() as searcher:
             return searcher.doc_count()
 
     def __repr__(self) -> str:
@@ -142,9 +143,10 @@ class Index:
 
 
 def _close_abandoned_files() -> None:
-    """When opening a reader races with a commit, Whoosh (here or in its own retry loop) drops
-    the segment files it had opened to the garbage collector: close them now, quietly, rather
-    than as a ResourceWarning at some later, unrelated moment."""
+    """When opening a reader fails halfway (storage.reading makes a race with a commit unlikely,
+    but a writer that does not use it can still delete files), Whoosh drops the segment files it
+    had opened to the garbage collector: close them now, quietly, rather than as a
+    ResourceWarning at some later, unrelated moment."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ResourceWarning)
         gc.collect()
@@ -213,6 +215,8 @@ def _recover(path: Path) -> None:
 def _create(path: Path) -> None:
     path.mkdir(parents=True, exist_ok=True)
     whoosh_index.create_in(str(path), SCHEMA)
+    for name in (READERS_LOCK, READERS_GATE):
+        os.close(os.open(path / name, os.O_RDWR | os.O_CREAT, 0o600))
     meta = {"format": FORMAT, "schema_version": SCHEMA_VERSION, "searchlib": __version__,
             "created": datetime.now().astimezone().isoformat(timespec="seconds")}
     (path / META_FILE).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")

@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
 
-from whoosh import index as whoosh_index
 from whoosh.index import LockError
 
 from .article import Article
@@ -28,6 +27,7 @@ from .errors import IndexLockedError, ParseError
 from .manifest import FileState, Manifest, digest_file, stat_file, within
 from .parsers import parse_file
 from .schema import to_document
+from .storage import open_for_writing
 
 Progress = Callable[[int, int, Path], None]
 LOCK_FILE = "searchlib.lock"
@@ -116,7 +116,7 @@ def update_index(index_dir: Path, paths: Iterable[str | Path], *, base: Path, wa
     roots = [Path(p).resolve() for p in paths]
     report = UpdateReport(index=Path(index_dir), files=len(files), skipped=list(problems))
     with RunLock(index_dir, wait), Manifest(index_dir) as manifest:
-        ix = whoosh_index.open_dir(str(index_dir))
+        ix = open_for_writing(index_dir)
         run = _Run(ix, manifest, report, base, batch_files, batch_articles)
         known = manifest.files()
         if not manifest.is_current(ix.latest_generation()):

@@ -14,7 +14,9 @@ in UTC, via `searchlib.dates`. Accepted forms: `date:2022`, `date:2022-09`, `dat
 """
 from __future__ import annotations
 
+import copy
 import re
+from collections import Counter
 from datetime import datetime
 
 from whoosh import query as wq
@@ -23,7 +25,7 @@ from whoosh.qparser.plugins import TaggingPlugin
 
 from .dates import DateSpan, parse_span
 from .errors import DateError, QueryError
-from .schema import DEFAULT_FIELDS, SCHEMA, SEARCHABLE_FIELDS
+from .schema import DEFAULT_FIELDS, QUESTION_SCHEMA, SCHEMA, SEARCHABLE_FIELDS
 
 DATE_FIELD = "date"
 
@@ -105,7 +107,7 @@ def span_query(span: DateSpan) -> wq.Query:
 # article has all of a plain query's words, searching falls back to the best partial matches.
 # Question marks, colons, asterisks in a typed question are not taken as intent; operators,
 # quotes, parentheses, +/- prefixes and known `field:` prefixes are.
-_SYNTAX = re.compile(r"""\b(?:AND|OR|NOT|ANDNOT|ANDMAYBE)\b|["()]|(?<![^\s(])[+\-]|\b(?:%s):"""
+_SYNTAX = re.compile(r"""\b(?:AND|OR|NOT|ANDNOT|ANDMAYBE)\b|(?<![^\s(])[+\-]|\b(?:%s):"""
                      % "|".join(sorted(set(SEARCHABLE_FIELDS) | {DATE_FIELD})))
 _WORD = re.compile(r"\w+(?:[.'’]\w+)*")
 # Partial matches are ranked by BM25F over the OR of the words: an article scores for every
@@ -116,14 +118,41 @@ _WORD = re.compile(r"\w+(?:[.'’]\w+)*")
 
 
 def is_plain(text: str) -> bool:
-    return not _SYNTAX.search(text)
+    """No operator, +/- prefix or field: prefix (quotes and parentheses are fine: in the OR pass
+    a phrase or a group is one more optional clause)."""
+    return not _SYNTAX.search(natural(text))
 
 
-def make_parser(now: datetime | None = None, group=AndGroup) -> MultifieldParser:
-    parser = MultifieldParser(list(DEFAULT_FIELDS), SCHEMA, fieldboosts=DEFAULT_FIELDS, group=group)
+# Typed questions: `?` is a one-character wildcard only between two word characters (`wom?n`);
+# elsewhere it is punctuation (`titles?`, `?slip?`). A `+`/`-` followed by a space is punctuation,
+# not an operator (`schemes - DDC, UDC` must not exclude DDC).
+_STRAY_QUESTION_MARK = re.compile(r"(?<!\w)\?+|\?+(?!\w)")
+_SPACED_PLUS_MINUS = re.compile(r"(?<![^\s(])[+-]+(?![\w\"(])")
+# A word the query repeats n times weighs (K3 + 1) n / (K3 + n) times (BM25's query-term
+# frequency; Whoosh's normalize() would count it once).
+K3 = 8.0
+
+
+def natural(text: str) -> str:
+    return _SPACED_PLUS_MINUS.sub(" ", _STRAY_QUESTION_MARK.sub(" ", text))
+
+
+def _weight_repeats(q: wq.Query) -> wq.Query:
+    counts = Counter((t.fieldname, t.text) for t in q.leaves() if isinstance(t, wq.Term))
+    q = copy.deepcopy(q).normalize()
+    for leaf in q.leaves():
+        if isinstance(leaf, wq.Term) and counts[(leaf.fieldname, leaf.text)] > 1:
+            n = counts[(leaf.fieldname, leaf.text)]
+            leaf.boost *= (K3 + 1) * n / (K3 + n)
+    return q
+
+
+def make_parser(now: datetime | None = None, group=AndGroup, schema=SCHEMA) -> MultifieldParser:
+    parser = MultifieldParser(list(DEFAULT_FIELDS), schema, fieldboosts=DEFAULT_FIELDS, group=group)
     parser.add_plugin(_DatePlugin(now))
     # +must -mustnot, only at the start of a word: `el-salvador`, `west-germany` stay words
-    parser.add_plugin(PlusMinusPlugin(plusexpr=r"(?<![^\s(])\+", minusexpr=r"(?<![^\s(])-"))
+    parser.add_plugin(PlusMinusPlugin(plusexpr=r"(?<![^\s(])\+(?=[\w\"(])",
+                                      minusexpr=r"(?<![^\s(])-(?=[\w\"(])"))
     parser.add_plugin(FuzzyTermPlugin())  # artilery~ (edit distance 1), artilery~2
     return parser
 
@@ -136,10 +165,8 @@ def parse_query(text: str, now: datetime | None = None, *, any_word: bool = Fals
     if not text or not text.strip():
         raise QueryError(text, "the query is empty")
     try:
-        if not any_word:
-            return make_parser(now).parse(text)
-        words = " ".join(_WORD.findall(text))  # the words alone: `titles?` is not a wildcard here
-        return make_parser(now, OrGroup).parse(words) if words else wq.NullQuery
+        parser = make_parser(now, OrGroup, QUESTION_SCHEMA) if any_word else make_parser(now)
+        return _weight_repeats(parser.parse(natural(text), normalize=False))
     except DateError as exc:
         raise QueryError(text, str(exc)) from None
     except RecursionError:

@@ -15,24 +15,24 @@ from . import analysis
 from .article import Article
 from .dates import to_utc_aware, to_utc_naive
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 # Fields searched by a word with no `field:` prefix, and their weights.
-DEFAULT_FIELDS = {"title": 2.0, "summary": 1.0, "body": 1.0}
+DEFAULT_FIELDS = {"title": 0.5, "summary": 1.0, "body": 1.0}
 # Text fields with stored text that snippets and highlights are drawn from.
 SNIPPET_FIELD = "body"
 
 
-def build_schema() -> Schema:
+def build_schema(text=analysis.TEXT) -> Schema:
     return Schema(
         id=ID(stored=True, unique=True),
         path=ID(stored=True),
         key=STORED(),
         format=ID(stored=True),
         url=ID(stored=True),
-        title=TEXT(analyzer=analysis.TEXT, stored=True, phrase=True),
-        summary=TEXT(analyzer=analysis.TEXT, stored=True, phrase=True),
-        body=TEXT(analyzer=analysis.TEXT, stored=True, phrase=True),
+        title=TEXT(analyzer=text, stored=True, phrase=True),
+        summary=TEXT(analyzer=text, stored=True, phrase=True),
+        body=TEXT(analyzer=text, stored=True, phrase=True),
         source=TEXT(analyzer=analysis.NAME, stored=True, phrase=True),
         section=TEXT(analyzer=analysis.NAME, stored=True, phrase=True),
         author=TEXT(analyzer=analysis.NAME, stored=True, phrase=True),
@@ -49,6 +49,8 @@ def build_schema() -> Schema:
 
 
 SCHEMA = build_schema()
+# The same fields for parsing the partial-match (OR) pass: more stop words (analysis.QUESTION_TEXT).
+QUESTION_SCHEMA = build_schema(analysis.QUESTION_TEXT)
 # Fields a user may scope a query to (`title:korea`); `date` is handled by the query module.
 SEARCHABLE_FIELDS = ("title", "summary", "body", "source", "section", "author", "tags",
                      "topics", "places", "people", "orgs", "dateline", "lang", "url", "id", "format")

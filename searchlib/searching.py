@@ -8,9 +8,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+import math
 
 from whoosh import query as wq
-from whoosh import sorting
+from whoosh import scoring, sorting
 from whoosh.fields import TEXT
 
 from . import snippets
@@ -60,8 +61,9 @@ class Hit:
 class Results:
     """One page of hits (`offset` hits skipped, at most `limit` shown) and the total match count.
 
-    `partial` is True when no article had all the words of a plain query and the hits are the
-    best partial matches instead.
+    `partial` is True when fewer than the hits asked for had all the words of a plain query, and
+    the best partial matches follow the `complete` ones that had them all (with `sort` newest or
+    oldest, only when none had them all). `total` then counts articles with any of the words.
     """
 
     query: str
@@ -72,6 +74,7 @@ class Results:
     sort: str = "relevance"
     offset: int = 0
     partial: bool = False
+    complete: int | None = None
 
     def __iter__(self):
         return iter(self.hits)
@@ -89,6 +92,7 @@ class Results:
             "offset": self.offset,
             "sort": self.sort,
             "partial": self.partial,
+            "complete": self.complete,
             "since": isoformat(self.since),
             "until": isoformat(self.until),
             "hits": [hit.to_dict() for hit in self.hits],
@@ -98,13 +102,27 @@ class Results:
 SORTS = ("relevance", "newest", "oldest")
 
 
+class _BM25F(scoring.BM25F):
+    """BM25F with the Robertson-Sparck Jones IDF, floored as SQLite FTS5 does: a word in half the
+    articles or more weighs (almost) nothing. Whoosh's ln(N/(df+1))+1 keeps it near 1."""
+
+    def idf(self, searcher, fieldname, text):
+        parent = searcher.get_parent()
+        n, df = parent.doc_count_all(), parent.doc_frequency(fieldname, text)
+        return max(math.log((n - df + 0.5) / (df + 0.5)), 1e-6)
+
+
+RANKING = _BM25F(B=0.75, K1=3.0)
+
+
 def run_search(ix, text: str, *, since: datetime | None = None, until: datetime | None = None,
                limit: int = 10, offset: int = 0, sort: str = "relevance",
                now: datetime | None = None) -> Results:
     """Search an open Whoosh index. `since` / `until` are naive UTC bounds, `until` exclusive.
 
-    A plain query (words only) that no article matches in full falls back to the best partial
-    matches (`Results.partial`): articles with more of the words first.
+    A plain query of several words ranks the articles with all of them first; when there are
+    fewer of those than the page needs, the best partial matches (BM25F over any of the words,
+    minus question words such as "what" and "which") follow them (`Results.partial`).
     """
     if sort not in SORTS:
         raise QueryError(text, f"unknown sort {sort!r}; use one of {', '.join(SORTS)}")
@@ -113,18 +131,25 @@ def run_search(ix, text: str, *, since: datetime | None = None, until: datetime 
     options = {"limit": max(1, offset + limit), "filter": date_filter}
     if sort != "relevance":
         options["sortedby"] = _by_date(newest=sort == "newest")
-    with ix.searcher() as searcher:
+    with ix.searcher(weighting=RANKING) as searcher:
         found = searcher.search(q, **options)
-        partial = False
-        if found.is_empty() and is_plain(text) and len(text.split()) > 1:
-            q = parse_query(text, now, any_word=True)
-            found, partial = searcher.search(q, **options), True
+        ranked, total, complete = list(found), len(found), None
+        wanted = options["limit"] if sort == "relevance" else 1  # date order is not interleaved
+        if len(ranked) < wanted and len(text.split()) > 1 and is_plain(text):
+            # Operators, +/- prefixes and fields mean what they say: no fallback for those.
+            any_q = parse_query(text, now, any_word=True)
+            more = searcher.search(any_q, **{**options, "limit": options["limit"] + len(ranked)})
+            seen = {hit.docnum for hit in ranked}
+            extra = [hit for hit in more if hit.docnum not in seen]
+            if extra:
+                q, complete = any_q, total
+                ranked, total = ranked + extra, max(total, len(more))
         words = _matched_words(q, searcher.reader())
-        page = list(found)[offset:offset + limit]
+        page = ranked[offset:offset + limit]
         hits = [_to_hit(hit, rank, words) for rank, hit in enumerate(page, start=offset + 1)]
-        total = len(found)
     return Results(query=text, total=total, hits=hits, since=to_utc_aware(since),
-                   until=to_utc_aware(until), sort=sort, offset=offset, partial=partial)
+                   until=to_utc_aware(until), sort=sort, offset=offset,
+                   partial=complete is not None, complete=complete)
 
 
 def run_similar(ix, article_id: str, *, limit: int = 10) -> Results:

@@ -238,3 +238,17 @@ def run_cli(*args, cwd):
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     return subprocess.run([sys.executable, "-m", "searchlib.cli", *args], cwd=cwd, env=env,
                           capture_output=True, text=True, timeout=60)
+
+
+def test_a_commit_waits_to_delete_files_while_a_search_has_the_index_open(tmp_path):
+    from searchlib.storage import open_for_writing, reading
+    ix_dir = tmp_path / "ix"
+    searchlib.Index(ix_dir)
+    (ix_dir / "MAIN_old.seg").write_bytes(b"")  # stands for a merged-away segment file
+    deleter = threading.Thread(target=open_for_writing(ix_dir).storage.delete_file, args=("MAIN_old.seg",))
+    with reading(ix_dir):
+        deleter.start()
+        deleter.join(0.3)
+        assert deleter.is_alive() and (ix_dir / "MAIN_old.seg").exists()
+    deleter.join(5)
+    assert not deleter.is_alive() and not (ix_dir / "MAIN_old.seg").exists()

@@ -15,7 +15,6 @@ def hits(index, query, **kwargs):
 
 @pytest.mark.parametrize("query, expected", [
     ("flood", ["alpha", "beta", "delta"]),                       # stemming: flooded → flood
-    ("river valley", ["alpha", "delta", "epsilon"]),             # default AND
     ("river AND valley", ["alpha", "delta", "epsilon"]),
     ("river OR election", ["alpha", "beta", "delta", "epsilon", "gamma"]),
     ("river NOT flood", ["epsilon", "gamma"]),
@@ -138,23 +137,34 @@ def test_prefixes_proximity_fuzzy(index, query, expected):
     assert hits(index, query) == expected
 
 
-def test_plain_query_falls_back_to_best_partial_matches(index):
-    full = index.search("river valley flood")
-    assert (sorted(ids(full)), full.partial) == (["alpha", "delta"], False)
+def test_articles_with_all_the_words_come_first_then_the_best_partial_matches(index):
+    both = index.search("river valley")  # three articles have both words, two only one
+    assert (ids(both), both.complete, both.total, both.partial) == (
+        ["epsilon", "alpha", "delta", "gamma", "beta"], 3, 5, True)
+    full = index.search("river valley flood", limit=2)  # the page is full of complete matches
+    assert (ids(full), full.partial, full.complete, full.total) == (["alpha", "delta"], False, None, 2)
+    assert ids(index.search("river valley flood", limit=2, offset=2)) == ["epsilon", "beta"]
     partial = index.search("flood harvest")  # no article has both words
-    assert partial.partial is True
+    assert (partial.partial, partial.complete) == (True, 0)
     assert sorted(ids(partial)) == ["alpha", "beta", "delta", "gamma"]
-    # queries with operators mean what they say: no fallback
-    strict = index.search("flood AND harvest")
-    assert (strict.total, strict.partial) == (0, False)
+    # queries with operators, +/- prefixes or fields mean what they say: no fallback
+    for strict in ("flood AND harvest", "+flood +harvest", "title:flood title:harvest"):
+        assert (index.search(strict).total, index.search(strict).partial) == (0, False), strict
+
+
+def test_date_sorted_results_fall_back_only_when_nothing_has_all_the_words(index):
+    newest = index.search("river valley", sort="newest")
+    assert (ids(newest), newest.partial) == (["epsilon", "alpha", "delta"], False)
+    assert ids(index.search("flood harvest", sort="newest")) == ["beta", "gamma", "alpha", "delta"]
 
 
 def test_partial_matches_are_ranked_by_bm25_over_the_words(index):
     results = index.search("flood valley harvest")  # nobody has all three
     assert results.partial
-    # BM25F over the OR: the rare word (harvest, in one title) outweighs two common ones, as the
-    # relevance collections favour (see searchlib/query.py); one common word in the body is last.
-    assert ids(results) == ["gamma", "alpha", "delta", "epsilon", "beta"]
+    # BM25F over the OR, with the IDF of Robertson and Sparck Jones as FTS5 has it: the word
+    # only one article has (harvest, in gamma's title and body) outweighs the others; valley in
+    # one title (epsilon) comes next; flood, in the body of three of the five, weighs nothing there.
+    assert ids(results) == ["gamma", "epsilon", "alpha", "delta", "beta"]
 
 
 def test_sort_by_date_puts_undated_last(index):

@@ -1,0 +1,66 @@
+"""Storage: the index folder's files, opened so that a commit never deletes a segment file that a
+searcher is still opening.
+
+Stage: index storage (under indexing and searching). Whoosh opens a searcher by reading the
+newest table of contents, then each segment's files; a writer committing meanwhile may merge
+segments and delete the old ones, and Whoosh then retries, leaving the files it had opened to the
+garbage collector. Here searchers hold a shared lock on `readers.lock` while they are open, and
+the writer takes it exclusively only to delete files, so each waits for the other for
+milliseconds at most, and only then. A writer waiting for it first closes `readers.gate`, which
+new searchers pass through, so a stream of searches cannot starve it.
+"""
+from __future__ import annotations
+
+import fcntl
+import os
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+from whoosh.filedb.filestore import FileStorage
+from whoosh.index import FileIndex
+
+READERS_LOCK = "readers.lock"
+READERS_GATE = "readers.gate"
+
+
+class _GuardedStorage(FileStorage):
+    """A FileStorage whose file deletions wait for searchers holding `readers.lock`."""
+
+    def delete_file(self, name):
+        folder = Path(self.folder)
+        with _flock(folder / READERS_GATE, fcntl.LOCK_EX, create=True), \
+                _flock(folder / READERS_LOCK, fcntl.LOCK_EX, create=True):
+            super().delete_file(name)
+
+
+def open_for_writing(index_dir: Path) -> FileIndex:
+    """The Whoosh index in `index_dir`, for an update run (its deletions wait for searchers)."""
+    return FileIndex(_GuardedStorage(str(index_dir)))
+
+
+@contextmanager
+def reading(index_dir: Path) -> Iterator[None]:
+    """Hold the readers' lock (shared) while searchers are opened and used."""
+    with _flock(Path(index_dir) / READERS_GATE, fcntl.LOCK_SH, create=False):
+        pass  # waits while a writer is deleting files or waiting to
+    with _flock(Path(index_dir) / READERS_LOCK, fcntl.LOCK_SH, create=False):
+        yield
+
+
+@contextmanager
+def _flock(path: Path, kind: int, *, create: bool) -> Iterator[None]:
+    try:
+        # read-only suffices for flock, so a read-only index can still be searched
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600) if create else os.open(path, os.O_RDONLY)
+    except OSError:
+        if create:
+            raise
+        fd = None  # an index from before this lock, or unreadable: search without it
+    try:
+        if fd is not None:
+            fcntl.flock(fd, kind)
+        yield
+    finally:
+        if fd is not None:
+            os.close(fd)  # releases the lock
