@@ -21,6 +21,7 @@ from .corpus import Skipped, read_articles
 from .dates import isoformat
 from .errors import ArticleNotFoundError, IndexLockedError, SearchlibError
 from .index import Index, exists, rebuild_index
+from .facets import FACETS
 from .searching import SORTS
 
 
@@ -40,6 +41,9 @@ Examples:
   search '"north korea" NOT missile' --json   phrase, NOT, JSON Lines out
   search sanctions --since "Sept 2022" --until 2022-09-30
   search korea --sort newest --page 2         newest first, second page
+  search korea --facet source --facet month   counts of all matches by outlet and month
+  search korea --timeline                     when the story ran, as a bar chart
+  search korea --fresh --snippets 3           recent articles first, three passages each
   search 'artilery~ "korea drills"~5'         fuzzy word, words within 5 of each other
   search index corpus/ ~/news/               (re)index files and folders
   search parse article.html                  show what would be indexed
@@ -105,10 +109,20 @@ def cli():
               help="Page of results to show (pages of --limit hits).")
 @click.option("--sort", type=click.Choice(SORTS), default="relevance", show_default=True,
               help="Order of the hits.")
+@click.option("--fresh", is_flag=True,
+              help=f"Boost recent articles (relevance order): the boost halves every "
+                   f"{settings.FRESH_HALF_LIFE:g} days before the newest match.")
+@click.option("--snippets", "fragments", type=click.IntRange(min=1, max=20), default=1,
+              show_default=True, help="Passages of each article to show.")
+@click.option("--facet", "facets", multiple=True, type=click.Choice(FACETS), metavar="FIELD",
+              help="Count all matches by FIELD: source, section, author, tags, topics, places, "
+                   "people, orgs, dateline, lang, format, or by day, month, year. Repeatable.")
+@click.option("--timeline", is_flag=True, help="Draw a bar chart of matches over time under the hits.")
 @json_option
 @click.option("--color", type=click.Choice(["auto", "always", "never"]), default="auto",
               show_default=True, help="Colour the matches (auto: only on a terminal, unless NO_COLOR).")
-def query(query, index_dir, since, until, limit, page, sort, as_json, color):
+def query(query, index_dir, since, until, limit, page, sort, fresh, fragments, facets, timeline,
+          as_json, color):
     """Print the articles that best match QUERY.
 
     Articles with all of QUERY's words (in title, summary or body) come first, then the best
@@ -118,11 +132,26 @@ def query(query, index_dir, since, until, limit, page, sort, as_json, color):
     Exit status: 0 if something matched, 1 if nothing did, 2 on error.
     """
     idx = _open_or_build(settings.index_path(index_dir))
+    asked = list(facets) + (["date"] if timeline else [])
     results = idx.search(query, since=since, until=until, limit=limit, offset=(page - 1) * limit,
-                         sort=sort)
+                         sort=sort, snippets=fragments, facets=asked,
+                         fresh=settings.FRESH_HALF_LIFE if fresh else None)
     if results.partial:
         _note(_partial_note(results.complete))
-    _render_results(results, as_json, _use_color(color))
+    color = _use_color(color)
+    _render_results(results, as_json, color)
+    if as_json and (asked or results.suggestion):
+        final = {"facets": {name: dict(pairs) for name, pairs in results.facets.items()}} if asked else {}
+        if results.suggestion:
+            final["suggestion"] = results.suggestion
+        click.echo(json.dumps(final, ensure_ascii=False))
+    elif not as_json:
+        for name in facets:
+            _render_facet(name, results.facets[name])
+        if timeline:
+            _render_timeline(results.facets["date"], color)
+    if results.suggestion:
+        _note(f"did you mean: {_safe(results.suggestion)}")
     click.get_current_context().exit(ExitCode.OK if results.total else ExitCode.NOTHING)
 
 
@@ -312,9 +341,32 @@ def _render_hit(hit, color: bool) -> None:
         hit.source or "", hit.section or "", hit.id) if x)
     click.echo(title, color=color)
     click.echo(click.style(meta, fg="green") if color else meta, color=color)
-    if hit.snippet:
-        click.echo("  " + _marked(hit.snippet, hit.highlights, color), color=color)
+    for fragment in hit.fragments or []:
+        if fragment.text:
+            click.echo("  " + _marked(fragment.text, fragment.spans, color), color=color)
     click.echo()
+
+
+def _render_facet(name: str, pairs) -> None:
+    click.echo(f"{name}:")
+    width = max((len(value) for value, _ in pairs), default=0)
+    for value, count in pairs:
+        click.echo(f"  {_safe(value).ljust(width)}  {count}")
+    click.echo()
+
+
+def _render_timeline(buckets, color: bool, width: int = 40) -> None:
+    """One bar per date bucket, the longest `width` characters."""
+    if not buckets:
+        return
+    top = max(count for _, count in buckets) or 1
+    encoding = (getattr(sys.stdout, "encoding", None) or "").lower().replace("-", "")
+    block = "█" if encoding.startswith("utf") else "#"
+    label_width = max(len(label) for label, _ in buckets)
+    for label, count in buckets:
+        bar = block * max(1 if count else 0, round(count / top * width))
+        bar = click.style(bar, fg="cyan") if color else bar
+        click.echo(f"{label.ljust(label_width)} {bar} {count}", color=color)
 
 
 def _marked(text: str, spans, color: bool, bold: bool = False) -> str:

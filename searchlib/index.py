@@ -82,10 +82,14 @@ class Index:
 
     def search(self, query: str, *, since: DateLike = None, until: DateLike = None,
                limit: int = 10, offset: int = 0, sort: str = "relevance",
-               now: datetime | None = None) -> Results:
+               now: datetime | None = None, snippets: int = 1, facets: Iterable[str] = (),
+               fresh: float | None = None) -> Results:
         """Best `limit` articles for `query` after skipping `offset`; `sort` is relevance, newest
         or oldest. `since`/`until` take dates or text (`2022-09`, `yesterday`, `7d`) and include
-        whole days. `now` pins relative dates (tests)."""
+        whole days. `snippets` passages per hit. `facets` (source, section, author, tags, topics,
+        places, people, orgs, dateline, lang, format; day, month, year, or date for the bucket
+        that fits) are counted over all matches. `fresh` boosts recent articles: the boost halves
+        every `fresh` days. `now` pins relative dates (tests)."""
         since, until = parse_since(since, now), parse_until(until, now)
         for attempt in range(5):
             ix = self._whoosh
@@ -93,7 +97,8 @@ class Index:
             try:
                 with reading(self.path):
                     return run_search(ix, query, since=since, until=until, limit=limit,
-                                      offset=offset, sort=sort, now=now)
+                                      offset=offset, sort=sort, now=now, fragments=snippets,
+                                      facets=facets, fresh=fresh)
             except SearchlibError:
                 raise
             except Exception:

@@ -15,7 +15,7 @@ from . import analysis
 from .article import Article
 from .dates import to_utc_aware, to_utc_naive
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 # Fields searched by a word with no `field:` prefix, and their weights.
 DEFAULT_FIELDS = {"title": 0.5, "summary": 1.0, "body": 1.0}
@@ -28,22 +28,22 @@ def build_schema(text=analysis.TEXT) -> Schema:
         id=ID(stored=True, unique=True),
         path=ID(stored=True),
         key=STORED(),
-        format=ID(stored=True),
+        format=ID(stored=True, sortable=True),
         url=ID(stored=True),
         title=TEXT(analyzer=text, stored=True, phrase=True),
         summary=TEXT(analyzer=text, stored=True, phrase=True),
         body=TEXT(analyzer=text, stored=True, phrase=True),
-        source=TEXT(analyzer=analysis.NAME, stored=True, phrase=True),
-        section=TEXT(analyzer=analysis.NAME, stored=True, phrase=True),
-        author=TEXT(analyzer=analysis.NAME, stored=True, phrase=True),
+        source=TEXT(analyzer=analysis.NAME, stored=True, phrase=True, sortable=True),
+        section=TEXT(analyzer=analysis.NAME, stored=True, phrase=True, sortable=True),
+        author=TEXT(analyzer=analysis.NAME, stored=True, phrase=True, sortable=True),
         tags=KEYWORD(stored=True, commas=True, lowercase=True, scorable=True),
         topics=KEYWORD(stored=True, commas=True, lowercase=True, scorable=True),
         places=KEYWORD(stored=True, commas=True, lowercase=True, scorable=True),
         people=KEYWORD(stored=True, commas=True, lowercase=True, scorable=True),
         orgs=KEYWORD(stored=True, commas=True, lowercase=True, scorable=True),
-        dateline=TEXT(analyzer=analysis.NAME, stored=True, phrase=True),
+        dateline=TEXT(analyzer=analysis.NAME, stored=True, phrase=True, sortable=True),
         notes=STORED(),
-        lang=ID(stored=True),
+        lang=ID(stored=True, sortable=True),
         date=DATETIME(stored=True, sortable=True),
     )
 

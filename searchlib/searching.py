@@ -17,13 +17,16 @@ from whoosh.fields import TEXT
 from . import snippets
 from .dates import DateSpan, isoformat, to_utc_aware
 from .errors import ArticleNotFoundError, QueryError
+from .facets import article_dates, check_facets, count_facets
 from .query import is_plain, parse_query, span_query
 from .schema import SCHEMA, SNIPPET_FIELD
+from .spelling import suggest
 
 
 @dataclass
 class Hit:
-    """One search result. `highlights` are (start, end) spans of the matches in `snippet`."""
+    """One search result. `snippet` is the best passage of the body, `highlights` the (start, end)
+    spans of the matches in it; `fragments` holds all the passages asked for, in text order."""
 
     id: str
     title: str
@@ -38,6 +41,7 @@ class Hit:
     section: str | None = None
     author: str | None = None
     rank: int = 0
+    fragments: list[snippets.Snippet] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         return {
@@ -54,6 +58,8 @@ class Hit:
             "snippet": self.snippet,
             "highlights": [list(span) for span in self.highlights],
             "title_highlights": [list(span) for span in self.title_highlights],
+            "fragments": [{"text": f.text, "highlights": [list(span) for span in f.spans]}
+                          for f in self.fragments],
         }
 
 
@@ -64,6 +70,8 @@ class Results:
     `partial` is True when fewer than the hits asked for had all the words of a plain query, and
     the best partial matches follow the `complete` ones that had them all (with `sort` newest or
     oldest, only when none had them all). `total` then counts articles with any of the words.
+    `facets` maps each facet asked for to (value, count) pairs over all matches; `suggestion`
+    is the query respelt with words the index knows, when it found little ("did you mean").
     """
 
     query: str
@@ -75,6 +83,8 @@ class Results:
     offset: int = 0
     partial: bool = False
     complete: int | None = None
+    facets: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
+    suggestion: str | None = None
 
     def __iter__(self):
         return iter(self.hits)
@@ -93,6 +103,8 @@ class Results:
             "sort": self.sort,
             "partial": self.partial,
             "complete": self.complete,
+            "suggestion": self.suggestion,
+            "facets": {name: dict(pairs) for name, pairs in self.facets.items()},
             "since": isoformat(self.since),
             "until": isoformat(self.until),
             "hits": [hit.to_dict() for hit in self.hits],
@@ -113,43 +125,78 @@ class _BM25F(scoring.BM25F):
 
 
 RANKING = _BM25F(B=0.75, K1=3.0)
+FRESH_POOL = 200     # with a recency boost, this many best matches (at least) are re-ranked
+SUGGEST_BELOW = 3    # "did you mean" is tried when fewer match, or none has all the words
 
 
 def run_search(ix, text: str, *, since: datetime | None = None, until: datetime | None = None,
                limit: int = 10, offset: int = 0, sort: str = "relevance",
-               now: datetime | None = None) -> Results:
+               now: datetime | None = None, fragments: int = 1, facets=(),
+               fresh: float | None = None) -> Results:
     """Search an open Whoosh index. `since` / `until` are naive UTC bounds, `until` exclusive.
 
     A plain query of several words ranks the articles with all of them first; when there are
     fewer of those than the page needs, the best partial matches (BM25F over any of the words,
     minus question words such as "what" and "which") follow them (`Results.partial`).
+    `fragments` passages per hit; `facets` counted over all matches; `fresh` a half-life in days
+    for the recency boost (see `_freshen`).
     """
     if sort not in SORTS:
         raise QueryError(text, f"unknown sort {sort!r}; use one of {', '.join(SORTS)}")
+    facets = check_facets(facets)
     q = parse_query(text, now)
     date_filter = span_query(DateSpan(since, until)) if since or until else None
-    options = {"limit": max(1, offset + limit), "filter": date_filter}
+    wanted = max(1, offset + limit)
+    options = {"limit": wanted, "filter": date_filter}
     if sort != "relevance":
         options["sortedby"] = _by_date(newest=sort == "newest")
+    elif fresh:
+        options["limit"] = max(FRESH_POOL, 4 * wanted)  # re-ranked by date below
     with ix.searcher(weighting=RANKING) as searcher:
+        reader = searcher.reader()
         found = searcher.search(q, **options)
-        ranked, total, complete = list(found), len(found), None
-        wanted = options["limit"] if sort == "relevance" else 1  # date order is not interleaved
-        if len(ranked) < wanted and len(text.split()) > 1 and is_plain(text):
+        groups, total, complete = [list(found)], len(found), None
+        if len(groups[0]) < (wanted if sort == "relevance" else 1) and len(text.split()) > 1 \
+                and is_plain(text):
             # Operators, +/- prefixes and fields mean what they say: no fallback for those.
+            # Date-sorted results are not interleaved: the fallback only when nothing matched.
             any_q = parse_query(text, now, any_word=True)
-            more = searcher.search(any_q, **{**options, "limit": options["limit"] + len(ranked)})
-            seen = {hit.docnum for hit in ranked}
+            more = searcher.search(any_q, **{**options, "limit": options["limit"] + len(groups[0])})
+            seen = {hit.docnum for hit in groups[0]}
             extra = [hit for hit in more if hit.docnum not in seen]
             if extra:
                 q, complete = any_q, total
-                ranked, total = ranked + extra, max(total, len(more))
-        words = _matched_words(q, searcher.reader())
+                groups.append(extra)
+                total = max(total, len(more))
+        scores = {hit.docnum: hit.score for group in groups for hit in group}
+        if fresh and sort == "relevance":
+            groups = [_freshen(group, reader, fresh, scores) for group in groups]
+        ranked = [hit for group in groups for hit in group]
+        words = _matched_words(q, reader)
         page = ranked[offset:offset + limit]
-        hits = [_to_hit(hit, rank, words) for rank, hit in enumerate(page, start=offset + 1)]
+        hits = [_to_hit(hit, rank, words, fragments, scores.get(hit.docnum))
+                for rank, hit in enumerate(page, start=offset + 1)]
+        counts = {}
+        if facets:
+            everything = searcher.search(q, filter=date_filter, limit=None, scored=False)
+            counts = count_facets(reader, sorted(everything.docs()), facets)
+        suggestion = suggest(reader, text) if total < SUGGEST_BELOW or complete == 0 else None
     return Results(query=text, total=total, hits=hits, since=to_utc_aware(since),
                    until=to_utc_aware(until), sort=sort, offset=offset,
-                   partial=complete is not None, complete=complete)
+                   partial=complete is not None, complete=complete, facets=counts,
+                   suggestion=suggestion)
+
+
+def _freshen(hits: list, reader, half_life: float, scores: dict) -> list:
+    """Re-rank `hits` with a recency boost: each score times 0.5 + 0.5 * 2^(-age / half_life),
+    age in days before the newest of these articles (so an archive's own present counts, not
+    today's date); an undated article gets the factor of a very old one (0.5)."""
+    dates = article_dates(reader, [hit.docnum for hit in hits])
+    newest = max((d for d in dates if d), default=None)
+    for hit, date in zip(hits, dates):
+        age = (newest - date).total_seconds() / 86400 if date else math.inf
+        scores[hit.docnum] = hit.score * (0.5 + 0.5 * 2 ** (-age / half_life))
+    return sorted(hits, key=lambda hit: -scores[hit.docnum])  # stable: ties keep BM25F order
 
 
 def run_similar(ix, article_id: str, *, limit: int = 10) -> Results:
@@ -170,31 +217,40 @@ def _by_date(newest: bool):
     return sorting.MultiFacet([dated, sorting.FieldFacet("date", reverse=newest)])
 
 
-def _matched_words(q: wq.Query, reader) -> dict[str, frozenset[str]]:
-    """The index terms the query matched, by field, as text (wildcards expanded)."""
+def _matched_words(q: wq.Query, reader) -> dict[str, snippets.Terms]:
+    """The index terms the query matched, by field, as text (wildcards expanded), and its exact
+    phrases (marked only where their words follow each other)."""
     # Not Query.existing_terms(): in Whoosh 2.7 its loop variable shadows its `fieldname`
     # argument, so it drops the terms of every field after the first one it sees.
-    by_field: dict[str, set[str]] = {}
+    words: dict[str, set[str]] = {}
+    phrases: dict[str, set[tuple[str, ...]]] = {}
     for leaf in q.leaves():
+        if isinstance(leaf, wq.Phrase) and leaf.slop <= 1 and len(leaf.words) > 1:
+            if all((leaf.fieldname, w) in reader for w in leaf.words):
+                phrases.setdefault(leaf.fieldname, set()).add(tuple(leaf.words))
+            continue
         for fieldname, term in leaf.expanded_terms(reader, phrases=True):
             field = SCHEMA[fieldname] if fieldname in SCHEMA else None
             if not isinstance(field, TEXT):
                 continue
             text = term if isinstance(term, str) else field.from_bytes(term)
             if (fieldname, field.to_bytes(text)) in reader:
-                by_field.setdefault(fieldname, set()).add(text)
-    return {name: frozenset(words) for name, words in by_field.items()}
+                words.setdefault(fieldname, set()).add(text)
+    return {name: snippets.Terms(frozenset(words.get(name, ())), frozenset(phrases.get(name, ())))
+            for name in set(words) | set(phrases)}
 
 
-def _to_hit(hit, rank: int, words: dict[str, frozenset[str]]) -> Hit:
+def _to_hit(hit, rank: int, terms: dict[str, snippets.Terms], fragments: int = 1,
+            score: float | None = None) -> Hit:
     fields = hit.fields()
-    body_snippet = snippets.make_snippet(
+    none = snippets.Terms()
+    passages = snippets.make_snippets(
         fields.get(SNIPPET_FIELD, "") or fields.get("summary", ""),
-        words.get(SNIPPET_FIELD, frozenset()) | words.get("summary", frozenset()),
-        SCHEMA[SNIPPET_FIELD].analyzer,
+        terms.get(SNIPPET_FIELD, none) | terms.get("summary", none),
+        SCHEMA[SNIPPET_FIELD].analyzer, count=fragments,
     )
-    title = snippets.highlight(fields.get("title", ""), words.get("title", frozenset()),
-                               SCHEMA["title"].analyzer)
+    best = max(passages, key=lambda p: len(p.spans))
+    title = snippets.highlight(fields.get("title", ""), terms.get("title", none), SCHEMA["title"].analyzer)
     date = fields.get("date")
     return Hit(
         id=fields.get("id", ""),
@@ -203,11 +259,13 @@ def _to_hit(hit, rank: int, words: dict[str, frozenset[str]]) -> Hit:
         source=fields.get("source"),
         url=fields.get("url"),
         path=Path(fields["path"]) if fields.get("path") else None,
-        score=float(hit.score) if isinstance(hit.score, (int, float)) else 0.0,  # a sort key when sorted by date
-        snippet=body_snippet.text,
-        highlights=body_snippet.spans,
+        score=float(score if score is not None else hit.score)
+        if isinstance(hit.score, (int, float)) else 0.0,  # a sort key when sorted by date
+        snippet=best.text,
+        highlights=best.spans,
         title_highlights=title.spans,
         section=fields.get("section"),
         author=fields.get("author"),
         rank=rank,
+        fragments=passages,
     )

@@ -13,6 +13,7 @@ CORPUS_ENV = "SEARCHLIB_CORPUS"
 DEFAULT_INDEX = Path("index")
 DEFAULT_CORPUS = Path("corpus")
 DEFAULT_LIMIT = 10
+FRESH_HALF_LIFE = 30.0  # days: `search --fresh` halves an article's recency boost every 30 days
 
 
 def resolve(option: str | os.PathLike | None, env: str, default: Path) -> Path:

@@ -2,8 +2,9 @@
 
 Stage: after searching, before rendering. The stored text is re-tokenised with the field's own
 analyzer (so `shells` matches the query term `shell`), the window holding the most distinct
-matched words is chosen, widened to a sentence start where one is near, and returned as plain text
-plus (start, end) character spans of the matches. Rendering (colour, `**marks**`) is the caller's.
+matched words is chosen, from a sentence start to a sentence end where those are near, and
+returned as plain text plus (start, end) character spans of the matches; a quoted phrase is marked
+as one span, and only where its words follow each other. Rendering (colour, `**marks**`) is the caller's.
 """
 from __future__ import annotations
 
@@ -22,39 +23,89 @@ class Snippet:
     spans: list[tuple[int, int]] = field(default_factory=list)
 
 
-def find_matches(text: str, words: frozenset[str], analyzer) -> list[tuple[int, int]]:
-    """Character spans of the tokens of `text` whose analysed form is one of `words`."""
-    if not words or not text:
+@dataclass(frozen=True)
+class Terms:
+    """What to mark in a field: analysed `words` wherever they occur, and `phrases` (tuples of
+    analysed words) only where their words follow each other, marked as one span."""
+
+    words: frozenset[str] = frozenset()
+    phrases: frozenset[tuple[str, ...]] = frozenset()
+
+    def __or__(self, other: "Terms") -> "Terms":
+        return Terms(self.words | other.words, self.phrases | other.phrases)
+
+    def __bool__(self) -> bool:
+        return bool(self.words or self.phrases)
+
+
+def find_matches(text: str, terms: Terms, analyzer) -> list[tuple[int, int]]:
+    """Character spans of the tokens of `text` whose analysed form is one of `terms.words`, and
+    of the runs of tokens that spell one of `terms.phrases` (longest first where they overlap)."""
+    if not terms or not text:
         return []
-    return [(t.startchar, t.endchar) for t in analyzer(text, chars=True, mode="index")
-            if t.text in words]
+    tokens = [(t.text, t.startchar, t.endchar) for t in analyzer(text, chars=True, mode="index")]
+    spans = [(s, e) for word, s, e in tokens if word in terms.words]
+    for phrase in sorted(terms.phrases, key=len, reverse=True):
+        n = len(phrase)
+        for i in range(len(tokens) - n + 1):
+            if tokens[i][0] == phrase[0] and tuple(t[0] for t in tokens[i:i + n]) == phrase:
+                spans.append((tokens[i][1], tokens[i + n - 1][2]))
+    kept: list[tuple[int, int]] = []
+    for s, e in sorted(spans, key=lambda span: (span[0], -span[1])):
+        if not kept or s >= kept[-1][1]:
+            kept.append((s, e))
+    return kept
 
 
-def highlight(text: str, words: frozenset[str], analyzer) -> Snippet:
+def highlight(text: str, terms: Terms, analyzer) -> Snippet:
     """The whole (short) text with its matches marked: used for titles."""
-    return _normalised(text, 0, len(text), find_matches(text, words, analyzer), False, False)
+    return _normalised(text, 0, len(text), find_matches(text, terms, analyzer), False, False)
 
 
-def make_snippet(text: str, words: frozenset[str], analyzer, width: int = WIDTH) -> Snippet:
-    """The best `width`-character passage of `text` for the matched `words`."""
-    matches = find_matches(text, words, analyzer)
+def make_snippet(text: str, terms: Terms, analyzer, width: int = WIDTH) -> Snippet:
+    """The best `width`-character passage of `text` for the matched `terms`."""
+    return make_snippets(text, terms, analyzer, 1, width)[0]
+
+
+def make_snippets(text: str, terms: Terms, analyzer, count: int = 1,
+                  width: int = WIDTH) -> list[Snippet]:
+    """Up to `count` passages of about `width` characters that do not overlap, chosen best first
+    (most distinct matched words, then most matches) and returned in the order of the text.
+    Each starts at a sentence start and ends at a sentence end where one is near."""
+    matches = find_matches(text, terms, analyzer)
     if not matches:
-        end = _word_end(text, min(len(text), width))
-        return _normalised(text, 0, end, [], False, end < len(text))
-    tokens = [text[s:e].lower() for s, e in matches]
-    best, best_score = 0, (-1, -1)
-    for i, (start, _) in enumerate(matches):
-        inside = [j for j in range(i, len(matches)) if matches[j][1] <= start + int(width * 0.8)]
-        score = (len({tokens[j] for j in inside}), len(inside))
-        if score > best_score:
-            best, best_score = i, score
-    anchor = matches[best][0]
+        end = _fragment_end(text, 0, width)
+        return [_normalised(text, 0, end, [], False, end < len(text))]
+    keys = [_WS.sub(" ", text[s:e]).lower() for s, e in matches]
+    chosen: list[tuple[int, int]] = []
+    left = list(range(len(matches)))
+    while left and len(chosen) < max(1, count):
+        best, best_score = left[0], (-1, -1)
+        for i in left:
+            reach = matches[i][0] + int(width * 0.8)
+            inside = [j for j in left if j >= i and matches[j][1] <= reach]
+            score = (len({keys[j] for j in inside}), len(inside))
+            if score > best_score:
+                best, best_score = i, score
+        start, end = _window(text, matches[best], width)
+        start, end = max([start] + [e for s, e in chosen if s < matches[best][0]]), \
+            min([end] + [s for s, e in chosen if s > matches[best][0]])
+        chosen.append((start, end))
+        left = [i for i in left if not (matches[i][0] < end and matches[i][1] > start)]
+    out = []
+    for start, end in sorted(chosen):
+        inside = [(s, e) for s, e in matches if s >= start and e <= end]
+        out.append(_normalised(text, start, end, inside, start > 0, end < len(text)))
+    return out
+
+
+def _window(text: str, match: tuple[int, int], width: int) -> tuple[int, int]:
+    anchor = match[0]
     start = 0 if len(text) <= width else _sentence_start(text, anchor, lookback=int(width * 0.35))
-    end = _word_end(text, min(len(text), start + width))
-    if end <= anchor:  # a single very long word; keep the match visible
-        end = matches[best][1]
-    inside = [(s, e) for s, e in matches if s >= start and e <= end]
-    return _normalised(text, start, end, inside, start > 0, end < len(text))
+    end = _fragment_end(text, start, width)
+    if end < match[1]:  # a very long word or phrase; keep the match visible
+        end = match[1]
+    return start, end
 
 
 def _sentence_start(text: str, anchor: int, lookback: int) -> int:
@@ -72,13 +123,21 @@ def _sentence_start(text: str, anchor: int, lookback: int) -> int:
     return space + 1 if space != -1 else low
 
 
-def _word_end(text: str, end: int) -> int:
+def _fragment_end(text: str, start: int, width: int) -> int:
+    """Where a passage from `start` ends: after the last sentence that fits, if that keeps at
+    least 60% of `width`, else at the last word that fits."""
+    end = start + width
     if end >= len(text):
         return len(text)
-    space = text.rfind(" ", 0, end)
-    newline = text.rfind("\n", 0, end)
+    last = None
+    for m in _SENTENCE_END.finditer(text, start + int(width * 0.6), end + 1):
+        last = m.start() + len(m.group().rstrip())
+    if last is not None:
+        return last
+    space = text.rfind(" ", start, end)
+    newline = text.rfind("\n", start, end)
     cut = max(space, newline)
-    return cut if cut > 0 else end
+    return cut if cut > start else end
 
 
 def _normalised(text: str, start: int, end: int, spans: list[tuple[int, int]],
@@ -96,7 +155,7 @@ def _normalised(text: str, start: int, end: int, spans: list[tuple[int, int]],
         length += len(gap)
         if s == e == end:
             break
-        word = text[s:e]
+        word = _WS.sub(" ", text[s:e])  # a phrase may span a line break
         out.append(word)
         new_spans.append((length, length + len(word)))
         length += len(word)

@@ -92,9 +92,18 @@ def test_snippet_and_highlights(index):
     assert [alpha.title[s:e] for s, e in alpha.title_highlights] == ["flood"]
 
 
-def test_phrase_highlights_both_words(index):
+def test_a_phrase_is_highlighted_as_one_span_and_only_where_it_occurs(index):
     (hit,) = index.search('"river valley"')
-    assert [hit.snippet[s:e] for s, e in hit.highlights] == ["river", "valley"]
+    assert [hit.snippet[s:e] for s, e in hit.highlights] == ["river valley"]
+    (eps,) = index.search('"valley river"')
+    assert [eps.title[s:e] for s, e in eps.title_highlights] == ["valley river"]
+    # stop words do not break a phrase, in matching as in marking
+    assert [eps.snippet[s:e] for s, e in eps.highlights] == ["valley; the river"]
+    # words apart are not the phrase: alpha ("river flooded the valley") is no hit
+    assert ids(index.search('"river valley"')) == ["delta"]
+    # a word given alone is marked everywhere, the phrase only as a phrase
+    (delta,) = [h for h in index.search('"river valley" flood') if h.id.endswith("#delta")]
+    assert [delta.snippet[s:e] for s, e in delta.highlights] == ["flood", "river valley"]
 
 
 @pytest.mark.parametrize("query, problem", [

@@ -1,0 +1,95 @@
+"""Spelling: "did you mean" — the query with each word the index does not know replaced by the
+closest word it does know.
+
+Stage: querying, after a search that found little. The index holds stems (`artillery` is stored
+as `artilleri`), so candidates are stems within one or two edits of the typed word's stem, the
+most frequent first; each is then shown as a word an article actually uses.
+"""
+from __future__ import annotations
+
+import re
+
+from .schema import DEFAULT_FIELDS, SCHEMA, SNIPPET_FIELD
+
+_WORD = re.compile(r"(?<![\w:.'’*?~^-])([^\W\d_]{3,})(?![\w:*?~^'’])")
+_OPERATORS = {"AND", "OR", "NOT", "ANDNOT", "ANDMAYBE", "TO"}
+RARE = 2          # a word in at most this many articles may be a typo ...
+COMMONER = 20     # ... if a close word is in this many times more
+SURFACE_DOCS = 5  # articles read to find how a suggested stem is spelt
+
+
+def suggest(reader, text: str) -> str | None:
+    """`text` with its unknown (or very rare) words replaced by close, common ones; None when
+    there is nothing to correct. Words inside quotes, field:values and operators are left alone."""
+    changed, out, last = False, [], 0
+    quoted = _quoted_ranges(text)
+    for m in _WORD.finditer(text):
+        word = m.group(1)
+        if word in _OPERATORS or any(a <= m.start() < b for a, b in quoted):
+            continue
+        better = _correct(reader, word)
+        if better and better != word.lower():
+            out.append(text[last:m.start()] + better)
+            last, changed = m.end(), True
+    return "".join(out) + text[last:] if changed else None
+
+
+def _quoted_ranges(text: str) -> list[tuple[int, int]]:
+    return [(m.start(), m.end()) for m in re.finditer(r'"[^"]*"?', text)]
+
+
+def _frequency(reader, stem: str) -> int:
+    return max(reader.doc_frequency(name, stem) for name in DEFAULT_FIELDS)
+
+
+def _correct(reader, word: str) -> str | None:
+    stems = [t.text for t in SCHEMA[SNIPPET_FIELD].analyzer(word.lower())]
+    if len(stems) != 1:  # a stop word, or more than one token
+        return None
+    stem = stems[0]
+    known = _frequency(reader, stem)
+    if known > RARE:
+        return None
+    maxdist = 1 if len(stem) <= 4 else 2
+    best, best_key = None, None
+    for name in DEFAULT_FIELDS:
+        for candidate in reader.terms_within(name, stem, maxdist, prefix=1):
+            if candidate == stem:
+                continue
+            df = _frequency(reader, candidate)
+            key = (-_distance(stem, candidate), df)
+            if (not known or df >= COMMONER * known) and (best_key is None or key > best_key):
+                best, best_key = candidate, key
+    return _surface(reader, best, word) if best else None
+
+
+def _surface(reader, stem: str, typed: str, docs: int = SURFACE_DOCS) -> str | None:
+    """The word closest to `typed` among those that articles spell and that stem to `stem`
+    (looked up in a few articles; lower-cased)."""
+    analyzer = SCHEMA[SNIPPET_FIELD].analyzer
+    seen: dict[str, int] = {}
+    for name in (SNIPPET_FIELD, "title", "summary"):
+        if (name, stem) not in reader:
+            continue
+        for i, docnum in enumerate(reader.postings(name, stem).all_ids()):
+            if i == docs:
+                break
+            text = reader.stored_fields(docnum).get(name) or ""
+            for token in analyzer(text, chars=True, mode="index"):
+                if token.text == stem:
+                    word = text[token.startchar:token.endchar].lower()
+                    seen[word] = seen.get(word, 0) + 1
+        if seen:
+            break
+    return min(seen, key=lambda w: (_distance(typed.lower(), w), -seen[w], w)) if seen else None
+
+
+def _distance(a: str, b: str) -> int:
+    """Levenshtein distance (short words only: stems)."""
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        current = [i]
+        for j, cb in enumerate(b, 1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
+        previous = current
+    return previous[-1]
