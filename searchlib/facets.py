@@ -7,6 +7,7 @@ bucketed by day, month or year (`date` picks the bucket that fits the span: a ti
 """
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections import Counter
 from datetime import datetime
 
@@ -50,12 +51,27 @@ def _top(counts: Counter, top: int) -> list[tuple[str, int]]:
 
 
 def _count_values(reader, name: str, docnums: list[int]) -> Counter:
-    if not reader.has_column(name):
-        return Counter()
-    column = reader.column_reader(name)
-    counts = Counter(column[n] for n in docnums)
+    counts = Counter(column_values(reader, name, docnums))
     counts.pop("", None)
+    counts.pop(None, None)
     return counts
+
+
+def column_values(reader, name: str, docnums: list[int], translate: bool = True) -> list:
+    """The column values of `docnums` (None where a segment has no such column). Per segment:
+    Whoosh 2.7's MultiReader.column_reader misplaces documents when a segment lacks the column."""
+    leaves = list(reader.leaf_readers())
+    offsets = [offset for _, offset in leaves]
+    columns: dict[int, object] = {}
+    values = []
+    for n in docnums:
+        i = bisect_right(offsets, n) - 1
+        if i not in columns:
+            leaf = leaves[i][0]
+            columns[i] = leaf.column_reader(name, translate=translate) if leaf.has_column(name) else None
+        column = columns[i]
+        values.append(column[n - offsets[i]] if column is not None else None)
+    return values
 
 
 def _count_terms(reader, name: str, docnums: list[int]) -> Counter:
@@ -71,12 +87,10 @@ def _count_terms(reader, name: str, docnums: list[int]) -> Counter:
 
 def article_dates(reader, docnums: list[int]) -> list[datetime | None]:
     """Dates from the sortable date column (naive UTC); None where an article has none."""
-    if not reader.has_column("date"):
-        return [None] * len(docnums)
     field = reader.schema["date"]
-    column = reader.column_reader("date", translate=False)
     missing = field.default  # the column's value for an undated article
-    return [None if column[n] == missing else field.from_column_value(column[n]) for n in docnums]
+    return [None if raw is None or raw == missing else field.from_column_value(raw)
+            for raw in column_values(reader, "date", docnums, translate=False)]
 
 
 def _timeline(dates: list[datetime | None], name: str) -> list[tuple[str, int]]:

@@ -11,7 +11,7 @@ from pathlib import Path
 import math
 
 from whoosh import query as wq
-from whoosh import scoring, sorting
+from whoosh import collectors, scoring, sorting
 from whoosh.fields import TEXT
 
 from . import snippets
@@ -154,14 +154,14 @@ def run_search(ix, text: str, *, since: datetime | None = None, until: datetime 
         options["limit"] = max(FRESH_POOL, 4 * wanted)  # re-ranked by date below
     with ix.searcher(weighting=RANKING) as searcher:
         reader = searcher.reader()
-        found = searcher.search(q, **options)
+        found = _search(searcher, q, **options)
         groups, total, complete = [list(found)], len(found), None
         if len(groups[0]) < (wanted if sort == "relevance" else 1) and len(text.split()) > 1 \
                 and is_plain(text):
             # Operators, +/- prefixes and fields mean what they say: no fallback for those.
             # Date-sorted results are not interleaved: the fallback only when nothing matched.
             any_q = parse_query(text, now, any_word=True)
-            more = searcher.search(any_q, **{**options, "limit": options["limit"] + len(groups[0])})
+            more = _search(searcher, any_q, **{**options, "limit": options["limit"] + len(groups[0])})
             seen = {hit.docnum for hit in groups[0]}
             extra = [hit for hit in more if hit.docnum not in seen]
             if extra:
@@ -185,6 +185,20 @@ def run_search(ix, text: str, *, since: datetime | None = None, until: datetime 
                    until=to_utc_aware(until), sort=sort, offset=offset,
                    partial=complete is not None, complete=complete, facets=counts,
                    suggestion=suggestion)
+
+
+def _search(searcher, q, *, limit: int, filter=None, sortedby=None):
+    """Whoosh's search, with its exact match count computed in the same pass. By default Whoosh
+    narrows its matchers as the top scores rise (skipping documents that cannot enter the top
+    N), then runs the query a second time to count; one full pass is faster for news queries
+    (about a third less time on Reuters + BBC) and gives the same hits."""
+    if sortedby is not None:
+        return searcher.search(q, limit=limit, filter=filter, sortedby=sortedby)
+    collector = collectors.TopCollector(limit, usequality=False, replace=0)
+    if filter is not None:
+        collector = collectors.FilterCollector(collector, allow=filter)
+    searcher.search_with_collector(q, collector)
+    return collector.results()
 
 
 def _freshen(hits: list, reader, half_life: float, scores: dict) -> list:
@@ -211,10 +225,34 @@ def run_similar(ix, article_id: str, *, limit: int = 10) -> Results:
         return Results(query=f"similar:{article_id}", total=len(hits), hits=hits)
 
 
-def _by_date(newest: bool):
-    """Sort by date, undated articles last either way (Whoosh would put them first when reversed)."""
-    dated = sorting.QueryFacet({"dated": wq.Every("date")}, other="~undated")
-    return sorting.MultiFacet([dated, sorting.FieldFacet("date", reverse=newest)])
+def _by_date(newest: bool) -> sorting.FacetType:
+    return _DateOrder(newest)
+
+
+class _DateOrder(sorting.FacetType):
+    """Sort by the date column, newest or oldest first, undated articles last either way.
+    (A QueryFacet on `Every("date")` would do it too, but expands every date term: seconds.)"""
+
+    def __init__(self, newest: bool):
+        self.newest = newest
+
+    def categorizer(self, global_searcher):
+        return _DateKeys(self.newest, global_searcher.schema["date"].default)
+
+
+class _DateKeys(sorting.Categorizer):
+    def __init__(self, newest: bool, missing: int):
+        self.newest, self.missing, self.column = newest, missing, None
+
+    def set_searcher(self, segment_searcher, docoffset):
+        reader = segment_searcher.reader()
+        self.column = reader.column_reader("date", translate=False) if reader.has_column("date") else None
+
+    def key_for(self, matcher, segment_docnum):
+        raw = self.column[segment_docnum] if self.column is not None else self.missing
+        if raw == self.missing:
+            return (1, 0)
+        return (0, -raw if self.newest else raw)
 
 
 def _matched_words(q: wq.Query, reader) -> dict[str, snippets.Terms]:
