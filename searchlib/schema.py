@@ -15,7 +15,7 @@ from . import analysis
 from .article import Article
 from .dates import to_utc_aware, to_utc_naive
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 # Fields searched by a word with no `field:` prefix, and their weights.
 DEFAULT_FIELDS = {"title": 0.5, "summary": 1.0, "body": 1.0}
@@ -30,7 +30,8 @@ def build_schema(text=analysis.TEXT) -> Schema:
         key=STORED(),
         format=ID(stored=True, sortable=True),
         url=ID(stored=True),
-        title=TEXT(analyzer=text, stored=True, phrase=True),
+        # spelling: the title's words also unstemmed, for "did you mean" (see spelling.py)
+        title=TEXT(analyzer=text, stored=True, phrase=True, spelling=True),
         summary=TEXT(analyzer=text, stored=True, phrase=True),
         body=TEXT(analyzer=text, stored=True, phrase=True),
         source=TEXT(analyzer=analysis.NAME, stored=True, phrase=True, sortable=True),

@@ -126,7 +126,7 @@ class _BM25F(scoring.BM25F):
 
 RANKING = _BM25F(B=0.75, K1=3.0)
 FRESH_POOL = 200     # with a recency boost, this many best matches (at least) are re-ranked
-SUGGEST_BELOW = 3    # "did you mean" is tried when fewer match, or none has all the words
+SUGGEST_BELOW = 3    # "did you mean" is tried when fewer articles have all the words
 
 
 def run_search(ix, text: str, *, since: datetime | None = None, until: datetime | None = None,
@@ -180,7 +180,8 @@ def run_search(ix, text: str, *, since: datetime | None = None, until: datetime 
         if facets:
             everything = searcher.search(q, filter=date_filter, limit=None, scored=False)
             counts = count_facets(reader, sorted(everything.docs()), facets)
-        suggestion = suggest(reader, text) if total < SUGGEST_BELOW or complete == 0 else None
+        found_all = total if complete is None else complete  # articles with all the words
+        suggestion = suggest(reader, text) if found_all < SUGGEST_BELOW else None
     return Results(query=text, total=total, hits=hits, since=to_utc_aware(since),
                    until=to_utc_aware(until), sort=sort, offset=offset,
                    partial=complete is not None, complete=complete, facets=counts,

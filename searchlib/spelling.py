@@ -1,9 +1,10 @@
 """Spelling: "did you mean" — the query with each word the index does not know replaced by the
 closest word it does know.
 
-Stage: querying, after a search that found little. The index holds stems (`artillery` is stored
-as `artilleri`), so candidates are stems within one or two edits of the typed word's stem, the
-most frequent first; each is then shown as a word an article actually uses.
+Stage: querying, after a search that found little. Candidates are the titles' words (indexed
+unstemmed for this) within one or two edits of the typed word, and the commonest stems close to
+its stem (the body is indexed as stems: `artillery` as `artilleri`), each as an article spells
+it. The closest candidate wins, then the commonest.
 """
 from __future__ import annotations
 
@@ -11,11 +12,12 @@ import re
 
 from .schema import DEFAULT_FIELDS, SCHEMA, SNIPPET_FIELD
 
-_WORD = re.compile(r"(?<![\w:.'’*?~^-])([^\W\d_]{3,})(?![\w:*?~^'’])")
+_WORD = re.compile(r"(?<![\w:.'’*?~^-])([^\W\d_]{3,30})(?![\w:*?~^'’])")  # 30: longer is no word
 _OPERATORS = {"AND", "OR", "NOT", "ANDNOT", "ANDMAYBE", "TO"}
 RARE = 2          # a word in at most this many articles may be a typo ...
 COMMONER = 20     # ... if a close word is in this many times more
 SURFACE_DOCS = 5  # articles read to find how a suggested stem is spelt
+STEM_CANDIDATES = 5  # close stems looked at (the commonest)
 
 
 def suggest(reader, text: str) -> str | None:
@@ -42,25 +44,44 @@ def _frequency(reader, stem: str) -> int:
     return max(reader.doc_frequency(name, stem) for name in DEFAULT_FIELDS)
 
 
+def _stem(word: str) -> str | None:
+    stems = [t.text for t in SCHEMA[SNIPPET_FIELD].analyzer(word)]
+    return stems[0] if len(stems) == 1 else None  # None: a stop word, or several tokens
+
+
 def _correct(reader, word: str) -> str | None:
-    stems = [t.text for t in SCHEMA[SNIPPET_FIELD].analyzer(word.lower())]
-    if len(stems) != 1:  # a stop word, or more than one token
+    typed = word.lower()
+    stem = _stem(typed)
+    if stem is None or _frequency(reader, stem) > RARE:
         return None
-    stem = stems[0]
     known = _frequency(reader, stem)
-    if known > RARE:
-        return None
-    maxdist = 1 if len(stem) <= 4 else 2
+    maxdist = 1 if len(typed) <= 4 else 2
     best, best_key = None, None
-    for name in DEFAULT_FIELDS:
-        for candidate in reader.terms_within(name, stem, maxdist, prefix=1):
-            if candidate == stem:
-                continue
-            df = _frequency(reader, candidate)
-            key = (-_distance(stem, candidate), df)
-            if (not known or df >= COMMONER * known) and (best_key is None or key > best_key):
-                best, best_key = candidate, key
-    return _surface(reader, best, word) if best else None
+    for candidate in _candidates(reader, typed, stem, maxdist):
+        cstem = _stem(candidate)
+        if cstem is None or cstem == stem:
+            continue
+        df, distance = _frequency(reader, cstem), _distance(typed, candidate)
+        key = (distance, -df, candidate)
+        if distance <= maxdist and df and (not known or df >= COMMONER * known) \
+                and (best_key is None or key < best_key):
+            best, best_key = candidate, key
+    return best
+
+
+def _candidates(reader, typed: str, stem: str, maxdist: int) -> set[str]:
+    """Words close to `typed`: from the titles' unstemmed words, and, as the index holds stems,
+    the commonest stems close to the typed word's stem, each as some article spells it."""
+    words: set[str] = set()
+    spell_field = SCHEMA["title"].spelling_fieldname("title")
+    if spell_field in reader.indexed_field_names():
+        words.update(reader.terms_within(spell_field, typed, maxdist, prefix=1))
+    stems = {c for name in DEFAULT_FIELDS for c in reader.terms_within(name, stem, maxdist, prefix=1)}
+    for candidate in sorted(stems, key=lambda c: -_frequency(reader, c))[:STEM_CANDIDATES]:
+        surface = _surface(reader, candidate, typed)
+        if surface:
+            words.add(surface)
+    return words
 
 
 def _surface(reader, stem: str, typed: str, docs: int = SURFACE_DOCS) -> str | None:
