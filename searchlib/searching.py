@@ -8,6 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+import copy
+import itertools
 import math
 
 from whoosh import query as wq
@@ -126,6 +128,8 @@ class _BM25F(scoring.BM25F):
 
 RANKING = _BM25F(B=0.75, K1=3.0)
 FRESH_POOL = 200     # with a recency boost, this many best matches (at least) are re-ranked
+MAX_CLAUSES = 1024      # terms in one query
+MAX_EXPANSIONS = 1024   # index words one wildcard or fuzzy term may stand for (per field)
 SUGGEST_BELOW = 3    # "did you mean" is tried when fewer articles have all the words
 
 
@@ -154,13 +158,14 @@ def run_search(ix, text: str, *, since: datetime | None = None, until: datetime 
         options["limit"] = max(FRESH_POOL, 4 * wanted)  # re-ranked by date below
     with ix.searcher(weighting=RANKING) as searcher:
         reader = searcher.reader()
+        q = _bounded(q, reader, text)
         found = _search(searcher, q, **options)
         groups, total, complete = [list(found)], len(found), None
         if len(groups[0]) < (wanted if sort == "relevance" else 1) and len(text.split()) > 1 \
                 and is_plain(text):
             # Operators, +/- prefixes and fields mean what they say: no fallback for those.
             # Date-sorted results are not interleaved: the fallback only when nothing matched.
-            any_q = parse_query(text, now, any_word=True)
+            any_q = _bounded(parse_query(text, now, any_word=True), reader, text)
             more = _search(searcher, any_q, **{**options, "limit": options["limit"] + len(groups[0])})
             seen = {hit.docnum for hit in groups[0]}
             extra = [hit for hit in more if hit.docnum not in seen]
@@ -186,6 +191,42 @@ def run_search(ix, text: str, *, since: datetime | None = None, until: datetime 
                    until=to_utc_aware(until), sort=sort, offset=offset,
                    partial=complete is not None, complete=complete, facets=counts,
                    suggestion=suggestion)
+
+
+def _bounded(q: wq.Query, reader, text: str) -> wq.Query:
+    """The query with every wildcard and fuzzy word replaced by the index words it stands for,
+    refused when it would run away: more than MAX_CLAUSES terms, or one word standing for more
+    than MAX_EXPANSIONS index words (`a*`, `oil~2` took seconds to minutes; Elasticsearch
+    refuses such queries too). A bare `*` matches every article, without listing any word."""
+    if sum(1 for _ in q.leaves()) > MAX_CLAUSES:
+        raise QueryError(text, f"it has more than {MAX_CLAUSES} terms")
+
+    def expand(leaf: wq.Query) -> wq.Query:
+        if isinstance(leaf, wq.Every) and leaf.fieldname:
+            return wq.Every(boost=leaf.boost)  # all articles (per field, Whoosh reads every term)
+        if not isinstance(leaf, wq.MultiTerm):
+            return leaf
+        if isinstance(leaf, wq.FuzzyTerm):
+            leaf = copy.copy(leaf)
+            leaf.prefixlength = max(leaf.prefixlength, 1)  # the first letter is kept: 10x faster
+        words = list(itertools.islice(leaf._btexts(reader), MAX_EXPANSIONS + 1))
+        if len(words) > MAX_EXPANSIONS:
+            raise QueryError(text, f"{_typed(leaf)} stands for more than {MAX_EXPANSIONS:,} "
+                                   f"different words; make it more specific")
+        field = reader.schema[leaf.fieldname]
+        words = [w if isinstance(w, str) else field.from_bytes(w) for w in words]  # fuzzy: str
+        terms = wq.Or([wq.Term(leaf.fieldname, w, boost=leaf.boost) for w in words])
+        return wq.ConstantScoreQuery(terms, score=leaf.boost) if leaf.constantscore else terms
+
+    return q.accept(expand)
+
+
+def _typed(leaf) -> str:
+    if isinstance(leaf, wq.FuzzyTerm):
+        return f"'{leaf.text}~{leaf.maxdist:g}'"
+    if isinstance(leaf, wq.Prefix):
+        return f"'{leaf.text}*'"
+    return f"'{leaf.text}'"
 
 
 def _search(searcher, q, *, limit: int, filter=None, sortedby=None):

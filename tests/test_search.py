@@ -232,3 +232,21 @@ def test_typed_questions_fall_back_to_their_words(index):
     assert results.partial and ids(results)[0] == "alpha"
     assert index.search("title:river harvest").total == 0  # field scoping is intent: no fallback
     assert not index.search('"river harvest"').partial
+
+
+def test_wildcards_and_fuzzy_words_are_bounded(index, monkeypatch):
+    from searchlib import searching
+    assert sorted(ids(index.search("*"))) == ["alpha", "beta", "delta", "epsilon", "gamma"]
+    assert ids(index.search("title:*", limit=1)) == ["alpha"]
+    assert ids(index.search("festiv*")) == ["gamma"]
+    monkeypatch.setattr(searching, "MAX_EXPANSIONS", 2)
+    with pytest.raises(QueryError, match=r"'f\*' stands for more than 2 different words; make it more specific"):
+        index.search("f*")  # festival, flood, forecasters, ...
+    monkeypatch.setattr(searching, "MAX_EXPANSIONS", 0)
+    with pytest.raises(QueryError, match=r"'floo~2' stands for more than 0"):
+        index.search("floo~2")
+    monkeypatch.undo()
+    assert ids(index.search("flod~")) == ["alpha", "delta", "beta"]  # flood: within one edit, same first letter
+    assert ids(index.search("lood~")) == []                           # the first letter is kept
+    with pytest.raises(QueryError, match="more than 1024 terms"):
+        index.search(" OR ".join(f"w{i}" for i in range(1100)))
