@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 import unicodedata
 from enum import IntEnum
@@ -144,7 +145,7 @@ def query(query, index_dir, since, until, limit, page, sort, fresh, fragments, f
         final = {"facets": {name: dict(pairs) for name, pairs in results.facets.items()}} if asked else {}
         if results.suggestion:
             final["suggestion"] = results.suggestion
-        click.echo(json.dumps(final, ensure_ascii=False))
+        click.echo(_json(final))
     elif not as_json:
         for name in facets:
             _render_facet(name, results.facets[name])
@@ -186,7 +187,7 @@ def show(article_id, index_dir, as_json):
     if article is None:
         raise ArticleNotFoundError(article_id)
     if as_json:
-        click.echo(json.dumps(article.to_dict(), ensure_ascii=False))
+        click.echo(_json(article.to_dict()))
     else:
         _render_article(article)
 
@@ -198,7 +199,7 @@ def stats(index_dir, as_json):
     """Summarise the index: size, articles, date span, top sources and sections."""
     info = Index(settings.index_path(index_dir), create=False).stats()
     if as_json:
-        click.echo(json.dumps(info.to_dict(), ensure_ascii=False))
+        click.echo(_json(info.to_dict()))
         return
     span = " to ".join(isoformat(d)[:10] for d in (info.first_date, info.last_date) if d) or "no dates"
     click.echo(f"index     {info.path}/ ({info.size_bytes / 1e6:.1f} MB)")
@@ -231,7 +232,7 @@ def index_command(paths, index_dir, rebuild, wait, as_json):
     else:
         report = Index(index_path).update(paths, progress=_ProgressBar(), wait=wait)
     if as_json:
-        click.echo(json.dumps(report.to_dict(), ensure_ascii=False))
+        click.echo(_json(report.to_dict()))
     else:
         for skipped in report.skipped:
             _warn(f"skipped {_safe(str(skipped))}")
@@ -253,7 +254,7 @@ def parse(paths, as_json):
             skipped += 1
             _warn(f"skipped {_safe(str(item))}")
         elif as_json:
-            click.echo(json.dumps(item.to_dict(), ensure_ascii=False))
+            click.echo(_json(item.to_dict()))
         else:
             _render_article(item)
     click.get_current_context().exit(ExitCode.NOTHING if skipped else ExitCode.OK)
@@ -269,7 +270,7 @@ def _render_article(item) -> None:
 def _render_results(results, as_json: bool, color: bool) -> None:
     for hit in results:
         if as_json:
-            click.echo(json.dumps(hit.to_dict(), ensure_ascii=False))
+            click.echo(_json(hit.to_dict()))
         else:
             _render_hit(hit, color)
     last = results.offset + len(results.hits)
@@ -394,6 +395,17 @@ def _safe(text: str) -> str:
         ch if ch == "\n" or (unicodedata.category(ch) != "Cc" and ord(ch) not in _BIDI)
         else f"\\x{ord(ch):02x}" if ord(ch) < 0x100 else f"\\u{ord(ch):04x}"
         for ch in text)
+
+
+# Characters JSON may carry raw but a terminal or a line splitter must not meet: DEL and the C1
+# controls (U+009B is CSI to some terminals), bidi overrides, and the Unicode line separators.
+_JSON_UNSAFE = re.compile("[\x7f-\x9f\u202a-\u202e\u2066-\u2069\u2028\u2029]")
+
+
+def _json(obj) -> str:
+    """One line of JSON: UTF-8 text kept readable, the characters above escaped as \\uXXXX."""
+    text = json.dumps(obj, ensure_ascii=False)
+    return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 def _note(message: str) -> None:

@@ -218,7 +218,8 @@ def _recover(path: Path) -> None:
 
 
 def _create(path: Path) -> None:
-    path.mkdir(parents=True, exist_ok=True)
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    path.chmod(0o700)  # the user's alone, even if the folder was there (e.g. from a git clone)
     whoosh_index.create_in(str(path), SCHEMA)
     for name in (READERS_LOCK, READERS_GATE):
         os.close(os.open(path / name, os.O_RDWR | os.O_CREAT, 0o600))

@@ -12,6 +12,7 @@ A file that can no longer be parsed keeps its previously indexed articles (nothi
 """
 from __future__ import annotations
 
+import errno
 import fcntl
 import os
 import time
@@ -23,7 +24,8 @@ from whoosh.index import LockError
 
 from .article import Article
 from .corpus import Skipped, find_files
-from .errors import IndexLockedError, ParseError
+from .errors import IndexFormatError, IndexLockedError, ParseError
+from .limits import current as current_limits
 from .manifest import FileState, Manifest, digest_file, stat_file, within
 from .parsers import parse_file
 from .schema import to_document
@@ -90,7 +92,14 @@ class RunLock:
         self.fd: int | None = None
 
     def __enter__(self) -> "RunLock":
-        self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        # The user's permissions only (0600), and never through a symbolic link someone planted.
+        flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+        try:
+            self.fd = os.open(self.path, flags, 0o600)
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                raise IndexFormatError(self.index_dir, f"{LOCK_FILE} is a symbolic link; refused") from None
+            raise
         deadline = time.monotonic() + self.wait
         while True:
             try:
@@ -157,6 +166,7 @@ class _Run:
     def plan(self, files: list[Path], known: dict[str, FileState]) -> list[tuple[Path, FileState, bool]]:
         """The files to (re)index; unchanged ones are counted and, if only touched, re-stamped."""
         todo = []
+        max_bytes = current_limits().max_file_bytes
         for path in files:
             try:
                 state = stat_file(path)
@@ -166,6 +176,9 @@ class _Run:
             old = known.get(str(path))
             if old and old.digest and (old.size, old.mtime_ns) == (state.size, state.mtime_ns):
                 self.report.unchanged += 1
+                continue
+            if state.size > max_bytes:
+                todo.append((path, state, old is None))  # parsing skips it unread: no hashing
                 continue
             try:
                 digest = digest_file(path)

@@ -8,7 +8,7 @@ import pytest
 import searchlib
 from searchlib import Article
 from searchlib.errors import ParseError
-from searchlib.parsers import csvfmt, detect_format, parse_file
+from searchlib.parsers import detect_format, parse_file
 from searchlib.schema import to_article, to_document
 
 UTC = timezone.utc
@@ -166,11 +166,12 @@ def test_csv_without_id_column_uses_row_numbers_and_other_delimiters(tmp_path):
 
 
 def test_csv_oversized_field_is_reported_and_the_rest_kept(tmp_path, monkeypatch):
-    monkeypatch.setattr(csvfmt, "MAX_FIELD_CHARS", 40)
-    text = "title,text\nShort,fine\nLong,\"" + "x" * 100 + "\"\nAfter,also fine\n"
+    monkeypatch.setenv("SEARCHLIB_MAX_RECORD_MB", str(200 / 2**20))  # 200 characters
+    text = "title,text\nShort,fine\nLong,\"" + "x" * 100 + "\n" + "x" * 150 + "\"\nAfter,also fine\n"
     articles, problems = split(parse_file(write(tmp_path, "big.csv", text)))
     assert [a.title for a in articles] == ["Short", "After"]
-    assert problems[0].record == "row 2" and "field larger than field limit (40)" in problems[0].reason
+    assert problems[0].record == "row 2"
+    assert "field is over the 200 characters limit (SEARCHLIB_MAX_RECORD_MB)" in problems[0].reason
 
 
 def test_csv_header_without_text_columns_is_an_error(tmp_path):
@@ -264,10 +265,9 @@ def test_gzip_files_are_read_by_their_inner_name(tmp_path):
 
 
 def test_gzip_bomb_is_refused(tmp_path, monkeypatch):
-    from searchlib import parsers
-    monkeypatch.setattr(parsers, "MAX_DECOMPRESSED", 1000)
+    monkeypatch.setenv("SEARCHLIB_MAX_FILE_MB", str(1000 / 2**20))
     path = write(tmp_path, "bomb.txt.gz", gzip.compress(b"a" * 5000))
-    with pytest.raises(ParseError, match="decompressed size exceeds 1000 bytes"):
+    with pytest.raises(ParseError, match="decompressed size exceeds 1,000 bytes"):
         list(parse_file(path))
 
 

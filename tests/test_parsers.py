@@ -1,4 +1,5 @@
 """Each parser on small hand-written files; bad input becomes ParseError, never another exception."""
+import os
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -199,11 +200,14 @@ def test_read_articles_walks_folders_and_reports_skips(tmp_path):
 
 def test_unreadable_file_is_a_parse_error(tmp_path, monkeypatch):
     path = write(tmp_path, "secret.txt", "T\n\nB")
+    real_open = os.open
 
-    def denied(self):
-        raise PermissionError(13, "Permission denied", str(self))
+    def denied(name, *args, **kwargs):
+        if os.fspath(name) == str(path):
+            raise PermissionError(13, "Permission denied", str(name))
+        return real_open(name, *args, **kwargs)
 
-    monkeypatch.setattr(Path, "read_bytes", denied)  # chmod 0 does not stop root, who runs CI
+    monkeypatch.setattr(os, "open", denied)  # chmod 0 does not stop root, who runs CI
     with pytest.raises(ParseError, match="cannot read: Permission denied"):
         list(parse_file(path))
 

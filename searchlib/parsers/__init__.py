@@ -1,25 +1,31 @@
 """Parsers: files → Articles. Unpacks, detects each file's format, decodes it, hands it to a parser.
 
-Stage: ingestion. Every parser module exposes `parse(text, path) -> Iterator[Article | ParseError]`:
-it yields articles, and yields (does not raise) a ParseError for a single bad record so the rest of
-the file is kept. A problem with the whole file raises ParseError. Nothing else may escape:
-`parse_file` turns any unexpected exception into a ParseError naming the file.
+Stage: ingestion. Every parser module exposes `parse(text, path, limits=None) -> Iterator[Article |
+ParseError]`: it yields articles, and yields (does not raise) a ParseError for a single bad record
+so the rest of the file is kept. A problem with the whole file raises ParseError. Nothing else may
+escape: `parse_file` turns any unexpected exception into a ParseError naming the file.
 
-A gzip-compressed file (`x.jsonl.gz`) is decompressed first, up to `MAX_DECOMPRESSED` bytes, and
-its format is that of the inner name (`x.jsonl`). Decoding is `charset.decode`'s; when it had to
-guess the encoding, every article from the file carries a note saying so.
+Files are untrusted, so every step is bounded by `searchlib.limits`: only regular files are read
+(never a FIFO or a device), a file over `max_file_bytes` is refused before any of it is read, a
+gzip-compressed file (`x.jsonl.gz`) is decompressed only up to `max_file_bytes` (its format is
+that of the inner name, `x.jsonl`), and a format that makes the whole file one article (plain text,
+HTML) is truncated to `max_record_chars`, with a note. Decoding is `charset.decode`'s; when it had
+to guess the encoding, every article from the file carries a note saying so.
 """
 from __future__ import annotations
 
 import gzip
 import io
+import os
 import re
+import stat
 import zlib
 from pathlib import Path
 from typing import Iterator
 
 from ..article import Article
 from ..errors import ParseError
+from ..limits import Limits, current as current_limits, size as _size
 from . import charset, csvfmt, feeds, html, jsonl, sgml, smart, text
 
 # Extension → format. `.txt` and files with other extensions are also sniffed by content
@@ -38,10 +44,11 @@ PARSERS = {"text": text.parse, "html": html.parse, "json": jsonl.parse_json, "js
 FORMATS = tuple(PARSERS)
 # Extensions whose files are checked for a more specific format first.
 SNIFFED_EXTENSIONS = (".txt", ".text")
-# Largest decompressed size read from a .gz file.
-MAX_DECOMPRESSED = 512 * 2**20
 
 _SNIFF = charset.SNIFF_BYTES
+_GUNZIP_CHUNK = 1 << 20
+# Formats in which the whole file is one article: truncated to `max_record_chars`.
+_ONE_ARTICLE = ("text", "html")
 _GZIP_MAGIC = b"\x1f\x8b"
 _DECLARES_CHARSET = {"html": "html", "feed": "xml"}
 # Sniffed formats trusted over a `.txt` extension.
@@ -50,25 +57,32 @@ _SMART = re.compile(rb"\.I \d+\s*\n\.[A-Z]")
 _FEED_ROOT = re.compile(rb"<(?:[\w-]+:)?(?:rss|feed|rdf)[\s>/]", re.I)
 
 
-def parse_file(path: Path) -> Iterator[Article | ParseError]:
-    """Articles (and per-record problems) in one file; raises ParseError if the file is unusable."""
+def parse_file(path: Path, limits: Limits | None = None) -> Iterator[Article | ParseError]:
+    """Articles (and per-record problems) in one file; raises ParseError if the file is unusable.
+
+    `limits` defaults to `searchlib.limits.current()` (the defaults and SEARCHLIB_MAX_* variables).
+    """
     path = Path(path)
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise ParseError(path, f"cannot read: {exc.strerror or exc}") from None
+    limits = current_limits(limits)
+    data = read_bytes(path, limits)
     name = path
     if data.startswith(_GZIP_MAGIC) or path.suffix.lower() == ".gz":
-        data = gunzip(data, path)
+        data = gunzip(data, path, limits)
         name = path.with_suffix("") if path.suffix.lower() == ".gz" else path
     fmt = detect_format(name, data, report_as=path)
     decoded = decode(data, path, fmt)
+    data = None  # the bytes are not needed any more: free them before parsing
+    text, notes = decoded.text, [f"encoding: {decoded.note}"] if decoded.note else []
+    decoded = None
+    if fmt in _ONE_ARTICLE and len(text) > limits.max_record_chars:
+        notes.append(f"truncated: only the first {_size(limits.max_record_chars, 'chars')} of "
+                     f"{_size(len(text), 'chars')} were read {limits.hint('max_record_chars')}")
+        text = text[:limits.max_record_chars]
     try:
-        for item in PARSERS[fmt](decoded.text, path):
+        for item in PARSERS[fmt](text, path, limits=limits):
             if isinstance(item, Article):
                 item.path, item.format = path, item.format or fmt
-                if decoded.note:
-                    item.notes.append(f"encoding: {decoded.note}")
+                item.notes[:0] = notes
             yield item
     except ParseError:
         raise
@@ -76,16 +90,53 @@ def parse_file(path: Path) -> Iterator[Article | ParseError]:
         raise ParseError(path, f"{fmt} parser failed: {type(exc).__name__}: {exc}") from exc
 
 
-def gunzip(data: bytes, path: Path) -> bytes:
-    """The decompressed bytes of a gzip file, refusing more than `MAX_DECOMPRESSED`."""
+def read_bytes(path: Path, limits: Limits) -> bytes:
+    """A regular file's bytes, refusing (unread) one over `max_file_bytes` and anything that is not
+    a regular file: a FIFO would block the run forever, a device never ends."""
+    limit = limits.max_file_bytes
+    try:  # O_NONBLOCK: opening a FIFO must not wait for a writer
+        with open(path, "rb", opener=_open_nonblocking) as stream:
+            info = os.fstat(stream.fileno())
+            if not stat.S_ISREG(info.st_mode):
+                raise ParseError(path, "not a regular file (a FIFO, socket or device); not read")
+            if info.st_size > limit:
+                raise ParseError(path, f"file is {_size(info.st_size)}, over the {_size(limit)} limit "
+                                       f"{limits.hint('max_file_bytes')}; not read")
+            data = stream.read(info.st_size + 1)
+            while len(data) == info.st_size + 1 and len(data) <= limit:  # it grew while we read
+                more = stream.read(1 << 20)
+                if not more:
+                    break
+                data += more
+    except OSError as exc:
+        raise ParseError(path, f"cannot read: {exc.strerror or exc}") from None
+    if len(data) > limit:
+        raise ParseError(path, f"file grew over the {_size(limit)} limit {limits.hint('max_file_bytes')} "
+                               "while being read; not read")
+    return data
+
+
+def _open_nonblocking(name, flags):
+    return os.open(name, flags | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+
+
+def gunzip(data: bytes, path: Path, limits: Limits | None = None) -> bytes:
+    """The decompressed bytes of a gzip file, refusing more than `max_file_bytes`: a gzip bomb
+    (a small file that expands without end) is decompressed only that far, never into memory."""
+    limits = current_limits(limits)
+    limit = limits.max_file_bytes
+    chunks, total = [], 0
     try:
         with gzip.GzipFile(fileobj=io.BytesIO(data)) as stream:
-            inner = stream.read(MAX_DECOMPRESSED + 1)
+            while chunk := stream.read(_GUNZIP_CHUNK):
+                total += len(chunk)
+                if total > limit:
+                    raise ParseError(path, f"decompressed size exceeds {_size(limit)} "
+                                           f"{limits.hint('max_file_bytes')}; not read")
+                chunks.append(chunk)
     except (OSError, EOFError, zlib.error) as exc:  # gzip.BadGzipFile is an OSError
         raise ParseError(path, f"cannot decompress: {exc}") from None
-    if len(inner) > MAX_DECOMPRESSED:
-        raise ParseError(path, f"decompressed size exceeds {_size(MAX_DECOMPRESSED)}; not read")
-    return inner
+    return b"".join(chunks)
 
 
 def detect_format(path: Path, data: bytes, report_as: Path | None = None) -> str:
@@ -95,7 +146,7 @@ def detect_format(path: Path, data: bytes, report_as: Path | None = None) -> str
     """
     report_as = report_as or path
     head = data[:_SNIFF]
-    if not data.strip():
+    if not data or data.isspace():  # (not data.strip(): no copy of a big file)
         raise ParseError(report_as, "empty file")
     if b"\x00" in head and not charset.has_bom(head):
         raise ParseError(report_as, "binary file (contains NUL bytes)")
@@ -131,7 +182,8 @@ def sniff(data: bytes) -> str | None:
         first_line = start.split(b"\n", 1)[0].strip()
         if first_line.startswith(b"{") and first_line.endswith(b"}") and b"\n{" in start:
             return "jsonl"
-        return "json" if data.rstrip().endswith((b"}", b"]")) else None
+        tail = data[-_SNIFF:].rstrip()  # the end, not a copy of the whole file
+        return "json" if tail.endswith((b"}", b"]")) else None
     return None
 
 
@@ -141,7 +193,3 @@ def decode(data: bytes, path: Path, fmt: str) -> charset.Decoded:
         return charset.decode(data, _DECLARES_CHARSET.get(fmt))
     except charset.NotText as exc:
         raise ParseError(path, str(exc)) from None
-
-
-def _size(n: int) -> str:
-    return f"{n // 2**20} MB" if n >= 2**20 else f"{n} bytes"

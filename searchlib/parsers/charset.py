@@ -35,9 +35,15 @@ _XML_ENCODING = re.compile(rb"""^\s*<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9_.
 _AS_WINDOWS_1252 = {"ascii", "us-ascii", "iso-8859-1", "iso8859-1", "latin1", "latin-1", "l1",
                     "iso_8859-1", "cp819", "ibm819", "windows-1252", "cp1252", "x-cp1252"}
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f\ufffd\ue000-\uf8ff]")
-_NON_ASCII = re.compile(r"[^\x00-\x7f]")
 _LETTER = re.compile(r"[^\W\d_]")
 _ESCAPED = re.compile("[\udc80-\udcff]")
+_SLICE = 1 << 20
+# Each byte that is not UTF-8 (decoded as a lone surrogate by "surrogateescape") → Windows-1252.
+_REPAIRS = {0xDC00 + b: bytes([b]).decode("cp1252", errors="replace") for b in range(0x80, 0x100)}
+# Windows-1252 bytes that do not decode to a letter, and those that do not decode to a non-ASCII one.
+_CP1252 = [bytes([b]).decode("cp1252", errors="replace") for b in range(256)]
+_NOT_LETTER_BYTES = bytes(b for b, c in enumerate(_CP1252) if not _LETTER.fullmatch(c))
+_NOT_FOREIGN_LETTER_BYTES = bytes(b for b, c in enumerate(_CP1252) if b < 0x80 or not _LETTER.fullmatch(c))
 
 
 class NotText(ValueError):
@@ -64,7 +70,7 @@ def _decode(data: bytes, declared_in: str | None) -> Decoded:
     for bom, codec in _BOMS:
         if data.startswith(bom):
             if codec == "utf-8":
-                return _utf8_with_repairs(data[len(bom):])[0]
+                return _repaired(*_utf8_counts(data[len(bom):])[:2])
             try:
                 return Decoded(data.decode(codec).lstrip("\ufeff"), codec)
             except UnicodeDecodeError as exc:
@@ -79,9 +85,10 @@ def _decode(data: bytes, declared_in: str | None) -> Decoded:
             return Decoded(data.decode(declared), declared)
         except UnicodeDecodeError:
             pass
-    repaired, bad, good = _utf8_with_repairs(data)
+    text, bad, good = _utf8_counts(data)
     if good > bad or bad * 1000 < len(data):  # UTF-8 (or ASCII) with a few stray bytes: keep it,
-        return repaired                      # rather than turn its UTF-8 into mojibake
+        return _repaired(text, bad)          # rather than turn its UTF-8 into mojibake
+    text = None
     text = data.decode("cp1252", errors="replace")
     return Decoded(text, "windows-1252", "not valid UTF-8 and no charset declared: decoded as Windows-1252 (a guess)")
 
@@ -107,17 +114,47 @@ def declared_charset(data: bytes, declared_in: str | None) -> str | None:
     return None if codec.startswith(("utf-16", "utf-32")) else codec
 
 
-def _utf8_with_repairs(data: bytes) -> tuple[Decoded, int, int]:
-    """UTF-8 in which each byte that is not valid UTF-8 is read as Windows-1252; also the number
-    of such bytes and of valid non-ASCII characters."""
+def _utf8_counts(data: bytes) -> tuple[str, int, int]:
+    """The bytes as UTF-8, each byte that is not valid UTF-8 kept as a lone surrogate
+    ("surrogateescape"); also the number of such bytes and of valid non-ASCII characters.
+
+    Counted at C speed in memory proportional to the text (no list of matches, no Python call
+    per character): a file of stray bytes must not cost gigabytes or minutes.
+    """
     text = data.decode("utf-8", errors="surrogateescape")
-    bad = len(_ESCAPED.findall(text))
-    good = len(_NON_ASCII.findall(text)) - bad
+    bad = len(data) - len(text.encode("utf-8", errors="ignore"))  # each surrogate is one bad byte
+    non_ascii = len(text) - len(text.encode("ascii", errors="ignore"))
+    return text, bad, non_ascii - bad
+
+
+def _repaired(text: str, bad: int) -> Decoded:
+    """UTF-8 text from `_utf8_counts` with each of its `bad` bytes read as Windows-1252."""
     if not bad:
-        return Decoded(text, "utf-8"), 0, good
-    text = _ESCAPED.sub(lambda m: bytes([ord(m.group()) - 0xDC00]).decode("cp1252", errors="replace"), text)
+        return Decoded(text, "utf-8")
+    if bad * 8 < len(text):  # a few stray bytes: replace just them
+        text = _ESCAPED.sub(lambda m: _REPAIRS[ord(m.group())], text)
+    else:
+        text = text.translate(_REPAIRS)
     plural = "s" if bad != 1 else ""
-    return Decoded(text, "utf-8", f"{bad} byte{plural} not valid UTF-8: read as Windows-1252 (a guess)"), bad, good
+    return Decoded(text, "utf-8", f"{bad} byte{plural} not valid UTF-8: read as Windows-1252 (a guess)")
+
+
+def _count_control(text: str, enough: int) -> tuple[int, int]:
+    """(control or undecodable characters, characters counted) in `text`, counting in slices (so
+    memory stays small) and stopping once there are more than `enough`."""
+    count = end = 0
+    for start in range(0, len(text), _SLICE):
+        end = min(len(text), start + _SLICE)
+        count += _CONTROL.subn("", text[start:end])[1]
+        if count > enough:
+            break
+    return count, end
+
+
+def _letters(text: str) -> tuple[int, int]:
+    """(letters, non-ASCII letters) in text decoded from Windows-1252, counted on its bytes."""
+    raw = text.encode("cp1252", errors="replace")
+    return len(raw.translate(None, _NOT_LETTER_BYTES)), len(raw.translate(None, _NOT_FOREIGN_LETTER_BYTES))
 
 
 def has_bom(data: bytes) -> bool:
@@ -128,13 +165,12 @@ def _check_text(decoded: Decoded) -> None:
     text = decoded.text
     if not text:
         return
-    control = len(_CONTROL.findall(text))
+    control, counted = _count_control(text, int(MAX_CONTROL_SHARE * len(text)))
     if control > MAX_CONTROL_SHARE * len(text):
-        raise NotText(f"not text: {control * 100 // len(text)}% of its characters are control or "
+        raise NotText(f"not text: {control * 100 // counted}% of its characters are control or "
                       f"undecodable characters (as {decoded.encoding})")
     if decoded.encoding == "windows-1252" and decoded.note:
-        letters = _LETTER.findall(text)
-        foreign = sum(1 for c in letters if c > "\x7f")
-        if letters and foreign > MAX_GUESSED_NON_ASCII_LETTERS * len(letters):
+        letters, foreign = _letters(text)
+        if letters and foreign > MAX_GUESSED_NON_ASCII_LETTERS * letters:
             raise NotText(f"unknown encoding: not valid UTF-8, declares no charset, and read as "
-                          f"Windows-1252 {foreign * 100 // len(letters)}% of its letters are non-ASCII")
+                          f"Windows-1252 {foreign * 100 // letters}% of its letters are non-ASCII")

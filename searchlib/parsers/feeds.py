@@ -10,7 +10,8 @@ the item's guid/id, else its link, else its position.
 
 Untrusted XML: a feed with a DTD internal subset (`<!DOCTYPE x [...]>`, where entities are
 declared: the "billion laughs" attack) is refused, ElementTree never fetches external entities,
-and feeds over `MAX_FEED_CHARS` are refused.
+a feed of more than `limits.max_feed_elements` elements is refused (the tree is not built past
+them) and an item over `limits.max_record_chars` characters is reported and skipped.
 HTML entities such as `&nbsp;`, common in feeds though undefined in XML, are accepted.
 """
 from __future__ import annotations
@@ -25,11 +26,10 @@ from typing import Iterator
 
 from ..article import Article, clean_line
 from ..errors import ParseError
+from ..limits import Limits, current as current_limits, size
 from .records import date as parse_date
 
-MAX_FEED_CHARS = 200 * 2**20
-
-_INTERNAL_SUBSET = re.compile(r"<!DOCTYPE\s[^\[>]*\[", re.I)
+_INTERNAL_SUBSET = re.compile(r"<!DOCTYPE\s[^\[<>]*\[", re.I)
 _NAMED_REFERENCE = re.compile(r"&([A-Za-z][A-Za-z0-9]{1,31});")
 _XML_ENTITIES = {"amp", "lt", "gt", "quot", "apos"}
 _EMAIL_NAME = re.compile(r"^\s*\S+@\S+\s*\((.+)\)\s*$")
@@ -38,8 +38,9 @@ _BLOCK_TAGS = {"p", "div", "br", "li", "ul", "ol", "h1", "h2", "h3", "h4", "h5",
 _SKIP_TAGS = {"script", "style", "noscript", "template"}
 
 
-def parse(text: str, path: Path) -> Iterator[Article | ParseError]:
-    root = _root(text, path)
+def parse(text: str, path: Path, limits: Limits | None = None) -> Iterator[Article | ParseError]:
+    limits = current_limits(limits)
+    root = _root(text, path, limits)
     kind = _local(root.tag).lower()
     if kind == "feed":
         channel, items = root, _children(root, "entry")
@@ -56,19 +57,53 @@ def parse(text: str, path: Path) -> Iterator[Article | ParseError]:
     feed_lang = _lang(root, channel)
     feed_author = _author(channel) if kind == "feed" else None
     for number, item in enumerate(items, start=1):
+        chars = _item_chars(item)
+        if chars > limits.max_record_chars:
+            yield ParseError(path, f"item of {size(chars, 'chars')} is over the "
+                                   f"{size(limits.max_record_chars, 'chars')} limit "
+                                   f"{limits.hint('max_record_chars')}; skipped", f"item {number}")
+            continue
         yield _article(item, path, number, feed_title, feed_lang, feed_author)
 
 
-def _root(text: str, path: Path) -> ET.Element:
-    if len(text) > MAX_FEED_CHARS:
-        raise ParseError(path, f"feed larger than {MAX_FEED_CHARS // 2**20} MB; not read")
+def _root(text: str, path: Path, limits: Limits) -> ET.Element:
     if _INTERNAL_SUBSET.search(text):
         raise ParseError(path, "feed has a DTD with its own declarations (entities?); refused as unsafe")
     text = _NAMED_REFERENCE.sub(_numeric_reference, text.lstrip("\ufeff"))
+    parser = ET.XMLParser(target=_CountingBuilder(limits.max_feed_elements))
     try:
-        return ET.fromstring(text)
+        parser.feed(text)
+        return parser.close()
     except ET.ParseError as exc:
         raise ParseError(path, f"invalid XML: {exc}") from None
+    except _TooManyElements:
+        raise ParseError(path, f"feed has more than {limits.max_feed_elements:,} elements "
+                               f"{limits.hint('max_feed_elements')}; not read") from None
+
+
+class _TooManyElements(Exception):
+    pass
+
+
+class _CountingBuilder(ET.TreeBuilder):
+    """A TreeBuilder that stops (raising _TooManyElements) at element number `limit + 1`:
+    a tree costs ~100 bytes an element, and 4 characters (`<a/>`) make one."""
+
+    def __init__(self, limit: int):
+        super().__init__()
+        self.left = limit
+
+    def start(self, tag, attrs):
+        self.left -= 1
+        if self.left < 0:
+            raise _TooManyElements
+        return super().start(tag, attrs)
+
+
+def _item_chars(item: ET.Element) -> int:
+    """Characters of text and attribute values in an item (what its fields are made of)."""
+    return sum(len(e.text or "") + len(e.tail or "") + sum(len(v) for v in e.attrib.values())
+               for e in item.iter())
 
 
 def _numeric_reference(match: re.Match) -> str:
@@ -136,7 +171,7 @@ def _author(element: ET.Element | None) -> str | None:
     for author in _children(element, "author") + _children(element, "creator"):
         name = _text(_child(author, "name")) or _text(author)
         if name:
-            email = _EMAIL_NAME.match(name)
+            email = _EMAIL_NAME.match(name) if len(name) < 1000 else None  # (it backtracks)
             names.append(email.group(1).strip() if email else name)
     return ", ".join(dict.fromkeys(names)) or None
 

@@ -5,6 +5,11 @@ Stage: ingestion. Metadata comes from the page's own declarations, best first: J
 microdata, then the visible page (`<h1>`, `<time>`, bylines) and, last, `<title>` and the URL.
 A title loses a site name stuck to it ("… - BBC News"); `<h1>` beats a `<title>` that is the
 h1 plus decoration. The body is extracted afterwards by `htmlbody` (which prunes the tree).
+
+Bounded (`searchlib.limits`): a page is read up to its `max_html_tags`-th tag (a parsed tag costs
+~1 KB), and elements nested deeper than `max_html_depth` are flattened into their text (deep
+nesting makes the extractor's work grow with the square of the depth); both are noted on the
+article. `parse_file` has already truncated the page to `max_record_chars`.
 """
 from __future__ import annotations
 
@@ -20,6 +25,7 @@ from bs4.exceptions import ParserRejectedMarkup
 
 from ..article import Article, clean_line, clean_text
 from ..errors import ParseError
+from ..limits import Limits, current as current_limits
 from . import htmlbody
 from .records import date as parse_date, site_name
 
@@ -45,10 +51,12 @@ _BYLINE_TAIL = re.compile(
     r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\b).*$", re.I | re.S)
 _MAX_BYLINE_WORDS = 12
 _MAX_TITLE_SITE_WORDS = 6
+_START_TAG = re.compile(r"<[A-Za-z]")
 
 
-def parse(text: str, path: Path) -> Iterator[Article | ParseError]:
-    soup = make_soup(text, path)
+def parse(text: str, path: Path, limits: Limits | None = None) -> Iterator[Article | ParseError]:
+    limits = current_limits(limits)
+    soup, notes = bounded_soup(text, path, limits)
     meta = _meta(soup)
     ld = _json_ld(soup)
     url = _url(soup, meta, ld)
@@ -66,11 +74,59 @@ def parse(text: str, path: Path) -> Iterator[Article | ParseError]:
         date=_date(soup, meta, ld, url),
         lang=_lang(soup, meta, ld),
         tags=_tags(meta, ld),
+        notes=notes,
     )
-    article.body = clean_text(htmlbody.extract(soup, reparse=lambda: make_soup(text, path)))
+    # extract() decomposes each tree when done with it: one tree in memory at a time
+    article.body = clean_text(htmlbody.extract(soup, reparse=lambda: bounded_soup(text, path, limits)[0]))
     if not article.has_text:
-        raise ParseError(path, "no article text found in the page")
+        raise ParseError(path, "no article text found in the page" + (f" ({'; '.join(notes)})" if notes else ""))
     yield article
+
+
+def bounded_soup(text: str, path: Path, limits: Limits) -> tuple[BeautifulSoup, list[str]]:
+    """The parsed page within `limits` (see the module docstring), and notes on what was cut."""
+    notes = []
+    cut = _tag_cut(text, limits.max_html_tags)
+    if cut is not None:
+        text = text[:cut]
+        notes.append(f"truncated: only the first {limits.max_html_tags:,} tags were read "
+                     f"{limits.hint('max_html_tags')}")
+    soup = make_soup(text, path)
+    deepest = flatten_deep(soup, limits.max_html_depth)
+    if deepest:
+        notes.append(f"elements nested {deepest:,} levels deep: flattened to text below level "
+                     f"{limits.max_html_depth} {limits.hint('max_html_depth')}")
+    return soup, notes
+
+
+def _tag_cut(text: str, max_tags: int) -> int | None:
+    """Where the page's tag number `max_tags + 1` starts (counting `<` + letter, so an over-count:
+    `<a` in a script counts too), or None if it has no more tags than that."""
+    for number, m in enumerate(_START_TAG.finditer(text), start=1):
+        if number > max_tags:
+            return m.start()
+    return None
+
+
+def flatten_deep(soup: BeautifulSoup, max_depth: int) -> int:
+    """Replace the children of each element at depth `max_depth` by their text, if they nest
+    deeper; return how deep the tree went (0 if it was within the limit). Iterative, linear."""
+    deepest, boundary = 0, []
+    stack: list[tuple[Tag, int]] = [(soup, 0)]
+    while stack:
+        node, depth = stack.pop()
+        deepest = max(deepest, depth)
+        children = [c for c in node.contents if isinstance(c, Tag)]
+        if depth == max_depth and children:
+            boundary.append(node)
+        stack.extend((child, depth + 1) for child in children)
+    if deepest <= max_depth:
+        return 0
+    for tag in boundary:
+        text = tag.get_text(" ")
+        tag.clear(decompose=True)
+        tag.append(text)
+    return deepest
 
 
 def make_soup(text: str, path: Path) -> BeautifulSoup:
@@ -240,7 +296,8 @@ def _clean_byline(value) -> str | None:
         return None
     value = _BY.sub("", value)
     value = _BYLINE_TAIL.sub("", value).strip(" ,;|-–—·")
-    if not value or len(value.split()) > _MAX_BYLINE_WORDS or not any(c.isalpha() for c in value):
+    if not value or len(value.split(None, _MAX_BYLINE_WORDS)) > _MAX_BYLINE_WORDS \
+            or not any(c.isalpha() for c in value):
         return None
     return value
 

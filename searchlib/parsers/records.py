@@ -11,7 +11,7 @@ import warnings
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 from urllib.parse import urlparse
 
 from dateutil.parser import UnknownTimezoneWarning
@@ -134,3 +134,16 @@ def site_name(url: str | None) -> str | None:
     except ValueError:  # e.g. an invalid IPv6 literal
         return None
     return host.removeprefix("www.") or None
+
+
+def line_spans(text: str) -> Iterator[tuple[int, int, int]]:
+    """(line number from 1, start, end) of each `\n`-separated line, without copying the text into
+    a list of lines: a file of millions of short lines must not cost a Python string each at once."""
+    start, number, length = 0, 0, len(text)
+    while start < length or (start == length and number == 0):
+        end = text.find("\n", start)
+        if end < 0:
+            end = length
+        number += 1
+        yield number, start, end
+        start = end + 1

@@ -21,15 +21,17 @@ from typing import Iterator
 from ..article import Article
 from .records import date as parse_date
 from ..errors import ParseError
+from ..limits import Limits, current as current_limits, size
 
 SOURCE = "Reuters"
 
-_RECORD_START = re.compile(r"<REUTERS\b([^>]*)>", re.I)
+# `[^<>]`, not `[^>]`: an unclosed tag must not make each later "<" scan to the end of the file.
+_RECORD_START = re.compile(r"<REUTERS\b([^<>]*)>", re.I)
 _RECORD_END = re.compile(r"</REUTERS\s*>", re.I)
 _ATTRIBUTE = re.compile(r"""([A-Za-z]+)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""")
-_TAG_TOKEN = re.compile(r"<(/?)([A-Za-z]+)\b([^>]*)>")
-_ITEM = re.compile(r"<D>(.*?)</D>", re.I | re.S)
-_TAG = re.compile(r"<[^>]*>")
+_TAG_TOKEN = re.compile(r"<(/?)([A-Za-z]+)\b([^<>]*)>")
+_ITEM = re.compile(r"<D>([^<]*+(?:<(?!/?D>)[^<]*+)*+)</D>", re.I)  # (linear: never rescans)
+_TAG = re.compile(r"<[^<>]*>")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _SIGN_OFFS = ("reuter", "reuters")
 _PARAGRAPH_INDENT = re.compile(r"\n[ \t]+(?=\S)")
@@ -42,21 +44,30 @@ _BY = re.compile(r"^\s*by\s+", re.I)
 _LISTS = ("TOPICS", "PLACES", "PEOPLE", "ORGS", "EXCHANGES")
 
 
-def parse(text: str, path: Path) -> Iterator[Article | ParseError]:
-    starts = list(_RECORD_START.finditer(text))
-    if not starts:
+def parse(text: str, path: Path, limits: Limits | None = None) -> Iterator[Article | ParseError]:
+    limits = current_limits(limits)
+    starts = _RECORD_START.finditer(text)  # lazily: a file of millions of tags is no list of matches
+    start = next(starts, None)
+    if start is None:
         raise ParseError(path, "no <REUTERS> records found")
-    for i, start in enumerate(starts):
-        stop = starts[i + 1].start() if i + 1 < len(starts) else len(text)
-        attributes = _attributes(start.group(1))
+    i = 0
+    while start is not None:
+        following = next(starts, None)
+        stop = following.start() if following is not None else len(text)
+        attributes = _attributes(start.group(1)[:10_000])
         key = attributes.get("NEWID") or str(i + 1)
         where = f"NEWID {key}" if "NEWID" in attributes else f"record {key}"
-        chunk = text[start.end():stop]
-        end = _RECORD_END.search(chunk)
-        if not end:
-            yield ParseError(path, "record is not closed by </REUTERS> (truncated file?)", where)
-            continue
-        yield _record(chunk[:end.start()], key, path, where)
+        if stop - start.end() > limits.max_record_chars:
+            yield ParseError(path, f"record is over the {size(limits.max_record_chars, 'chars')} limit "
+                                   f"{limits.hint('max_record_chars')}; skipped", where)
+        else:
+            chunk = text[start.end():stop]
+            end = _RECORD_END.search(chunk)
+            if end:
+                yield _record(chunk[:end.start()], key, path, where)
+            else:
+                yield ParseError(path, "record is not closed by </REUTERS> (truncated file?)", where)
+        start, i = following, i + 1
 
 
 def _record(record: str, key: str, path: Path, where: str) -> Article | ParseError:

@@ -20,6 +20,7 @@ from typing import Iterator
 from ..article import Article
 from .records import date as parse_date
 from ..errors import ParseError
+from ..limits import Limits
 
 _HEADER = re.compile(
     r"^(title|headline|date|published|source|author|byline|section|category|url|link|tags|"
@@ -28,13 +29,14 @@ _HEADER_FIELD = {"headline": "title", "published": "date", "byline": "author", "
                  "link": "url", "keywords": "tags", "language": "lang"}
 _DATE_LINE = re.compile(
     r"^(?:publish(?:ed)?|posted|updated|last updated|date)\s*(?:on|at)?\s*[:\-–]\s*(?P<date>.{6,60})$", re.I)
-_CAPTION = re.compile(r"\((?:photo|image|picture|pic|file photo|credit|source)s?\s*:[^)]*\)\s*$"
+_CAPTION = re.compile(r"\((?:photo|image|picture|pic|file photo|credit|source)s?\s*:[^()]*\)\s*$"
                       r"|^(?:photo|image|picture)s?\s*:", re.I)
 _SECTION_MAX_WORDS = 3
 _TRAILER_MAX_WORDS = 12
 
 
-def parse(text: str, path: Path) -> Iterator[Article | ParseError]:
+def parse(text: str, path: Path, limits: Limits | None = None) -> Iterator[Article | ParseError]:
+    # The file is one article: `parse_file` has already truncated it to `limits.max_record_chars`.
     lines = [line.strip() for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n")]
     fields, lines = _header(lines)
     blocks, found_date = _cut_date_line(_blocks(lines))
@@ -100,7 +102,7 @@ def _cut_date_line(blocks: list[str]) -> tuple[list[str], str | None]:
         m = _DATE_LINE.match(blocks[i])
         if m and parse_date(m.group("date")):
             after = blocks[i + 1:]
-            if all(len(b.split()) <= _TRAILER_MAX_WORDS for b in after):
+            if all(_words(b, _TRAILER_MAX_WORDS) <= _TRAILER_MAX_WORDS for b in after):
                 after = []
             return blocks[:i] + after, m.group("date")
     return blocks, None
@@ -113,5 +115,10 @@ def _looks_like_section(blocks: list[str], scraped: bool) -> bool:
     if len(blocks) < 3 or not (scraped or _CAPTION.search(blocks[2])):
         return False
     first, second = blocks[0], blocks[1]
-    return (len(first.split()) <= _SECTION_MAX_WORDS and not first.endswith((".", "!", "?", ":"))
-            and len(second.split()) <= 30 and not second.endswith("."))
+    return (_words(first, _SECTION_MAX_WORDS) <= _SECTION_MAX_WORDS and not first.endswith((".", "!", "?", ":"))
+            and _words(second, 30) <= 30 and not second.endswith("."))
+
+
+def _words(text: str, most: int) -> int:
+    """The number of words in `text`, counted up to `most + 1` (no list of every word)."""
+    return len(text.split(None, most + 1)[:most + 1])
