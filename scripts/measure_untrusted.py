@@ -1,0 +1,80 @@
+#!/usr/bin/env python3
+"""Peak memory and time of the hostile cases in tests/test_untrusted.py (issue 8), for the record:
+tracemalloc peaks in this process, and VmHWM (peak RSS) of a child process running
+Index.update over a 100 MB one-line file, a 1 GB gzip bomb and a page nested 5,000 deep.
+
+    python scripts/measure_untrusted.py      # about 30 s; writes only to a temporary folder
+"""
+import os, shutil, sys, tempfile, time
+from pathlib import Path
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+import searchlib
+from searchlib import read_articles
+from searchlib.limits import Limits
+from searchlib.parsers import parse_file
+from tests.test_untrusted import BODY, MB, gzip_bomb, peak_memory, record, write
+
+base = Path(tempfile.mkdtemp(prefix="searchlib-untrusted-"))
+def show(name, memory, t):
+    print(f"{name:58} peak {memory['peak'] / MB:7.1f} MB  {time.monotonic() - t:5.2f} s")
+
+c = base / "bomb"; gzip_bomb(c / "bomb.jsonl.gz", 10 * 1024 * MB); write(c / "fine.jsonl", record("Harbour fire"))
+t = time.monotonic()
+with peak_memory() as m: r = searchlib.Index(base / "ix1").update([c])
+show("gzip bomb 10 GB expanded, Index.update, defaults", m, t)
+
+c = base / "big"; c.mkdir()
+with (c / "huge.jsonl").open("w") as out:
+    out.write('{"title": "huge", "body": "')
+    for _ in range(100): out.write("a" * MB)
+    out.write('"}\n')
+t = time.monotonic()
+with peak_memory() as m: list(read_articles(c))
+show("100 MB single-line JSONL, defaults (skipped unread)", m, t)
+t = time.monotonic()
+with peak_memory() as m: list(read_articles(c, limits=Limits(max_file_bytes=256 * MB)))
+show("100 MB single-line JSONL, file limit 256 MB (line refused)", m, t)
+os.environ["SEARCHLIB_MAX_FILE_MB"] = "256"
+t = time.monotonic()
+with peak_memory() as m: searchlib.Index(base / "ix2").update([c])
+show("  same through Index.update (hashing + parsing)", m, t)
+del os.environ["SEARCHLIB_MAX_FILE_MB"]
+
+p = write(base / "deep.html", "<html><head><title>Deep</title></head><body>" + "<div>" * 5000 + f"<p>{BODY}</p>" + "</div>" * 5000)
+t = time.monotonic()
+with peak_memory() as m: list(parse_file(p))
+show("HTML nested 5,000 deep, parse_file", m, t)
+p = write(base / "tags.html", "<html><body>" + "<b>x</b>" * 200_000 + "</body></html>")
+t = time.monotonic()
+with peak_memory() as m: list(parse_file(p))
+show("HTML with 200,000 tags (read up to 50,000), parse_file", m, t)
+p = write(base / "ff.txt", b"\xff" * (64 * MB))
+t = time.monotonic()
+with peak_memory() as m:
+    try: list(parse_file(p))
+    except Exception as e: pass
+show("64 MB of invalid UTF-8 bytes, parse_file", m, t)
+p = write(base / "j.jsonl", "[" + '{"a":1},' * (8 * MB // 8 - 2) + '{"a":1}]\n')
+t = time.monotonic()
+with peak_memory() as m: list(parse_file(p))
+show("JSON line of 8 MB: a list of 1M one-key objects", m, t)
+
+import subprocess
+c = base / "e2e"; c.mkdir()
+with (c / "line.txt").open("w", encoding="ascii") as out:
+    for _ in range(100):
+        out.write("word " * (MB // 5) + "word")
+gzip_bomb(c / "bomb.txt.gz", 1024 * MB)
+write(c / "deep.html", "<html><body>" + "<div>" * 5000 + f"<p>{BODY}</p>" + "</div>" * 5000)
+write(c / "fine.jsonl", record("Harbour fire"))
+script = ("import json, resource, sys, searchlib\n"
+          "report = searchlib.Index(sys.argv[1]).update([sys.argv[2]])\n"
+          "import re; print(report.articles, len(report.skipped), re.search(r'VmHWM:.*', open('/proc/self/status').read()).group())\n")
+for env in ({"SEARCHLIB_MAX_FILE_MB": "128", "SEARCHLIB_MAX_RECORD_MB": "0.25"}, {}):
+    shutil.rmtree(base / "ix3", ignore_errors=True)
+    t = time.monotonic()
+    out = subprocess.run([sys.executable, "-c", script, str(base / "ix3"), str(c)], capture_output=True, text=True,
+                         env={**os.environ, **env}).stdout.strip()
+    print("child Index.update of e2e corpus", env or "defaults", "->", out, f"{time.monotonic() - t:.1f} s")
+shutil.rmtree(base, ignore_errors=True)
