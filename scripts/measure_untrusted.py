@@ -53,7 +53,7 @@ p = write(base / "ff.txt", b"\xff" * (64 * MB))
 t = time.monotonic()
 with peak_memory() as m:
     try: list(parse_file(p))
-    except Exception as e: pass
+    except Exception: pass
 show("64 MB of invalid UTF-8 bytes, parse_file", m, t)
 p = write(base / "j.jsonl", "[" + '{"a":1},' * (8 * MB // 8 - 2) + '{"a":1}]\n')
 t = time.monotonic()
