@@ -17,10 +17,10 @@ from whoosh import collectors, scoring, sorting
 from whoosh.fields import TEXT
 
 from . import snippets
-from .dates import DateSpan, isoformat, to_utc_aware
+from .dates import isoformat, to_utc_aware
 from .errors import ArticleNotFoundError, QueryError
-from .facets import article_dates, check_facets, count_facets
-from .query import is_plain, parse_query, span_query
+from .facets import article_dates, check_facets, count_facets, dated_docs
+from .query import is_plain, parse_query
 from .schema import SCHEMA, SNIPPET_FIELD
 from .spelling import suggest
 
@@ -149,15 +149,17 @@ def run_search(ix, text: str, *, since: datetime | None = None, until: datetime 
         raise QueryError(text, f"unknown sort {sort!r}; use one of {', '.join(SORTS)}")
     facets = check_facets(facets)
     q = parse_query(text, now)
-    date_filter = span_query(DateSpan(since, until)) if since or until else None
     wanted = max(1, offset + limit)
-    options = {"limit": wanted, "filter": date_filter}
+    options = {"limit": wanted, "filter": None}
     if sort != "relevance":
         options["sortedby"] = _by_date(newest=sort == "newest")
     elif fresh:
         options["limit"] = max(FRESH_POOL, 4 * wanted)  # re-ranked by date below
     with ix.searcher(weighting=RANKING) as searcher:
         reader = searcher.reader()
+        if since or until:  # Whoosh takes an empty filter for none: {-1} allows nothing
+            options["filter"] = dated_docs(reader, since, until) or {-1}
+        date_filter = options["filter"]
         q = _bounded(q, reader, text)
         found = _search(searcher, q, **options)
         groups, total, complete = [list(found)], len(found), None

@@ -14,14 +14,12 @@ from .schema import DEFAULT_FIELDS, SCHEMA, SNIPPET_FIELD
 
 _WORD = re.compile(r"(?<![\w:.'’*?~^-])([^\W\d_]{3,30})(?![\w:*?~^'’])")  # 30: longer is no word
 _OPERATORS = {"AND", "OR", "NOT", "ANDNOT", "ANDMAYBE", "TO"}
-RARE = 2          # a word in at most this many articles may be a typo ...
-COMMONER = 20     # ... if a close word is in this many times more
 SURFACE_DOCS = 5  # articles read to find how a suggested stem is spelt
 STEM_CANDIDATES = 5  # close stems looked at (the commonest)
 
 
 def suggest(reader, text: str) -> str | None:
-    """`text` with its unknown (or very rare) words replaced by close, common ones; None when
+    """`text` with the words no article has replaced by close, common ones; None when
     there is nothing to correct. Words inside quotes, field:values and operators are left alone."""
     changed, out, last = False, [], 0
     quoted = _quoted_ranges(text)
@@ -52,9 +50,8 @@ def _stem(word: str) -> str | None:
 def _correct(reader, word: str) -> str | None:
     typed = word.lower()
     stem = _stem(typed)
-    if stem is None or _frequency(reader, stem) > RARE:
-        return None
-    known = _frequency(reader, stem)
+    if stem is None or _frequency(reader, stem):  # only words no article has: a rare but real
+        return None                                # word is left alone, and costs no lookup
     maxdist = 1 if len(typed) <= 4 else 2
     best, best_key = None, None
     for candidate in _candidates(reader, typed, stem, maxdist):
@@ -63,8 +60,7 @@ def _correct(reader, word: str) -> str | None:
             continue
         df, distance = _frequency(reader, cstem), _distance(typed, candidate)
         key = (distance, -df, candidate)
-        if distance <= maxdist and df and (not known or df >= COMMONER * known) \
-                and (best_key is None or key < best_key):
+        if distance <= maxdist and df and (best_key is None or key < best_key):
             best, best_key = candidate, key
     return best
 
