@@ -205,3 +205,13 @@ def test_facets_and_date_order_across_segments_with_and_without_dates(tmp_path):
     assert ids(idx.search("storm", sort="oldest")) == ["d1", "d2", "u1", "u2"]
     assert results.facets == {"month": [("2021-03", 1), ("2021-04", 0), ("2021-05", 1), ("undated", 2)],
                               "source": [("Wire", 1)]}
+
+
+def test_the_fast_word_matcher_marks_what_full_analysis_marks():
+    from searchlib.snippets import Terms, find_matches
+    text = ("Dying and lying, tying skies: the news of généreux generously early flooding. "
+            "Floods flooded; ÉLAN élan Élan sky skiing idly ugly only singly Andes atlas bias. ") * 3
+    every = {t.text for t in ANALYZER(text)}
+    for word in every:
+        full = [(t.startchar, t.endchar) for t in ANALYZER(text, chars=True, mode="index") if t.text == word]
+        assert find_matches(text, Terms(frozenset({word})), ANALYZER) == full, word
