@@ -215,11 +215,15 @@ def stats(index_dir, as_json):
 @click.option("--rebuild", is_flag=True, help="Start from an empty index.")
 @click.option("--wait", type=click.FloatRange(min=0), default=0.0, show_default=True,
               help="Seconds to wait for another reindex to finish before giving up.")
+@click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
+              help="Processes parsing files [default: one per core].")
 @json_option
-def index_command(paths, index_dir, rebuild, wait, as_json):
+def index_command(paths, index_dir, rebuild, wait, jobs, as_json):
     """Index articles from PATHS (files or folders; default: ./corpus).
 
-    Formats: plain text (.txt), HTML pages (.html), JSON (.json) and JSON Lines (.jsonl).
+    Formats: plain text (.txt, BBC-style folders), HTML pages (.html), JSON (.json), JSON Lines
+    (.jsonl), CSV (.csv), Reuters SGML (.sgm), RSS/Atom feeds (.xml, .rss), SMART test
+    collections, and any of them gzip-compressed (.gz).
     Incremental: new files are added, changed files have their articles replaced, files gone
     from PATHS have theirs removed, unchanged files are not read. --rebuild builds a fresh index
     and swaps it in when complete. Exit status: 0 if every file was indexed, 1 if some were
@@ -228,9 +232,9 @@ def index_command(paths, index_dir, rebuild, wait, as_json):
     index_path = settings.index_path(index_dir)
     paths = list(paths) or [settings.corpus_path()]
     if rebuild:  # without opening the old index: it may be from another schema version
-        report = rebuild_index(index_path, paths, progress=_ProgressBar(), wait=wait)
+        report = rebuild_index(index_path, paths, progress=_ProgressBar(), wait=wait, jobs=jobs)
     else:
-        report = Index(index_path).update(paths, progress=_ProgressBar(), wait=wait)
+        report = Index(index_path).update(paths, progress=_ProgressBar(), wait=wait, jobs=jobs)
     if as_json:
         click.echo(_json(report.to_dict()))
     else:

@@ -62,7 +62,8 @@ class Index:
 
     def update(self, paths: Iterable[str | os.PathLike] | str | os.PathLike, *,
                progress: Progress | None = None, wait: float = 0.0, rebuild: bool = False,
-               batch_files: int = BATCH_FILES, batch_articles: int = BATCH_ARTICLES) -> UpdateReport:
+               batch_files: int = BATCH_FILES, batch_articles: int = BATCH_ARTICLES,
+               jobs: int | None = None) -> UpdateReport:
         """Bring the index up to date with the files and folders in `paths`.
 
         Incremental: new files are added, changed ones replaced, vanished ones removed (within
@@ -73,10 +74,11 @@ class Index:
         if isinstance(paths, (str, os.PathLike)):
             paths = [paths]
         if rebuild:
-            return rebuild_index(self.path, paths, progress=progress, wait=wait)
+            return rebuild_index(self.path, paths, progress=progress, wait=wait, jobs=jobs)
         self._ix = None
         report = update_index(self.path, paths, base=self.path.resolve().parent, wait=wait,
-                              progress=progress, batch_files=batch_files, batch_articles=batch_articles)
+                              progress=progress, batch_files=batch_files, batch_articles=batch_articles,
+                              jobs=jobs)
         self._ix = None  # reopen to see the new segments
         return report
 
@@ -175,7 +177,8 @@ def create(path: str | os.PathLike, *, replace: bool = False) -> Index:
     return Index(path, create=False)
 
 
-def rebuild_index(path: Path, paths, *, progress: Progress | None = None, wait: float = 0.0) -> UpdateReport:
+def rebuild_index(path: Path, paths, *, progress: Progress | None = None, wait: float = 0.0,
+                  jobs: int | None = None) -> UpdateReport:
     """Build a fresh index from `paths` next to `path` and swap it in only once it is complete,
     so a failed or killed rebuild leaves the old index untouched. Holds the old index's lock."""
     path = Path(path)
@@ -183,8 +186,10 @@ def rebuild_index(path: Path, paths, *, progress: Progress | None = None, wait: 
     with RunLock(path, wait):
         fresh = _sibling(path, "rebuild")
         _create(fresh)
+        # batches of BATCH_ARTICLES keep Whoosh's posting pool in memory; merging them as they
+        # come would rewrite what was just written: a few segments, left as they are
         report = update_index(fresh, paths, base=path.resolve().parent, progress=progress,
-                              batch_files=1 << 30, batch_articles=1 << 30)
+                              batch_files=1 << 30, jobs=jobs, merge=False)
         _swap(fresh, path)
     report.index = path
     return report

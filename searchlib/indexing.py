@@ -35,6 +35,11 @@ Progress = Callable[[int, int, Path], None]
 LOCK_FILE = "searchlib.lock"
 BATCH_FILES = 500
 BATCH_ARTICLES = 5000
+# Whoosh's posting pool: beyond this (by its own, pessimistic estimate) it pickles sorted runs to
+# temporary files and merges them at commit, about a third of a large build's time; a batch of
+# BATCH_ARTICLES news articles stays well under it.
+POOL_MB = 256
+PARALLEL_FROM = 16  # files to parse before worker processes are worth starting
 
 
 @dataclass
@@ -115,10 +120,57 @@ class RunLock:
         os.close(self.fd)  # closing the descriptor releases the lock
 
 
+def _parse_worker(path: str, limits) -> list | tuple:
+    """In a worker process: one file's items. ParseErrors travel as tuples (an exception whose
+    __init__ takes arguments does not unpickle)."""
+    try:
+        items = list(parse_file(Path(path), limits))
+    except ParseError as error:
+        return ("failed", str(error.path), error.reason, error.record)
+    return [("error", str(i.path), i.reason, i.record) if isinstance(i, ParseError) else i for i in items]
+
+
+def _unpack(result) -> list:
+    if isinstance(result, tuple):  # the whole file failed
+        raise ParseError(Path(result[1]), result[2], result[3])
+    return [ParseError(Path(r[1]), r[2], r[3]) if isinstance(r, tuple) else r for r in result]
+
+
+def _parsed(todo: list, jobs: int):
+    """(path, state, is_new, items) for each file to index, in order. With jobs > 1 (and enough
+    files) they are parsed in worker processes, at most 4 x jobs files ahead of the writer (memory
+    stays bounded), while this process writes; items is None when the writer is to parse."""
+    if jobs <= 1 or len(todo) < PARALLEL_FROM:
+        for path, state, is_new in todo:
+            yield path, state, is_new, None
+        return
+    import multiprocessing
+    from collections import deque
+    from concurrent.futures import ProcessPoolExecutor
+    limits = current_limits()  # resolved here: a worker's environment may be older
+    context = multiprocessing.get_context("forkserver")  # no fork of a threaded parent
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+        pending: deque = deque()
+        queue = iter(todo)
+        for entry in queue:
+            pending.append((entry, pool.submit(_parse_worker, str(entry[0]), limits)))
+            if len(pending) >= 4 * jobs:
+                break
+        while pending:
+            (path, state, is_new), future = pending.popleft()
+            entry = next(queue, None)
+            if entry is not None:
+                pending.append((entry, pool.submit(_parse_worker, str(entry[0]), limits)))
+            yield path, state, is_new, future.result()
+
+
 def update_index(index_dir: Path, paths: Iterable[str | Path], *, base: Path, wait: float = 0.0,
                  progress: Progress | None = None, batch_files: int = BATCH_FILES,
-                 batch_articles: int = BATCH_ARTICLES) -> UpdateReport:
-    """Bring the index in `index_dir` up to date with the files the paths stand for."""
+                 batch_articles: int = BATCH_ARTICLES, jobs: int | None = None,
+                 merge: bool = True) -> UpdateReport:
+    """Bring the index in `index_dir` up to date with the files the paths stand for. `jobs`
+    processes parse files (default: one per core); `merge=False` leaves each batch's segment
+    as it is (a rebuild: merging would rewrite what was just written)."""
     started = time.perf_counter()
     paths = list(paths)
     files, problems = find_files(paths)
@@ -126,7 +178,7 @@ def update_index(index_dir: Path, paths: Iterable[str | Path], *, base: Path, wa
     report = UpdateReport(index=Path(index_dir), files=len(files), skipped=list(problems))
     with RunLock(index_dir, wait), Manifest(index_dir) as manifest:
         ix = open_for_writing(index_dir)
-        run = _Run(ix, manifest, report, base, batch_files, batch_articles)
+        run = _Run(ix, manifest, report, base, batch_files, batch_articles, merge)
         known = manifest.files()
         if not manifest.is_current(ix.latest_generation()):
             for path in _indexed_paths(ix):  # a crash left the manifest behind the index
@@ -135,10 +187,11 @@ def update_index(index_dir: Path, paths: Iterable[str | Path], *, base: Path, wa
         try:
             run.delete([p for p in known if p not in on_disk and within(p, roots)])
             todo = run.plan(files, known)
-            for done, (path, state, is_new) in enumerate(todo):
+            jobs = (os.cpu_count() or 1) if jobs is None else jobs
+            for done, (path, state, is_new, items) in enumerate(_parsed(todo, jobs)):
                 if progress:
                     progress(done, len(todo), path)
-                run.index_file(path, state, is_new)
+                run.index_file(path, state, is_new, items)
             run.commit()
         except BaseException:
             run.abandon()
@@ -153,9 +206,9 @@ class _Run:
     """One update run's writer, batch and bookkeeping."""
 
     def __init__(self, ix, manifest: Manifest, report: UpdateReport, base: Path,
-                 batch_files: int, batch_articles: int):
+                 batch_files: int, batch_articles: int, merge: bool = True):
         self.ix, self.manifest, self.report, self.base = ix, manifest, report, base
-        self.batch_files, self.batch_articles = batch_files, batch_articles
+        self.batch_files, self.batch_articles, self.merge = batch_files, batch_articles, merge
         self.writer = self.searcher = None
         self.done: dict[str, FileState] = {}
         self.gone: set[str] = set()
@@ -205,8 +258,8 @@ class _Run:
             self.replacing.add(path)
         self.report.deleted += len(paths)
 
-    def index_file(self, path: Path, state: FileState, is_new: bool) -> None:
-        articles = self._articles(path)
+    def index_file(self, path: Path, state: FileState, is_new: bool, parsed=None) -> None:
+        articles = self._articles(path, parsed)
         if not articles:
             return
         self._open()
@@ -222,11 +275,12 @@ class _Run:
         if len(self.done) >= self.batch_files or self.batch_articles_count >= self.batch_articles:
             self.commit()
 
-    def _articles(self, path: Path) -> list[Article]:
-        """The file's usable articles, reporting parse problems and duplicate ids."""
+    def _articles(self, path: Path, parsed=None) -> list[Article]:
+        """The file's usable articles (parsed here, or by a worker), reporting parse problems
+        and duplicate ids."""
         skips_before = len(self.report.skipped)
         try:
-            items = list(parse_file(path))
+            items = list(parse_file(path)) if parsed is None else _unpack(parsed)
         except ParseError as error:
             self.report.skipped.append(Skipped.from_error(error))
             return []
@@ -264,7 +318,7 @@ class _Run:
     def _open(self) -> None:
         if self.writer is None:
             try:
-                self.writer = self.ix.writer(compound=False)
+                self.writer = self.ix.writer(compound=False, limitmb=POOL_MB)
             except LockError:  # only a non-searchlib writer can hold it while we hold the run lock
                 raise IndexLockedError(self.report.index, 0) from None
 
@@ -278,7 +332,7 @@ class _Run:
         if self.writer is not None:
             writer, self.writer = self.writer, None
             try:
-                writer.commit(optimize=False)
+                writer.commit(optimize=False, merge=self.merge)
             except BaseException:
                 _abandon(writer)
                 raise

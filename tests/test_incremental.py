@@ -252,3 +252,23 @@ def test_a_commit_waits_to_delete_files_while_a_search_has_the_index_open(tmp_pa
         assert deleter.is_alive() and (ix_dir / "MAIN_old.seg").exists()
     deleter.join(5)
     assert not deleter.is_alive() and not (ix_dir / "MAIN_old.seg").exists()
+
+
+def test_parallel_parsing_gives_the_same_index_as_serial(tmp_path, monkeypatch):
+    folder = tmp_path / "c"
+    for i in range(20):
+        write(folder, f"{i:03}.txt", f"Story {i}", f"common words here, number {i}")
+    (folder / "bad.jsonl").write_text('{"title": "Fine", "body": "common"}\n{not json\n', encoding="utf-8")
+    (folder / "binary.txt").write_bytes(b"\x00\x01\x02" * 100)
+    (folder / "big.txt").write_text("Big\n\n" + "common " * 300_000, encoding="utf-8")
+    monkeypatch.setenv("SEARCHLIB_MAX_FILE_MB", "1")  # big.txt (2 MB) is over it, in the workers too
+    reports = {}
+    for jobs in (1, 2):
+        idx = searchlib.Index(tmp_path / f"ix{jobs}")
+        report = idx.update(folder, jobs=jobs)
+        reports[jobs] = (report.added, report.articles, sorted((s.path.name, s.reason) for s in report.skipped),
+                         sorted(hit.id for hit in idx.search("common", limit=100)))
+    assert reports[1] == reports[2]
+    added, articles, skipped, found = reports[2]
+    assert (added, articles, len(found)) == (21, 21, 21)
+    assert [name for name, _ in skipped] == ["bad.jsonl", "big.txt", "binary.txt"]
