@@ -159,7 +159,6 @@ def run_search(ix, text: str, *, since: datetime | None = None, until: datetime 
         reader = searcher.reader()
         if since or until:  # Whoosh takes an empty filter for none: {-1} allows nothing
             options["filter"] = dated_docs(reader, since, until) or {-1}
-        date_filter = options["filter"]
         q = _bounded(q, reader, text)
         found = _search(searcher, q, **options)
         groups, total, complete = [list(found)], len(found), None
@@ -185,7 +184,7 @@ def run_search(ix, text: str, *, since: datetime | None = None, until: datetime 
                 for rank, hit in enumerate(page, start=offset + 1)]
         counts = {}
         if facets:
-            everything = searcher.search(q, filter=date_filter, limit=None, scored=False)
+            everything = searcher.search(q, filter=options["filter"], limit=None, scored=False)
             counts = count_facets(reader, sorted(everything.docs()), facets)
         found_all = total if complete is None else complete  # articles with all the words
         suggestion = suggest(reader, text) if found_all < SUGGEST_BELOW else None
