@@ -157,8 +157,11 @@ def run_search(ix, text: str, *, since: datetime | None = None, until: datetime 
         options["limit"] = max(FRESH_POOL, 4 * wanted)  # re-ranked by date below
     with ix.searcher(weighting=RANKING) as searcher:
         reader = searcher.reader()
-        if since or until:  # Whoosh takes an empty filter for none: {-1} allows nothing
-            options["filter"] = dated_docs(reader, since, until) or {-1}
+        q, spans = _date_conjuncts(q)
+        if since or until:
+            spans.append((since, until))
+        if spans:  # Whoosh takes an empty filter for none: {-1} allows nothing
+            options["filter"] = set.intersection(*(dated_docs(reader, a, b) for a, b in spans)) or {-1}
         q = _bounded(q, reader, text)
         found = _search(searcher, q, **options)
         groups, total, complete = [list(found)], len(found), None
@@ -192,6 +195,24 @@ def run_search(ix, text: str, *, since: datetime | None = None, until: datetime 
                    until=to_utc_aware(until), sort=sort, offset=offset,
                    partial=complete is not None, complete=complete, facets=counts,
                    suggestion=suggestion)
+
+
+def _date_conjuncts(q: wq.Query) -> tuple[wq.Query, list]:
+    """`date:` clauses that every hit must meet (the query itself, or a part of a top-level AND),
+    taken out of the query as [start, end) spans for the date filter: a DateRange query expands
+    into a term per distinct timestamp (250 ms on Reuters, against 60 ms filtered). A DateRange
+    scores the same constant for every article it matches, so the ranking does not change."""
+    def is_span(part) -> bool:
+        return (isinstance(part, wq.DateRange) and part.fieldname == "date"
+                and not part.startexcl and part.endexcl)
+
+    if is_span(q):
+        return wq.Every(), [(q.startdate, q.enddate)]
+    if isinstance(q, wq.And) and any(is_span(part) for part in q.subqueries):
+        rest = [part for part in q.subqueries if not is_span(part)]
+        spans = [(part.startdate, part.enddate) for part in q.subqueries if is_span(part)]
+        return (wq.And(rest, boost=q.boost) if len(rest) > 1 else rest[0] if rest else wq.Every()), spans
+    return q, []
 
 
 def _bounded(q: wq.Query, reader, text: str) -> wq.Query:

@@ -250,3 +250,13 @@ def test_wildcards_and_fuzzy_words_are_bounded(index, monkeypatch):
     assert ids(index.search("lood~")) == []                           # the first letter is kept
     with pytest.raises(QueryError, match="more than 1024 terms"):
         index.search(" OR ".join(f"w{i}" for i in range(1100)))
+
+
+def test_date_clauses_that_every_hit_must_meet_rank_as_the_same_filter(index):
+    clause = index.search("date:2022-09 river")
+    filtered = index.search("river", since="2022-09", until="2022-09")
+    assert ids(clause) == ids(filtered) == ["alpha", "gamma"]
+    assert [h.score for h in clause] == [h.score for h in filtered]
+    assert sorted(ids(index.search("date:2022-09"))) == ["alpha", "beta", "gamma"]
+    assert sorted(ids(index.search("date:2022-09 date:>=2022-09-30"))) == ["beta", "gamma"]
+    assert sorted(ids(index.search("date:2023 OR harvest"))) == ["epsilon", "gamma"]  # not a filter: OR
