@@ -13,7 +13,6 @@ Pipeline stages, one module each: `corpus` (which files) â†’ `parsers` (files â†
 __version__ = "0.1.0"
 
 from .article import Article  # noqa: E402
-from .corpus import Skipped, read_articles  # noqa: E402
 from .errors import (  # noqa: E402
     ArticleNotFoundError,
     DateError,
@@ -26,8 +25,18 @@ from .errors import (  # noqa: E402
     SearchlibError,
 )
 from .index import Index, create, exists  # noqa: E402
-from .indexing import UpdateReport  # noqa: E402
 from .searching import Hit, Results  # noqa: E402
+
+_LAZY = {"Skipped": "corpus", "read_articles": "corpus", "UpdateReport": "indexing"}
+
+
+def __getattr__(name: str):
+    """Indexing's names, imported on first use: a search does not load the parsers."""
+    if name in _LAZY:
+        import importlib
+        return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "Article", "ArticleNotFoundError", "DateError", "Hit", "Index", "IndexFormatError", "IndexLockedError",

@@ -18,7 +18,6 @@ from pathlib import Path
 import click
 
 from . import __version__, settings
-from .corpus import Skipped, read_articles
 from .dates import isoformat
 from .errors import ArticleNotFoundError, IndexLockedError, SearchlibError
 from .index import Index, exists, rebuild_index
@@ -253,6 +252,7 @@ def parse(paths, as_json):
     Exit status: 0 if everything parsed, 1 if something was skipped, 2 on error.
     """
     skipped = 0
+    from .corpus import Skipped, read_articles  # the parsers: not loaded for a search
     for item in read_articles(paths):
         if isinstance(item, Skipped):
             skipped += 1

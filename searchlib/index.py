@@ -13,7 +13,7 @@ import shutil
 import warnings
 from datetime import date, datetime
 from pathlib import Path
-from typing import Iterable
+from typing import TYPE_CHECKING, Iterable
 
 from whoosh import index as whoosh_index
 
@@ -21,11 +21,13 @@ from . import __version__
 from .article import Article
 from .dates import parse_since, parse_until
 from .errors import IndexFormatError, IndexNotFoundError, SearchlibError
-from .indexing import BATCH_ARTICLES, BATCH_FILES, Progress, RunLock, UpdateReport, update_index
 from .schema import SCHEMA, SCHEMA_VERSION, to_article
 from .searching import Results, run_search, run_similar
 from .stats import IndexStats, compute_stats
 from .storage import READERS_GATE, READERS_LOCK, reading
+
+if TYPE_CHECKING:  # indexing (and the parsers it brings) is imported only when indexing
+    from .indexing import Progress, UpdateReport
 
 META_FILE = "searchlib.json"
 FORMAT = "searchlib-index"
@@ -62,7 +64,7 @@ class Index:
 
     def update(self, paths: Iterable[str | os.PathLike] | str | os.PathLike, *,
                progress: Progress | None = None, wait: float = 0.0, rebuild: bool = False,
-               batch_files: int = BATCH_FILES, batch_articles: int = BATCH_ARTICLES,
+               batch_files: int | None = None, batch_articles: int | None = None,
                jobs: int | None = None) -> UpdateReport:
         """Bring the index up to date with the files and folders in `paths`.
 
@@ -75,10 +77,11 @@ class Index:
             paths = [paths]
         if rebuild:
             return rebuild_index(self.path, paths, progress=progress, wait=wait, jobs=jobs)
+        from .indexing import BATCH_ARTICLES, BATCH_FILES, update_index
         self._ix = None
         report = update_index(self.path, paths, base=self.path.resolve().parent, wait=wait,
-                              progress=progress, batch_files=batch_files, batch_articles=batch_articles,
-                              jobs=jobs)
+                              progress=progress, batch_files=batch_files or BATCH_FILES,
+                              batch_articles=batch_articles or BATCH_ARTICLES, jobs=jobs)
         self._ix = None  # reopen to see the new segments
         return report
 
@@ -181,6 +184,7 @@ def rebuild_index(path: Path, paths, *, progress: Progress | None = None, wait: 
                   jobs: int | None = None) -> UpdateReport:
     """Build a fresh index from `paths` next to `path` and swap it in only once it is complete,
     so a failed or killed rebuild leaves the old index untouched. Holds the old index's lock."""
+    from .indexing import RunLock, update_index
     path = Path(path)
     path.mkdir(parents=True, exist_ok=True)
     with RunLock(path, wait):
