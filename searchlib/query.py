@@ -103,13 +103,12 @@ def span_query(span: DateSpan) -> wq.Query:
     return wq.DateRange(DATE_FIELD, span.start, span.end, endexcl=True)
 
 
-# Plain queries are words and nothing else: no operators, fields, phrases or prefixes. When no
-# article has all of a plain query's words, searching falls back to the best partial matches.
-# Question marks, colons, asterisks in a typed question are not taken as intent; operators,
-# quotes, parentheses, +/- prefixes and known `field:` prefixes are.
+# Plain queries have no operators, +/- prefixes or known `field:` prefixes (those mean exactly
+# what they say). When too few articles have all of a plain query's words, the best partial
+# matches follow them; quotes and parentheses are fine there (one more optional clause), and
+# question marks, colons and asterisks in a typed question are not taken as intent.
 _SYNTAX = re.compile(r"""\b(?:AND|OR|NOT|ANDNOT|ANDMAYBE)\b|(?<![^\s(])[+\-]|\b(?:%s):"""
                      % "|".join(sorted(set(SEARCHABLE_FIELDS) | {DATE_FIELD})))
-_WORD = re.compile(r"\w+(?:[.'’]\w+)*")
 # Partial matches are ranked by BM25F over the OR of the words: an article scores for every
 # word it contains, so more words usually rank higher, but a rare word counts for more than a
 # common one. Hard word-count tiers (each word adding a constant above any BM25F score) were
