@@ -152,7 +152,7 @@ def run_search(ix, text: str, *, since: datetime | None = None, until: datetime 
     wanted = max(1, offset + limit)
     options = {"limit": wanted, "filter": None}
     if sort != "relevance":
-        options["sortedby"] = _by_date(newest=sort == "newest")
+        options["sortedby"] = _DateOrder(newest=sort == "newest")
     elif fresh:
         options["limit"] = max(FRESH_POOL, 4 * wanted)  # re-ranked by date below
     with ix.searcher(weighting=RANKING) as searcher:
@@ -287,10 +287,6 @@ def run_similar(ix, article_id: str, *, limit: int = 10) -> Results:
         page = [hit for hit in found if hit.docnum != docnum][:limit]
         hits = [_to_hit(hit, rank, {}) for rank, hit in enumerate(page, start=1)]
         return Results(query=f"similar:{article_id}", total=len(hits), hits=hits)
-
-
-def _by_date(newest: bool) -> sorting.FacetType:
-    return _DateOrder(newest)
 
 
 class _DateOrder(sorting.FacetType):

@@ -90,11 +90,6 @@ def highlight(text: str, terms: Terms, analyzer) -> Snippet:
     return _normalised(text, 0, len(text), find_matches(text, terms, analyzer), False, False)
 
 
-def make_snippet(text: str, terms: Terms, analyzer, width: int = WIDTH) -> Snippet:
-    """The best `width`-character passage of `text` for the matched `terms`."""
-    return make_snippets(text, terms, analyzer, 1, width)[0]
-
-
 def make_snippets(text: str, terms: Terms, analyzer, count: int = 1,
                   width: int = WIDTH) -> list[Snippet]:
     """Up to `count` passages of about `width` characters that do not overlap, chosen best first
