@@ -7,19 +7,26 @@ query is parsed, so defining the chains here, once, keeps the two in step.
   English stop words and one-letter tokens dropped, Porter-stemmed (`shells` → `shell`).
 - `NAME` (source, section, author): the same tokens without stemming or stop words, so
   `source:"new york times"` and `author:kim` match names as written.
+
+Indexing a text field does not run the chain token by token: `NewsAnalyzer.term_positions` gives
+the same terms and positions in one pass (see `FastPositions`), several times faster.
 """
 from __future__ import annotations
 
 from functools import lru_cache
 
+import re
+
 from whoosh.analysis import (
     CharsetFilter,
+    CompositeAnalyzer,
     LowercaseFilter,
     RegexTokenizer,
     StemFilter,
     StopFilter,
 )
 from whoosh.analysis.analyzers import STOP_WORDS
+from whoosh.formats import Positions
 from whoosh.lang.porter2 import stem as porter2
 from whoosh.lang.stopwords import stoplists
 from whoosh.support.charset import accent_map
@@ -44,14 +51,73 @@ class CachedStemFilter(StemFilter):
             self.stemfn)
 
 
+class NewsAnalyzer(CompositeAnalyzer):
+    """The TEXT chain (tokenize, lower-case, fold accents, drop stop words, stem), which Whoosh
+    runs for queries and highlights, plus `term_positions`: the same chain fused into one pass
+    for indexing, with one cached call per token instead of a generator step per filter."""
+
+    def __init__(self, stoplist=STOP_WORDS, minsize=2):
+        super().__init__(RegexTokenizer(TOKEN_PATTERN), LowercaseFilter(), CharsetFilter(accent_map),
+                         StopFilter(stoplist=stoplist, minsize=minsize),
+                         CachedStemFilter(stemfn=porter2, cachesize=200_000))
+
+    def term_positions(self, text: str) -> dict[str, list[int]]:
+        """Each term of `text` and its positions, exactly as the chain numbers them: a token's
+        place among all tokens for the first term kept, then one more for each term after it
+        (Whoosh's StopFilter renumbers the tokens it keeps)."""
+        term = self.__dict__.get("_term") or self._make_term()
+        words = list(map(term, _FUSED_TOKEN.findall(text)))  # None for a dropped token
+        kept = [word for word in words if word is not None]
+        if not kept:
+            return {}
+        first = 0
+        while words[first] is None:
+            first += 1
+        positions: dict[str, list[int]] = {}
+        add = positions.setdefault
+        for pos, word in enumerate(kept, first):
+            add(word, []).append(pos)
+        return positions
+
+    def _make_term(self):
+        _, _, charset, stop, stemmer = self.items
+        charmap, stops, minsize, maxsize, stem = (charset.charmap, stop.stops, stop.min, stop.max,
+                                                  stemmer.stemfn)
+        ignore = stemmer.ignore
+
+        def term(token: str) -> str | None:
+            word = token.lower().translate(charmap)
+            if len(word) < minsize or (maxsize is not None and len(word) > maxsize) or word in stops:
+                return None
+            return word if word in ignore else stem(word)
+
+        self._term = lru_cache(maxsize=200_000)(term)
+        return self._term
+
+    def __getstate__(self):  # the cache is rebuilt on first use, not pickled into the index
+        return {k: v for k, v in self.__dict__.items() if k != "_term"}
+
+
+# TOKEN_PATTERN without its group, so that `findall` gives whole matches (the same matches).
+_FUSED_TOKEN = re.compile(TOKEN_PATTERN.replace("(", "(?:"), re.UNICODE)
+
+
+class FastPositions(Positions):
+    """Whoosh's `Positions` posting format (the same bytes on disk) that indexes a string with
+    its analyzer's `term_positions` when it has one."""
+
+    def word_values(self, value, analyzer, **kwargs):
+        fused = getattr(analyzer, "term_positions", None)
+        if fused is None or not isinstance(value, str) or set(kwargs) - {"mode"}:
+            yield from super().word_values(value, analyzer, **kwargs)
+            return
+        boost, encode = self.field_boost, self.encode
+        for word, poslist in fused(value).items():
+            yield word, len(poslist), len(poslist) * boost, encode(poslist)
+
+
 def text_analyzer(stoplist=STOP_WORDS):
-    return (
-        RegexTokenizer(TOKEN_PATTERN)
-        | LowercaseFilter()
-        | CharsetFilter(accent_map)
-        | StopFilter(stoplist=stoplist, minsize=2)
-        | CachedStemFilter(stemfn=porter2, cachesize=200_000)
-    )
+    return NewsAnalyzer(stoplist)
 
 
 def name_analyzer():

@@ -30,6 +30,7 @@ from .manifest import FileState, Manifest, digest_file, stat_file, within
 from .parsers import parse_file
 from .schema import to_document
 from .storage import open_for_writing
+from .writer import open_writer
 
 Progress = Callable[[int, int, Path], None]
 LOCK_FILE = "searchlib.lock"
@@ -318,7 +319,7 @@ class _Run:
     def _open(self) -> None:
         if self.writer is None:
             try:
-                self.writer = self.ix.writer(compound=False, limitmb=POOL_MB)
+                self.writer = open_writer(self.ix, compound=False, limitmb=POOL_MB)
             except LockError:  # only a non-searchlib writer can hold it while we hold the run lock
                 raise IndexLockedError(self.report.index, 0) from None
 

@@ -23,6 +23,14 @@ DEFAULT_FIELDS = {"title": 0.5, "summary": 1.0, "body": 1.0}
 SNIPPET_FIELD = "body"
 
 
+def _text(analyzer, **options) -> TEXT:
+    """A positional TEXT field; for the stemmed chain, indexed with its fused pass."""
+    field = TEXT(analyzer=analyzer, phrase=True, **options)
+    if hasattr(analyzer, "term_positions"):
+        field.format = analysis.FastPositions(field_boost=field.format.field_boost)
+    return field
+
+
 def build_schema(text=analysis.TEXT) -> Schema:
     return Schema(
         id=ID(stored=True, unique=True),
@@ -31,9 +39,9 @@ def build_schema(text=analysis.TEXT) -> Schema:
         format=ID(stored=True, sortable=True),
         url=ID(stored=True),
         # spelling: the title's words also unstemmed, for "did you mean" (see spelling.py)
-        title=TEXT(analyzer=text, stored=True, phrase=True, spelling=True),
-        summary=TEXT(analyzer=text, stored=True, phrase=True),
-        body=TEXT(analyzer=text, stored=True, phrase=True),
+        title=_text(text, stored=True, spelling=True),
+        summary=_text(text, stored=True),
+        body=_text(text, stored=True),
         source=TEXT(analyzer=analysis.NAME, stored=True, phrase=True, sortable=True),
         section=TEXT(analyzer=analysis.NAME, stored=True, phrase=True, sortable=True),
         author=TEXT(analyzer=analysis.NAME, stored=True, phrase=True, sortable=True),

@@ -1,0 +1,84 @@
+"""The indexing fast paths write exactly what Whoosh's own code writes."""
+import hashlib
+from datetime import datetime
+
+from hypothesis import given, settings, strategies as st
+from whoosh import index as whoosh_index
+from whoosh.formats import Positions
+from whoosh.writing import SegmentWriter
+
+from searchlib import analysis
+from searchlib.schema import build_schema
+from searchlib.writer import open_writer
+
+WORDS = ["The", "the", "U.S.", "café", "Café", "shells", "shelling", "a", "I", "of", "o'neill",
+         "naïve", "2022", "x", "running", "ran", "İstanbul", "ß", "déjà", "and", "North", "korea"]
+
+
+def chain_positions(text: str, analyzer=analysis.TEXT) -> dict[str, list[int]]:
+    """Term → positions as Whoosh's Positions format gets them through the whole chain."""
+    plain = Positions()
+    return {word: plain.decode_positions(value)
+            for word, _, _, value in plain.word_values(text, analyzer, mode="index")}
+
+
+texts = st.lists(st.one_of(st.sampled_from(WORDS), st.text(max_size=8)), max_size=40).map(
+    lambda parts: " ".join(parts))
+
+
+@settings(max_examples=300, deadline=None)
+@given(texts)
+def test_the_fused_pass_gives_the_chains_terms_and_positions(text):
+    assert analysis.TEXT.term_positions(text) == chain_positions(text)
+    assert analysis.QUESTION_TEXT.term_positions(text) == chain_positions(text, analysis.QUESTION_TEXT)
+
+
+def test_the_fused_pass_on_an_example():
+    # tokens: The U.S café s shells the shelling of a café; kept ones numbered on from the first
+    text = "The U.S. café's shells: the shelling of a café."
+    assert analysis.TEXT.term_positions(text) == {"u.": [1], "cafe": [2, 5], "shell": [3, 4]}
+    assert analysis.TEXT.term_positions("the of a") == {}
+
+
+def test_fast_positions_encodes_as_positions():
+    fast, plain = analysis.FastPositions(field_boost=2.0), Positions(field_boost=2.0)
+    text = "Artillery shells fell; shells again, artillery."
+    assert list(fast.word_values(text, analysis.TEXT, mode="index")) == \
+        list(plain.word_values(text, analysis.TEXT, mode="index"))
+
+
+DOCS = [
+    dict(id="a", path="/c/a.txt", title="North Korea fires artillery",
+         body="North Korea fired artillery shells into the sea. The shells fell near the border.",
+         source="Example News", section="World", topics="korea,defence", date=datetime(2022, 9, 6)),
+    dict(id="b", path="/c/b.txt", title="Café prices", body="Prices at the café rose; the café's owner said so.",
+         author="Ann Lee", date=datetime(2021, 1, 2)),
+    dict(id="c", path="/c/c.txt", title="Untitled", body="", summary="Only a summary here."),
+]
+
+
+def _segment_files(folder) -> dict[str, str]:
+    """Each segment file's digest, keyed by what follows the segment's random name."""
+    out = {}
+    for file in folder.iterdir():
+        if file.name.startswith("MAIN_") and "." in file.name and not file.name.endswith("WRITELOCK"):
+            out[file.name.split(".", 1)[1]] = hashlib.sha1(file.read_bytes()).hexdigest()
+    return out
+
+
+def test_the_writer_writes_the_same_bytes_as_whooshs(tmp_path):
+    plain_schema = build_schema()
+    for name in ("title", "summary", "body"):
+        plain_schema[name].format = Positions(field_boost=plain_schema[name].format.field_boost)
+    written = {}
+    for name, schema, make in (("whoosh", plain_schema, SegmentWriter), ("ours", build_schema(), open_writer)):
+        folder = tmp_path / name
+        folder.mkdir()
+        ix = whoosh_index.create_in(str(folder), schema)
+        writer = make(ix, compound=False)
+        for doc in DOCS:
+            writer.add_document(**{k: v for k, v in doc.items() if v})
+        writer.commit(merge=False)
+        written[name] = _segment_files(folder)
+    assert {"pst", "trm"} <= {name.rsplit(".", 1)[-1] for name in written["ours"]}
+    assert written["ours"] == written["whoosh"]
