@@ -86,3 +86,7 @@ class ParseError(SearchlibError):
         self.record = record
         where = f"{self.path} [{record}]" if record else str(self.path)
         super().__init__(f"{where}: {reason}")
+
+
+class IndexingError(SearchlibError):
+    """An indexing run that could not finish (what was committed before stays as it was)."""

@@ -189,10 +189,17 @@ def update_index(index_dir: Path, paths: Iterable[str | Path], *, base: Path, wa
             run.delete([p for p in known if p not in on_disk and within(p, roots)])
             todo = run.plan(files, known)
             jobs = (os.cpu_count() or 1) if jobs is None else jobs
-            for done, (path, state, is_new, items) in enumerate(_parsed(todo, jobs)):
-                if progress:
-                    progress(done, len(todo), path)
-                run.index_file(path, state, is_new, items)
+            if not merge and jobs > 1 and len(todo) >= PARALLEL_FROM and ix.is_empty():
+                # a rebuild: each worker parses and writes segments of its own (building.py)
+                from .building import build_segments
+                run.done.update(build_segments(ix, todo, base=base, jobs=jobs, report=report,
+                                               batch=batch_articles, pool_mb=POOL_MB,
+                                               progress=progress))
+            else:
+                for done, (path, state, is_new, items) in enumerate(_parsed(todo, jobs)):
+                    if progress:
+                        progress(done, len(todo), path)
+                    run.index_file(path, state, is_new, items)
             run.commit()
         except BaseException:
             run.abandon()

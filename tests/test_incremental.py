@@ -272,3 +272,50 @@ def test_parallel_parsing_gives_the_same_index_as_serial(tmp_path, monkeypatch):
     added, articles, skipped, found = reports[2]
     assert (added, articles, len(found)) == (21, 21, 21)
     assert [name for name, _ in skipped] == ["bad.jsonl", "big.txt", "binary.txt"]
+
+
+def _rebuild_corpus(folder: Path) -> None:
+    """24 stories, an article whose URL is in the first and the last file, and a bad file."""
+    for i in range(24):
+        write(folder, f"b{i:03}.txt", f"Story {i}", f"common words here, number {i}")
+    twin = {"title": "Twin", "body": "common twin", "url": "https://example.com/twin"}
+    (folder / "a.jsonl").write_text(json.dumps(twin) + "\n", encoding="utf-8")
+    (folder / "z.jsonl").write_text(json.dumps({**twin, "title": "Twin again"}) + "\n", encoding="utf-8")
+    (folder / "bad.jsonl").write_text("{not json\n", encoding="utf-8")
+
+
+def _summary(idx, report):
+    hits = idx.search("common", limit=100)
+    return (report.added, report.articles, sorted((s.path.name, s.reason) for s in report.skipped),
+            sorted((hit.id, Path(hit.path).name) for hit in hits), hits.total)
+
+
+def test_a_parallel_rebuild_gives_the_same_index_as_serial(tmp_path):
+    folder = tmp_path / "c"
+    _rebuild_corpus(folder)
+    summaries = {}
+    for jobs in (1, 2):
+        idx = searchlib.Index(tmp_path / f"ix{jobs}")
+        summaries[jobs] = _summary(idx, idx.update([folder], rebuild=True, jobs=jobs))
+        again = idx.update([folder], jobs=jobs)  # the manifest knows every file it indexed
+        assert (again.unchanged, again.added, again.articles) == (25, 0, 0)  # not z.jsonl, bad.jsonl
+    assert summaries[1] == summaries[2]
+    added, articles, skipped, found, total = summaries[2]
+    assert (added, articles, total) == (25, 25, 25)
+    assert ("https://example.com/twin", "a.jsonl") in found  # the first file keeps the id
+    assert [name for name, _ in skipped] == ["bad.jsonl", "z.jsonl"]
+    assert skipped[1][1] == f"duplicate of https://example.com/twin (already indexed from {folder / 'a.jsonl'})"
+
+
+def test_parallel_segment_writers_split_their_work_into_batches(tmp_path):
+    from whoosh import index as whoosh_index
+
+    from searchlib.indexing import update_index
+    folder = tmp_path / "c"
+    _rebuild_corpus(folder)
+    idx = searchlib.Index(tmp_path / "ix")
+    report = update_index(idx.path, [folder], base=tmp_path, batch_articles=4, jobs=2, merge=False)
+    assert (report.added, report.articles, report.commits) == (25, 25, 1)
+    segments = whoosh_index.open_dir(str(idx.path))._segments()
+    assert len(segments) >= 7 and max(s.doc_count_all() for s in segments) <= 4  # batches of 4
+    assert idx.search("common", limit=100).total == 25
