@@ -237,8 +237,7 @@ def index_command(paths, index_dir, rebuild, wait, jobs, as_json):
     if as_json:
         click.echo(_json(report.to_dict()))
     else:
-        for skipped in report.skipped:
-            _warn(f"skipped {_safe(str(skipped))}")
+        _report_problems(report)
         click.echo(_summary(report, index_path))
     click.get_current_context().exit(ExitCode.OK if report.ok else ExitCode.NOTHING)
 
@@ -249,18 +248,22 @@ def index_command(paths, index_dir, rebuild, wait, jobs, as_json):
 def parse(paths, as_json):
     """Print the articles that would be indexed from PATHS, every field, without indexing.
 
+    With --json: one line per article, then, if anything was skipped, a last line
+    {"skipped": [{"path", "record", "reason"}, ...]} as in `search index --json`.
     Exit status: 0 if everything parsed, 1 if something was skipped, 2 on error.
     """
-    skipped = 0
+    skipped = []
     from .corpus import Skipped, read_articles  # the parsers: not loaded for a search
     for item in read_articles(paths):
         if isinstance(item, Skipped):
-            skipped += 1
+            skipped.append(item)
             _warn(f"skipped {_safe(str(item))}")
         elif as_json:
             click.echo(_json(item.to_dict()))
         else:
             _render_article(item)
+    if as_json and skipped:
+        click.echo(_json({"skipped": [s.to_dict() for s in skipped]}))
     click.get_current_context().exit(ExitCode.NOTHING if skipped else ExitCode.OK)
 
 
@@ -299,10 +302,38 @@ def _open_or_build(index_path: Path) -> Index:
     _note(f"no index at {index_path}/ yet: building it from {corpus}/ first")
     idx = Index(index_path)
     report = idx.update([corpus], progress=_ProgressBar())
-    for skipped in report.skipped:
-        _warn(f"skipped {_safe(str(skipped))}")
+    _report_problems(report)
     _note(_summary(report, index_path))
     return idx
+
+
+def _report_problems(report, examples: int = 3) -> None:
+    """On stderr: each skipped file or record, then the warnings grouped by reason, each group
+    with its count and the first few articles (file [record]); --json lists them all."""
+    for skipped in report.skipped:
+        _warn(f"skipped {_safe(str(skipped))}")
+    groups: dict[str, list] = {}
+    for warning in report.warnings:
+        groups.setdefault(warning.kind, []).append(warning)
+    for kind, items in sorted(groups.items(), key=lambda group: -len(group[1])):  # (stable sort)
+        count = f"{len(items):,} article{'s' if len(items) != 1 else ''}"
+        reasons = {w.reason for w in items}
+        if reasons == {"no date"}:
+            what = f"{count} {'have' if len(items) != 1 else 'has'} no date"
+        else:
+            what = f"{count}: {items[0].reason if len(reasons) == 1 else kind + ' (reasons vary)'}"
+        shown = ", ".join(_where(w.path, w.record) for w in items[:examples])
+        more = ", …; all in --json" if len(items) > examples else ""
+        _warn(f"warning: {_safe(what)} ({_safe(shown)}{more})")
+
+
+def _where(path: Path, record: str | None) -> str:
+    """A file as the user can read it (relative to the current folder when inside it), and record."""
+    try:
+        shown = str(Path(path).relative_to(Path.cwd()))
+    except (ValueError, OSError):  # elsewhere, or the current folder is gone
+        shown = str(path)
+    return f"{shown} [{record}]" if record else shown
 
 
 def _summary(report, index_path: Path) -> str:

@@ -44,6 +44,41 @@ class Skipped:
         return f"{where}: {self.reason}"
 
 
+@dataclass(frozen=True)
+class Flagged:
+    """An article that was indexed, but with a doubt worth reporting, and which: its encoding was
+    a guess, the page looks cut off, it was truncated at a limit, it has no date.
+
+    `reason` is one of the article's `notes` (or "no date"); `kind`, the reason up to its first
+    colon ("encoding", "truncated page", "no date"), groups like doubts in a summary. `record`
+    is the article's key within its file (as in its id, `path#key`), None for a one-article file.
+    """
+
+    path: Path
+    reason: str
+    record: str | None = None
+
+    @property
+    def kind(self) -> str:
+        return self.reason.split(":", 1)[0]
+
+    def to_dict(self) -> dict:
+        return {"path": str(self.path), "record": self.record, "reason": self.reason}
+
+    def __str__(self) -> str:
+        where = f"{self.path} [{self.record}]" if self.record else str(self.path)
+        return f"{where}: {self.reason}"
+
+
+NO_DATE = "no date"
+
+
+def flags(article: Article) -> list[Flagged]:
+    """What is doubtful about an article read from `article.path`: each of its notes, and no date."""
+    reasons = list(article.notes) + ([NO_DATE] if article.date is None else [])
+    return [Flagged(article.path or Path(), reason, article.key) for reason in reasons]
+
+
 def find_files(paths: Iterable[str | Path], *, follow_links: bool = False) -> tuple[list[Path], list[Skipped]]:
     """Every file the paths stand for (absolute, de-duplicated, sorted), and what was passed over.
 

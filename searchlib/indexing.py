@@ -45,7 +45,12 @@ PARALLEL_FROM = 16  # files to parse before worker processes are worth starting
 
 @dataclass
 class UpdateReport:
-    """What an update did. File counts: added / updated / deleted / unchanged / skipped."""
+    """What an update did. File counts: added / updated / deleted / unchanged / skipped.
+
+    `skipped`: files and records not indexed (they make the run not `ok`). `warnings`: articles
+    indexed with a doubt (`corpus.Flagged`: a guessed encoding, a page cut off, no date), for the
+    files read in this run; they do not make it less `ok`.
+    """
 
     index: Path
     files: int = 0
@@ -57,6 +62,7 @@ class UpdateReport:
     removed: int = 0
     commits: int = 0
     skipped: list[Skipped] = field(default_factory=list)
+    warnings: list[Flagged] = field(default_factory=list)
     seconds: float = 0.0
 
     @property
@@ -73,7 +79,8 @@ class UpdateReport:
             "updated": self.updated, "deleted": self.deleted, "unchanged": self.unchanged,
             "skipped_files": len({s.path for s in self.skipped}), "articles": self.articles,
             "removed": self.removed, "commits": self.commits,
-            "skipped": [s.to_dict() for s in self.skipped], "seconds": round(self.seconds, 3),
+            "skipped": [s.to_dict() for s in self.skipped],
+            "warnings": [w.to_dict() for w in self.warnings], "seconds": round(self.seconds, 3),
         }
 
 
@@ -285,7 +292,8 @@ class _Run:
 
     def _articles(self, path: Path, parsed=None) -> list[Article]:
         """The file's usable articles (parsed here, or by a worker), reporting parse problems
-        and duplicate ids."""
+        and duplicate ids, and each indexed article's doubts (its notes, no date) as warnings."""
+        from .corpus import flags  # (loaded already: the import costs nothing)
         skips_before = len(self.report.skipped)
         try:
             items = list(parse_file(path)) if parsed is None else _unpack(parsed)
@@ -308,6 +316,7 @@ class _Run:
             else:
                 ids.add(item.id)
                 articles.append(item)
+                self.report.warnings.extend(flags(item))
         if not articles and len(self.report.skipped) == skips_before:
             self.report.skipped.append(Skipped(path, "no articles found in the file"))
         return articles

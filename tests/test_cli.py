@@ -114,8 +114,11 @@ def test_index_reports_skipped_files_and_exits_1(run, tmp_path):
     assert summary == "index/: 1 added, 0 updated, 0 deleted, 0 unchanged, 1 skipped files; 5 articles written"
     assert seconds.endswith(" s.\n")
     assert f"search: skipped {tmp_path / 'corpus' / 'bad.txt'}: binary file" in result.stderr
+    assert result.stderr.splitlines()[1:] == [  # the undated record is indexed, with a warning
+        "search: warning: 1 article has no date (corpus/fixture.jsonl [delta])"]
     report = json.loads(run("index", "--json").stdout)  # the bad file is retried, the good one not re-read
     assert (report["unchanged"], report["articles"], report["skipped_files"]) == (1, 0, 1)
+    assert report["warnings"] == []  # warnings are about the files read in this run
 
 
 def test_index_missing_path_is_exit_2(run, tmp_path):
@@ -137,9 +140,73 @@ def test_parse_command(run, tmp_path):
     (tmp_path / "b.bin").write_bytes(b"\x00")
     result = run("parse", "a.txt", "b.bin", "--json")
     assert result.exit_code == 1
-    (article,) = [json.loads(line) for line in result.stdout.splitlines()]
+    article, final = [json.loads(line) for line in result.stdout.splitlines()]
     assert (article["title"], article["body"], article["format"]) == ("Headline", "Body text.", "text")
-    assert "b.bin: binary file" in result.stderr
+    # the skipped items end the output, in the shape of `search index --json`
+    assert final == {"skipped": [{"path": str(tmp_path / "b.bin"), "record": None,
+                                  "reason": "binary file (contains NUL bytes)"}]}
+    assert result.stderr == f"search: skipped {tmp_path / 'b.bin'}: binary file (contains NUL bytes)\n"
+    clean = run("parse", "a.txt", "--json")  # nothing skipped: no final line
+    assert clean.exit_code == 0 and [json.loads(line)["title"] for line in clean.stdout.splitlines()] == ["Headline"]
+
+
+def test_parse_json_lists_skipped_records_of_a_file(run, tmp_path):
+    (tmp_path / "feed.jsonl").write_text('{"title": "Kept", "date": "2022-09-06"}\n{not json\n', encoding="utf-8")
+    result = run("parse", "feed.jsonl", "--json")
+    assert result.exit_code == 1
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [r.get("title") for r in rows[:-1]] == ["Kept"]
+    assert [(s["path"], s["record"]) for s in rows[-1]["skipped"]] == [(str(tmp_path / "feed.jsonl"), "line 2")]
+
+
+def test_index_reports_warnings_grouped_without_failing(run, tmp_path):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for name in ("a", "b", "c", "d"):
+        (corpus / f"{name}.txt").write_text(f"Story {name}\n\nBody of story {name}.", encoding="utf-8")
+    (corpus / "e.txt").write_bytes("Caf\u00e9 story\n\nCr\u00e8me.".encode("cp1252"))
+    (corpus / "f.html").write_text("<html><head><title>Cut page</title></head><body><p>Story that stops",
+                                   encoding="utf-8")
+    result = run("index")
+    assert result.exit_code == 0  # warnings are not skips
+    assert result.stdout.startswith("index/: 6 added, 0 updated, 0 deleted, 0 unchanged, 0 skipped files; "
+                                    "6 articles written in ")
+    assert result.stderr.splitlines() == [
+        "search: warning: 6 articles have no date (corpus/a.txt, corpus/b.txt, corpus/c.txt, …; all in --json)",
+        "search: warning: 1 article: encoding: not valid UTF-8 and no charset declared: decoded as "
+        "Windows-1252 (a guess) (corpus/e.txt)",
+        "search: warning: 1 article: truncated page: it opens <html> or <body> but ends without closing "
+        "either (a truncated file?) (corpus/f.html)",
+    ]
+    report = json.loads(run("index", "--rebuild", "--json").stdout)
+    assert report["skipped"] == [] and report["articles"] == 6
+    where = lambda name: str(corpus / name)  # noqa: E731
+    assert sorted((w["path"], w["record"], w["reason"]) for w in report["warnings"]) == sorted(
+        [(where(f"{n}.txt"), None, "no date") for n in "abcde"] + [
+            (where("e.txt"), None, "encoding: not valid UTF-8 and no charset declared: decoded as Windows-1252 "
+                                   "(a guess)"),
+            (where("f.html"), None, "truncated page: it opens <html> or <body> but ends without closing either "
+                                    "(a truncated file?)"),
+            (where("f.html"), None, "no date")])
+
+
+def test_index_warnings_name_records_and_say_when_reasons_vary(run, tmp_path):
+    (tmp_path / "corpus").mkdir()
+    (tmp_path / "corpus" / "desk.jsonl").write_text(
+        '{"id": "one", "title": "Dated", "date": "2022-09-06"}\n{"id": "two", "title": "Undated"}\n',
+        encoding="utf-8")
+    utf8 = "\n\nIn UTF-8 text: café, crème brûlée.".encode("utf-8")
+    (tmp_path / "corpus" / "x.txt").write_bytes(b"Stray \xfc byte" + utf8)
+    (tmp_path / "corpus" / "y.txt").write_bytes(b"Two \xfc stray \xfc bytes" + utf8)
+    result = run("index")
+    assert result.exit_code == 0
+    assert result.stderr.splitlines() == [
+        "search: warning: 3 articles have no date (corpus/desk.jsonl [two], corpus/x.txt, corpus/y.txt)",
+        "search: warning: 2 articles: encoding (reasons vary) (corpus/x.txt, corpus/y.txt)",
+    ]
+    report = json.loads(run("index", "--rebuild", "--json").stdout)
+    assert [(w["record"], w["reason"]) for w in report["warnings"] if w["path"].endswith("y.txt")] == [
+        (None, "encoding: 2 bytes not valid UTF-8: read as Windows-1252 (a guess)"), (None, "no date")]
 
 
 def test_terminal_output_never_carries_article_control_characters(run, tmp_path):

@@ -47,6 +47,16 @@ def test_one_stray_byte_in_utf8_is_repaired_not_the_whole_file():
     decoded = charset.decode(data)
     assert decoded.text == "Grüße aus Köln. Stray ü byte."  # not "GrÃ¼ÃŸe": the UTF-8 is kept
     assert decoded.encoding == "utf-8" and decoded.note.startswith("1 byte not valid UTF-8")
+    assert decoded.guessed == (decoded.text.index("ü byte"),)  # where it is, one character
+
+
+def test_guessed_places_are_listed_only_for_a_few_stray_bytes():
+    few = ("é" * 100).encode("utf-8") + b"a\xfcb\xe9c"
+    decoded = charset.decode(few)
+    assert decoded.text.endswith("aübéc") and decoded.guessed == (101, 103)
+    assert decoded.note == "2 bytes not valid UTF-8: read as Windows-1252 (a guess)"
+    assert charset.decode(TEXT.encode("cp1252")).guessed is None  # read as Windows-1252 throughout
+    assert charset.decode(TEXT.encode("utf-8")).guessed is None
 
 
 @pytest.mark.parametrize("data, reason", [

@@ -106,11 +106,32 @@ def test_reuters_records(tmp_path):
         ("NEWID 11", "record is not closed by </REUTERS> (truncated file?)")]
 
 
-def test_reuters_stray_byte_keeps_the_file_and_says_so(tmp_path):
+def test_reuters_stray_byte_keeps_the_file_and_notes_just_its_record(tmp_path):
     data = SGML.encode("ascii").replace(b"throughout", b"through\xfcout")
     articles, _ = split(parse_file(write(tmp_path, "reut2-017.sgm", data)))
     assert len(articles) == 3 and "throughüout" in articles[0].body
-    assert all(a.notes == ["encoding: 1 byte not valid UTF-8: read as Windows-1252 (a guess)"] for a in articles)
+    assert [(a.key, a.notes) for a in articles] == [
+        ("7", ["encoding: 1 byte not valid UTF-8: read as Windows-1252 (a guess)"]), ("8", []), ("9", [])]
+
+
+def test_reuters_stray_bytes_counted_per_record_and_none_outside_records(tmp_path):
+    data = (SGML.encode("ascii").replace(b"cocoa zone", b"coc\xf6a z\xf6ne")
+            .replace(b"Blah blah", b"Bl\xe4h blah").replace(b'"lewis.dtd">', b'"lewis.dtd"> \xa9')
+            + b"\n" * 5000)  # a big file (as the real one is) with a few stray bytes stays UTF-8
+    articles, _ = split(parse_file(write(tmp_path, "reut2-017.sgm", data)))
+    assert [(a.key, a.notes) for a in articles] == [
+        ("7", ["encoding: 2 bytes not valid UTF-8: read as Windows-1252 (a guess)"]),
+        ("8", ["encoding: 1 byte not valid UTF-8: read as Windows-1252 (a guess)"]),  # (anywhere in it)
+        ("9", [])]
+    assert "cocöa zöne" in articles[0].body
+
+
+def test_reuters_file_read_as_windows_1252_throughout_notes_every_record(tmp_path):
+    data = SGML.replace("cocoa", "cocöa").encode("cp1252")  # small: its stray bytes are no "few"
+    articles, _ = split(parse_file(write(tmp_path, "reut2-017.sgm", data)))
+    assert "cocöa" in articles[0].body
+    assert [a.notes for a in articles] == [
+        ["encoding: not valid UTF-8 and no charset declared: decoded as Windows-1252 (a guess)"]] * 3
 
 
 def test_sgml_without_records_is_an_error(tmp_path):

@@ -46,10 +46,32 @@ def test_json_ld_headline_in_cdata_wins(tmp_path):
     assert article.date == datetime(2023, 6, 7, 20, 54, 26, tzinfo=UTC)
 
 
-def test_h1_beats_a_title_tag_that_decorates_it(tmp_path):
-    html = ('<html><head><title>Wall to be rebuilt _Harbour news _Gazette</title></head>'
+@pytest.mark.parametrize("title_tag, head", [
+    ("Harbour news » Wall to be rebuilt | Gazette", ""),        # parts set off by separators
+    ("Wall to be rebuilt - Harbour news - Gazette", ""),
+    ("Wall to be rebuilt _Harbour news _Gazette",                # the site's declared name
+     '<meta property="og:site_name" content="Gazette">'),
+    ("Wall to be rebuilt [gazette.example]", '<link rel="canonical" href="https://gazette.example/a/1">'),
+])
+def test_h1_beats_a_title_tag_that_decorates_it(tmp_path, title_tag, head):
+    html = (f'<html><head><title>{title_tag}</title>{head}</head>'
             f'<body><h1>Wall to be rebuilt</h1>{paragraphs(2)}</body></html>')
     assert page(tmp_path, html).title == "Wall to be rebuilt"
+
+
+@pytest.mark.parametrize("title_tag", ["Wall to be rebuilt _Harbour news _Gazette",
+                                       "Wall to be rebuilt [Gazette.example]", "Wall to be rebuilt_Gazette"])
+def test_title_tag_with_decoration_nothing_identifies_is_kept(tmp_path, title_tag):
+    html = (f'<html><head><title>{title_tag}</title></head>'
+            f'<body><h1>Wall to be rebuilt</h1>{paragraphs(2)}</body></html>')
+    assert page(tmp_path, html).title == title_tag
+
+
+def test_declared_title_loses_only_a_known_site_name(tmp_path):
+    html = ('<html><head><meta property="og:title" content="Wall to be rebuilt - Harbour news">'
+            '<meta property="og:site_name" content="Gazette"></head>'
+            f'<body><h1>Wall to be rebuilt</h1>{paragraphs(2)}</body></html>')
+    assert page(tmp_path, html).title == "Wall to be rebuilt - Harbour news"
 
 
 def test_title_tag_beats_an_unrelated_h1(tmp_path):
@@ -144,6 +166,40 @@ def test_xhtml_and_url_like_pages_raise_no_warnings(tmp_path):
              f'<head><title>X</title></head><body>{paragraphs(1)}</body></html>')
     assert page(tmp_path, xhtml).title == "X"
     assert page(tmp_path, "https://example.com/a/page", "link.html").body == "https://example.com/a/page"
+
+
+# --- truncated pages ----------------------------------------------------------------------------
+
+CUT_OFF = "truncated page: it opens <html> or <body> but ends without closing either (a truncated file?)"
+
+
+@pytest.mark.parametrize("html", [
+    f"<html><head><title>Cut</title></head><body>{paragraphs(2)}<div><p>The sto",
+    f"<!DOCTYPE html><HTML><body>{paragraphs(2)}<a href='/x",
+    f"<body>{paragraphs(2)}<ul><li>",
+])
+def test_page_cut_off_is_read_and_noted(tmp_path, html):
+    article = page(tmp_path, html)
+    assert article.notes == [CUT_OFF] and "harbour1" in article.body
+
+
+@pytest.mark.parametrize("html", [
+    f"<html><body>{paragraphs(2)}</body>",                        # </html> may be left out
+    f"<html><body>{paragraphs(2)}</BODY ></html>\n<!-- served by x -->",
+    f"<div>{paragraphs(2)}</div>",                                # a fragment, not a page
+    f"<html><body>{paragraphs(2)}</html>",
+])
+def test_complete_pages_and_fragments_are_not_noted(tmp_path, html):
+    assert page(tmp_path, html).notes == []
+
+
+def test_page_truncated_at_the_record_limit_is_noted_once(tmp_path):
+    from searchlib.limits import Limits
+    path = tmp_path / "long.html"
+    path.write_text(f"<html><body>{paragraphs(40)}</body></html>", encoding="utf-8")
+    (article,) = parse_file(path, Limits(max_record_chars=2000))
+    assert article.notes == [f"truncated: only the first 2,000 characters of {len(path.read_text()):,} "
+                             "characters were read (SEARCHLIB_MAX_RECORD_MB)"]
 
 
 def test_page_without_text_is_reported(tmp_path):

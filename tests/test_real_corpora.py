@@ -72,7 +72,7 @@ def test_readability_pages_metadata():
         if expected.get("byline"):
             bylines.append(bool(article.author))
     assert len(pages) == 40
-    assert sum(titles) >= 0.85 * len(titles) and sum(dates) >= 0.9 * len(dates)
+    assert sum(titles) >= 0.9 * len(titles) and sum(dates) >= 0.9 * len(dates)
     assert sum(bylines) >= 0.9 * len(bylines)
 
 
@@ -91,8 +91,9 @@ def test_reuters_every_record_is_read():
     assert len({a.key for a in articles}) == len(articles)
     assert sum(1 for a in articles if a.topics) > 10000 and sum(1 for a in articles if not a.body) > 1000
     assert not any(re.search(r"[\x00-\x08\x0b-\x1f]|&#\d+;|&lt;", a.title + a.body) for a in articles)
-    # the stray byte in reut2-017 costs nothing but is noted; other files need no note
-    assert {a.path.name for a in articles if a.notes} == {"reut2-017.sgm"}
+    # the stray byte in reut2-017 costs nothing but is noted on its record; other records need no note
+    assert [(a.path.name, a.key, a.notes) for a in articles if a.notes] == [
+        ("reut2-017.sgm", "17980", ["encoding: 1 byte not valid UTF-8: read as Windows-1252 (a guess)"])]
 
 
 def test_news_articles_csv():

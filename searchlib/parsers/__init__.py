@@ -10,7 +10,8 @@ Files are untrusted, so every step is bounded by `searchlib.limits`: only regula
 gzip-compressed file (`x.jsonl.gz`) is decompressed only up to `max_file_bytes` (its format is
 that of the inner name, `x.jsonl`), and a format that makes the whole file one article (plain text,
 HTML) is truncated to `max_record_chars`, with a note. Decoding is `charset.decode`'s; when it had
-to guess the encoding, every article from the file carries a note saying so.
+to guess the encoding, every article from the file carries a note saying so, or, in a Reuters SGML
+file that is UTF-8 but for a few stray bytes, every record holding one of them.
 """
 from __future__ import annotations
 
@@ -71,6 +72,11 @@ _SNIFF = charset.SNIFF_BYTES
 _GUNZIP_CHUNK = 1 << 20
 # Formats in which the whole file is one article: truncated to `max_record_chars`.
 _ONE_ARTICLE = ("text", "html")
+# Formats whose parser takes `guessed` (`charset.Decoded.guessed`) and notes a guessed encoding
+# only on the records holding the guessed bytes; other formats note it on every article.
+LOCATES_GUESSES = ("sgml",)
+# How a parser's note on a page that ends before it is complete begins (a truncated file).
+CUT_OFF_NOTE = "truncated page"
 _GZIP_MAGIC = b"\x1f\x8b"
 _DECLARES_CHARSET = {"html": "html", "feed": "xml"}
 # Sniffed formats trusted over a `.txt` extension.
@@ -94,16 +100,21 @@ def parse_file(path: Path, limits: Limits | None = None) -> Iterator[Article | P
     fmt = detect_format(name, data, report_as=path)
     decoded = decode(data, path, fmt)
     data = None  # the bytes are not needed any more: free them before parsing
-    text, notes = decoded.text, [f"encoding: {decoded.note}"] if decoded.note else []
+    text, notes, options = decoded.text, [f"encoding: {decoded.note}"] if decoded.note else [], {}
+    if fmt in LOCATES_GUESSES and decoded.guessed is not None:  # the parser notes the records
+        notes, options = [], {"guessed": decoded.guessed}
     decoded = None
-    if fmt in _ONE_ARTICLE and len(text) > limits.max_record_chars:
+    cut = fmt in _ONE_ARTICLE and len(text) > limits.max_record_chars
+    if cut:
         notes.append(f"truncated: only the first {_size(limits.max_record_chars, 'chars')} of "
                      f"{_size(len(text), 'chars')} were read {limits.hint('max_record_chars')}")
         text = text[:limits.max_record_chars]
     try:
-        for item in PARSERS[fmt](text, path, limits=limits):
+        for item in PARSERS[fmt](text, path, limits=limits, **options):
             if isinstance(item, Article):
                 item.path, item.format = path, item.format or fmt
+                if cut:  # the page ends early because we cut it: that is said already
+                    item.notes = [n for n in item.notes if not n.startswith(CUT_OFF_NOTE)]
                 item.notes[:0] = notes
             yield item
     except ParseError:

@@ -26,6 +26,8 @@ MAX_CONTROL_SHARE = 0.05
 # In a guessed Windows-1252 reading, share of letters that are non-ASCII above which the guess is
 # implausible (Western European prose has well under 15%).
 MAX_GUESSED_NON_ASCII_LETTERS = 0.4
+# Stray bytes whose places `Decoded.guessed` lists (beyond that, the whole file is noted).
+MAX_GUESSED_OFFSETS = 10_000
 
 _BOMS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"), (codecs.BOM_UTF8, "utf-8"),
          (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
@@ -52,11 +54,18 @@ class NotText(ValueError):
 
 @dataclass(frozen=True)
 class Decoded:
-    """Decoded text, the codec used, and a note when that codec was a guess (else None)."""
+    """Decoded text, the codec used, and a note when that codec was a guess (else None).
+
+    `guessed`: where a UTF-8 file's stray bytes were read as Windows-1252, as offsets into
+    `text` (one character each), when there were few enough to list (else None, as for a file
+    read as Windows-1252 throughout): a parser of many records can then note just the records
+    holding them (see `guess_note`).
+    """
 
     text: str
     encoding: str
     note: str | None = None
+    guessed: tuple[int, ...] | None = None
 
 
 def decode(data: bytes, declared_in: str | None = None) -> Decoded:
@@ -131,12 +140,19 @@ def _repaired(text: str, bad: int) -> Decoded:
     """UTF-8 text from `_utf8_counts` with each of its `bad` bytes read as Windows-1252."""
     if not bad:
         return Decoded(text, "utf-8")
-    if bad * 8 < len(text):  # a few stray bytes: replace just them
+    guessed = None
+    if bad * 8 < len(text):  # a few stray bytes: replace just them (each by one character)
+        if bad <= MAX_GUESSED_OFFSETS:
+            guessed = tuple(m.start() for m in _ESCAPED.finditer(text))
         text = _ESCAPED.sub(lambda m: _REPAIRS[ord(m.group())], text)
     else:
         text = text.translate(_REPAIRS)
-    plural = "s" if bad != 1 else ""
-    return Decoded(text, "utf-8", f"{bad} byte{plural} not valid UTF-8: read as Windows-1252 (a guess)")
+    return Decoded(text, "utf-8", guess_note(bad), guessed)
+
+
+def guess_note(bad: int) -> str:
+    """The note for `bad` stray bytes in UTF-8 text read as Windows-1252."""
+    return f"{bad:,} byte{'s' if bad != 1 else ''} not valid UTF-8: read as Windows-1252 (a guess)"
 
 
 def _count_control(text: str, enough: int) -> tuple[int, int]:
