@@ -119,15 +119,16 @@ def _extract(soup: BeautifulSoup, settings: _Pass) -> str:
 # --- 1. pruning ------------------------------------------------------------------------------
 
 def _prune(soup: BeautifulSoup, settings: _Pass) -> None:
-    for tag in soup.find_all(DROP_TAGS):
+    for tag in _tags(soup, _DROP):
         if not _gone(tag):
             tag.decompose()
-    for tag in soup.find_all("form"):  # ASP.NET pages wrap the whole page in one <form>
+    for tag in _tags(soup, _FORM):  # ASP.NET pages wrap the whole page in one <form>
         if not _gone(tag) and _paragraph_chars(tag) < 200:
             tag.decompose()
-    marked = soup.find_all(attrs={"itemprop": re.compile(r"\barticleBody\b")})
+    tags = _tags(soup)
+    marked = [tag for tag in tags if _ARTICLE_BODY.search(_attr(tag, "itemprop"))]
     holds_body = {id(parent) for tag in marked for parent in tag.parents}
-    for tag in soup.find_all(True):
+    for tag in tags:
         if _gone(tag) or tag.name in ("html", "body", "article", "main"):
             continue
         if _hidden(tag) or (settings.strip_unlikely and _unlikely(tag) and id(tag) not in holds_body):
@@ -149,8 +150,8 @@ def _unlikely(tag: Tag) -> bool:
 
 def _marked_body(root: Tag) -> Tag | None:
     """An `itemprop="articleBody"` element with real text (not an empty `<meta>`)."""
-    marked = [t for t in root.find_all(attrs={"itemprop": re.compile(r"\barticleBody\b")})
-              if t.name not in ("meta", "link") and len(t.get_text(strip=True)) >= 200]
+    marked = [t for t in _tags(root) if _ARTICLE_BODY.search(_attr(t, "itemprop"))
+              and t.name not in ("meta", "link") and len(t.get_text(strip=True)) >= 200]
     return max(marked, key=_paragraph_chars) if marked else None
 
 
@@ -178,10 +179,10 @@ def _best_candidate(root: Tag, settings: _Pass) -> Tag | None:
 
 def _paragraphs(root: Tag):
     """(node scored as a paragraph, its text): `p`-like blocks, and divs that hold only inline content."""
-    for tag in root.find_all(PARAGRAPHS + ("div",)):
-        if tag.name == "div" and tag.find(_DIV_BLOCK_CHILDREN) is not None:
-            loose = " ".join(s.strip() for s in tag.find_all(string=True, recursive=False)
-                             if not isinstance(s, _SKIP_STRINGS))
+    for tag in _tags(root, _SCORED):
+        if tag.name == "div" and _holds(tag, _DIV_BLOCKS):
+            loose = " ".join(s.strip() for s in tag.children
+                             if isinstance(s, NavigableString) and not isinstance(s, _SKIP_STRINGS))
             if len(loose) >= _MIN_PARAGRAPH:  # text directly in a div, between its blocks
                 yield tag, loose
         elif isinstance(tag.parent, Tag):
@@ -224,7 +225,7 @@ def _with_siblings(top: Tag, settings: _Pass) -> list[Tag]:
     threshold = max(10.0, top_score * 0.2)
     top_class = " ".join(_classes(top))
     nodes = []
-    for sibling in parent.find_all(True, recursive=False):
+    for sibling in [child for child in parent.children if isinstance(child, Tag)]:
         if sibling is top:
             nodes.append(sibling)
             continue
@@ -286,7 +287,7 @@ def _left_out(tag: Tag, settings: _Pass) -> bool:
         return False
     density = _link_density(tag, text)
     if tag.name in ("ul", "ol", "table", "dl", "div", "section", "figure", "form", "fieldset"):
-        paragraphs = len(tag.find_all("p"))
+        paragraphs = len(_tags(tag, _P))
         if density > 0.5 or (weight < 25 and density > 0.2 and paragraphs < 2 and len(text) < 400):
             return True
     return tag.name in ("p", "li", "h2", "h3", "h4", "h5", "h6", "dd") and \
@@ -304,6 +305,26 @@ def _tidy(text: str) -> str:
 
 # --- helpers -----------------------------------------------------------------------------------
 
+# bs4's find_all() matches through a general filter object per element, which made it most of
+# the extractor's time; these walk `descendants` (what find_all walks) with a set lookup.
+_DROP, _FORM, _P, _A = frozenset(DROP_TAGS), frozenset({"form"}), frozenset({"p"}), frozenset({"a"})
+_PARAGRAPHS, _SCORED = frozenset(PARAGRAPHS), frozenset(PARAGRAPHS + ("div",))
+_DIV_BLOCKS = frozenset(_DIV_BLOCK_CHILDREN)
+_ARTICLE_BODY = re.compile(r"\barticleBody\b")
+
+
+def _tags(root: Tag, names: frozenset | None = None) -> list[Tag]:
+    """`root.find_all(names)` (every element with `names=None`), in document order."""
+    if names is None:
+        return [node for node in root.descendants if isinstance(node, Tag)]
+    return [node for node in root.descendants if isinstance(node, Tag) and node.name in names]
+
+
+def _holds(root: Tag, names: frozenset) -> bool:
+    """`root.find(names) is not None`."""
+    return any(isinstance(node, Tag) and node.name in names for node in root.descendants)
+
+
 def _gone(tag: Tag) -> bool:
     """Whether the element was decomposed. (Not `tag.decomposed`: on a live tag, bs4 looks up
     the missing `_decomposed` attribute as a search of the whole subtree for a `<_decomposed>`
@@ -312,14 +333,14 @@ def _gone(tag: Tag) -> bool:
 
 
 def _paragraph_chars(tag: Tag) -> int:
-    return sum(len(p.get_text(strip=True)) for p in tag.find_all(PARAGRAPHS))
+    return sum(len(p.get_text(strip=True)) for p in _tags(tag, _PARAGRAPHS))
 
 
 def _link_density(tag: Tag, text: str | None = None) -> float:
     text = text if text is not None else tag.get_text(" ", strip=True)
     if not text:
         return 0.0
-    linked = sum(len(a.get_text(" ", strip=True)) for a in tag.find_all("a"))
+    linked = sum(len(a.get_text(" ", strip=True)) for a in _tags(tag, _A))
     return min(1.0, linked / len(text))
 
 
