@@ -2,16 +2,17 @@
 """Benchmark: what incremental reindexing costs, as ratios to a full build measured in the same run.
 
 Copies the real corpora from ../shared/corpora (Reuters SGML, BBC text, the NewsArticles CSV, the
-HTML test pages) into a temporary folder, then runs each phase in a fresh process (so each
-reports its own peak RSS):
+HTML test pages) into a temporary folder, then runs each phase in a fresh process, whose peak
+memory is sampled over the whole process tree (parse workers included):
 
+  half       build an index of every other file from nothing (memory as the corpus grows)
   full       build the index from nothing
   nochange   reindex with nothing changed                 (target: <= 2 s and <= 5 % of full)
   change1    reindex after rewriting 1 % of the files      (target: <= 10 % of full)
 
     python scripts/bench_reindex.py [--repeat 5] [--shared ../shared]
 
-Prints one line per run and a summary of medians and ratios.
+Prints one line per run and a summary of medians (and the slowest run) and ratios.
 """
 from __future__ import annotations
 
@@ -23,7 +24,11 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
+import time
 from pathlib import Path
+
+from bench import _tree_rss_kb  # (scripts/ is on the path of a script run from it)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -32,7 +37,7 @@ import json, resource, sys, time
 sys.path.insert(0, {root!r})
 import searchlib
 started = time.perf_counter()
-report = searchlib.Index({index!r}).update([{corpus!r}])
+report = searchlib.Index({index!r}).update({paths!r})
 seconds = time.perf_counter() - started
 rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 print(json.dumps(dict(seconds=seconds, rss_mb=rss, added=report.added, updated=report.updated,
@@ -57,12 +62,24 @@ def copy_corpora(shared: Path, dest: Path) -> None:
         shutil.copy2(page, target)
 
 
-def run_phase(name: str, index: Path, corpus: Path) -> dict:
-    code = CHILD.format(root=str(ROOT), index=str(index), corpus=str(corpus))
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+def run_phase(name: str, index: Path, paths: list[Path]) -> dict:
+    code = CHILD.format(root=str(ROOT), index=str(index), paths=[str(p) for p in paths])
+    peak = 0
+    with subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          text=True) as proc:
+        def watch():
+            nonlocal peak
+            while proc.poll() is None:
+                peak = max(peak, _tree_rss_kb(proc.pid))
+                time.sleep(0.05)
+        watcher = threading.Thread(target=watch, daemon=True)
+        watcher.start()
+        out, err = proc.communicate()
+        watcher.join()
     if proc.returncode != 0:
-        raise SystemExit(f"{name} failed:\n{proc.stderr}")
-    result = json.loads(proc.stdout.strip().splitlines()[-1])
+        raise SystemExit(f"{name} failed:\n{err}")
+    result = json.loads(out.strip().splitlines()[-1])
+    result["rss_mb"] = max(result["rss_mb"], peak / 1024)  # the tree's peak (sampled), at least the main's
     print(f"{name:9} {result['seconds']:8.2f} s  peak RSS {result['rss_mb']:6.0f} MB  "
           f"added={result['added']} updated={result['updated']} deleted={result['deleted']} "
           f"unchanged={result['unchanged']} articles={result['articles']} skipped={result['skipped']} "
@@ -96,24 +113,32 @@ def main() -> int:
         copy_corpora(args.shared, corpus)
         files = sum(1 for p in corpus.rglob("*") if p.is_file())
         print(f"corpus: {files} files copied from {args.shared}/corpora", flush=True)
-        full = run_phase("full", index, corpus)
+        files_list = sorted(p for p in corpus.rglob("*") if p.is_file())
+        half = run_phase("half", Path(tmp) / "index-half", files_list[::2])
+        shutil.rmtree(Path(tmp) / "index-half")
+        full = run_phase("full", index, [corpus])
         rng = random.Random(42)
         nochange, change1 = [], []
         for round_ in range(args.repeat):
-            nochange.append(run_phase("nochange", index, corpus))
+            nochange.append(run_phase("nochange", index, [corpus]))
             touched = touch_one_percent(corpus, rng, round_)
             print(f"          (rewrote {touched} files)")
-            change1.append(run_phase("change1", index, corpus))
+            change1.append(run_phase("change1", index, [corpus]))
         med_nochange = statistics.median(r["seconds"] for r in nochange)
         med_change1 = statistics.median(r["seconds"] for r in change1)
+        slowest = max(change1, key=lambda r: r["seconds"])
         print()
+        print(f"half build        {half['seconds']:.2f} s, {half['articles']} articles, peak RSS "
+              f"{half['rss_mb']:.0f} MB (full: {full['rss_mb']:.0f} MB, "
+              f"{full['rss_mb'] / half['rss_mb']:.2f} x for {full['articles'] / half['articles']:.2f} x the articles)")
         print(f"full build        {full['seconds']:.2f} s, {full['articles']} articles, "
               f"{full['articles'] / full['seconds']:.0f} articles/s, peak RSS {full['rss_mb']:.0f} MB")
         print(f"no change         median {med_nochange:.2f} s = {100 * med_nochange / full['seconds']:.1f} % "
               f"of full (target <= 2 s and <= 5 %), peak RSS "
               f"{statistics.median(r['rss_mb'] for r in nochange):.0f} MB")
         print(f"1 % of files      median {med_change1:.2f} s = {100 * med_change1 / full['seconds']:.1f} % "
-              f"of full (target <= 10 %), peak RSS {statistics.median(r['rss_mb'] for r in change1):.0f} MB")
+              f"of full (target <= 10 %), peak RSS {statistics.median(r['rss_mb'] for r in change1):.0f} MB; "
+              f"slowest {slowest['seconds']:.2f} s = {100 * slowest['seconds'] / full['seconds']:.1f} %")
     return 0
 
 

@@ -32,6 +32,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--wait", type=float, default=0.0, help="seconds to wait for a running reindex")
     args = parser.parse_args(argv)
 
+    if args.log:  # a run nobody can read about is not started
+        try:
+            args.log.open("a", encoding="utf-8").close()
+        except OSError as exc:
+            sys.stderr.write(f"searchlib-reindex: cannot write the log {args.log}: {exc.strerror or exc}; "
+                             "nothing was indexed\n")
+            return ERROR
     started = time.perf_counter()
     fields: dict[str, object] = {}
     try:

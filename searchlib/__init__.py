@@ -17,6 +17,7 @@ from .errors import (  # noqa: E402
     ArticleNotFoundError,
     DateError,
     IndexFormatError,
+    IndexingError,
     IndexLockedError,
     IndexNotFoundError,
     ParseError,
@@ -27,7 +28,7 @@ from .errors import (  # noqa: E402
 from .index import Index, create, exists  # noqa: E402
 from .searching import Hit, Results  # noqa: E402
 
-_LAZY = {"Skipped": "corpus", "read_articles": "corpus", "UpdateReport": "indexing"}
+_LAZY = {"Skipped": "corpus", "Flagged": "corpus", "read_articles": "corpus", "UpdateReport": "indexing"}
 
 
 def __getattr__(name: str):
@@ -39,7 +40,8 @@ def __getattr__(name: str):
 
 
 __all__ = [
-    "Article", "ArticleNotFoundError", "DateError", "Hit", "Index", "IndexFormatError", "IndexLockedError",
+    "Article", "ArticleNotFoundError", "DateError", "Flagged", "Hit", "Index", "IndexFormatError",
+    "IndexingError", "IndexLockedError",
     "IndexNotFoundError", "ParseError", "PathNotFoundError", "QueryError", "Results",
     "SearchlibError", "Skipped", "UpdateReport", "create", "exists", "read_articles",
 ]

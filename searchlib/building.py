@@ -36,13 +36,12 @@ def _write_group(index_dir: str, group: list[tuple[str, FileState]], base: str, 
                  batch: int, pool_mb: int) -> _Written:
     """In a worker process: parse the group's files and write their articles into new segments
     of the index at `index_dir`, which are returned, not committed."""
-    from whoosh import index as whoosh_index
-
     from .indexing import UpdateReport, _parse_worker, _Run
     from .schema import to_document
+    from .storage import open_for_writing
     from .writer import open_writer
 
-    ix = whoosh_index.open_dir(index_dir)
+    ix = open_for_writing(Path(index_dir))  # (its files are synced to disk as they are closed)
     report = UpdateReport(index=Path(index_dir))
     run = _Run(ix, None, report, Path(base), 1 << 30, 1 << 30, merge=False)
     out = _Written()
@@ -95,20 +94,18 @@ def build_segments(ix, todo: list, *, base: Path, jobs: int, report, batch: int,
     """Index the files in `todo` ((path, state, is_new), all new) into the empty index `ix` with
     `jobs` worker processes, commit the segments, and return the files' states for the manifest.
     Fills `report` (articles, added, skipped, warnings) as the one-writer path would."""
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
     from concurrent.futures.process import BrokenProcessPool
 
     from .errors import IndexingError
+    from .indexing import WORKER_DIED, worker_pool
     from .limits import current as current_limits
     from .writer import open_writer
 
     limits = current_limits()  # resolved here: a worker's environment may be older
     groups = _groups(todo, jobs * GROUPS_PER_JOB)
-    context = multiprocessing.get_context("forkserver")  # no fork of a threaded parent
     results: list[_Written] = []
     try:
-        with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+        with worker_pool(jobs) as pool:
             futures = [pool.submit(_write_group, str(ix.storage.folder), group, str(base), limits,
                                    batch, pool_mb) for group in groups]
             done_files = 0
@@ -118,8 +115,7 @@ def build_segments(ix, todo: list, *, base: Path, jobs: int, report, batch: int,
                 if progress:
                     progress(done_files, len(todo), Path(group[-1][0]))
     except BrokenProcessPool:
-        raise IndexingError("a worker process died while indexing (out of memory?); "
-                            "the old index is untouched; try again with --jobs 1") from None
+        raise IndexingError(WORKER_DIED) from None
 
     done: dict[str, FileState] = {}
     owner: dict[str, str] = {}  # article id → the file that keeps it

@@ -24,7 +24,7 @@ from .errors import IndexFormatError, IndexNotFoundError, SearchlibError
 from .schema import SCHEMA, SCHEMA_VERSION, to_article
 from .searching import Results, run_search, run_similar
 from .stats import IndexStats, compute_stats
-from .storage import READERS_GATE, READERS_LOCK, reading
+from .storage import READERS_GATE, READERS_LOCK, reading, sync_folder
 
 if TYPE_CHECKING:  # indexing (and the parsers it brings) is imported only when indexing
     from .indexing import Progress, UpdateReport
@@ -214,6 +214,7 @@ def _swap(fresh: Path, path: Path) -> None:
     if path.exists():
         path.rename(old)
     fresh.rename(path)
+    sync_folder(path.parent)  # the new index is in place on disk before the old one goes
     shutil.rmtree(old, ignore_errors=True)
 
 

@@ -23,8 +23,8 @@ from typing import Callable, Iterable
 from whoosh.index import LockError
 
 from .article import Article
-from .corpus import Skipped, find_files
-from .errors import IndexFormatError, IndexLockedError, ParseError
+from .corpus import Flagged, Skipped, find_files, flags
+from .errors import IndexFormatError, IndexingError, IndexLockedError, ParseError
 from .limits import current as current_limits
 from .manifest import FileState, Manifest, digest_file, stat_file, within
 from .parsers import parse_file
@@ -41,6 +41,9 @@ BATCH_ARTICLES = 5000
 # BATCH_ARTICLES news articles stays well under it.
 POOL_MB = 256
 PARALLEL_FROM = 16  # files to parse before worker processes are worth starting
+WORKER_DIED = ("a worker process died while indexing (killed, out of memory, or started from a script "
+               "without `if __name__ == \"__main__\":`); what was committed before is kept; "
+               "try again, or with --jobs 1")
 
 
 @dataclass
@@ -144,6 +147,31 @@ def _unpack(result) -> list:
     return [ParseError(Path(r[1]), r[2], r[3]) if isinstance(r, tuple) else r for r in result]
 
 
+def worker_pool(jobs: int):
+    """A pool of `jobs` worker processes that end with this one, even when it is killed."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+    context = multiprocessing.get_context("forkserver")  # no fork of a threaded parent
+    return ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_exit_with_parent)
+
+
+def _exit_with_parent() -> None:
+    """In a worker: exit as soon as the process that started the pool is gone (killed, say, by a
+    cron `timeout`), rather than wait for work forever. Python's forkserver then ends too."""
+    import multiprocessing
+    import threading
+    from multiprocessing.connection import wait
+    parent = multiprocessing.parent_process()
+    if parent is None:
+        return
+
+    def watch() -> None:
+        wait([parent.sentinel])
+        os._exit(1)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
+
+
 def _parsed(todo: list, jobs: int):
     """(path, state, is_new, items) for each file to index, in order. With jobs > 1 (and enough
     files) they are parsed in worker processes, at most 4 x jobs files ahead of the writer (memory
@@ -152,12 +180,10 @@ def _parsed(todo: list, jobs: int):
         for path, state, is_new in todo:
             yield path, state, is_new, None
         return
-    import multiprocessing
     from collections import deque
-    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
     limits = current_limits()  # resolved here: a worker's environment may be older
-    context = multiprocessing.get_context("forkserver")  # no fork of a threaded parent
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+    with worker_pool(jobs) as pool:
         pending: deque = deque()
         queue = iter(todo)
         for entry in queue:
@@ -169,7 +195,11 @@ def _parsed(todo: list, jobs: int):
             entry = next(queue, None)
             if entry is not None:
                 pending.append((entry, pool.submit(_parse_worker, str(entry[0]), limits)))
-            yield path, state, is_new, future.result()
+            try:
+                items = future.result()
+            except BrokenProcessPool:
+                raise IndexingError(WORKER_DIED) from None
+            yield path, state, is_new, items
 
 
 def update_index(index_dir: Path, paths: Iterable[str | Path], *, base: Path, wait: float = 0.0,
@@ -293,7 +323,6 @@ class _Run:
     def _articles(self, path: Path, parsed=None) -> list[Article]:
         """The file's usable articles (parsed here, or by a worker), reporting parse problems
         and duplicate ids, and each indexed article's doubts (its notes, no date) as warnings."""
-        from .corpus import flags  # (loaded already: the import costs nothing)
         skips_before = len(self.report.skipped)
         try:
             items = list(parse_file(path)) if parsed is None else _unpack(parsed)

@@ -8,6 +8,12 @@ garbage collector. Here searchers hold a shared lock on `readers.lock` while the
 the writer takes it exclusively only to delete files, so each waits for the other for
 milliseconds at most, and only then. A writer waiting for it first closes `readers.gate`, which
 new searchers pass through, so a stream of searches cannot starve it.
+
+Durable commits: Whoosh never calls fsync, so after a power cut a table of contents could name
+segment files whose data never reached the disk, or the manifest could record a commit the disk
+does not have. The writer's storage syncs each file it writes when it is closed, and the folder
+after each rename (the table of contents is written under a temporary name, then renamed), so
+a commit is on disk before the manifest records it.
 """
 from __future__ import annotations
 
@@ -25,7 +31,23 @@ READERS_GATE = "readers.gate"
 
 
 class _GuardedStorage(FileStorage):
-    """A FileStorage whose file deletions wait for searchers holding `readers.lock`."""
+    """A FileStorage whose file deletions wait for searchers holding `readers.lock`, and whose
+    files and renames are synced to disk (see the module docstring)."""
+
+    def create_file(self, name, excl=False, mode="wb", **kwargs):
+        then = kwargs.pop("onclose", None)
+
+        def sync(structfile):
+            if then is not None:
+                then(structfile)
+            structfile.file.flush()
+            os.fsync(structfile.file.fileno())
+
+        return super().create_file(name, excl, mode, onclose=sync, **kwargs)
+
+    def rename_file(self, oldname, newname, safe=False):
+        super().rename_file(oldname, newname, safe)
+        sync_folder(Path(self.folder))
 
     def delete_file(self, name):
         folder = Path(self.folder)
@@ -37,6 +59,15 @@ class _GuardedStorage(FileStorage):
 def open_for_writing(index_dir: Path) -> FileIndex:
     """The Whoosh index in `index_dir`, for an update run (its deletions wait for searchers)."""
     return FileIndex(_GuardedStorage(str(index_dir)))
+
+
+def sync_folder(folder: Path) -> None:
+    """Make the folder's entries (files created, renamed or removed in it) durable."""
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 @contextmanager

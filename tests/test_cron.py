@@ -44,3 +44,13 @@ def test_error_exits_2_and_lock_exits_75(tmp_path, capsys):
     with RunLock(tmp_path / "ix", wait=0):
         assert reindex.main([str(tmp_path / "corpus"), "--index", str(tmp_path / "ix")]) == 75
     assert "status=locked" in capsys.readouterr().err
+
+
+def test_an_unwritable_log_is_an_error_before_anything_is_indexed(tmp_path, capsys):
+    (tmp_path / "corpus").mkdir()
+    (tmp_path / "corpus" / "a.txt").write_text("Title\n\nBody.\n", encoding="utf-8")
+    log = tmp_path / "no-such-folder" / "reindex.log"
+    assert reindex.main([str(tmp_path / "corpus"), "--index", str(tmp_path / "ix"), "--log", str(log)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"searchlib-reindex: cannot write the log {log}: No such file or directory")
+    assert not (tmp_path / "ix").exists()

@@ -319,3 +319,71 @@ def test_parallel_segment_writers_split_their_work_into_batches(tmp_path):
     segments = whoosh_index.open_dir(str(idx.path))._segments()
     assert len(segments) >= 7 and max(s.doc_count_all() for s in segments) <= 4  # batches of 4
     assert idx.search("common", limit=100).total == 25
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    state = Path(f"/proc/{pid}/stat")
+    return not (state.exists() and state.read_text().split()[2] == "Z")  # a zombie has ended
+
+
+def test_worker_processes_end_when_the_indexing_process_is_killed(tmp_path):
+    script = (
+        "import os, sys, time\n"
+        "from searchlib.indexing import worker_pool\n"
+        "if __name__ == '__main__':\n"
+        "    with worker_pool(2) as pool:\n"
+        "        pids = {pool.submit(os.getpid).result() for _ in range(8)}\n"
+        "        print(' '.join(map(str, pids)), flush=True)\n"
+        "        time.sleep(60)\n")
+    (tmp_path / "run.py").write_text(script, encoding="utf-8")
+    with subprocess.Popen([sys.executable, str(tmp_path / "run.py")], stdout=subprocess.PIPE, text=True, cwd=tmp_path,
+                          env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}) as proc:
+        workers = [int(pid) for pid in proc.stdout.readline().split()]
+        assert workers and all(_alive(pid) for pid in workers)
+        proc.kill()  # as a cron `timeout -s KILL` would
+        proc.wait(10)
+    deadline = time.monotonic() + 10
+    while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not any(_alive(pid) for pid in workers)
+
+
+def test_a_script_without_a_main_guard_gets_a_clear_error(tmp_path):
+    folder = tmp_path / "c"
+    for i in range(20):
+        write(folder, f"{i:03}.txt", f"Story {i}")
+    script = (  # no `if __name__ == "__main__":`: each worker process re-runs the script
+        "import searchlib, sys\n"
+        f"try:\n    searchlib.Index({str(tmp_path / 'ix')!r}).update([{str(folder)!r}], jobs=2)\n"
+        "except searchlib.SearchlibError as exc:\n    print(exc)\n    sys.exit(3)\n")
+    (tmp_path / "run.py").write_text(script, encoding="utf-8")
+    done = subprocess.run([sys.executable, str(tmp_path / "run.py")], capture_output=True, text=True, timeout=120,
+                          cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])})
+    assert done.returncode == 3
+    assert done.stdout.splitlines()[-1].startswith("a worker process died while indexing (killed, out of memory, or started "
+                                  "from a script without `if __name__ == \"__main__\":`)")
+
+
+def test_commits_are_synced_to_disk_before_the_manifest_records_them(tmp_path, monkeypatch):
+    import searchlib.storage as storage
+    events = []
+    real_fsync = os.fsync
+
+    def fsync(fd):
+        events.append(("fsync", os.readlink(f"/proc/self/fd/{fd}")))
+        real_fsync(fd)
+
+    monkeypatch.setattr(storage.os, "fsync", fsync)
+    idx = searchlib.Index(tmp_path / "ix")
+    write(tmp_path / "c", "a.txt", "Story", "Body text.")
+    idx.update([tmp_path / "c"], jobs=1)
+    synced = [Path(name).name for _, name in events]
+    toc = [i for i, name in enumerate(synced) if name.startswith("_MAIN_1.toc")]  # (its temporary name)
+    segment_files = [i for i, name in enumerate(synced) if name.startswith("MAIN_")]
+    folder = [i for i, name in enumerate(synced) if name == "ix"]
+    assert toc and segment_files and folder
+    assert max(segment_files) < toc[-1] < folder[-1]  # segment files, then the TOC, then its rename

@@ -10,7 +10,7 @@ def test_readme_python_example_runs(tmp_path, monkeypatch, capsys):
     (code,) = re.findall(r"```python\n(.*?)```", (ROOT / "README.md").read_text(encoding="utf-8"), re.S)
     shutil.copytree(ROOT / "corpus", tmp_path / "corpus")
     monkeypatch.chdir(tmp_path)
-    exec(compile(code, "README.md", "exec"), {})
+    exec(compile(code, "README.md", "exec"), {"__name__": "__main__"})
     out = capsys.readouterr().out.splitlines()
     assert out[0] == "9 []"
     assert out[1] == "2"  # the seed, and the fisheries sample that mentions artillery drills
