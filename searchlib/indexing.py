@@ -147,12 +147,20 @@ def _unpack(result) -> list:
     return [ParseError(Path(r[1]), r[2], r[3]) if isinstance(r, tuple) else r for r in result]
 
 
-def worker_pool(jobs: int):
-    """A pool of `jobs` worker processes that end with this one, even when it is killed."""
+def worker_pool(jobs: int, initializer=None, initargs: tuple = ()):
+    """A pool of `jobs` worker processes that end with this one, even when it is killed;
+    `initializer(*initargs)` runs in each as it starts."""
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
     context = multiprocessing.get_context("forkserver")  # no fork of a threaded parent
-    return ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_exit_with_parent)
+    return ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_start_worker,
+                               initargs=(initializer, initargs))
+
+
+def _start_worker(initializer, initargs: tuple) -> None:
+    _exit_with_parent()
+    if initializer is not None:
+        initializer(*initargs)
 
 
 def _exit_with_parent() -> None:
