@@ -24,6 +24,12 @@ from pathlib import Path
 from .corpus import Skipped
 from .manifest import FileState
 
+# Each worker's Whoosh posting pool: beyond this (by Whoosh's own, pessimistic estimate) it
+# spills sorted runs to temporary files. Two workers' pools then take about the memory one
+# writer's did (indexing.POOL_MB), and segments keep their size: cutting a segment whenever the
+# pool is full instead was faster to write, but 10 segments of ~2,800 articles, not 6 of ~5,000,
+# made searches ~40 % slower (p50 of the benchmark queries).
+WORKER_POOL_MB = 96
 _QUEUES: dict = {}  # in a worker: the queues of files to take and of files done
 
 
@@ -62,18 +68,18 @@ def _write_from_queue(index_dir: str, base: str, limits, batch: int, pool_mb: in
             place, path_text, state = entry
             path = Path(path_text)
             articles = run._articles(path, _parse_worker(path_text, limits))
-            if articles:
-                if writer is None:  # the index's lock is held by the process that commits
-                    writer = open_writer(ix, _lk=False, compound=False, limitmb=pool_mb)
+            if articles:  # (the index's lock is held by the process that commits)
                 ids = []
                 for article in articles:
+                    if writer is None:
+                        writer = open_writer(ix, _lk=False, compound=False, limitmb=pool_mb)
                     ids.append((article.id, article.key, len(out.segments), writer.docnum))
                     writer.add_document(**to_document(article))
                     run.seen[article.id] = path  # (this worker's files come in plan order)
+                    if writer.doc_count() >= batch:
+                        full, writer = writer, None  # (a file's articles may span two segments)
+                        out.segments.append(full._finalize_segment())
                 out.files.append((place, path_text, state, ids))
-                if writer.doc_count() >= batch:
-                    full, writer = writer, None
-                    out.segments.append(full._finalize_segment())
             done.put(path_text)
         if writer is not None:
             last, writer = writer, None
@@ -86,8 +92,8 @@ def _write_from_queue(index_dir: str, base: str, limits, batch: int, pool_mb: in
     return out
 
 
-def build_segments(ix, todo: list, *, base: Path, jobs: int, report, batch: int, pool_mb: int,
-                   progress=None) -> dict[str, FileState]:
+def build_segments(ix, todo: list, *, base: Path, jobs: int, report, batch: int,
+                   pool_mb: int = WORKER_POOL_MB, progress=None) -> dict[str, FileState]:
     """Index the files in `todo` ((path, state, is_new), all new) into the empty index `ix` with
     `jobs` worker processes, commit the segments, and return the files' states for the manifest.
     Fills `report` (articles, added, skipped, warnings) as the one-writer path would."""

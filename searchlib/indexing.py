@@ -238,8 +238,7 @@ def update_index(index_dir: Path, paths: Iterable[str | Path], *, base: Path, wa
                 # a rebuild: each worker parses and writes segments of its own (building.py)
                 from .building import build_segments
                 run.done.update(build_segments(ix, todo, base=base, jobs=jobs, report=report,
-                                               batch=batch_articles, pool_mb=POOL_MB,
-                                               progress=progress))
+                                               batch=batch_articles, progress=progress))
             else:
                 for done, (path, state, is_new, items) in enumerate(_parsed(todo, jobs)):
                     if progress:
