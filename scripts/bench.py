@@ -677,33 +677,41 @@ def _tree_rss_kb(pid: int) -> int:
     return total
 
 
+class TreePeak:
+    """The peak of a running process's memory with its descendants', sampled from /proc."""
+
+    def __init__(self, proc: subprocess.Popen, every: float = 0.05):
+        import threading
+        self.proc, self.every, self.peak_kb = proc, every, 0
+        self.thread = threading.Thread(target=self._watch, daemon=True)
+        self.thread.start()
+
+    def _watch(self) -> None:
+        while self.proc.poll() is None:
+            self.peak_kb = max(self.peak_kb, _tree_rss_kb(self.proc.pid))
+            time.sleep(self.every)
+
+    def mb(self) -> float:
+        """The peak, once the process has ended."""
+        self.thread.join()
+        return self.peak_kb / 1024
+
+
 def run_child(phase: str, args: dict, *, sample: bool = False, cwd: Path | None = None) -> dict:
     cmd = [sys.executable, str(Path(__file__).resolve()), "_child", phase]
     started = time.perf_counter()
     proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True, env=child_env(), cwd=cwd)
-    peak = 0
-    if sample:
-        import threading
-
-        def watch():
-            nonlocal peak
-            while proc.poll() is None:
-                peak = max(peak, _tree_rss_kb(proc.pid))
-                time.sleep(0.1)
-        watcher = threading.Thread(target=watch, daemon=True)
-        watcher.start()
+    peak = TreePeak(proc) if sample else None
     out, err = proc.communicate(json.dumps(args))
     wall = time.perf_counter() - started
-    if sample:
-        watcher.join()
     if proc.returncode != 0:
         raise SystemExit(f"child {phase} failed ({proc.returncode}):\n{err[-4000:]}")
     lines = [line for line in out.splitlines() if line.startswith(RESULT_MARK)]
     result = json.loads(lines[-1][len(RESULT_MARK):])
     result["wall"] = wall
-    if sample:
-        result["rss_tree_mb"] = peak / 1024
+    if peak is not None:
+        result["rss_tree_mb"] = peak.mb()
     return result
 
 

@@ -24,11 +24,9 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
-import time
 from pathlib import Path
 
-from bench import _tree_rss_kb  # (scripts/ is on the path of a script run from it)
+from bench import TreePeak  # (scripts/ is on the path of a script run from it)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -64,27 +62,29 @@ def copy_corpora(shared: Path, dest: Path) -> None:
 
 def run_phase(name: str, index: Path, paths: list[Path]) -> dict:
     code = CHILD.format(root=str(ROOT), index=str(index), paths=[str(p) for p in paths])
-    peak = 0
     with subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                           text=True) as proc:
-        def watch():
-            nonlocal peak
-            while proc.poll() is None:
-                peak = max(peak, _tree_rss_kb(proc.pid))
-                time.sleep(0.05)
-        watcher = threading.Thread(target=watch, daemon=True)
-        watcher.start()
+        peak = TreePeak(proc)
         out, err = proc.communicate()
-        watcher.join()
     if proc.returncode != 0:
         raise SystemExit(f"{name} failed:\n{err}")
     result = json.loads(out.strip().splitlines()[-1])
-    result["rss_mb"] = max(result["rss_mb"], peak / 1024)  # the tree's peak (sampled), at least the main's
+    result["rss_mb"] = max(result["rss_mb"], peak.mb())  # the tree's peak (sampled), at least the main's
     print(f"{name:9} {result['seconds']:8.2f} s  peak RSS {result['rss_mb']:6.0f} MB  "
           f"added={result['added']} updated={result['updated']} deleted={result['deleted']} "
           f"unchanged={result['unchanged']} articles={result['articles']} skipped={result['skipped']} "
           f"commits={result['commits']}", flush=True)
     return result
+
+
+def half_corpus(corpus: Path) -> list[Path]:
+    """Every other file of each format's folder, and at least one (the CSV is a single file, and
+    the largest batch: without it a half build would be lighter for that reason alone)."""
+    half = []
+    for folder in sorted(p for p in corpus.iterdir() if p.is_dir()):
+        files = sorted(p for p in folder.rglob("*") if p.is_file())
+        half.extend(files[::2] or files[:1])
+    return half
 
 
 def touch_one_percent(corpus: Path, rng: random.Random, round_: int) -> int:
@@ -113,8 +113,7 @@ def main() -> int:
         copy_corpora(args.shared, corpus)
         files = sum(1 for p in corpus.rglob("*") if p.is_file())
         print(f"corpus: {files} files copied from {args.shared}/corpora", flush=True)
-        files_list = sorted(p for p in corpus.rglob("*") if p.is_file())
-        half = run_phase("half", Path(tmp) / "index-half", files_list[::2])
+        half = run_phase("half", Path(tmp) / "index-half", half_corpus(corpus))
         shutil.rmtree(Path(tmp) / "index-half")
         full = run_phase("full", index, [corpus])
         rng = random.Random(42)
