@@ -182,13 +182,14 @@ def make_queries(corpora: Path, seed: int = 6) -> list[Query]:
     def or2():
         return Query("or", " OR ".join(rng.sample(mid, rng.choice((2, 3)))))
 
+    def two_title_words() -> list[str] | None:
+        """Two words from a random article's title (in random order), or None."""
+        words = title_words(rng.choice(articles), 10, 3000)
+        return rng.sample(words, 2) if len(words) >= 2 else None
+
     def or_and():
-        a = rng.choice(articles)
-        words = title_words(a, 10, 3000)
-        if len(words) < 2:
-            return None
-        first, second = rng.sample(words, 2)
-        return Query("or", f"{first} ({second} OR {rng.choice(mid)})")
+        pair = two_title_words()
+        return Query("or", f"{pair[0]} ({pair[1]} OR {rng.choice(mid)})") if pair else None
 
     def phrase(n: int):
         def make():
@@ -240,12 +241,8 @@ def make_queries(corpora: Path, seed: int = 6) -> list[Query]:
         return Query("rare", f"{rng.choice(rare)} {rng.choice(other)}")
 
     def field_title():
-        a = rng.choice(articles)
-        words = title_words(a, 10, 3000)
-        if len(words) < 2:
-            return None
-        first, second = rng.sample(words, 2)
-        return Query("field", f"title:{first} {second}")
+        pair = two_title_words()
+        return Query("field", f"title:{pair[0]} {pair[1]}") if pair else None
 
     def field_list(name: str):
         def make():

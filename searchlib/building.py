@@ -97,19 +97,18 @@ def build_segments(ix, todo: list, *, base: Path, jobs: int, report, batch: int,
     """Index the files in `todo` ((path, state, is_new), all new) into the empty index `ix` with
     `jobs` worker processes, commit the segments, and return the files' states for the manifest.
     Fills `report` (articles, added, skipped, warnings) as the one-writer path would."""
-    import multiprocessing
     import queue as queues
     from concurrent.futures import FIRST_COMPLETED
     from concurrent.futures import wait as wait_for
     from concurrent.futures.process import BrokenProcessPool
 
     from .errors import IndexingError
-    from .indexing import WORKER_DIED, worker_pool
+    from .indexing import WORKER_DIED, worker_context, worker_pool
     from .limits import current as current_limits
     from .writer import open_writer
 
     limits = current_limits()  # resolved here: a worker's environment may be older
-    context = multiprocessing.get_context("forkserver")
+    context = worker_context()
     files, finished = context.Queue(), context.Queue()
     for place, (path, state, _) in enumerate(todo):
         files.put((place, str(path), state))

@@ -150,11 +150,16 @@ def _unpack(result) -> list:
 def worker_pool(jobs: int, initializer=None, initargs: tuple = ()):
     """A pool of `jobs` worker processes that end with this one, even when it is killed;
     `initializer(*initargs)` runs in each as it starts."""
-    import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
-    context = multiprocessing.get_context("forkserver")  # no fork of a threaded parent
-    return ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_start_worker,
+    return ProcessPoolExecutor(max_workers=jobs, mp_context=worker_context(), initializer=_start_worker,
                                initargs=(initializer, initargs))
+
+
+def worker_context():
+    """How worker processes start (queues shared with them must come from the same context):
+    from a fork server, never a fork of a threaded parent."""
+    import multiprocessing
+    return multiprocessing.get_context("forkserver")
 
 
 def _start_worker(initializer, initargs: tuple) -> None:

@@ -30,6 +30,16 @@ RECORDS = {
 NOW = datetime(2022, 10, 1, 12, 0, tzinfo=timezone.utc)
 
 
+def write_file(path: Path, content: str | bytes, encoding: str = "utf-8") -> Path:
+    """Write `content` (text in `encoding`, or bytes as they are) to `path`, making its folders."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    else:
+        path.write_text(content, encoding=encoding)
+    return path
+
+
 def write_records(folder: Path, records: dict = RECORDS) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "fixture.jsonl"

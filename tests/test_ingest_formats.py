@@ -11,17 +11,13 @@ from searchlib.errors import ParseError
 from searchlib.parsers import detect_format, parse_file
 from searchlib.schema import to_article, to_document
 
+from .conftest import write_file
+
 UTC = timezone.utc
 
 
 def write(folder: Path, name: str, content) -> Path:
-    path = folder / name
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if isinstance(content, bytes):
-        path.write_bytes(content)
-    else:
-        path.write_text(content, encoding="utf-8")
-    return path
+    return write_file(folder / name, content)
 
 
 def split(items):

@@ -9,6 +9,8 @@ from searchlib import Article, Skipped, read_articles
 from searchlib.errors import ParseError
 from searchlib.parsers import parse_file
 
+from .conftest import write_file
+
 UTC = timezone.utc
 ROOT = Path(__file__).resolve().parents[1]
 SEED = ROOT / "corpus" / "000_0d288e05aca5b171.txt"
@@ -21,12 +23,7 @@ def parse_one(path: Path) -> Article:
 
 
 def write(tmp_path: Path, name: str, content, encoding="utf-8") -> Path:
-    path = tmp_path / name
-    if isinstance(content, bytes):
-        path.write_bytes(content)
-    else:
-        path.write_text(content, encoding=encoding)
-    return path
+    return write_file(tmp_path / name, content, encoding)
 
 
 # --- plain text -----------------------------------------------------------------------------

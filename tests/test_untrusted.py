@@ -33,6 +33,8 @@ from searchlib.limits import DEFAULTS, ENVIRONMENT, Limits, LimitsError, current
 from searchlib.parsers import parse_file
 from searchlib.parsers.html import flatten_deep, make_soup
 
+from .conftest import write_file as write
+
 MB = 2**20
 BOUND = 1024 * MB            # the "say under 1 GB"
 BODY = "The harbour fire burned through the night, and crews from three towns fought it. " * 12
@@ -56,15 +58,6 @@ def peak_memory():
         result["peak"] = tracemalloc.get_traced_memory()[1]
         if not was_tracing:
             tracemalloc.stop()
-
-
-def write(path: Path, text: str | bytes) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if isinstance(text, bytes):
-        path.write_bytes(text)
-    else:
-        path.write_text(text, encoding="utf-8")
-    return path
 
 
 def record(title: str, body: str = BODY, **fields) -> str:
