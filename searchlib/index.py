@@ -10,7 +10,10 @@ import gc
 import json
 import os
 import shutil
+import threading
 import warnings
+import weakref
+from contextlib import contextmanager
 from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterable
@@ -22,7 +25,7 @@ from .article import Article
 from .dates import parse_since, parse_until
 from .errors import IndexFormatError, IndexNotFoundError, SearchlibError
 from .schema import SCHEMA, SCHEMA_VERSION, to_article
-from .searching import Results, run_search, run_similar
+from .searching import RANKING, Results, run_search, run_similar
 from .stats import IndexStats, compute_stats
 from .storage import READERS_GATE, READERS_LOCK, reading, sync_folder
 
@@ -52,6 +55,11 @@ class Index:
             _create(self.path)
         self._check_meta()
         self._ix = None
+        # Searchers kept open between searches (one per concurrent search): opening one, and
+        # then each segment's columns on first use, cost more than a typical query.
+        self._idle: list = []
+        self._idle_lock = threading.Lock()
+        self._finalizer = weakref.finalize(self, _close_all, self._idle, self._idle_lock)
 
     @property
     def _whoosh(self):
@@ -61,6 +69,45 @@ class Index:
             except (whoosh_index.EmptyIndexError, OSError, ValueError) as exc:
                 raise IndexFormatError(self.path, f"Whoosh cannot open it ({exc})") from None
         return self._ix
+
+    @contextmanager
+    def _searcher(self):
+        """A searcher on the newest commit, for use inside `reading()`: one kept from an earlier
+        search if nothing was committed since (same folder, same generation), else a new one.
+        A kept searcher's files cannot have been deleted meanwhile: a writer deletes a segment's
+        files only after committing a newer generation, and a rebuild swaps in a new folder."""
+        ix = self._whoosh
+        folder = os.stat(self.path)
+        version = (folder.st_dev, folder.st_ino, ix.latest_generation())
+        searcher = None
+        with self._idle_lock:
+            while self._idle and searcher is None:
+                kept_version, kept = self._idle.pop()
+                if kept_version == version:
+                    searcher = kept
+                else:
+                    kept.close()
+        if searcher is None:
+            searcher = ix.searcher(weighting=RANKING)
+            version = version[:2] + (searcher.reader().generation(),)
+        try:
+            yield searcher
+        except BaseException:
+            searcher.close()  # it may have been left halfway through something
+            raise
+        with self._idle_lock:
+            self._idle.append((version, searcher))
+
+    def close(self) -> None:
+        """Close the searchers kept open between searches (also done when the Index is
+        garbage-collected, or at the end of a `with Index(...) as idx:` block)."""
+        _close_all(self._idle, self._idle_lock)
+
+    def __enter__(self) -> "Index":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
     def update(self, paths: Iterable[str | os.PathLike] | str | os.PathLike, *,
                progress: Progress | None = None, wait: float = 0.0, rebuild: bool = False,
@@ -83,6 +130,7 @@ class Index:
                               progress=progress, batch_files=batch_files or BATCH_FILES,
                               batch_articles=batch_articles or BATCH_ARTICLES, jobs=jobs)
         self._ix = None  # reopen to see the new segments
+        self.close()
         return report
 
     def search(self, query: str, *, since: DateLike = None, until: DateLike = None,
@@ -100,8 +148,8 @@ class Index:
             ix = self._whoosh
             generation = ix.latest_generation()
             try:
-                with reading(self.path):
-                    return run_search(ix, query, since=since, until=until, limit=limit,
+                with reading(self.path), self._searcher() as searcher:
+                    return run_search(searcher, query, since=since, until=until, limit=limit,
                                       offset=offset, sort=sort, now=now, fragments=snippets,
                                       facets=facets, fresh=fresh)
             except SearchlibError:
@@ -117,8 +165,8 @@ class Index:
 
     def similar(self, article_id: str, *, limit: int = 10) -> Results:
         """The articles most like the one with this id (raises ArticleNotFoundError)."""
-        with reading(self.path):
-            return run_similar(self._whoosh, article_id, limit=limit)
+        with reading(self.path), self._searcher() as searcher:
+            return run_similar(searcher, article_id, limit=limit)
 
     def stats(self) -> IndexStats:
         """Size, article and file counts, date span, top sources and sections."""
@@ -127,12 +175,12 @@ class Index:
 
     def get(self, article_id: str) -> Article | None:
         """The stored article with this id, or None."""
-        with reading(self.path), self._whoosh.searcher() as searcher:
+        with reading(self.path), self._searcher() as searcher:
             fields = searcher.document(id=article_id)
         return to_article(fields) if fields else None
 
     def __len__(self) -> int:
-        with reading(self.path), self._whoosh.searcher() as searcher:
+        with reading(self.path), self._searcher() as searcher:
             return searcher.doc_count()
 
     def __repr__(self) -> str:
@@ -150,6 +198,12 @@ class Index:
             raise IndexFormatError(
                 self.path, f"it has schema version {meta.get('schema_version')!r}, "
                            f"this searchlib uses {SCHEMA_VERSION}")
+
+
+def _close_all(searchers: list, lock: threading.Lock) -> None:
+    with lock:
+        while searchers:
+            searchers.pop()[1].close()
 
 
 def _close_abandoned_files() -> None:

@@ -133,11 +133,12 @@ MAX_EXPANSIONS = 1024   # index words one wildcard or fuzzy term may stand for (
 SUGGEST_BELOW = 3    # "did you mean" is tried when fewer articles have all the words
 
 
-def run_search(ix, text: str, *, since: datetime | None = None, until: datetime | None = None,
+def run_search(searcher, text: str, *, since: datetime | None = None, until: datetime | None = None,
                limit: int = 10, offset: int = 0, sort: str = "relevance",
                now: datetime | None = None, fragments: int = 1, facets=(),
                fresh: float | None = None) -> Results:
-    """Search an open Whoosh index. `since` / `until` are naive UTC bounds, `until` exclusive.
+    """Search with an open Whoosh searcher (weighted by RANKING). `since` / `until` are naive
+    UTC bounds, `until` exclusive.
 
     A plain query of several words ranks the articles with all of them first; when there are
     fewer of those than the page needs, the best partial matches (BM25F over any of the words,
@@ -155,42 +156,41 @@ def run_search(ix, text: str, *, since: datetime | None = None, until: datetime 
         options["sortedby"] = _DateOrder(newest=sort == "newest")
     elif fresh:
         options["limit"] = max(FRESH_POOL, 4 * wanted)  # re-ranked by date below
-    with ix.searcher(weighting=RANKING) as searcher:
-        reader = searcher.reader()
-        q, spans = _date_conjuncts(q)
-        if since or until:
-            spans.append((since, until))
-        if spans:  # Whoosh takes an empty filter for none: {-1} allows nothing
-            options["filter"] = set.intersection(*(dated_docs(reader, a, b) for a, b in spans)) or {-1}
-        q = _bounded(q, reader, text)
-        found = _search(searcher, q, **options)
-        groups, total, complete = [list(found)], len(found), None
-        if len(groups[0]) < (wanted if sort == "relevance" else 1) and len(text.split()) > 1 \
-                and is_plain(text):
-            # Operators, +/- prefixes and fields mean what they say: no fallback for those.
-            # Date-sorted results are not interleaved: the fallback only when nothing matched.
-            any_q = _bounded(parse_query(text, now, any_word=True), reader, text)
-            more = _search(searcher, any_q, **{**options, "limit": options["limit"] + len(groups[0])})
-            seen = {hit.docnum for hit in groups[0]}
-            extra = [hit for hit in more if hit.docnum not in seen]
-            if extra:
-                q, complete = any_q, total
-                groups.append(extra)
-                total = max(total, len(more))
-        scores = {hit.docnum: hit.score for group in groups for hit in group}
-        if fresh and sort == "relevance":
-            groups = [_freshen(group, reader, fresh, scores) for group in groups]
-        ranked = [hit for group in groups for hit in group]
-        words = _matched_words(q, reader)
-        page = ranked[offset:offset + limit]
-        hits = [_to_hit(hit, rank, words, fragments, scores.get(hit.docnum))
-                for rank, hit in enumerate(page, start=offset + 1)]
-        counts = {}
-        if facets:
-            everything = searcher.search(q, filter=options["filter"], limit=None, scored=False)
-            counts = count_facets(reader, sorted(everything.docs()), facets)
-        found_all = total if complete is None else complete  # articles with all the words
-        suggestion = suggest(reader, text) if found_all < SUGGEST_BELOW else None
+    reader = searcher.reader()
+    q, spans = _date_conjuncts(q)
+    if since or until:
+        spans.append((since, until))
+    if spans:  # Whoosh takes an empty filter for none: {-1} allows nothing
+        options["filter"] = set.intersection(*(dated_docs(reader, a, b) for a, b in spans)) or {-1}
+    q = _bounded(q, reader, text)
+    found = _search(searcher, q, **options)
+    groups, total, complete = [list(found)], len(found), None
+    if len(groups[0]) < (wanted if sort == "relevance" else 1) and len(text.split()) > 1 \
+            and is_plain(text):
+        # Operators, +/- prefixes and fields mean what they say: no fallback for those.
+        # Date-sorted results are not interleaved: the fallback only when nothing matched.
+        any_q = _bounded(parse_query(text, now, any_word=True), reader, text)
+        more = _search(searcher, any_q, **{**options, "limit": options["limit"] + len(groups[0])})
+        seen = {hit.docnum for hit in groups[0]}
+        extra = [hit for hit in more if hit.docnum not in seen]
+        if extra:
+            q, complete = any_q, total
+            groups.append(extra)
+            total = max(total, len(more))
+    scores = {hit.docnum: hit.score for group in groups for hit in group}
+    if fresh and sort == "relevance":
+        groups = [_freshen(group, reader, fresh, scores) for group in groups]
+    ranked = [hit for group in groups for hit in group]
+    words = _matched_words(q, reader)
+    page = ranked[offset:offset + limit]
+    hits = [_to_hit(hit, rank, words, fragments, scores.get(hit.docnum))
+            for rank, hit in enumerate(page, start=offset + 1)]
+    counts = {}
+    if facets:
+        everything = searcher.search(q, filter=options["filter"], limit=None, scored=False)
+        counts = count_facets(reader, sorted(everything.docs()), facets)
+    found_all = total if complete is None else complete  # articles with all the words
+    suggestion = suggest(reader, text) if found_all < SUGGEST_BELOW else None
     return Results(query=text, total=total, hits=hits, since=to_utc_aware(since),
                    until=to_utc_aware(until), sort=sort, offset=offset,
                    partial=complete is not None, complete=complete, facets=counts,
@@ -277,16 +277,15 @@ def _freshen(hits: list, reader, half_life: float, scores: dict) -> list:
     return sorted(hits, key=lambda hit: -scores[hit.docnum])  # stable: ties keep BM25F order
 
 
-def run_similar(ix, article_id: str, *, limit: int = 10) -> Results:
+def run_similar(searcher, article_id: str, *, limit: int = 10) -> Results:
     """Articles most like the given one (by the key terms of its body and title)."""
-    with ix.searcher() as searcher:
-        docnum = searcher.document_number(id=article_id)
-        if docnum is None:
-            raise ArticleNotFoundError(article_id)
-        found = searcher.more_like(docnum, SNIPPET_FIELD, top=limit + 1, numterms=15)
-        page = [hit for hit in found if hit.docnum != docnum][:limit]
-        hits = [_to_hit(hit, rank, {}) for rank, hit in enumerate(page, start=1)]
-        return Results(query=f"similar:{article_id}", total=len(hits), hits=hits)
+    docnum = searcher.document_number(id=article_id)
+    if docnum is None:
+        raise ArticleNotFoundError(article_id)
+    found = searcher.more_like(docnum, SNIPPET_FIELD, top=limit + 1, numterms=15)
+    page = [hit for hit in found if hit.docnum != docnum][:limit]
+    hits = [_to_hit(hit, rank, {}) for rank, hit in enumerate(page, start=1)]
+    return Results(query=f"similar:{article_id}", total=len(hits), hits=hits)
 
 
 class _DateOrder(sorting.FacetType):

@@ -123,3 +123,33 @@ def test_searching_while_a_writer_holds_the_lock(index, corpus):
         assert len(index.search("flood").hits) == 3
     finally:
         holder.cancel()
+
+
+def test_searches_reuse_one_searcher_until_something_is_committed(index, corpus, tmp_path):
+    assert ids(index.search("flood")) == ["alpha", "delta", "beta"]
+    kept = index._idle[0][1]
+    index.search("valley")
+    assert [s for _, s in index._idle] == [kept]  # the same open searcher served both
+    # another process (here: another Index object) commits: the next search sees it
+    write_records(tmp_path / "more", {"zeta": {"title": "Zeta flood", "body": "Floods again."}})
+    searchlib.Index(index.path).update([tmp_path / "more"])
+    assert ids(index.search("zeta")) == ["zeta"]
+    assert [s for _, s in index._idle] != [kept] and kept.is_closed
+
+
+def test_a_rebuild_elsewhere_is_seen_even_at_the_same_generation(index, corpus, tmp_path):
+    assert ids(index.search("harvest")) == ["gamma"]
+    generation = index._idle[0][0][2]
+    write_records(tmp_path / "other", {"eta": {"title": "Eta harvest", "body": "A new harvest."}})
+    searchlib.Index(index.path).update([tmp_path / "other"], rebuild=True)  # a new folder swapped in
+    assert index._whoosh.latest_generation() == generation
+    assert ids(index.search("harvest")) == ["eta"]
+
+
+def test_closing_an_index_closes_its_kept_searchers(index):
+    index.search("flood")
+    kept = index._idle[0][1]
+    with index as same:
+        assert same is index
+    assert kept.is_closed and index._idle == []
+    assert ids(index.search("river"))[:1] == ["alpha"]  # still usable: it opens a new one
