@@ -1,0 +1,187 @@
+"""Ranking: the best articles for a parsed query, scored with BM25F straight from the postings.
+
+Stage: querying, inside searching. Whoosh evaluates a query with a tree of matcher objects that
+steps through the postings one document at a time, several Python calls per posting, and looks
+up each document's field length through three more; for the queries of scripts/bench.py that
+was most of a search's time. Here a term's postings are read a block at a time and scored in
+one pass, with each segment's field lengths read once and kept with the open searcher, and AND,
+OR and NOT combine dictionaries of scores.
+
+The scores are Whoosh's BM25F: the same formula, statistics and boosts, so the same ranking (the
+additions may come in another order, so a sum can differ in its last bit). Ties go to the lower
+document number, as in Whoosh's collector. Parts of a query handled by neither rule below (a
+phrase, a range) are scored by Whoosh's own matcher for that part.
+"""
+from __future__ import annotations
+
+import heapq
+
+from whoosh import query as wq
+from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3LeafMatcher
+from whoosh.scoring import BM25F
+from whoosh.util.numeric import byte_to_length
+
+_LENGTHS = [byte_to_length(b) for b in range(256)]
+Scores = dict  # segment docnum → score
+
+
+def top_matches(searcher, q: wq.Query, limit: int | None, allow: set[int] | None = None
+                ) -> tuple[list[tuple[int, float]], int]:
+    """The best `limit` (docnum, score) pairs, best first (all of them for None), and the number
+    of articles matched. `allow`: the only document numbers that may match (None: any)."""
+    best: list[tuple[float, int]] = []  # (score, -docnum), a heap of the best so far
+    total = 0
+    for sub, offset in searcher.leaf_searchers():
+        scores = _Segment(searcher, sub).scores(q)
+        if allow is not None:
+            scores = {d: s for d, s in scores.items() if d + offset in allow}
+        total += len(scores)
+        pairs = ((s, -(d + offset)) for d, s in scores.items())
+        best = heapq.nlargest(limit, [*best, *pairs]) if limit else [*best, *pairs]
+    best.sort(reverse=True)
+    return [(-negative, score) for score, negative in best], total
+
+
+class _Segment:
+    """One segment's part of a query's evaluation."""
+
+    def __init__(self, top, searcher):
+        self.top, self.searcher, self.reader = top, searcher, searcher.reader()
+        self.weighting = top.weighting
+        self.deleted = self.reader.deleted_docs_set if self.reader.has_deletions() else frozenset()
+
+    def scores(self, q: wq.Query) -> Scores:
+        kind = type(q)
+        if kind is wq.Term:
+            return self._term(q)
+        if kind in (wq.And, wq.Or) and len(q.subqueries) == 1:
+            return self.scores(q.subqueries[0])  # Whoosh ignores a one-part group's boost
+        if kind is wq.And:
+            return _boosted(self._and(q.subqueries), q.boost)
+        if kind is wq.Or and not q.scale:
+            return _boosted(self._or(q.subqueries), q.boost)
+        if kind is wq.AndNot:
+            return _without(self.scores(q.a), self.scores(q.b))
+        if kind is wq.Require:
+            required = self.scores(q.b)
+            return {d: s for d, s in self.scores(q.a).items() if d in required}
+        if kind is wq.AndMaybe:
+            maybe = self.scores(q.b)
+            return {d: (s + maybe[d] if d in maybe else s) for d, s in self.scores(q.a).items()}
+        if kind is wq.ConstantScoreQuery:
+            return dict.fromkeys(self.scores(q.child), q.score)
+        if kind is wq.Every and not q.fieldname:
+            return dict.fromkeys(self.reader.all_doc_ids(), q.boost)
+        if q is wq.NullQuery:
+            return {}
+        return self._whoosh(q)
+
+    def _and(self, subs) -> Scores:
+        positive = [self.scores(s) for s in subs if not isinstance(s, wq.Not)]
+        if not positive:
+            return self._whoosh(wq.And(subs))
+        common = set(min(positive, key=len))
+        for part in positive:
+            common.intersection_update(part)
+        for s in subs:
+            if isinstance(s, wq.Not):  # Whoosh scores a NOT clause 1.0 for each document
+                common.difference_update(self.scores(s.query))
+        nots = sum(isinstance(s, wq.Not) for s in subs)
+        out = {}
+        for d in common:
+            total = 0.0
+            for part in positive:
+                total += part[d]
+            out[d] = total + nots if nots else total
+        return out
+
+    def _or(self, subs) -> Scores:
+        out: Scores = {}
+        for s in subs:
+            part = self._whoosh(s) if isinstance(s, wq.Not) else self.scores(s)
+            if not out:
+                out = dict(part)
+                continue
+            get = out.get
+            for d, score in part.items():
+                old = get(d)
+                out[d] = score if old is None else old + score
+        return out
+
+    def _term(self, q: wq.Term) -> Scores:
+        reader, name = self.reader, q.fieldname
+        if name not in reader.schema:
+            return {}
+        field = reader.schema[name]
+        try:
+            text = field.to_bytes(q.text)
+        except ValueError:
+            return {}
+        if (name, text) not in reader:
+            return {}
+        # the segment's own postings, deleted documents included (dropped below): what
+        # reader.postings() wraps in a FilterMatcher, which already steps past the first ones
+        terms = getattr(reader, "_terms", None)
+        matcher = terms.matcher(name, text, field.format) if terms is not None else None
+        if not isinstance(matcher, W3LeafMatcher) or (field.scorable and not isinstance(self.weighting, BM25F)):
+            return self._whoosh(q)
+        ids, weights = _read_postings(matcher)
+        if field.scorable and isinstance(self.weighting, BM25F):
+            top = self.top
+            idf = top.idf(name, text)
+            k1 = self.weighting.K1
+            k1p1 = k1 + 1
+            lengths, norm = self._norms(name, self.weighting._field_B.get(name, self.weighting.B), k1)
+            scores = {d: idf * ((tf * k1p1) / (tf + norm[lengths[d]])) for d, tf in zip(ids, weights)}
+        else:
+            scores = dict(zip(ids, weights))
+        if self.deleted:
+            scores = _without(scores, self.deleted)
+        return _boosted(scores, q.boost)
+
+    def _norms(self, name: str, b: float, k1: float) -> tuple[bytes, list[float]]:
+        """Each document's length byte in this field, and for each byte value the part of BM25's
+        denominator that depends on the document, K1 * ((1 - B) + B * length / average length),
+        computed as Whoosh computes it. Kept with the open searcher."""
+        cache = self.searcher.__dict__.setdefault("_searchlib_norms", {})
+        key = (name, b, k1)
+        if key not in cache:
+            avgfl = self.top.avg_field_length(name) or 1
+            table = [k1 * ((1 - b) + b * fl / avgfl) for fl in _LENGTHS]
+            column = self.reader._perdoc._cached_reader(f"_{name}_len", LENGTHS_COLUMN)
+            raw = b""
+            if column is not None:  # one byte per document, up to the last one with the field
+                raw = column._dbfile.get(column._basepos, column._count)
+            cache[key] = raw + bytes(self.reader.doc_count_all() - len(raw)), table
+        return cache[key]
+
+    def _whoosh(self, q: wq.Query) -> Scores:
+        """Whoosh's own matcher for this part of the query."""
+        context = self.searcher.context(needs_current=True, weighting=self.weighting)
+        matcher = q.matcher(self.searcher, context)
+        out = {}
+        while matcher.is_active():
+            out[matcher.id()] = matcher.score()
+            matcher.next()
+        return out
+
+
+def _read_postings(matcher: W3LeafMatcher) -> tuple[list[int], list[float]]:
+    """All of a term's document numbers and weights (term frequencies), a block at a time."""
+    ids: list[int] = []
+    weights: list[float] = []
+    while matcher.is_active():
+        matcher._read_ids()
+        matcher._read_weights()
+        ids.extend(matcher._ids)
+        weights.extend(matcher._weights)
+        matcher._next_block()
+    return ids, weights
+
+
+def _boosted(scores: Scores, boost: float) -> Scores:
+    return scores if boost == 1.0 else {d: s * boost for d, s in scores.items()}
+
+
+def _without(scores: Scores, excluded) -> Scores:
+    return {d: s for d, s in scores.items() if d not in excluded}
