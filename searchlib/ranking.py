@@ -54,6 +54,8 @@ class _Segment:
         kind = type(q)
         if kind is wq.Term:
             return self._term(q)
+        if kind is wq.Phrase and q.slop == 1:
+            return self._phrase(q)
         if kind in (wq.And, wq.Or) and len(q.subqueries) == 1:
             return self.scores(q.subqueries[0])  # Whoosh ignores a one-part group's boost
         if kind is wq.And:
@@ -109,35 +111,78 @@ class _Segment:
         return out
 
     def _term(self, q: wq.Term) -> Scores:
-        reader, name = self.reader, q.fieldname
-        if name not in reader.schema:
+        text = self._bytes(q.fieldname, q.text)
+        if text is None:
             return {}
-        field = reader.schema[name]
-        try:
-            text = field.to_bytes(q.text)
-        except ValueError:
-            return {}
-        if (name, text) not in reader:
-            return {}
-        # the segment's own postings, deleted documents included (dropped below): what
-        # reader.postings() wraps in a FilterMatcher, which already steps past the first ones
-        terms = getattr(reader, "_terms", None)
-        matcher = terms.matcher(name, text, field.format) if terms is not None else None
-        if not isinstance(matcher, W3LeafMatcher) or (field.scorable and not isinstance(self.weighting, BM25F)):
+        found = self._postings(q.fieldname, text)
+        if found is None:
             return self._whoosh(q)
-        ids, weights = _read_postings(matcher)
-        if field.scorable and isinstance(self.weighting, BM25F):
-            top = self.top
-            idf = top.idf(name, text)
-            k1 = self.weighting.K1
-            k1p1 = k1 + 1
-            lengths, norm = self._norms(name, self.weighting._field_B.get(name, self.weighting.B), k1)
-            scores = {d: idf * ((tf * k1p1) / (tf + norm[lengths[d]])) for d, tf in zip(ids, weights)}
-        else:
-            scores = dict(zip(ids, weights))
+        ids, scores, _ = found
+        scores = dict(zip(ids, scores))
         if self.deleted:
             scores = _without(scores, self.deleted)
         return _boosted(scores, q.boost)
+
+    def _phrase(self, q: wq.Phrase) -> Scores:
+        """Articles with the words next to each other, in order; scored as Whoosh scores a
+        phrase: the sum of its words' scores, times the phrase's boost."""
+        field = self.reader.schema[q.fieldname] if q.fieldname in self.reader.schema else None
+        if field is None or not q.words:
+            return {}
+        if not field.format or not field.format.supports("positions"):
+            return self._whoosh(q)  # which raises Whoosh's error for it
+        texts = [self._bytes(q.fieldname, word) for word in q.words]
+        if None in texts:
+            return {}
+        found = [self._postings(q.fieldname, text, values=True) for text in texts]
+        if None in found:
+            return self._whoosh(q)
+        where = [{d: i for i, d in enumerate(ids)} for ids, _, _ in found]
+        common = set(min(where, key=len)).difference(self.deleted)
+        for part in where:
+            common.intersection_update(part)
+        decode = field.format.decode_positions
+        out: Scores = {}
+        for d in sorted(common):
+            rows = [part[d] for part in where]
+            first, *rest = [decode(values[i]) for (_, _, values), i in zip(found, rows)]
+            rest = [set(positions) for positions in rest]
+            if any(all(p + k in later for k, later in enumerate(rest, 1)) for p in first):
+                total = 0.0
+                for (_, scores, _), i in zip(found, rows):
+                    total += scores[i]
+                out[d] = total
+        return _boosted(out, q.boost)
+
+    def _bytes(self, name: str, text) -> bytes | None:
+        """The term as the segment stores it; None when the segment does not have it."""
+        reader = self.reader
+        if name not in reader.schema:
+            return None
+        try:
+            text = reader.schema[name].to_bytes(text)
+        except ValueError:
+            return None
+        return text if (name, text) in reader else None
+
+    def _postings(self, name: str, text: bytes, values: bool = False):
+        """A term's postings in this segment, deleted documents included: document numbers,
+        scores (BM25F, or the term frequency in a field that is not scored) and, if asked, the
+        encoded values (positions). None where only Whoosh's own matcher can score it."""
+        field, reader, weighting = self.reader.schema[name], self.reader, self.weighting
+        # reader.postings() would wrap these in a FilterMatcher, which steps past deleted ones
+        terms = getattr(reader, "_terms", None)
+        matcher = terms.matcher(name, text, field.format) if terms is not None else None
+        if not isinstance(matcher, W3LeafMatcher) or (field.scorable and not isinstance(weighting, BM25F)):
+            return None
+        ids, weights, encoded = _read_postings(matcher, values)
+        if not field.scorable:
+            return ids, weights, encoded
+        idf = self.top.idf(name, text)
+        k1 = weighting.K1
+        k1p1 = k1 + 1
+        lengths, norm = self._norms(name, weighting._field_B.get(name, weighting.B), k1)
+        return ids, [idf * ((tf * k1p1) / (tf + norm[lengths[d]])) for d, tf in zip(ids, weights)], encoded
 
     def _norms(self, name: str, b: float, k1: float) -> tuple[bytes, list[float]]:
         """Each document's length byte in this field, and for each byte value the part of BM25's
@@ -166,17 +211,22 @@ class _Segment:
         return out
 
 
-def _read_postings(matcher: W3LeafMatcher) -> tuple[list[int], list[float]]:
-    """All of a term's document numbers and weights (term frequencies), a block at a time."""
+def _read_postings(matcher: W3LeafMatcher, values: bool = False):
+    """All of a term's document numbers, weights (term frequencies) and, if asked, encoded
+    values, a block at a time."""
     ids: list[int] = []
     weights: list[float] = []
+    encoded: list[bytes] | None = [] if values else None
     while matcher.is_active():
         matcher._read_ids()
         matcher._read_weights()
         ids.extend(matcher._ids)
         weights.extend(matcher._weights)
+        if values:
+            matcher._read_values()
+            encoded.extend(matcher._values)
         matcher._next_block()
-    return ids, weights
+    return ids, weights, encoded
 
 
 def _boosted(scores: Scores, boost: float) -> Scores:

@@ -91,6 +91,8 @@ def assert_same(s, text, limit=10, allow=None, any_word=False):
     '"the river"', '"river valley" coast', "harv*", "rivr~", "*", "nowhere", "river AND nowhere",
     "(river OR storm) AND (valley OR coast)", "river^3 storm", "date:2022-03 river", "date:2022",
     "NOT river", "river OR NOT storm", "korea artillery shells",
+    '"flood defences"', '"river river"', 'source:"north desk"', '"valley river"~3', '"korea fired artillery"',
+    '"river valley" OR "the coast"', 'title:"river flood"', 'topics:"flood river"',
 ])
 def test_the_same_hits_scores_and_totals_as_whoosh(searcher, text):
     assert_same(searcher, text)
