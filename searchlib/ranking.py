@@ -18,6 +18,7 @@ import heapq
 
 from whoosh import query as wq
 from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3LeafMatcher
+from whoosh.reading import TermNotFound
 from whoosh.scoring import BM25F
 from whoosh.util.numeric import byte_to_length
 
@@ -137,6 +138,8 @@ class _Segment:
         found = [self._postings(q.fieldname, text, values=True) for text in texts]
         if None in found:
             return self._whoosh(q)
+        if not all(ids for ids, _, _ in found):
+            return {}
         where = [{d: i for i, d in enumerate(ids)} for ids, _, _ in found]
         common = set(min(where, key=len)).difference(self.deleted)
         for part in where:
@@ -155,7 +158,7 @@ class _Segment:
         return _boosted(out, q.boost)
 
     def _bytes(self, name: str, text) -> bytes | None:
-        """The term as the segment stores it; None when the segment does not have it."""
+        """The term as the field stores it; None when it cannot be in the field."""
         reader = self.reader
         if name not in reader.schema:
             return None
@@ -163,7 +166,7 @@ class _Segment:
             text = reader.schema[name].to_bytes(text)
         except ValueError:
             return None
-        return text if (name, text) in reader else None
+        return text
 
     def _postings(self, name: str, text: bytes, values: bool = False):
         """A term's postings in this segment, deleted documents included: document numbers,
@@ -172,7 +175,10 @@ class _Segment:
         field, reader, weighting = self.reader.schema[name], self.reader, self.weighting
         # reader.postings() would wrap these in a FilterMatcher, which steps past deleted ones
         terms = getattr(reader, "_terms", None)
-        matcher = terms.matcher(name, text, field.format) if terms is not None else None
+        try:
+            matcher = terms.matcher(name, text, field.format) if terms is not None else None
+        except TermNotFound:
+            return [], [], [] if values else None
         if not isinstance(matcher, W3LeafMatcher) or (field.scorable and not isinstance(weighting, BM25F)):
             return None
         ids, weights, encoded = _read_postings(matcher, values)

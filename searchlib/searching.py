@@ -171,9 +171,11 @@ def run_search(searcher, text: str, *, since: datetime | None = None, until: dat
         # Operators, +/- prefixes and fields mean what they say: no fallback for those.
         # Date-sorted results are not interleaved: the fallback only when nothing matched.
         any_q = _bounded(parse_query(text, now, any_word=True), reader, text)
-        more = _search(searcher, any_q, **{**options, "limit": options["limit"] + len(groups[0])})
-        seen = {hit.docnum for hit in groups[0]}
-        extra = [hit for hit in more if hit.docnum not in seen]
+        extra = []
+        if any_q != q:  # (a lone phrase is the same query either way)
+            more = _search(searcher, any_q, **{**options, "limit": options["limit"] + len(groups[0])})
+            seen = {hit.docnum for hit in groups[0]}
+            extra = [hit for hit in more if hit.docnum not in seen]
         if extra:
             q, complete = any_q, total
             groups.append(extra)
