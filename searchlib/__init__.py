@@ -12,7 +12,6 @@ Pipeline stages, one module each: `corpus` (which files) â†’ `parsers` (files â†
 """
 __version__ = "0.1.0"
 
-from .article import Article  # noqa: E402
 from .errors import (  # noqa: E402
     ArticleNotFoundError,
     DateError,
@@ -25,14 +24,16 @@ from .errors import (  # noqa: E402
     QueryError,
     SearchlibError,
 )
-from .index import Index, create, exists  # noqa: E402
-from .searching import Hit, Results  # noqa: E402
 
-_LAZY = {"Skipped": "corpus", "Flagged": "corpus", "read_articles": "corpus", "UpdateReport": "indexing"}
+# Imported on first use: a search does not load the parsers, and `search` (cli.py) gets to set
+# up its imports (imports.py) before Whoosh is loaded.
+_LAZY = {"Article": "article", "Index": "index", "create": "index", "exists": "index",
+         "Hit": "searching", "Results": "searching",
+         "Skipped": "corpus", "Flagged": "corpus", "read_articles": "corpus", "UpdateReport": "indexing"}
 
 
 def __getattr__(name: str):
-    """Indexing's names, imported on first use: a search does not load the parsers."""
+    """The names in _LAZY, imported on first use."""
     if name in _LAZY:
         import importlib
         return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)

@@ -17,12 +17,16 @@ from pathlib import Path
 
 import click
 
-from . import __version__, settings
-from .dates import isoformat
-from .errors import ArticleNotFoundError, IndexLockedError, SearchlibError
-from .index import Index, exists, rebuild_index
-from .facets import FACETS
-from .searching import SORTS
+from .imports import defer_unused
+
+defer_unused()  # before Whoosh is imported: see imports.py
+
+from . import __version__, settings  # noqa: E402
+from .dates import isoformat  # noqa: E402
+from .errors import ArticleNotFoundError, IndexLockedError, SearchlibError  # noqa: E402
+from .index import Index, exists, rebuild_index  # noqa: E402
+from .facets import FACETS  # noqa: E402
+from .searching import SORTS  # noqa: E402
 
 
 class ExitCode(IntEnum):

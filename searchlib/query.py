@@ -15,6 +15,7 @@ in UTC, via `searchlib.dates`. Accepted forms: `date:2022`, `date:2022-09`, `dat
 from __future__ import annotations
 
 import copy
+import functools
 import re
 from collections import Counter
 from datetime import datetime
@@ -156,6 +157,13 @@ def make_parser(now: datetime | None = None, group=AndGroup, schema=SCHEMA) -> M
     return parser
 
 
+@functools.lru_cache(maxsize=16)
+def _parser(now: datetime | None, any_word: bool) -> MultifieldParser:
+    """A parser made once and reused (making one compiles a dozen regular expressions); with
+    now=None, relative dates are resolved against the clock at each parse."""
+    return make_parser(now, OrGroup, QUESTION_SCHEMA) if any_word else make_parser(now)
+
+
 def parse_query(text: str, now: datetime | None = None, *, any_word: bool = False) -> wq.Query:
     """Parse a user's query; raises QueryError (with the reason) when it cannot be understood.
 
@@ -164,8 +172,7 @@ def parse_query(text: str, now: datetime | None = None, *, any_word: bool = Fals
     if not text or not text.strip():
         raise QueryError(text, "the query is empty")
     try:
-        parser = make_parser(now, OrGroup, QUESTION_SCHEMA) if any_word else make_parser(now)
-        return _weight_repeats(parser.parse(natural(text), normalize=False))
+        return _weight_repeats(_parser(now, any_word).parse(natural(text), normalize=False))
     except DateError as exc:
         raise QueryError(text, str(exc)) from None
     except RecursionError:
