@@ -2,6 +2,7 @@
 import hashlib
 from datetime import datetime
 
+import pytest
 from hypothesis import given, settings, strategies as st
 from whoosh import index as whoosh_index
 from whoosh.formats import Positions
@@ -66,7 +67,25 @@ def _segment_files(folder) -> dict[str, str]:
     return out
 
 
-def test_the_writer_writes_the_same_bytes_as_whooshs(tmp_path):
+def _many_docs(count: int) -> list[dict]:
+    """Enough articles for posting lists longer than one block (128), spelling words repeated
+    across articles, lengths that vary, fields some articles lack, and deleted ones."""
+    words = ["shells", "korea", "artillery", "café", "prices", "border", "sea", "rose", "fell", "owner"]
+    docs = []
+    for i in range(count):
+        body = " ".join(words[(i * k) % len(words)] for k in range(1, 3 + i % 17))
+        doc = dict(id=f"d{i}", path=f"/c/{i}.txt", title=f"{words[i % 10]} {words[(i * 7) % 10]} {i}",
+                   body=body, topics=f"{words[i % 3]},{words[i % 5]}", date=datetime(2022, 1, 1 + i % 28))
+        if i % 4:
+            doc["summary"] = words[i % 10] * (1 + i % 3)
+        if i % 5 == 0:
+            doc["source"] = f"Desk {i % 3}"
+        docs.append(doc)
+    return docs
+
+
+@pytest.mark.parametrize("docs", [DOCS, _many_docs(700)], ids=["three", "many"])
+def test_the_writer_writes_the_same_bytes_as_whooshs(tmp_path, docs):
     plain_schema = build_schema()
     for name in ("title", "summary", "body"):
         plain_schema[name].format = Positions(field_boost=plain_schema[name].format.field_boost)
@@ -76,9 +95,31 @@ def test_the_writer_writes_the_same_bytes_as_whooshs(tmp_path):
         folder.mkdir()
         ix = whoosh_index.create_in(str(folder), schema)
         writer = make(ix, compound=False)
-        for doc in DOCS:
+        for doc in docs:
             writer.add_document(**{k: v for k, v in doc.items() if v})
         writer.commit(merge=False)
         written[name] = _segment_files(folder)
     assert {"pst", "trm"} <= {name.rsplit(".", 1)[-1] for name in written["ours"]}
+    assert written["ours"] == written["whoosh"]
+
+
+def test_merging_segments_writes_the_same_bytes_as_whooshs(tmp_path):
+    """A commit that merges earlier segments (with deleted articles) into the new one."""
+    written = {}
+    for name, make in (("whoosh", SegmentWriter), ("ours", open_writer)):
+        folder = tmp_path / name
+        folder.mkdir()
+        schema = build_schema()
+        ix = whoosh_index.create_in(str(folder), schema)
+        docs = _many_docs(300)
+        for part in (docs[:150], docs[150:]):
+            writer = make(ix, compound=False)
+            for doc in part:
+                writer.add_document(**{k: v for k, v in doc.items() if v})
+            writer.commit(merge=False)
+        writer = make(ix, compound=False)
+        writer.delete_by_term("id", "d7")
+        writer.add_document(**{k: v for k, v in docs[0].items() if v})
+        writer.commit(optimize=True)
+        written[name] = sorted(_segment_files(folder).values())
     assert written["ours"] == written["whoosh"]
