@@ -15,6 +15,7 @@ phrase, a range) are scored by Whoosh's own matcher for that part.
 from __future__ import annotations
 
 import heapq
+from bisect import bisect_right
 
 from whoosh import query as wq
 from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3LeafMatcher
@@ -26,14 +27,17 @@ _LENGTHS = [byte_to_length(b) for b in range(256)]
 Scores = dict  # segment docnum → score
 
 
-def top_matches(searcher, q: wq.Query, limit: int | None, allow: set[int] | None = None
-                ) -> tuple[list[tuple[int, float]], int]:
+def top_matches(searcher, q: wq.Query, limit: int | None, allow: set[int] | None = None,
+                memo: dict | None = None) -> tuple[list[tuple[int, float]], int]:
     """The best `limit` (docnum, score) pairs, best first (all of them for None), and the number
-    of articles matched. `allow`: the only document numbers that may match (None: any)."""
+    of articles matched. `allow`: the only document numbers that may match (None: any). `memo`:
+    a dict kept between the queries of one search, holding the postings read, so a second query
+    on the same words (the partial-match pass) does not read them again."""
     best: list[tuple[float, int]] = []  # (score, -docnum), a heap of the best so far
     total = 0
+    memo = {} if memo is None else memo
     for sub, offset in searcher.leaf_searchers():
-        scores = _Segment(searcher, sub).scores(q)
+        scores = _Segment(searcher, sub, memo.setdefault(offset, {})).scores(q)
         if allow is not None:
             scores = {d: s for d, s in scores.items() if d + offset in allow}
         total += len(scores)
@@ -46,62 +50,73 @@ def top_matches(searcher, q: wq.Query, limit: int | None, allow: set[int] | None
 class _Segment:
     """One segment's part of a query's evaluation."""
 
-    def __init__(self, top, searcher):
-        self.top, self.searcher, self.reader = top, searcher, searcher.reader()
+    def __init__(self, top, searcher, memo: dict):
+        self.top, self.searcher, self.reader, self.memo = top, searcher, searcher.reader(), memo
         self.weighting = top.weighting
         self.deleted = self.reader.deleted_docs_set if self.reader.has_deletions() else frozenset()
 
-    def scores(self, q: wq.Query) -> Scores:
+    def scores(self, q: wq.Query, within: set[int] | None = None) -> Scores:
+        """The matching documents' scores. `within`: where the caller will look (an AND's other
+        parts matched only there); documents outside it may be left out."""
         kind = type(q)
         if kind is wq.Term:
-            return self._term(q)
+            return self._term(q, within)
         if kind is wq.Phrase and q.slop == 1:
-            return self._phrase(q)
+            return self._phrase(q, within)
         if kind in (wq.And, wq.Or) and len(q.subqueries) == 1:
-            return self.scores(q.subqueries[0])  # Whoosh ignores a one-part group's boost
+            return self.scores(q.subqueries[0], within)  # Whoosh ignores a one-part group's boost
         if kind is wq.And:
-            return _boosted(self._and(q.subqueries), q.boost)
+            return _boosted(self._and(q.subqueries, within), q.boost)
         if kind is wq.Or and not q.scale:
-            return _boosted(self._or(q.subqueries), q.boost)
+            return _boosted(self._or(q.subqueries, within), q.boost)
         if kind is wq.AndNot:
-            return _without(self.scores(q.a), self.scores(q.b))
+            scores = self.scores(q.a, within)
+            return _without(scores, self.scores(q.b, set(scores)))
         if kind is wq.Require:
-            required = self.scores(q.b)
-            return {d: s for d, s in self.scores(q.a).items() if d in required}
+            scores = self.scores(q.a, within)
+            required = self.scores(q.b, set(scores))
+            return {d: s for d, s in scores.items() if d in required}
         if kind is wq.AndMaybe:
-            maybe = self.scores(q.b)
-            return {d: (s + maybe[d] if d in maybe else s) for d, s in self.scores(q.a).items()}
+            scores = self.scores(q.a, within)
+            maybe = self.scores(q.b, set(scores))
+            return {d: (s + maybe[d] if d in maybe else s) for d, s in scores.items()}
         if kind is wq.ConstantScoreQuery:
-            return dict.fromkeys(self.scores(q.child), q.score)
+            return dict.fromkeys(self.scores(q.child, within), q.score)
         if kind is wq.Every and not q.fieldname:
-            return dict.fromkeys(self.reader.all_doc_ids(), q.boost)
+            docs = self.reader.all_doc_ids()
+            return dict.fromkeys(docs if within is None else within.intersection(docs), q.boost)
         if q is wq.NullQuery:
             return {}
         return self._whoosh(q)
 
-    def _and(self, subs) -> Scores:
-        positive = [self.scores(s) for s in subs if not isinstance(s, wq.Not)]
+    def _and(self, subs, within: set[int] | None) -> Scores:
+        """Each part only where the parts before it matched, the rarest part first."""
+        positive = [s for s in subs if not isinstance(s, wq.Not)]
         if not positive:
             return self._whoosh(wq.And(subs))
-        common = set(min(positive, key=len))
-        for part in positive:
-            common.intersection_update(part)
+        parts: list[Scores] = [{}] * len(positive)
+        common = within
+        for i in sorted(range(len(positive)), key=lambda i: positive[i].estimate_size(self.reader)):
+            parts[i] = self.scores(positive[i], common)
+            common = set(parts[i]) if common is None else common.intersection(parts[i])
+            if not common:
+                return {}
         for s in subs:
             if isinstance(s, wq.Not):  # Whoosh scores a NOT clause 1.0 for each document
-                common.difference_update(self.scores(s.query))
+                common.difference_update(self.scores(s.query, common))
         nots = sum(isinstance(s, wq.Not) for s in subs)
         out = {}
         for d in common:
             total = 0.0
-            for part in positive:
+            for part in parts:
                 total += part[d]
             out[d] = total + nots if nots else total
         return out
 
-    def _or(self, subs) -> Scores:
+    def _or(self, subs, within: set[int] | None) -> Scores:
         out: Scores = {}
         for s in subs:
-            part = self._whoosh(s) if isinstance(s, wq.Not) else self.scores(s)
+            part = self._whoosh(s) if isinstance(s, wq.Not) else self.scores(s, within)
             if not out:
                 out = dict(part)
                 continue
@@ -111,11 +126,11 @@ class _Segment:
                 out[d] = score if old is None else old + score
         return out
 
-    def _term(self, q: wq.Term) -> Scores:
+    def _term(self, q: wq.Term, within: set[int] | None = None) -> Scores:
         text = self._bytes(q.fieldname, q.text)
         if text is None:
             return {}
-        found = self._postings(q.fieldname, text)
+        found = self._postings(q.fieldname, text, within=within)
         if found is None:
             return self._whoosh(q)
         ids, scores, _ = found
@@ -124,7 +139,7 @@ class _Segment:
             scores = _without(scores, self.deleted)
         return _boosted(scores, q.boost)
 
-    def _phrase(self, q: wq.Phrase) -> Scores:
+    def _phrase(self, q: wq.Phrase, within: set[int] | None = None) -> Scores:
         """Articles with the words next to each other, in order; scored as Whoosh scores a
         phrase: the sum of its words' scores, times the phrase's boost."""
         field = self.reader.schema[q.fieldname] if q.fieldname in self.reader.schema else None
@@ -135,7 +150,7 @@ class _Segment:
         texts = [self._bytes(q.fieldname, word) for word in q.words]
         if None in texts:
             return {}
-        found = [self._postings(q.fieldname, text, values=True) for text in texts]
+        found = [self._postings(q.fieldname, text, values=True, within=within) for text in texts]
         if None in found:
             return self._whoosh(q)
         if not all(ids for ids, _, _ in found):
@@ -168,10 +183,20 @@ class _Segment:
             return None
         return text
 
-    def _postings(self, name: str, text: bytes, values: bool = False):
+    def _postings(self, name: str, text: bytes, values: bool = False, within: set[int] | None = None):
         """A term's postings in this segment, deleted documents included: document numbers,
         scores (BM25F, or the term frequency in a field that is not scored) and, if asked, the
-        encoded values (positions). None where only Whoosh's own matcher can score it."""
+        encoded values (positions). None where only Whoosh's own matcher can score it. With
+        `within`, the blocks holding none of those documents may be skipped unread."""
+        for key in ((name, text, True), (name, text, values)):
+            if key in self.memo:
+                return self.memo[key]
+        found = self._read(name, text, values, within)
+        if within is None:
+            self.memo[(name, text, values)] = found
+        return found
+
+    def _read(self, name: str, text: bytes, values: bool, within: set[int] | None):
         field, reader, weighting = self.reader.schema[name], self.reader, self.weighting
         # reader.postings() would wrap these in a FilterMatcher, which steps past deleted ones
         terms = getattr(reader, "_terms", None)
@@ -181,7 +206,7 @@ class _Segment:
             return [], [], [] if values else None
         if not isinstance(matcher, W3LeafMatcher) or (field.scorable and not isinstance(weighting, BM25F)):
             return None
-        ids, weights, encoded = _read_postings(matcher, values)
+        ids, weights, encoded = _read_postings(matcher, values, within)
         if not field.scorable:
             return ids, weights, encoded
         idf = self.top.idf(name, text)
@@ -217,13 +242,24 @@ class _Segment:
         return out
 
 
-def _read_postings(matcher: W3LeafMatcher, values: bool = False):
+def _read_postings(matcher: W3LeafMatcher, values: bool = False, within: set[int] | None = None):
     """All of a term's document numbers, weights (term frequencies) and, if asked, encoded
-    values, a block at a time."""
+    values, a block at a time; with `within`, only the blocks that may hold one of those
+    documents (a block's last document number is known without reading it)."""
     ids: list[int] = []
     weights: list[float] = []
     encoded: list[bytes] | None = [] if values else None
+    targets = sorted(within) if within is not None else None
+    next_target = 0
     while matcher.is_active():
+        if targets is not None:
+            if next_target == len(targets):
+                break
+            last = matcher.block_max_id()
+            if targets[next_target] > last:
+                matcher._next_block()
+                continue
+            next_target = bisect_right(targets, last, next_target)
         matcher._read_ids()
         matcher._read_weights()
         ids.extend(matcher._ids)

@@ -164,7 +164,8 @@ def run_search(searcher, text: str, *, since: datetime | None = None, until: dat
     if spans:  # Whoosh takes an empty filter for none: {-1} allows nothing
         options["filter"] = set.intersection(*(dated_docs(reader, a, b) for a, b in spans)) or {-1}
     q = _bounded(q, reader, text)
-    found = _search(searcher, q, **options)
+    memo: dict = {}  # postings read by the first pass, for the partial-match pass
+    found = _search(searcher, q, memo=memo, **options)
     groups, total, complete = [list(found)], len(found), None
     if len(groups[0]) < (wanted if sort == "relevance" else 1) and len(text.split()) > 1 \
             and is_plain(text):
@@ -173,7 +174,8 @@ def run_search(searcher, text: str, *, since: datetime | None = None, until: dat
         any_q = _bounded(parse_query(text, now, any_word=True), reader, text)
         extra = []
         if any_q != q:  # (a lone phrase is the same query either way)
-            more = _search(searcher, any_q, **{**options, "limit": options["limit"] + len(groups[0])})
+            more = _search(searcher, any_q, memo=memo,
+                           **{**options, "limit": options["limit"] + len(groups[0])})
             seen = {hit.docnum for hit in groups[0]}
             extra = [hit for hit in more if hit.docnum not in seen]
         if extra:
@@ -254,13 +256,13 @@ def _typed(leaf) -> str:
     return f"'{leaf.text}'"
 
 
-def _search(searcher, q, *, limit: int, filter=None, sortedby=None) -> "_Found":
+def _search(searcher, q, *, limit: int, filter=None, sortedby=None, memo=None) -> "_Found":
     """The best `limit` hits (ranking.top_matches; by Whoosh when sorted by date) and the exact
     number of matches, counted in the same pass."""
     if sortedby is not None:
         found = searcher.search(q, limit=limit, filter=filter, sortedby=sortedby)
         return _Found(list(found), len(found))
-    pairs, total = top_matches(searcher, q, limit, filter)
+    pairs, total = top_matches(searcher, q, limit, filter, memo)
     return _Found([_Match(searcher, docnum, score) for docnum, score in pairs], total)
 
 

@@ -40,12 +40,12 @@ def searcher(tmp_path_factory):
     """Three segments, one of them with deleted articles."""
     root = tmp_path_factory.mktemp("ranking")
     idx = searchlib.Index(root / "ix")
-    for name, count in (("a", 23), ("b", 17), ("c", 11)):
+    for name, count in (("a", 230), ("b", 170), ("c", 110)):
         write_records(root / name, _records(name, count))
         idx.update([root / name])
-    write_records(root / "b", {k: v for k, v in _records("b", 17).items() if not k.endswith("3")})
+    write_records(root / "b", {k: v for k, v in _records("b", 170).items() if not k.endswith("3")})
     report = idx.update([root / "a", root / "b", root / "c"])
-    assert report.removed == 17 and report.articles == 15
+    assert report.removed == 170 and report.articles == 153
     with idx._whoosh.searcher(weighting=searching.RANKING) as s:
         assert len(s.leaf_searchers()) >= 3 and s.reader().has_deletions()
         yield s
@@ -120,9 +120,10 @@ def test_excluded_words_exclude_every_article_that_has_them(searcher):
     q = parse_query("harvest -valley")
     hits, total = top_matches(searcher, q, None)
     texts = [searcher.stored_fields(d)["title"] + " " + searcher.stored_fields(d)["body"] for d, _ in hits]
-    assert total == len(hits) == 8 and not any("valley" in text.lower() for text in texts)
-    unfixed, total = _whoosh_top(searcher, q, None)  # Whoosh's own matchers keep three with "valley"
-    assert total == 11 and sum("valley" in searcher.stored_fields(d)["body"] for d, _ in unfixed) == 3
+    assert total == len(hits) > 0 and not any("valley" in text.lower() for text in texts)
+    unfixed, unfixed_total = _whoosh_top(searcher, q, None)  # Whoosh's own keeps some with "valley"
+    with_valley = sum("valley" in searcher.stored_fields(d)["body"] for d, _ in unfixed)
+    assert with_valley > 0 and unfixed_total == total + with_valley
 
 
 def test_deleted_articles_are_never_matched(searcher):
@@ -144,3 +145,21 @@ def test_random_boolean_queries(searcher, parts):
     except searchlib.QueryError:
         return
     assert_same(searcher, text, limit=5)
+
+
+def test_blocks_without_wanted_documents_are_skipped_and_none_else(searcher):
+    from searchlib.ranking import _read_postings
+
+    sub = max((sub for sub, _ in searcher.leaf_searchers()), key=lambda s: s.doc_count_all())
+    terms = sub.reader()._terms
+
+    def read(within=None):
+        return _read_postings(terms.matcher("body", b"river", sub.schema["body"].format), within=within)[0]
+
+    everything = read()
+    assert len(everything) > 128  # several blocks
+    block_ends = set(everything[127::128]) | {everything[-1]}
+    for within in (block_ends, {everything[0]}, {everything[128]}, set(everything[100:140]), {10**6}, set()):
+        found = read(within)
+        assert set(found) & within == set(everything) & within
+        assert len(found) < len(everything) or within & set(everything[-128:])
