@@ -8,6 +8,7 @@ as one span, and only where its words follow each other. Rendering (colour, `**m
 """
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 
@@ -68,12 +69,21 @@ _IRREGULAR = {"die": "dy", "lie": "ly", "tie": "ty"}  # Porter2's exceptions: dy
 def _word_matches(text: str, words: frozenset[str], analyzer) -> list[tuple[int, int]]:
     """The same spans as analysing the whole text, 3x faster: a token is analysed (on its own:
     the chain works token by token) only if it is not ASCII or starts like a matched stem, as
-    Porter2 keeps the first two letters and rewrites at most the last three it keeps."""
+    Porter2 keeps the first two letters and rewrites at most the last three it keeps. Where no
+    word of the text has a non-ASCII letter, a regular expression finds those tokens' starts,
+    so Python looks at the candidates only, not at every token."""
     prefixes = {w[:max(2, len(w) - 3)] for w in words}
     prefixes = tuple(prefixes | {_IRREGULAR[w] for w in words if w in _IRREGULAR})
+    if not prefixes:
+        return []
+    if _NON_ASCII_LETTER.search(text):
+        candidates = _TOKEN.finditer(text)
+    else:  # lower() keeps every position; each start is a token's start if no token runs on there
+        candidates = (_TOKEN.match(text, m.start()) for m in _starts(prefixes).finditer(text.lower())
+                      if _token_starts_at(text, m.start()))
     seen: dict[str, bool] = {}
     spans = []
-    for m in _TOKEN.finditer(text):
+    for m in candidates:
         token = m.group()
         if token.isascii() and not token.lower().startswith(prefixes):
             continue
@@ -83,6 +93,29 @@ def _word_matches(text: str, words: frozenset[str], analyzer) -> list[tuple[int,
         if hit:
             spans.append(m.span())
     return spans
+
+
+_NON_ASCII_LETTER = re.compile(r"[^\W\x00-\x7f]")
+_WORD = re.compile(r"\w")
+
+
+@functools.lru_cache(maxsize=256)
+def _starts(prefixes: tuple[str, ...]) -> re.Pattern:
+    """Every position (overlapping ones too) where one of the prefixes begins."""
+    return re.compile("(?=%s)" % "|".join(re.escape(p) for p in sorted(prefixes)))
+
+
+def _token_starts_at(text: str, i: int) -> bool:
+    """Whether TOKEN_PATTERN's scan from the left starts a token at i: a word character after a
+    character that ends no token there (a non-word character, not a dot joining two words)."""
+    if not _WORD.match(text, i):
+        return False
+    if i == 0:
+        return True
+    before = text[i - 1]
+    if _WORD.match(before):
+        return False
+    return not (before == "." and i >= 2 and _WORD.match(text, i - 2))
 
 
 def highlight(text: str, terms: Terms, analyzer) -> Snippet:

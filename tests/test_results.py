@@ -3,6 +3,7 @@ the recency boost, through the library and the CLI, with exact expected values o
 import json
 
 import pytest
+from hypothesis import given, settings, strategies as st
 from click.testing import CliRunner
 
 import searchlib
@@ -215,3 +216,26 @@ def test_the_fast_word_matcher_marks_what_full_analysis_marks():
     for word in every:
         full = [(t.startchar, t.endchar) for t in ANALYZER(text, chars=True, mode="index") if t.text == word]
         assert find_matches(text, Terms(frozenset({word})), ANALYZER) == full, word
+
+
+def _every_token_matches(text, words, analyzer):
+    """Reference for snippets._word_matches: analyse every token on its own."""
+    from searchlib.snippets import _TOKEN
+    return [m.span() for m in _TOKEN.finditer(text)
+            if any(t.text in words for t in analyzer(m.group(), mode="index"))]
+
+
+_PIECES = ["U.S.", "u.s", "dying", "die", "Shells", "shelling", "a.b", "x..y", "3.5", "café", "Café",
+           "_under", "korea's", "Korea", "-", ".", "..", " ", "\n", ", ", "tie", "lying", "2022", "ab.cd.ef"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(_PIECES), max_size=30), st.lists(st.sampled_from(
+    ["shell", "korea", "u.", "die", "dy", "lie", "tie", "cafe", "3.5", "ab.cd.ef", "2022", "x", "_under"]),
+    min_size=1, max_size=4))
+def test_word_matches_finds_what_analysing_every_token_finds(pieces, words):
+    from searchlib import analysis
+    from searchlib.snippets import _word_matches
+    for text in ("".join(pieces), " ".join(pieces)):
+        assert _word_matches(text, frozenset(words), analysis.TEXT) == \
+            _every_token_matches(text, frozenset(words), analysis.TEXT), text
