@@ -18,7 +18,7 @@ import heapq
 from bisect import bisect_right
 
 from whoosh import query as wq
-from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3LeafMatcher
+from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3LeafMatcher, W3TermsReader
 from whoosh.reading import TermNotFound
 from whoosh.scoring import BM25F
 from whoosh.util.numeric import byte_to_length
@@ -96,7 +96,7 @@ class _Segment:
             return self._whoosh(wq.And(subs))
         parts: list[Scores] = [{}] * len(positive)
         common = within
-        for i in sorted(range(len(positive)), key=lambda i: positive[i].estimate_size(self.reader)):
+        for i in sorted(range(len(positive)), key=lambda i: self._estimate(positive[i])):
             parts[i] = self.scores(positive[i], common)
             common = set(parts[i]) if common is None else common.intersection(parts[i])
             if not common:
@@ -150,7 +150,7 @@ class _Segment:
         texts = [self._bytes(q.fieldname, word) for word in q.words]
         if None in texts:
             return {}
-        found = [self._postings(q.fieldname, text, values=True, within=within) for text in texts]
+        found = [self._postings(q.fieldname, text, within=within) for text in texts]
         if None in found:
             return self._whoosh(q)
         if not all(ids for ids, _, _ in found):
@@ -159,16 +159,22 @@ class _Segment:
         common = set(min(where, key=len)).difference(self.deleted)
         for part in where:
             common.intersection_update(part)
+        if not common:
+            return {}
+        # the positions, from the blocks that hold a document with all the words only
+        positions = []
+        for text in texts:
+            ids, _, encoded = self._read(q.fieldname, text, True, common, scored=False)
+            positions.append(dict(zip(ids, encoded)))
         decode = field.format.decode_positions
         out: Scores = {}
         for d in sorted(common):
-            rows = [part[d] for part in where]
-            first, *rest = [decode(values[i]) for (_, _, values), i in zip(found, rows)]
-            rest = [set(positions) for positions in rest]
+            first, *rest = [decode(part[d]) for part in positions]
+            rest = [set(found) for found in rest]
             if any(all(p + k in later for k, later in enumerate(rest, 1)) for p in first):
                 total = 0.0
-                for (_, scores, _), i in zip(found, rows):
-                    total += scores[i]
+                for (_, scores, _), part in zip(found, where):
+                    total += scores[part[d]]
                 out[d] = total
         return _boosted(out, q.boost)
 
@@ -196,18 +202,52 @@ class _Segment:
             self.memo[(name, text, values)] = found
         return found
 
-    def _read(self, name: str, text: bytes, values: bool, within: set[int] | None):
+    def _info(self, name: str, text: bytes):
+        """The term's TermInfo in this segment (None: not there), looked up once per search, and
+        not at all in a field the segment has no words in (a summary, in most newswires)."""
+        key = ("info", name, text)
+        if key not in self.memo:
+            terms = self.reader._terms
+            info = None
+            if name in terms._fieldmap:
+                try:
+                    info = terms.term_info(name, text)
+                except TermNotFound:
+                    pass
+            self.memo[key] = info
+        return self.memo[key]
+
+    def _estimate(self, q: wq.Query) -> int:
+        """How many documents the query may match here (as Whoosh's estimate_size, from the
+        term infos this search looks up anyway)."""
+        kind = type(q)
+        if kind is wq.Term and isinstance(getattr(self.reader, "_terms", None), W3TermsReader):
+            text = self._bytes(q.fieldname, q.text)
+            info = self._info(q.fieldname, text) if text is not None else None
+            return info.doc_frequency() if info is not None else 0
+        if kind is wq.Or:
+            return sum(self._estimate(s) for s in q.subqueries)
+        if kind is wq.And:
+            return min(self._estimate(s) for s in q.subqueries)
+        if kind is wq.Phrase and q.words:
+            return min(self._estimate(wq.Term(q.fieldname, word)) for word in q.words)
+        return q.estimate_size(self.reader)
+
+    def _read(self, name: str, text: bytes, values: bool, within: set[int] | None, scored: bool = True):
         field, reader, weighting = self.reader.schema[name], self.reader, self.weighting
-        # reader.postings() would wrap these in a FilterMatcher, which steps past deleted ones
         terms = getattr(reader, "_terms", None)
-        try:
-            matcher = terms.matcher(name, text, field.format) if terms is not None else None
-        except TermNotFound:
+        if not isinstance(terms, W3TermsReader) or (field.scorable and not isinstance(weighting, BM25F)):
+            return None
+        info = self._info(name, text)
+        if info is None:
             return [], [], [] if values else None
-        if not isinstance(matcher, W3LeafMatcher) or (field.scorable and not isinstance(weighting, BM25F)):
+        # the segment's own postings: reader.postings() would wrap them in a FilterMatcher,
+        # which steps past deleted documents (dropped by the callers)
+        matcher = terms._codec.postings_reader(terms._postfile, info, field.format, term=(name, text))
+        if not isinstance(matcher, W3LeafMatcher):
             return None
         ids, weights, encoded = _read_postings(matcher, values, within)
-        if not field.scorable:
+        if not field.scorable or not scored:
             return ids, weights, encoded
         idf = self.top.idf(name, text)
         k1 = weighting.K1
