@@ -79,6 +79,17 @@ class NewsAnalyzer(CompositeAnalyzer):
             add(word, []).append(pos)
         return positions
 
+    def terms_with_chars(self, text: str) -> list[tuple[str, int, int]]:
+        """(term, start, end) for each token the chain keeps: what it gives with chars=True,
+        in one pass (snippets mark phrases with these)."""
+        term = self.__dict__.get("_term") or self._make_term()
+        out = []
+        for m in _FUSED_TOKEN.finditer(text):
+            word = term(m.group())
+            if word is not None:
+                out.append((word, m.start(), m.end()))
+        return out
+
     def _make_term(self):
         _, _, charset, stop, stemmer = self.items
         charmap, stops, minsize, maxsize, stem = (charset.charmap, stop.stops, stop.min, stop.max,

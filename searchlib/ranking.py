@@ -150,15 +150,19 @@ class _Segment:
         texts = [self._bytes(q.fieldname, word) for word in q.words]
         if None in texts:
             return {}
-        found = [self._postings(q.fieldname, text, within=within) for text in texts]
-        if None in found:
-            return self._whoosh(q)
-        if not all(ids for ids, _, _ in found):
-            return {}
-        where = [{d: i for i, d in enumerate(ids)} for ids, _, _ in found]
-        common = set(min(where, key=len)).difference(self.deleted)
-        for part in where:
-            common.intersection_update(part)
+        # the rarest word's postings first, then the others' only where that one is
+        found: list = [None] * len(texts)
+        where: list = [None] * len(texts)
+        common = within
+        for i in sorted(range(len(texts)), key=lambda i: self._estimate(wq.Term(q.fieldname, q.words[i]))):
+            found[i] = self._postings(q.fieldname, texts[i], within=common)
+            if found[i] is None:
+                return self._whoosh(q)
+            where[i] = {d: n for n, d in enumerate(found[i][0])}
+            common = set(where[i]) if common is None else common.intersection(where[i])
+            if not common:
+                return {}
+        common.difference_update(self.deleted)
         if not common:
             return {}
         # the positions, from the blocks that hold a document with all the words only

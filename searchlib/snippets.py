@@ -48,7 +48,9 @@ def find_matches(text: str, terms: Terms, analyzer) -> list[tuple[int, int]]:
         return []
     if not terms.phrases:
         return _word_matches(text, terms.words, analyzer)
-    tokens = [(t.text, t.startchar, t.endchar) for t in analyzer(text, chars=True, mode="index")]
+    fused = getattr(analyzer, "terms_with_chars", None)
+    tokens = fused(text) if fused else \
+        [(t.text, t.startchar, t.endchar) for t in analyzer(text, chars=True, mode="index")]
     spans = [(s, e) for word, s, e in tokens if word in terms.words]
     for phrase in sorted(terms.phrases, key=len, reverse=True):
         n = len(phrase)

@@ -34,6 +34,13 @@ def test_the_fused_pass_gives_the_chains_terms_and_positions(text):
     assert analysis.QUESTION_TEXT.term_positions(text) == chain_positions(text, analysis.QUESTION_TEXT)
 
 
+@settings(max_examples=300, deadline=None)
+@given(texts)
+def test_terms_with_chars_gives_the_chains_tokens(text):
+    assert analysis.TEXT.terms_with_chars(text) == \
+        [(t.text, t.startchar, t.endchar) for t in analysis.TEXT(text, chars=True, mode="index")]
+
+
 def test_the_fused_pass_on_an_example():
     # tokens: The U.S café s shells the shelling of a café; kept ones numbered on from the first
     text = "The U.S. café's shells: the shelling of a café."
