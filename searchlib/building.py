@@ -12,9 +12,10 @@ hits in another order).
 
 The workers take the files one at a time, in order, from a shared queue, so they stay evenly
 busy, and each finishes a segment every `batch` articles, like the one-writer path's batches:
-Whoosh's posting pool then starts again empty (bounded memory), and the index gets segments of
-the same size (the size of segments is what a search's cost depends on, more than their number:
-one segment of 28,000 articles searches 2-3 times slower than six of 5,000).
+the writer's postings (held in memory until then, see writer.py) start again empty, and the
+index gets segments of the same size (the size of segments is what a search's cost depends
+on, more than their number: one segment of 28,000 articles searches 2-3 times slower than six
+of 5,000).
 """
 from __future__ import annotations
 
@@ -24,12 +25,6 @@ from pathlib import Path
 from .corpus import Skipped
 from .manifest import FileState
 
-# Each worker's Whoosh posting pool: beyond this (by Whoosh's own, pessimistic estimate) it
-# spills sorted runs to temporary files. Two workers' pools then take about the memory one
-# writer's did (indexing.POOL_MB), and segments keep their size: cutting a segment whenever the
-# pool is full instead was faster to write, but 10 segments of ~2,800 articles, not 6 of ~5,000,
-# made searches ~40 % slower (p50 of the benchmark queries).
-WORKER_POOL_MB = 96
 _QUEUES: dict = {}  # in a worker: the queues of files to take and of files done
 
 
@@ -49,7 +44,7 @@ def _take_queues(todo, done) -> None:
     _QUEUES.update(todo=todo, done=done)
 
 
-def _write_from_queue(index_dir: str, base: str, limits, batch: int, pool_mb: int) -> _Written:
+def _write_from_queue(index_dir: str, base: str, limits, batch: int) -> _Written:
     """In a worker process: take files from the queue until it says stop, parse them and write
     their articles into new segments of the index at `index_dir`, returned, not committed."""
     from .indexing import UpdateReport, _parse_worker, _Run
@@ -72,7 +67,7 @@ def _write_from_queue(index_dir: str, base: str, limits, batch: int, pool_mb: in
                 ids = []
                 for article in articles:
                     if writer is None:
-                        writer = open_writer(ix, _lk=False, compound=False, limitmb=pool_mb)
+                        writer = open_writer(ix, _lk=False, compound=False)
                     ids.append((article.id, article.key, len(out.segments), writer.docnum))
                     writer.add_document(**to_document(article))
                     run.seen[article.id] = path  # (this worker's files come in plan order)
@@ -93,7 +88,7 @@ def _write_from_queue(index_dir: str, base: str, limits, batch: int, pool_mb: in
 
 
 def build_segments(ix, todo: list, *, base: Path, jobs: int, report, batch: int,
-                   pool_mb: int = WORKER_POOL_MB, progress=None) -> dict[str, FileState]:
+                   progress=None) -> dict[str, FileState]:
     """Index the files in `todo` ((path, state, is_new), all new) into the empty index `ix` with
     `jobs` worker processes, commit the segments, and return the files' states for the manifest.
     Fills `report` (articles, added, skipped, warnings) as the one-writer path would."""
@@ -117,8 +112,8 @@ def build_segments(ix, todo: list, *, base: Path, jobs: int, report, batch: int,
     results: list[_Written] = []
     try:
         with worker_pool(jobs, _take_queues, (files, finished)) as pool:
-            pending = {pool.submit(_write_from_queue, str(ix.storage.folder), str(base), limits, batch,
-                                   pool_mb) for _ in range(jobs)}
+            pending = {pool.submit(_write_from_queue, str(ix.storage.folder), str(base), limits, batch)
+                       for _ in range(jobs)}
             count = 0
             while pending:
                 ready, pending = wait_for(pending, timeout=0.2, return_when=FIRST_COMPLETED)

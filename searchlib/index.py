@@ -244,8 +244,9 @@ def rebuild_index(path: Path, paths, *, progress: Progress | None = None, wait: 
     with RunLock(path, wait):
         fresh = _sibling(path, "rebuild")
         _create(fresh)
-        # batches of BATCH_ARTICLES keep Whoosh's posting pool in memory; merging them as they
-        # come would rewrite what was just written: a few segments, left as they are
+        # batches of BATCH_ARTICLES bound the writer's memory (its postings are held until the
+        # commit); merging them as they come would rewrite what was just written: a few
+        # segments, left as they are
         report = update_index(fresh, paths, base=path.resolve().parent, progress=progress,
                               batch_files=1 << 30, jobs=jobs, merge=False)
         _swap(fresh, path)

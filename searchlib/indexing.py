@@ -35,11 +35,7 @@ from .writer import open_writer
 Progress = Callable[[int, int, Path], None]
 LOCK_FILE = "searchlib.lock"
 BATCH_FILES = 500
-BATCH_ARTICLES = 5000
-# Whoosh's posting pool: beyond this (by its own, pessimistic estimate) it pickles sorted runs to
-# temporary files and merges them at commit, about a third of a large build's time; a batch of
-# BATCH_ARTICLES news articles stays well under it.
-POOL_MB = 256
+BATCH_ARTICLES = 5000  # a commit at least this often: the writer holds a batch's postings in memory
 PARALLEL_FROM = 16  # files to parse before worker processes are worth starting
 WORKER_DIED = ("a worker process died while indexing (killed, out of memory, or started from a script "
                "without `if __name__ == \"__main__\":`); what was committed before is kept; "
@@ -376,7 +372,7 @@ class _Run:
     def _open(self) -> None:
         if self.writer is None:
             try:
-                self.writer = open_writer(self.ix, compound=False, limitmb=POOL_MB)
+                self.writer = open_writer(self.ix, compound=False)
             except LockError:  # only a non-searchlib writer can hold it while we hold the run lock
                 raise IndexLockedError(self.report.index, 0) from None
 
