@@ -11,7 +11,8 @@ on the real corpora in ../shared/corpora, all in one run.
 Options: --corpora DIR (default <repo>/../shared/corpora), --workdir DIR (kept; default a
 temporary folder, removed), --jobs N (passed to Index.update when it accepts `jobs`; the build
 is then also run with jobs=1 to show scaling), --repeat N (timed passes over the query set),
---cold-runs N, --phases build,queries,cold (with --workdir, later runs can reuse the indexes).
+--cold-runs N, --phases build,queries,cold (with --workdir, later runs can reuse the indexes),
+--build-rounds N (the baseline and searchlib built N times each, alternating; medians compared).
 
 What is measured (each build, each cold start in its own child process; the parent imports
 neither searchlib nor Whoosh):
@@ -777,7 +778,36 @@ def phase_build(args, work: Path, paths: list[Path], jobs_supported: bool) -> di
         log(f"  {r['articles']} articles in {r['seconds']:.1f} s")
         if label != "searchlib":
             shutil.rmtree(target, ignore_errors=True)
+    _more_rounds(args, work, plain, builds, runs[0])
     return builds
+
+
+def _more_rounds(args, work: Path, plain: list[str], builds: dict, jobs) -> None:
+    """--build-rounds N: N-1 more builds of the baseline and of searchlib, in alternating order,
+    so that a slow spell of a shared machine hits both; their `seconds` become the medians of
+    all rounds (the first round's figures stay as `first_seconds`), and `paired_ratios` are each
+    round's baseline time / searchlib time (in the searchlib entry)."""
+    if args.build_rounds <= 1:
+        return
+    base, ours = builds["baseline"], builds["searchlib"]
+    base["rounds_seconds"], ours["rounds_seconds"] = [base["seconds"]], [ours["seconds"]]
+    for round_ in range(2, args.build_rounds + 1):
+        order = ["searchlib", "baseline"] if round_ % 2 == 0 else ["baseline", "searchlib"]
+        for name in order:
+            target = work / f"round_{name}"
+            shutil.rmtree(target, ignore_errors=True)
+            log(f"build: {name}, round {round_} of {args.build_rounds} ...")
+            if name == "baseline":
+                r = run_child("build_baseline", {"index": str(target), "paths": plain})
+            else:
+                r = run_child("build_searchlib", {"index": str(target), "paths": plain, "jobs": jobs})
+            builds[name]["rounds_seconds"].append(r["seconds"])
+            log(f"  {r['seconds']:.1f} s")
+            shutil.rmtree(target, ignore_errors=True)
+    for r in (base, ours):
+        r["first_seconds"] = r["seconds"]
+        r["seconds"] = statistics.median(r["rounds_seconds"])
+    ours["paired_ratios"] = [b / o for b, o in zip(base["rounds_seconds"], ours["rounds_seconds"])]
 
 
 def phase_queries(args, work: Path, queries: list[Query]) -> dict:
@@ -924,6 +954,11 @@ def print_report(res: dict) -> None:
           f"(baseline is {base['seconds'] / s['seconds']:.2f}x the time of searchlib)")
         p(f"  searchlib / baseline write alone:        {_ratio(s['seconds'], base['write_seconds'])}")
         p(f"  searchlib / FTS5 (parse+write):          {_ratio(s['seconds'], builds['fts5']['seconds'])}")
+        if "rounds_seconds" in s:
+            p(f"  {len(s['rounds_seconds'])} rounds, alternating (wall s above: medians; write s, size, "
+              f"RSS: the first round): baseline {', '.join(f'{x:.1f}' for x in base['rounds_seconds'])}; "
+              f"searchlib {', '.join(f'{x:.1f}' for x in s['rounds_seconds'])}; baseline / searchlib "
+              f"per round {', '.join(f'{x:.2f}x' for x in s['paired_ratios'])}")
         for name, b in builds.items():
             if name.startswith("searchlib jobs="):
                 p(f"  scaling: {name} {b['seconds']:.1f} s vs searchlib (jobs={s.get('jobs')}) "
@@ -1029,6 +1064,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
     parser.add_argument("--jobs", type=int, help="jobs for searchlib's build, when Index.update takes `jobs` "
                                                  "(default: all cores; jobs=1 is also run for scaling)")
+    parser.add_argument("--build-rounds", type=int, default=1,
+                        help="build the baseline and searchlib N times each, alternating, and compare medians")
     parser.add_argument("--repeat", type=int, help="timed passes over the query set (default 3; --quick 1)")
     parser.add_argument("--cold-runs", type=int, help="runs per cold-start measurement (default 7; --quick 5)")
     parser.add_argument("--phases", default="build,queries,cold",
