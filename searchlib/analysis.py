@@ -122,9 +122,20 @@ class FastPositions(Positions):
         if fused is None or not isinstance(value, str) or set(kwargs) - {"mode"}:
             yield from super().word_values(value, analyzer, **kwargs)
             return
-        boost, encode = self.field_boost, self.encode
+        boost, encode, single = self.field_boost, self.encode, _SINGLE_POSITIONS
         for word, poslist in fused(value).items():
-            yield word, len(poslist), len(poslist) * boost, encode(poslist)
+            if len(poslist) == 1:  # most postings: one shared bytes object per position
+                pos = poslist[0]
+                vbytes = single.get(pos)
+                if vbytes is None:
+                    vbytes = single[pos] = encode(poslist)
+                yield word, 1, boost, vbytes
+            else:
+                yield word, len(poslist), len(poslist) * boost, encode(poslist)
+
+
+# Positions.encode([p]) for each single position p seen (p < the longest text's token count)
+_SINGLE_POSITIONS: dict[int, bytes] = {}
 
 
 def text_analyzer(stoplist=STOP_WORDS):

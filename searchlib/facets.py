@@ -97,7 +97,7 @@ def dated_docs(reader, start: datetime | None, end: datetime | None) -> set[int]
         keys, docnums = _sorted_dates(leaf, field)
         lo = bisect_left(keys, lo_key) if lo_key is not None else 0
         hi = bisect_left(keys, hi_key) if hi_key is not None else len(keys)
-        docs.update(offset + n for n in docnums[lo:hi])
+        docs.update(docnums[lo:hi] if not offset else [offset + n for n in docnums[lo:hi]])
     return docs
 
 

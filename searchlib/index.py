@@ -27,7 +27,7 @@ from .errors import IndexFormatError, IndexNotFoundError, SearchlibError
 from .schema import SCHEMA, SCHEMA_VERSION, to_article
 from .searching import RANKING, Results, run_search, run_similar
 from .stats import IndexStats, compute_stats
-from .storage import READERS_GATE, READERS_LOCK, reading, sync_folder
+from .storage import READERS_GATE, READERS_LOCK, open_for_reading, reading, sync_folder
 
 if TYPE_CHECKING:  # indexing (and the parsers it brings) is imported only when indexing
     from .indexing import Progress, UpdateReport
@@ -65,7 +65,7 @@ class Index:
     def _whoosh(self):
         if self._ix is None:
             try:
-                self._ix = whoosh_index.open_dir(str(self.path))
+                self._ix = open_for_reading(self.path)
             except (whoosh_index.EmptyIndexError, OSError, ValueError) as exc:
                 raise IndexFormatError(self.path, f"Whoosh cannot open it ({exc})") from None
         return self._ix
@@ -244,11 +244,11 @@ def rebuild_index(path: Path, paths, *, progress: Progress | None = None, wait: 
     with RunLock(path, wait):
         fresh = _sibling(path, "rebuild")
         _create(fresh)
-        # batches of BATCH_ARTICLES bound the writer's memory (its postings are held until the
-        # commit); merging them as they come would rewrite what was just written: a few
-        # segments, left as they are
+        # one commit: the fresh folder is swapped in only when complete. The writers' memory
+        # is bounded by SEGMENT_POSTINGS (a segment is written when one holds that many);
+        # merging segments as they come would rewrite what was just written: left as they are
         report = update_index(fresh, paths, base=path.resolve().parent, progress=progress,
-                              batch_files=1 << 30, jobs=jobs, merge=False)
+                              batch_files=1 << 30, batch_articles=1 << 30, jobs=jobs, merge=False)
         _swap(fresh, path)
     report.index = path
     return report

@@ -3,8 +3,9 @@
 Stage: indexing. A run compares the files under the given paths with the manifest
 (`searchlib.manifest`): new files are added, changed ones (size or mtime differ and the content
 hash confirms it) have their articles replaced, files gone from disk have their articles removed,
-and unchanged files are not read at all. Work is committed every `batch_files` files or
-`batch_articles` articles, so a killed run loses at most its current batch; the next run redoes it.
+and unchanged files are not read at all. Work is committed every `batch_files` files,
+`batch_articles` articles or `segment_postings` postings, whichever comes first, so a killed run
+loses at most its current batch; the next run redoes it.
 
 Runs are serialised by a lock file in the index folder (`searchlib.lock`, an advisory `flock`,
 released by the kernel if the process dies); searches take no lock and see the last commit.
@@ -36,6 +37,10 @@ Progress = Callable[[int, int, Path], None]
 LOCK_FILE = "searchlib.lock"
 BATCH_FILES = 500
 BATCH_ARTICLES = 5000  # a commit at least this often: the writer holds a batch's postings in memory
+# A segment is written once its writer holds this many postings (~70 bytes each in memory, see
+# writer.py), whatever the batch: a rebuild's workers write segments this big (fewer, larger
+# segments search faster: each term is looked up and read once per segment).
+SEGMENT_POSTINGS = 3_000_000
 PARALLEL_FROM = 16  # files to parse before worker processes are worth starting
 WORKER_DIED = ("a worker process died while indexing (killed, out of memory, or started from a script "
                "without `if __name__ == \"__main__\":`); what was committed before is kept; "
@@ -214,7 +219,7 @@ def _parsed(todo: list, jobs: int):
 def update_index(index_dir: Path, paths: Iterable[str | Path], *, base: Path, wait: float = 0.0,
                  progress: Progress | None = None, batch_files: int = BATCH_FILES,
                  batch_articles: int = BATCH_ARTICLES, jobs: int | None = None,
-                 merge: bool = True) -> UpdateReport:
+                 merge: bool = True, segment_postings: int = SEGMENT_POSTINGS) -> UpdateReport:
     """Bring the index in `index_dir` up to date with the files the paths stand for. `jobs`
     processes parse files (default: one per core); `merge=False` leaves each batch's segment
     as it is (a rebuild: merging would rewrite what was just written)."""
@@ -225,7 +230,7 @@ def update_index(index_dir: Path, paths: Iterable[str | Path], *, base: Path, wa
     report = UpdateReport(index=Path(index_dir), files=len(files), skipped=list(problems))
     with RunLock(index_dir, wait), Manifest(index_dir) as manifest:
         ix = open_for_writing(index_dir)
-        run = _Run(ix, manifest, report, base, batch_files, batch_articles, merge)
+        run = _Run(ix, manifest, report, base, batch_files, batch_articles, merge, segment_postings)
         known = manifest.files()
         if not manifest.is_current(ix.latest_generation()):
             for path in _indexed_paths(ix):  # a crash left the manifest behind the index
@@ -239,7 +244,8 @@ def update_index(index_dir: Path, paths: Iterable[str | Path], *, base: Path, wa
                 # a rebuild: each worker parses and writes segments of its own (building.py)
                 from .building import build_segments
                 run.done.update(build_segments(ix, todo, base=base, jobs=jobs, report=report,
-                                               batch=batch_articles, progress=progress))
+                                               batch=batch_articles, postings=segment_postings,
+                                               progress=progress))
             else:
                 for done, (path, state, is_new, items) in enumerate(_parsed(todo, jobs)):
                     if progress:
@@ -259,9 +265,11 @@ class _Run:
     """One update run's writer, batch and bookkeeping."""
 
     def __init__(self, ix, manifest: Manifest, report: UpdateReport, base: Path,
-                 batch_files: int, batch_articles: int, merge: bool = True):
+                 batch_files: int, batch_articles: int, merge: bool = True,
+                 segment_postings: int = SEGMENT_POSTINGS):
         self.ix, self.manifest, self.report, self.base = ix, manifest, report, base
         self.batch_files, self.batch_articles, self.merge = batch_files, batch_articles, merge
+        self.segment_postings = segment_postings
         self.writer = self.searcher = None
         self.done: dict[str, FileState] = {}
         self.gone: set[str] = set()
@@ -325,7 +333,8 @@ class _Run:
         self.report.updated += not is_new
         self.done[str(path)] = FileState(state.size, state.mtime_ns, state.digest, len(articles))
         self.batch_articles_count += len(articles)
-        if len(self.done) >= self.batch_files or self.batch_articles_count >= self.batch_articles:
+        if (len(self.done) >= self.batch_files or self.batch_articles_count >= self.batch_articles
+                or getattr(self.writer.pool, "count", 0) >= self.segment_postings):
             self.commit()
 
     def _articles(self, path: Path, parsed=None) -> list[Article]:

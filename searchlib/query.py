@@ -139,7 +139,10 @@ def natural(text: str) -> str:
 
 def _weight_repeats(q: wq.Query) -> wq.Query:
     counts = Counter((t.fieldname, t.text) for t in q.leaves() if isinstance(t, wq.Term))
-    q = copy.deepcopy(q).normalize()
+    q = q.normalize()
+    if max(counts.values(), default=0) < 2:
+        return q
+    q = copy.deepcopy(q)  # one Term object may stand in two places: boost each place once
     for leaf in q.leaves():
         if isinstance(leaf, wq.Term) and counts[(leaf.fieldname, leaf.text)] > 1:
             n = counts[(leaf.fieldname, leaf.text)]

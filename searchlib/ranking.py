@@ -18,12 +18,18 @@ range, a NOT on its own) is scored by Whoosh's own matcher for that part of the 
 from __future__ import annotations
 
 import heapq
+import zlib
 from bisect import bisect_right
+from io import BytesIO
+from itertools import accumulate
+from pickle import load as load_pickle
+from pickle import loads
 
 from whoosh import query as wq
-from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3LeafMatcher, W3TermsReader
+from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC, LENGTHS_COLUMN, W3LeafMatcher, W3TermsReader
 from whoosh.reading import TermNotFound
 from whoosh.scoring import BM25F
+from whoosh.system import unpack_int
 from whoosh.util.numeric import byte_to_length
 
 _LENGTHS = [byte_to_length(b) for b in range(256)]
@@ -248,12 +254,19 @@ class _Segment:
         info = self._info(name, text)
         if info is None:
             return [], [], [] if values else None
-        # the segment's own postings: reader.postings() would wrap them in a FilterMatcher,
-        # which steps past deleted documents (dropped by the callers)
-        matcher = terms._codec.postings_reader(terms._postfile, info, field.format, term=(name, text))
-        if not isinstance(matcher, W3LeafMatcher):
-            return None
-        ids, weights, encoded = _read_postings(matcher, values, within)
+        # the segment's own postings (reader.postings() would wrap them in a FilterMatcher,
+        # which steps past deleted documents: dropped by the callers)
+        if info.is_inlined():
+            matcher = terms._codec.postings_reader(terms._postfile, info, field.format, term=(name, text))
+            if not isinstance(matcher, W3LeafMatcher):
+                return None
+            ids, weights, encoded = _read_postings(matcher, values, within)
+        else:
+            offset, length = info.extent()
+            if isinstance(length, tuple):  # W3TermInfo.from_bytes leaves it as unpack_int's tuple
+                length = length[0]
+            ids, weights, encoded = _read_extent(terms._postfile.get(offset, length), field.format,
+                                                 values, within)
         if not field.scorable or not scored:
             return ids, weights, encoded
         idf = self.top.idf(name, text)
@@ -315,6 +328,57 @@ def _read_postings(matcher: W3LeafMatcher, values: bool = False, within: set[int
             matcher._read_values()
             encoded.extend(matcher._values)
         matcher._next_block()
+    return ids, weights, encoded
+
+
+def _read_extent(data: bytes, fmt, values: bool = False, within: set[int] | None = None):
+    """What `_read_postings` gives, from a term's postings as stored (W3LeafMatcher's format:
+    a header, then blocks of [length (negative for the last), pickled block info, the block's
+    pickled (delta-coded ids, weights, values), zlib-compressed if the info says so]), decoded
+    here without the matcher's per-block seeks and reads and per-document generators."""
+    if data[:4] != WHOOSH3_HEADER_MAGIC:
+        raise ValueError(f"postings block tag error {data[:4]!r}")
+    ids: list[int] = []
+    weights: list[float] = []
+    encoded: list | None = [] if values else None
+    fixedsize = fmt.fixed_value_size()
+    targets = sorted(within) if within is not None else None
+    next_target = 0
+    buf = BytesIO(data)
+    pos = 4
+    while True:
+        length = unpack_int(data[pos:pos + 4])[0]
+        end = pos + 4 + abs(length)
+        buf.seek(pos + 4)
+        count, last_id, _, compression, _, _ = load_pickle(buf)
+        if targets is not None:
+            if next_target == len(targets):
+                break
+            if targets[next_target] > last_id:
+                if length < 0:
+                    break
+                pos = end
+                continue
+            next_target = bisect_right(targets, last_id, next_target)
+        raw = data[buf.tell():end]
+        block_ids, block_weights, block_values = loads(zlib.decompress(raw) if compression else raw)
+        ids.extend(accumulate(block_ids))
+        if block_weights is None:
+            weights.extend([1.0] * count)
+        elif isinstance(block_weights, float):
+            weights.extend([block_weights] * count)
+        else:
+            weights.extend(block_weights)
+        if values:
+            if fixedsize is None or fixedsize < 0:
+                encoded.extend(block_values)
+            elif fixedsize == 0:
+                encoded.extend([None] * count)
+            else:
+                encoded.extend(block_values[i:i + fixedsize] for i in range(0, len(block_values), fixedsize))
+        if length < 0:
+            break
+        pos = end
     return ids, weights, encoded
 
 

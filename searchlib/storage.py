@@ -14,16 +14,23 @@ segment files whose data never reached the disk, or the manifest could record a 
 does not have. The writer's storage syncs each file it writes when it is closed, and the folder
 after each rename (the table of contents is written under a temporary name, then renamed), so
 a commit is on disk before the manifest records it.
+
+Reading: searchers open the segment files through memory maps (`ReadingStorage`). Whoosh's
+readers fetch term records and postings blocks with `get(position, length)`, a seek and a read
+on a plain file; on a map it is one slice (as in Whoosh's compound files, which it maps too).
+Segment files never change once written, and a map stays valid after its file is deleted.
 """
 from __future__ import annotations
 
 import fcntl
+import mmap
 import os
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
 from whoosh.filedb.filestore import FileStorage
+from whoosh.filedb.structfile import StructFile
 from whoosh.index import FileIndex
 
 READERS_LOCK = "readers.lock"
@@ -54,6 +61,40 @@ class _GuardedStorage(FileStorage):
         with _flock(folder / READERS_GATE, fcntl.LOCK_EX, create=True), \
                 _flock(folder / READERS_LOCK, fcntl.LOCK_EX, create=True):
             super().delete_file(name)
+
+
+class _MappedFile(StructFile):
+    """A file read through a memory map: `get` is a slice of the map, without moving the file's
+    position (as in Whoosh's BufferFile); reading in sequence still goes through the file."""
+
+    def __init__(self, fileobj, name=None, onclose=None):
+        super().__init__(fileobj, name=name, onclose=onclose)
+        self._map = mmap.mmap(fileobj.fileno(), 0, access=mmap.ACCESS_READ)
+
+    def get(self, position, length):
+        return self._map[position:position + length]
+
+    def close(self):
+        if not self.is_closed:
+            self._map.close()
+        super().close()
+
+
+class ReadingStorage(FileStorage):
+    """A FileStorage for searchers: files are opened with memory maps (empty ones as files)."""
+
+    def open_file(self, name, **kwargs):
+        fileobj = open(self._fpath(name), "rb")
+        try:
+            return _MappedFile(fileobj, name=name, **kwargs)
+        except (ValueError, OSError):  # an empty file cannot be mapped
+            return StructFile(fileobj, name=name, **kwargs)
+
+
+def open_for_reading(index_dir: Path) -> FileIndex:
+    """The Whoosh index in `index_dir`, for searching (files memory-mapped)."""
+    storage = ReadingStorage(str(index_dir))
+    return storage.open_index()
 
 
 def open_for_writing(index_dir: Path) -> FileIndex:

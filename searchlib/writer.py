@@ -5,7 +5,8 @@ tuple (computing its size, checking its types), sorts the whole pool at commit, 
 the codec one posting at a time, looking up each document's field length in the column it has
 just written; that was most of a build's writing time. This writer:
 
-- keeps the postings grouped by term as they come (`_TermPool`: document numbers arrive in order);
+- keeps the postings grouped by term as they come (`_TermPool`: document numbers arrive in order),
+  document numbers and weights in arrays (4 and 8 bytes a posting rather than ~30 as objects);
 - at commit, reads each field's lengths once, walks the terms in order, and fills the codec's
   block buffer 128 postings at a time, so the codec pickles and compresses each block as before.
 
@@ -49,13 +50,19 @@ class _Lengths:
         return [byte_to_length(value) if value else 0 for value in column]
 
 
+def _postings(docnum: int, weight: float, vbytes) -> list:
+    """A term's postings so far: [docnums, weights, values, whether the docnums only went up]."""
+    return [array("I", (docnum,)), array("d", (weight,)), [vbytes], True]
+
+
 class _TermPool:
     """Postings by field and term, in the order they were added: what Whoosh's PostingPool holds
     as one tuple per posting, sorted at the end."""
 
     def __init__(self):
-        # field → term → [docnums, weights, values, whether the docnums only went up]
+        # field → term → _postings()
         self.fields: dict[str, dict[bytes, list]] = {}
+        self.count = 0  # postings held
 
     @property
     def fieldnames(self) -> set[str]:
@@ -71,7 +78,8 @@ class _TermPool:
         fieldname, tbytes, docnum, weight, vbytes = item
         terms = self.terms_of(fieldname)
         postings = terms.get(tbytes)
-        if postings is None:
+        self.count += 1
+        if postings is None:  # (lists: weights keep their type, e.g. spelling words' int 1)
             terms[tbytes] = [[docnum], [weight], [vbytes], True]
             return
         if docnum <= postings[0][-1]:
@@ -97,6 +105,7 @@ class _TermPool:
 
     def cleanup(self) -> None:
         self.fields = {}
+        self.count = 0
 
 
 class Writer(SegmentWriter):
@@ -131,17 +140,20 @@ class Writer(SegmentWriter):
                     scorable = field.scorable
                     terms = self.pool.terms_of(fieldname)
                     get = terms.get
+                    added = 0
                     for tbytes, freq, weight, vbytes in field.index(value):
                         weight *= fieldboost
+                        added += 1
                         if scorable:
                             length += freq
                         postings = get(tbytes)
                         if postings is None:
-                            terms[tbytes] = [[docnum], [weight], [vbytes], True]
+                            terms[tbytes] = _postings(docnum, weight, vbytes)
                         else:
                             postings[0].append(docnum)
                             postings[1].append(weight)
                             postings[2].append(vbytes)
+                    self.pool.count += added
                 if field.separate_spelling():
                     spellfield = field.spelling_fieldname(fieldname)
                     for word in field.spellable_words(value):

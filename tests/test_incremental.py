@@ -387,3 +387,31 @@ def test_commits_are_synced_to_disk_before_the_manifest_records_them(tmp_path, m
     folder = [i for i, name in enumerate(synced) if name == "ix"]
     assert toc and segment_files and folder
     assert max(segment_files) < toc[-1] < folder[-1]  # segment files, then the TOC, then its rename
+
+
+def test_a_writer_holding_many_postings_writes_a_segment(tmp_path):
+    """The memory bound: a segment once a writer holds `segment_postings` postings (the 25
+    articles have 5-6 postings each), with the parallel writers of a rebuild and with the one
+    writer of an update, however large the batches."""
+    from whoosh import index as whoosh_index
+
+    from searchlib.indexing import update_index
+    folder = tmp_path / "c"
+    _rebuild_corpus(folder)
+    for jobs in (1, 2):
+        idx = searchlib.Index(tmp_path / f"ix{jobs}")
+        report = update_index(idx.path, [folder], base=tmp_path, batch_files=1 << 30,
+                              batch_articles=1 << 30, jobs=jobs, merge=False, segment_postings=10)
+        counts = [s.doc_count_all() for s in whoosh_index.open_dir(str(idx.path))._segments()]
+        assert report.articles == 25 and len(counts) >= 7 and max(counts) <= 2, counts
+        assert idx.search("common", limit=100).total == 25
+
+
+def test_a_rebuild_writes_one_segment_per_worker(tmp_path):
+    from whoosh import index as whoosh_index
+    folder = tmp_path / "c"
+    _rebuild_corpus(folder)
+    idx = searchlib.Index(tmp_path / "ix")
+    report = idx.update([folder], rebuild=True, jobs=2)
+    segments = whoosh_index.open_dir(str(idx.path))._segments()
+    assert report.articles == 25 and 1 <= len(segments) <= 2

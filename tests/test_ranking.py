@@ -8,7 +8,7 @@ from whoosh import collectors
 from whoosh.matching import AndNotMatcher
 
 import searchlib
-from searchlib import searching
+from searchlib import ranking, searching
 from searchlib.query import parse_query
 from searchlib.ranking import top_matches
 
@@ -163,3 +163,27 @@ def test_blocks_without_wanted_documents_are_skipped_and_none_else(searcher):
         found = read(within)
         assert set(found) & within == set(everything) & within
         assert len(found) < len(everything) or within & set(everything[-128:])
+
+
+def test_postings_decoded_from_their_bytes_equal_whooshs_matcher(searcher):
+    """ranking._read_extent (blocks decoded from the stored bytes) against the matcher's own
+    block reads, for every term of every segment, whole and with block skipping."""
+    from whoosh.codec.whoosh3 import W3LeafMatcher
+
+    checked = skipped = 0
+    for sub, _ in searcher.leaf_searchers():
+        reader = sub.reader()
+        terms = reader._terms
+        for fieldname, text in reader.all_terms():
+            info = terms.term_info(fieldname, text)
+            fmt = reader.schema[fieldname].format
+            offset, length = info.extent()
+            data = terms._postfile.get(offset, length[0] if isinstance(length, tuple) else length)
+            for within in (None, {1, 140, 141}, {200}, set()):
+                matcher = terms._codec.postings_reader(terms._postfile, info, fmt)
+                assert isinstance(matcher, W3LeafMatcher)
+                expected = ranking._read_postings(matcher, True, within)
+                assert ranking._read_extent(data, fmt, True, within) == expected
+                checked += 1
+                skipped += within is not None and len(expected[0]) < info.doc_frequency()
+    assert checked > 1000 and skipped > 100
