@@ -90,6 +90,10 @@ class NewsAnalyzer(CompositeAnalyzer):
                 out.append((word, m.start(), m.end()))
         return out
 
+    def term(self, token: str) -> str | None:
+        """The chain's term for one token of TOKEN_PATTERN (None: dropped), cached."""
+        return (self.__dict__.get("_term") or self._make_term())(token)
+
     def _make_term(self):
         _, _, charset, stop, stemmer = self.items
         charmap, stops, minsize, maxsize, stem = (charset.charmap, stop.stops, stop.min, stop.max,

@@ -24,6 +24,7 @@ from whoosh import query as wq
 from whoosh.qparser import AndGroup, FuzzyTermPlugin, MultifieldParser, OrGroup, PlusMinusPlugin, syntax
 from whoosh.qparser.plugins import TaggingPlugin
 
+from .analysis import TOKEN_PATTERN
 from .dates import DateSpan, parse_span
 from .errors import DateError, QueryError
 from .schema import DEFAULT_FIELDS, QUESTION_SCHEMA, SCHEMA, SEARCHABLE_FIELDS
@@ -167,6 +168,38 @@ def _parser(now: datetime | None, any_word: bool) -> MultifieldParser:
     return make_parser(now, OrGroup, QUESTION_SCHEMA) if any_word else make_parser(now)
 
 
+# Text the parser would read as words only: no quotes, brackets, prefixes, wildcards, boosts or
+# operators. Such a query is built here directly (what the parser gives, in a tenth of the time).
+_WORDS_ONLY = re.compile(r"[\w\s.,;!]*")
+_OPERATOR = re.compile(r"\b(?:AND|OR|NOT|ANDNOT|ANDMAYBE)\b")
+
+
+def _words_query(text: str, any_word: bool) -> wq.Query | None:
+    """The parser's query for a text of plain words, each of them one token or none (None when
+    the text is not that simple): per word, an Or of its term in each default field (boosted as
+    the fields are), and an And of the words (an Or with any_word)."""
+    if not _WORDS_ONLY.fullmatch(text) or _OPERATOR.search(text):
+        return None
+    schema = QUESTION_SCHEMA if any_word else SCHEMA
+    analyzer = schema[next(iter(DEFAULT_FIELDS))].analyzer
+    if not hasattr(analyzer, "term") or any(schema[name].analyzer is not analyzer for name in DEFAULT_FIELDS):
+        return None
+    term = analyzer.term
+    groups = []
+    for word in text.split():
+        tokens = _TOKEN.findall(word)
+        if len(tokens) > 1:
+            return None
+        analysed = term(tokens[0]) if tokens else None
+        if analysed is not None:
+            groups.append(wq.Or([wq.Term(name, analysed, boost=boost)
+                                 for name, boost in DEFAULT_FIELDS.items()]))
+    return (wq.Or if any_word else wq.And)(groups)
+
+
+_TOKEN = re.compile(TOKEN_PATTERN.replace("(", "(?:"))
+
+
 def parse_query(text: str, now: datetime | None = None, *, any_word: bool = False) -> wq.Query:
     """Parse a user's query; raises QueryError (with the reason) when it cannot be understood.
 
@@ -175,6 +208,9 @@ def parse_query(text: str, now: datetime | None = None, *, any_word: bool = Fals
     if not text or not text.strip():
         raise QueryError(text, "the query is empty")
     try:
+        words = _words_query(natural(text), any_word)
+        if words is not None:
+            return _weight_repeats(words)
         return _weight_repeats(_parser(now, any_word).parse(natural(text), normalize=False))
     except DateError as exc:
         raise QueryError(text, str(exc)) from None

@@ -83,6 +83,7 @@ def _word_matches(text: str, words: frozenset[str], analyzer) -> list[tuple[int,
     else:  # lower() keeps every position; each start is a token's start if no token runs on there
         candidates = (_TOKEN.match(text, m.start()) for m in _starts(prefixes).finditer(text.lower())
                       if _token_starts_at(text, m.start()))
+    term = getattr(analyzer, "term", None)  # NewsAnalyzer's, cached; else the whole chain
     seen: dict[str, bool] = {}
     spans = []
     for m in candidates:
@@ -91,7 +92,8 @@ def _word_matches(text: str, words: frozenset[str], analyzer) -> list[tuple[int,
             continue
         hit = seen.get(token)
         if hit is None:
-            hit = seen[token] = any(t.text in words for t in analyzer(token, mode="index"))
+            hit = seen[token] = term(token) in words if term else \
+                any(t.text in words for t in analyzer(token, mode="index"))
         if hit:
             spans.append(m.span())
     return spans
