@@ -27,6 +27,7 @@ from pickle import loads
 
 from whoosh import query as wq
 from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC, LENGTHS_COLUMN, W3LeafMatcher, W3TermsReader
+from whoosh.formats import Positions
 from whoosh.reading import TermNotFound
 from whoosh.scoring import BM25F
 from whoosh.system import unpack_int
@@ -164,7 +165,7 @@ class _Segment:
         where: list = [None] * len(texts)
         common = within
         for i in sorted(range(len(texts)), key=lambda i: self._estimate(wq.Term(q.fieldname, q.words[i]))):
-            found[i] = self._postings(q.fieldname, texts[i], within=common)
+            found[i] = self._postings(q.fieldname, texts[i], values=True, within=common)
             if found[i] is None:
                 return self._whoosh(q)
             where[i] = {d: n for n, d in enumerate(found[i][0])}
@@ -174,15 +175,11 @@ class _Segment:
         common.difference_update(self.deleted)
         if not common:
             return {}
-        # the positions, from the blocks that hold a document with all the words only
-        positions = []
-        for text in texts:
-            ids, _, encoded = self._read(q.fieldname, text, True, common, scored=False)
-            positions.append(dict(zip(ids, encoded)))
-        decode = field.format.decode_positions
+        # the positions (read with the postings), decoded for the documents with all the words
+        decode = _position_decoder(field.format)
         out: Scores = {}
         for d in sorted(common):
-            first, *rest = [decode(part[d]) for part in positions]
+            first, *rest = [decode(encoded[where[i][d]]) for i, (_, _, encoded) in enumerate(found)]
             rest = [set(found) for found in rest]
             if any(all(p + k in later for k, later in enumerate(rest, 1)) for p in first):
                 total = 0.0
@@ -246,7 +243,7 @@ class _Segment:
             return min(self._estimate(wq.Term(q.fieldname, word)) for word in q.words)
         return q.estimate_size(self.reader)
 
-    def _read(self, name: str, text: bytes, values: bool, within: set[int] | None, scored: bool = True):
+    def _read(self, name: str, text: bytes, values: bool, within: set[int] | None):
         field, reader, weighting = self.reader.schema[name], self.reader, self.weighting
         terms = getattr(reader, "_terms", None)
         if not isinstance(terms, W3TermsReader) or (field.scorable and not isinstance(weighting, BM25F)):
@@ -267,7 +264,7 @@ class _Segment:
                 length = length[0]
             ids, weights, encoded = _read_extent(terms._postfile.get(offset, length), field.format,
                                                  values, within)
-        if not field.scorable or not scored:
+        if not field.scorable:
             return ids, weights, encoded
         idf = self.top.idf(name, text)
         k1 = weighting.K1
@@ -329,6 +326,26 @@ def _read_postings(matcher: W3LeafMatcher, values: bool = False, within: set[int
             encoded.extend(matcher._values)
         matcher._next_block()
     return ids, weights, encoded
+
+
+_DECODED: dict[bytes, list[int]] = {}  # short encoded position lists (most are one position)
+
+
+def _position_decoder(fmt):
+    """The format's decode_positions, remembering what it gave for short values."""
+    decode = fmt.decode_positions
+    if type(fmt).decode_positions is not Positions.decode_positions:
+        return decode
+    cache = _DECODED
+
+    def cached(value: bytes) -> list[int]:
+        found = cache.get(value)
+        if found is None:
+            found = decode(value)
+            if len(value) <= 16 and len(cache) < 100_000:
+                cache[value] = found
+        return found
+    return cached
 
 
 def _read_extent(data: bytes, fmt, values: bool = False, within: set[int] | None = None):
