@@ -6,6 +6,9 @@ quoted phrases, `field:` scoping, wildcards and boosts; unfielded words search t
 
 Also `+must -mustnot`, fuzzy `artilery~` and proximity `"korea artillery"~5`.
 
+A query of plain words (no quotes, operators, prefixes or other syntax, each word one token) is
+built here directly, as the parser would build it (tested against it), in a tenth of the time.
+
 `date:` clauses are parsed here, not by Whoosh's DateParserPlugin (which silently widens
 `[2024-03-01 to 2024-03-31]` to all of 2024): each becomes a `DateRange` over whole days/months/years
 in UTC, via `searchlib.dates`. Accepted forms: `date:2022`, `date:2022-09`, `date:2022-09-06`,

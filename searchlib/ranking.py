@@ -4,11 +4,13 @@ Stage: querying, inside searching. Whoosh evaluates a query with a tree of match
 steps through the postings one document at a time, several Python calls per posting, and looks
 up each document's field length through three more; for the queries of scripts/bench.py that
 was most of a search's time. Here a term's postings are read a block at a time and scored in
-one pass, with each segment's field lengths read once and kept with the open searcher, and AND,
-OR and NOT combine dictionaries of scores. An AND starts with its rarest part and reads the
-others only in the blocks that can hold its matches (a block's last document number is known
-before it is read); an exact phrase checks positions only where all its words are; one search's
-queries share the term infos and postings they read (the partial-match pass reads nothing twice).
+one pass (the blocks decoded straight from the term's bytes, `_read_extent`, without the
+matcher's seek, read and generator per block), with each segment's field lengths read once and
+kept with the open searcher, and AND, OR and NOT combine dictionaries of scores. An AND starts
+with its rarest part and reads the others only in the blocks that can hold its matches (a
+block's last document number is known before it is read); an exact phrase checks positions,
+read with its words' postings, only where all its words are; one search's queries share the
+term infos and postings they read (the partial-match pass reads nothing twice).
 
 The scores are Whoosh's BM25F: the same formula, statistics and boosts, so the same ranking (the
 additions may come in another order, so a sum can differ in its last bit). Ties go to the lower
