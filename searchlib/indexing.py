@@ -37,10 +37,11 @@ Progress = Callable[[int, int, Path], None]
 LOCK_FILE = "searchlib.lock"
 BATCH_FILES = 500
 BATCH_ARTICLES = 5000  # a commit at least this often: the writer holds a batch's postings in memory
-# A segment is written once its writer holds this many postings (~70 bytes each in memory, see
-# writer.py), whatever the batch: a rebuild's workers write segments this big (fewer, larger
-# segments search faster: each term is looked up and read once per segment).
-SEGMENT_POSTINGS = 3_000_000
+# The postings the writers hold in memory together (~70 bytes each, see writer.py: ~400 MB)
+# before they write segments, whatever the batch: one writer writes a segment at this many, each
+# of N parallel writers (a rebuild) at 1/N of it. Fewer, larger segments search faster: each
+# query term is looked up and read once per segment.
+SEGMENT_POSTINGS = 6_000_000
 PARALLEL_FROM = 16  # files to parse before worker processes are worth starting
 WORKER_DIED = ("a worker process died while indexing (killed, out of memory, or started from a script "
                "without `if __name__ == \"__main__\":`); what was committed before is kept; "
@@ -244,7 +245,8 @@ def update_index(index_dir: Path, paths: Iterable[str | Path], *, base: Path, wa
                 # a rebuild: each worker parses and writes segments of its own (building.py)
                 from .building import build_segments
                 run.done.update(build_segments(ix, todo, base=base, jobs=jobs, report=report,
-                                               batch=batch_articles, postings=segment_postings,
+                                               batch=batch_articles,
+                                               postings=max(1, segment_postings // jobs),
                                                progress=progress))
             else:
                 for done, (path, state, is_new, items) in enumerate(_parsed(todo, jobs)):

@@ -390,21 +390,24 @@ def test_commits_are_synced_to_disk_before_the_manifest_records_them(tmp_path, m
 
 
 def test_a_writer_holding_many_postings_writes_a_segment(tmp_path):
-    """The memory bound: a segment once a writer holds `segment_postings` postings (the 25
-    articles have 5-6 postings each), with the parallel writers of a rebuild and with the one
-    writer of an update, however large the batches."""
+    """The memory bound: writers write segments once they hold `segment_postings` postings
+    together (one writer; each of 2 parallel writers at half of it), however large the batches.
+    Most of the 25 articles have 10-11 postings (their title's spelling words included)."""
     from whoosh import index as whoosh_index
 
     from searchlib.indexing import update_index
     folder = tmp_path / "c"
     _rebuild_corpus(folder)
+    sizes = {}
     for jobs in (1, 2):
         idx = searchlib.Index(tmp_path / f"ix{jobs}")
         report = update_index(idx.path, [folder], base=tmp_path, batch_files=1 << 30,
-                              batch_articles=1 << 30, jobs=jobs, merge=False, segment_postings=10)
-        counts = [s.doc_count_all() for s in whoosh_index.open_dir(str(idx.path))._segments()]
-        assert report.articles == 25 and len(counts) >= 7 and max(counts) <= 2, counts
-        assert idx.search("common", limit=100).total == 25
+                              batch_articles=1 << 30, jobs=jobs, merge=False, segment_postings=20)
+        sizes[jobs] = [s.doc_count_all() for s in whoosh_index.open_dir(str(idx.path))._segments()]
+        assert report.articles == 25 and idx.search("common", limit=100).total == 25
+    assert sum(sizes[1]) == sum(sizes[2]) == 25
+    assert max(sizes[1]) <= 3 and len(sizes[1]) >= 9, sizes  # 20 postings: about 2 articles
+    assert max(sizes[2]) <= 2 and len(sizes[2]) > 1.5 * len(sizes[1]), sizes  # 10 each: about 1
 
 
 def test_a_rebuild_writes_one_segment_per_worker(tmp_path):
