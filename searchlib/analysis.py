@@ -66,7 +66,7 @@ class NewsAnalyzer(CompositeAnalyzer):
         place among all tokens for the first term kept, then one more for each term after it
         (Whoosh's StopFilter renumbers the tokens it keeps)."""
         term = self.__dict__.get("_term") or self._make_term()
-        words = list(map(term, _FUSED_TOKEN.findall(text)))  # None for a dropped token
+        words = list(map(term, TOKEN.findall(text)))  # None for a dropped token
         kept = [word for word in words if word is not None]
         if not kept:
             return {}
@@ -84,7 +84,7 @@ class NewsAnalyzer(CompositeAnalyzer):
         in one pass (snippets mark phrases with these)."""
         term = self.__dict__.get("_term") or self._make_term()
         out = []
-        for m in _FUSED_TOKEN.finditer(text):
+        for m in TOKEN.finditer(text):
             word = term(m.group())
             if word is not None:
                 out.append((word, m.start(), m.end()))
@@ -114,7 +114,7 @@ class NewsAnalyzer(CompositeAnalyzer):
 
 
 # TOKEN_PATTERN without its group, so that `findall` gives whole matches (the same matches).
-_FUSED_TOKEN = re.compile(TOKEN_PATTERN.replace("(", "(?:"), re.UNICODE)
+TOKEN = re.compile(TOKEN_PATTERN.replace("(", "(?:"), re.UNICODE)
 
 
 class FastPositions(Positions):

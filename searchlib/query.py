@@ -27,7 +27,7 @@ from whoosh import query as wq
 from whoosh.qparser import AndGroup, FuzzyTermPlugin, MultifieldParser, OrGroup, PlusMinusPlugin, syntax
 from whoosh.qparser.plugins import TaggingPlugin
 
-from .analysis import TOKEN_PATTERN
+from .analysis import TOKEN
 from .dates import DateSpan, parse_span
 from .errors import DateError, QueryError
 from .schema import DEFAULT_FIELDS, QUESTION_SCHEMA, SCHEMA, SEARCHABLE_FIELDS
@@ -190,7 +190,7 @@ def _words_query(text: str, any_word: bool) -> wq.Query | None:
     term = analyzer.term
     groups = []
     for word in text.split():
-        tokens = _TOKEN.findall(word)
+        tokens = TOKEN.findall(word)
         if len(tokens) > 1:
             return None
         analysed = term(tokens[0]) if tokens else None
@@ -199,8 +199,6 @@ def _words_query(text: str, any_word: bool) -> wq.Query | None:
                                  for name, boost in DEFAULT_FIELDS.items()]))
     return (wq.Or if any_word else wq.And)(groups)
 
-
-_TOKEN = re.compile(TOKEN_PATTERN.replace("(", "(?:"))
 
 
 def parse_query(text: str, now: datetime | None = None, *, any_word: bool = False) -> wq.Query:
@@ -211,10 +209,11 @@ def parse_query(text: str, now: datetime | None = None, *, any_word: bool = Fals
     if not text or not text.strip():
         raise QueryError(text, "the query is empty")
     try:
-        words = _words_query(natural(text), any_word)
+        typed = natural(text)
+        words = _words_query(typed, any_word)
         if words is not None:
             return _weight_repeats(words)
-        return _weight_repeats(_parser(now, any_word).parse(natural(text), normalize=False))
+        return _weight_repeats(_parser(now, any_word).parse(typed, normalize=False))
     except DateError as exc:
         raise QueryError(text, str(exc)) from None
     except RecursionError:
