@@ -153,3 +153,22 @@ def test_closing_an_index_closes_its_kept_searchers(index):
         assert same is index
     assert kept.is_closed and index._idle == []
     assert ids(index.search("river"))[:1] == ["alpha"]  # still usable: it opens a new one
+
+
+def test_searchers_read_segment_files_through_memory_maps(index, tmp_path):
+    from searchlib.storage import ReadingStorage, _MappedFile
+    from whoosh.filedb.structfile import StructFile
+
+    assert index.search("flood").total > 0
+    with index._searcher() as searcher:
+        files = [sub.reader()._terms._postfile for sub, _ in searcher.leaf_searchers()]
+    assert files and all(isinstance(f, _MappedFile) for f in files)
+    (tmp_path / "empty").write_bytes(b"")  # an empty file cannot be mapped: read as a file
+    (tmp_path / "some").write_bytes(b"0123456789")
+    storage = ReadingStorage(str(tmp_path))
+    empty, some = storage.open_file("empty"), storage.open_file("some")
+    assert type(empty) is StructFile and empty.read() == b""
+    assert isinstance(some, _MappedFile) and some.get(3, 4) == b"3456" and some.read(2) == b"01"
+    empty.close()
+    some.close()
+    assert some.is_closed and some._map.closed
