@@ -28,7 +28,7 @@ from pickle import load as load_pickle
 from pickle import loads
 
 from whoosh import query as wq
-from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC, LENGTHS_COLUMN, W3LeafMatcher, W3TermsReader
+from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC, LENGTHS_COLUMN, W3TermsReader
 from whoosh.formats import Positions
 from whoosh.reading import TermNotFound
 from whoosh.scoring import BM25F
@@ -255,17 +255,13 @@ class _Segment:
             return [], [], [] if values else None
         # the segment's own postings (reader.postings() would wrap them in a FilterMatcher,
         # which steps past deleted documents: dropped by the callers)
-        if info.is_inlined():
-            matcher = terms._codec.postings_reader(terms._postfile, info, field.format, term=(name, text))
-            if not isinstance(matcher, W3LeafMatcher):
-                return None
-            ids, weights, encoded = _read_postings(matcher, values, within)
-        else:
-            offset, length = info.extent()
-            if isinstance(length, tuple):  # W3TermInfo.from_bytes leaves it as unpack_int's tuple
-                length = length[0]
-            ids, weights, encoded = _read_extent(terms._postfile.get(offset, length), field.format,
-                                                 values, within)
+        if info.is_inlined():  # (kept in the term's record, which Whoosh's matcher reads)
+            return None
+        offset, length = info.extent()
+        if isinstance(length, tuple):  # W3TermInfo.from_bytes leaves it as unpack_int's tuple
+            length = length[0]
+        ids, weights, encoded = _read_extent(terms._postfile.get(offset, length), field.format,
+                                             values, within)
         if not field.scorable:
             return ids, weights, encoded
         idf = self.top.idf(name, text)
@@ -301,35 +297,6 @@ class _Segment:
         return out
 
 
-def _read_postings(matcher: W3LeafMatcher, values: bool = False, within: set[int] | None = None):
-    """All of a term's document numbers, weights (term frequencies) and, if asked, encoded
-    values, a block at a time; with `within`, only the blocks that may hold one of those
-    documents (a block's last document number is known without reading it)."""
-    ids: list[int] = []
-    weights: list[float] = []
-    encoded: list[bytes] | None = [] if values else None
-    targets = sorted(within) if within is not None else None
-    next_target = 0
-    while matcher.is_active():
-        if targets is not None:
-            if next_target == len(targets):
-                break
-            last = matcher.block_max_id()
-            if targets[next_target] > last:
-                matcher._next_block()
-                continue
-            next_target = bisect_right(targets, last, next_target)
-        matcher._read_ids()
-        matcher._read_weights()
-        ids.extend(matcher._ids)
-        weights.extend(matcher._weights)
-        if values:
-            matcher._read_values()
-            encoded.extend(matcher._values)
-        matcher._next_block()
-    return ids, weights, encoded
-
-
 _DECODED: dict[bytes, list[int]] = {}  # short encoded position lists (most are one position)
 
 
@@ -351,10 +318,12 @@ def _position_decoder(fmt):
 
 
 def _read_extent(data: bytes, fmt, values: bool = False, within: set[int] | None = None):
-    """What `_read_postings` gives, from a term's postings as stored (W3LeafMatcher's format:
-    a header, then blocks of [length (negative for the last), pickled block info, the block's
-    pickled (delta-coded ids, weights, values), zlib-compressed if the info says so]), decoded
-    here without the matcher's per-block seeks and reads and per-document generators."""
+    """A term's document numbers, weights (term frequencies) and, if asked, encoded values,
+    from its postings as stored (W3LeafMatcher's format: a header, then blocks of [length
+    (negative for the last), pickled block info, the block's pickled (delta-coded ids, weights,
+    values), zlib-compressed if the info says so]), decoded here without the matcher's per-block
+    seeks and reads and per-document generators. With `within`, only the blocks that may hold
+    one of those documents (a block's last document number is in its info, read first)."""
     if data[:4] != WHOOSH3_HEADER_MAGIC:
         raise ValueError(f"postings block tag error {data[:4]!r}")
     ids: list[int] = []

@@ -1,5 +1,6 @@
 """ranking.top_matches scores and ranks exactly as Whoosh's own matchers and collector do."""
 import math
+from bisect import bisect_right
 from unittest import mock
 
 import pytest
@@ -147,14 +148,44 @@ def test_random_boolean_queries(searcher, parts):
     assert_same(searcher, text, limit=5)
 
 
-def test_blocks_without_wanted_documents_are_skipped_and_none_else(searcher):
-    from searchlib.ranking import _read_postings
+def _read_postings(matcher, values=False, within=None):
+    """Reference for ranking._read_extent: the matcher's own block reads, skipping the blocks
+    whose last document number is below the next wanted one."""
+    ids, weights, encoded = [], [], [] if values else None
+    targets = sorted(within) if within is not None else None
+    next_target = 0
+    while matcher.is_active():
+        if targets is not None:
+            if next_target == len(targets):
+                break
+            last = matcher.block_max_id()
+            if targets[next_target] > last:
+                matcher._next_block()
+                continue
+            next_target = bisect_right(targets, last, next_target)
+        matcher._read_ids()
+        matcher._read_weights()
+        ids.extend(matcher._ids)
+        weights.extend(matcher._weights)
+        if values:
+            matcher._read_values()
+            encoded.extend(matcher._values)
+        matcher._next_block()
+    return ids, weights, encoded
 
+
+def _stored_postings(terms, fieldname, text):
+    info = terms.term_info(fieldname, text)
+    offset, length = info.extent()
+    return info, terms._postfile.get(offset, length[0] if isinstance(length, tuple) else length)
+
+
+def test_blocks_without_wanted_documents_are_skipped_and_none_else(searcher):
     sub = max((sub for sub, _ in searcher.leaf_searchers()), key=lambda s: s.doc_count_all())
-    terms = sub.reader()._terms
+    _, data = _stored_postings(sub.reader()._terms, "body", b"river")
 
     def read(within=None):
-        return _read_postings(terms.matcher("body", b"river", sub.schema["body"].format), within=within)[0]
+        return ranking._read_extent(data, sub.schema["body"].format, within=within)[0]
 
     everything = read()
     assert len(everything) > 128  # several blocks
@@ -167,7 +198,7 @@ def test_blocks_without_wanted_documents_are_skipped_and_none_else(searcher):
 
 def test_postings_decoded_from_their_bytes_equal_whooshs_matcher(searcher):
     """ranking._read_extent (blocks decoded from the stored bytes) against the matcher's own
-    block reads, for every term of every segment, whole and with block skipping."""
+    block reads (_read_postings), for every term of every segment, whole and with skipping."""
     from whoosh.codec.whoosh3 import W3LeafMatcher
 
     checked = skipped = 0
@@ -175,14 +206,12 @@ def test_postings_decoded_from_their_bytes_equal_whooshs_matcher(searcher):
         reader = sub.reader()
         terms = reader._terms
         for fieldname, text in reader.all_terms():
-            info = terms.term_info(fieldname, text)
+            info, data = _stored_postings(terms, fieldname, text)
             fmt = reader.schema[fieldname].format
-            offset, length = info.extent()
-            data = terms._postfile.get(offset, length[0] if isinstance(length, tuple) else length)
             for within in (None, {1, 140, 141}, {200}, set()):
                 matcher = terms._codec.postings_reader(terms._postfile, info, fmt)
                 assert isinstance(matcher, W3LeafMatcher)
-                expected = ranking._read_postings(matcher, True, within)
+                expected = _read_postings(matcher, True, within)
                 assert ranking._read_extent(data, fmt, True, within) == expected
                 checked += 1
                 skipped += within is not None and len(expected[0]) < info.doc_frequency()
