@@ -403,9 +403,11 @@ def test_a_writer_holding_many_postings_writes_a_segment(tmp_path):
         idx = searchlib.Index(tmp_path / f"ix{jobs}")
         report = update_index(idx.path, [folder], base=tmp_path, batch_files=1 << 30,
                               batch_articles=1 << 30, jobs=jobs, merge=False, segment_postings=20)
-        sizes[jobs] = [s.doc_count_all() for s in whoosh_index.open_dir(str(idx.path))._segments()]
+        segments = whoosh_index.open_dir(str(idx.path))._segments()
+        sizes[jobs] = [s.doc_count_all() for s in segments]
+        # (a parallel build writes both copies of the twin article and deletes the second)
+        assert sum(s.doc_count() for s in segments) == 25
         assert report.articles == 25 and idx.search("common", limit=100).total == 25
-    assert sum(sizes[1]) == sum(sizes[2]) == 25
     assert max(sizes[1]) <= 3 and len(sizes[1]) >= 9, sizes  # 20 postings: about 2 articles
     assert max(sizes[2]) <= 2 and len(sizes[2]) > 1.5 * len(sizes[1]), sizes  # 10 each: about 1
 
