@@ -7,6 +7,8 @@ exit codes follow grep (see `ExitCode`).
 """
 from __future__ import annotations
 
+import atexit
+import gc
 import json
 import os
 import re
@@ -291,6 +293,12 @@ def _render_results(results, as_json: bool, color: bool) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     """Console entry point (`search`)."""
+    # At exit, Python runs its cycle collector over every object the imports made: ~10 ms of a
+    # ~140 ms search. Frozen first (at exit, so a program calling main() twice is unaffected),
+    # they are left to reference counting, which frees them all the same; nothing here needs the
+    # collector at exit, as files and indexes are closed by `with` blocks before main returns.
+    atexit.unregister(gc.freeze)
+    atexit.register(gc.freeze)
     cli.main(args=argv, prog_name="search")
 
 

@@ -9,12 +9,20 @@ about a third of the command's start (`python -X importtime -m searchlib.cli`):
 - `cached_property` (by whoosh.reading, for one decorator), which imports asyncio for its
   async variant;
 - `whoosh.lang.morph_en` (by whoosh.query.terms, for Variations queries), which compiles a
-  large regular expression.
+  large regular expression;
+- `whoosh.lang.porter` (by whoosh.analysis, the default of StemFilter): our analyzer stems with
+  Porter2, so this one is never called, and it compiles a dozen regular expressions;
+- `tempfile` (by whoosh.filedb.filestore, for a temporary storage searching never makes) and
+  `shutil` (by whoosh.filedb.compound, for writing compound files), which bring bz2 and lzma;
+- `hashlib` (by whoosh.filedb.filetables, for `md5`, which hashes a term to find it in the term
+  table), which loads OpenSSL.
 
 Each is replaced by a stand-in that imports the real module the moment anything in it is used,
-so nothing changes for code that does use them. The stand-in for `cached_property` hands out
-the standard library's `functools.cached_property`, which does the same for Whoosh's one use
-(a segment's deleted documents, computed once per reader).
+so nothing changes for code that does use them. Two stand-ins hand out something else that
+does the same job: `cached_property`'s gives the standard library's `functools.cached_property`
+(Whoosh's one use: a segment's deleted documents, computed once per reader), and `hashlib`'s
+gives `md5` from `_md5`, Python's built-in MD5 (the same digests; where a Python lacks it,
+hashlib is left alone).
 """
 from __future__ import annotations
 
@@ -27,8 +35,25 @@ import types
 DEFERRED = {
     "urllib.request": ("urlretrieve",),
     "whoosh.lang.morph_en": ("variations",),
+    "whoosh.lang.porter": ("stem",),
     "cached_property": (),
+    "tempfile": (),
+    "shutil": ("copyfileobj",),
+    "hashlib": (),
 }
+
+
+def _substitutes(name: str) -> dict | None:
+    """What the stand-in for `name` hands out itself (None: leave `name` alone)."""
+    if name == "cached_property":
+        return {"cached_property": functools.cached_property}
+    if name == "hashlib":
+        try:
+            from _md5 import md5
+        except ImportError:  # a Python built without its own MD5
+            return None
+        return {"md5": md5}
+    return {}
 
 
 class _Deferred(types.ModuleType):
@@ -43,6 +68,7 @@ class _Deferred(types.ModuleType):
         def forward(*args, **kwargs):
             return getattr(self._real(), attr)(*args, **kwargs)
         forward.__name__ = forward.__qualname__ = attr
+        forward.__module__ = self.__name__  # pickles by reference, as the real function would
         return forward
 
     def _real(self) -> types.ModuleType:
@@ -64,11 +90,12 @@ class _Deferred(types.ModuleType):
 def defer_unused() -> None:
     """Put the stand-ins in place, for modules not imported yet."""
     for name, names in DEFERRED.items():
-        if name in sys.modules:
+        substitutes = _substitutes(name)
+        if name in sys.modules or substitutes is None:
             continue
         stand_in = _Deferred(name, names)
-        if name == "cached_property":
-            stand_in.cached_property = functools.cached_property
+        for attr, value in substitutes.items():
+            setattr(stand_in, attr, value)
         sys.modules[name] = stand_in
         parent, _, child = name.rpartition(".")
         if parent:  # `import urllib.request` then `urllib.request.x` reads the package's attribute

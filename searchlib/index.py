@@ -9,7 +9,6 @@ from __future__ import annotations
 import gc
 import json
 import os
-import shutil
 import threading
 import warnings
 import weakref
@@ -26,11 +25,11 @@ from .dates import parse_since, parse_until
 from .errors import IndexFormatError, IndexNotFoundError, SearchlibError
 from .schema import SCHEMA, SCHEMA_VERSION, to_article
 from .searching import RANKING, Results, run_search, run_similar
-from .stats import IndexStats, compute_stats
 from .storage import READERS_GATE, READERS_LOCK, open_for_reading, reading, sync_folder
 
 if TYPE_CHECKING:  # indexing (and the parsers it brings) is imported only when indexing
     from .indexing import Progress, UpdateReport
+    from .stats import IndexStats
 
 META_FILE = "searchlib.json"
 FORMAT = "searchlib-index"
@@ -170,6 +169,7 @@ class Index:
 
     def stats(self) -> IndexStats:
         """Size, article and file counts, date span, top sources and sections."""
+        from .stats import compute_stats  # (imported here: a search never needs it)
         with reading(self.path):
             return compute_stats(self._whoosh, self.path)
 
@@ -257,12 +257,14 @@ def rebuild_index(path: Path, paths, *, progress: Progress | None = None, wait: 
 def _sibling(path: Path, tag: str) -> Path:
     sibling = path.with_name(f".{path.name}.{tag}")
     if sibling.exists():  # left over from a killed run
+        import shutil  # (here and below: a search never needs it, 2–3 ms of a cold start)
         shutil.rmtree(sibling)
     return sibling
 
 
 def _swap(fresh: Path, path: Path) -> None:
     """Put `fresh` in place of `path` (keeping its .gitignore); the old index goes last."""
+    import shutil
     if (path / ".gitignore").exists():
         shutil.copy2(path / ".gitignore", fresh / ".gitignore")
     old = _sibling(path, "old")
@@ -278,6 +280,7 @@ def _recover(path: Path) -> None:
     old = path.with_name(f".{path.name}.old")
     if not exists(path) and exists(old):
         if path.exists():
+            import shutil
             shutil.rmtree(path)
         old.rename(path)
 

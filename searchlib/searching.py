@@ -23,7 +23,6 @@ from .facets import article_dates, check_facets, count_facets, dated_docs
 from .query import is_plain, parse_query
 from .ranking import top_matches
 from .schema import SCHEMA, SNIPPET_FIELD
-from .spelling import suggest
 
 
 @dataclass
@@ -195,11 +194,17 @@ def run_search(searcher, text: str, *, since: datetime | None = None, until: dat
         everything = searcher.search(q, filter=options["filter"], limit=None, scored=False)
         counts = count_facets(reader, sorted(everything.docs()), facets)
     found_all = total if complete is None else complete  # articles with all the words
-    suggestion = suggest(reader, text) if found_all < SUGGEST_BELOW else None
+    suggestion = _suggest(reader, text) if found_all < SUGGEST_BELOW else None
     return Results(query=text, total=total, hits=hits, since=to_utc_aware(since),
                    until=to_utc_aware(until), sort=sort, offset=offset,
                    partial=complete is not None, complete=complete, facets=counts,
                    suggestion=suggestion)
+
+
+def _suggest(reader, text: str) -> str | None:
+    """spelling.suggest, imported on first use (most searches find enough and never need it)."""
+    from .spelling import suggest
+    return suggest(reader, text)
 
 
 def _date_conjuncts(q: wq.Query) -> tuple[wq.Query, list]:

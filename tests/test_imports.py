@@ -5,7 +5,8 @@ import sys
 
 import searchlib
 
-UNUSED = ("urllib.request", "asyncio", "whoosh.lang.morph_en", "indexing", "bs4")
+UNUSED = ("urllib.request", "asyncio", "whoosh.lang.morph_en", "whoosh.lang.porter", "indexing", "bs4",
+          "hashlib", "_hashlib", "tempfile", "shutil", "bz2", "dateutil.relativedelta", "spelling", "stats")
 
 
 def _run(code: str, *args: str) -> dict:
@@ -66,3 +67,60 @@ print(json.dumps({"real": type(sys.modules.get("urllib.request")).__name__}))
 """
     assert _run(code) == {"real": "module"}
     assert searchlib.Index  # the lazy names resolve
+
+
+def test_stand_ins_for_hashing_files_and_stemming():
+    from whoosh.lang.porter import stem as porter_stem  # (this process defers nothing)
+    code = """
+import json, pickle, sys
+from searchlib.imports import defer_unused
+defer_unused()
+import whoosh.filedb.filetables as filetables, whoosh.analysis
+import _md5
+md5_is_builtin = filetables.md5 is _md5.md5
+term_hash = filetables.md5_hash(b"artilleri")
+forwarder = whoosh.analysis.StemFilter().stemfn
+pickled = pickle.dumps(forwarder)  # by reference, as the real function pickles
+stood_in = [type(sys.modules[n]).__name__ for n in ("hashlib", "tempfile", "shutil", "whoosh.lang.porter")]
+import hashlib, tempfile, shutil
+out = {
+    "md5_is_builtin": md5_is_builtin, "stood_in": stood_in,
+    "stem": forwarder("running"), "pickled": b"whoosh.lang.porter" in pickled,
+    "sha256": hashlib.sha256(b"x").hexdigest()[:8],
+    "tempdir": bool(tempfile.gettempdir()), "which": shutil.which("sh") is not None,
+    "real_after_use": [type(sys.modules[n]).__name__ for n in ("hashlib", "tempfile", "shutil", "whoosh.lang.porter")],
+    "unpickled": pickle.loads(pickled)("running"),
+}
+import hashlib as real_hashlib
+out["same_hash"] = term_hash == int(real_hashlib.md5(b"artilleri").hexdigest(), 16) & 0xFFFFFFFF
+print(json.dumps(out))
+"""
+    assert _run(code) == {
+        "md5_is_builtin": True, "stood_in": ["_Deferred"] * 4,
+        "stem": porter_stem("running"), "pickled": True, "sha256": "2d711642", "tempdir": True,
+        "which": True, "real_after_use": ["module"] * 4, "unpickled": porter_stem("running"),
+        "same_hash": True,
+    }
+
+
+def test_main_freezes_the_collector_only_at_exit():
+    """main() leaves the objects of a finished command to reference counting at exit (Python's
+    shutdown would run the cycle collector over all of them); a program calling it twice keeps
+    its collector as it was until then, and the freeze is done once."""
+    code = """
+import atexit, gc, json, sys
+calls = []
+real_freeze = gc.freeze
+gc.freeze = lambda: (calls.append(1), real_freeze())[1]
+report = {}
+atexit.register(lambda: print(json.dumps({**report, "freezes": len(calls), "frozen_at_exit": gc.get_freeze_count() > 0})))
+from searchlib.cli import main
+for _ in range(2):
+    try:
+        main(["--version"])
+    except SystemExit:
+        pass
+report["frozen_before_exit"] = gc.get_freeze_count()
+print()
+"""
+    assert _run(code) == {"frozen_before_exit": 0, "freezes": 1, "frozen_at_exit": True}
