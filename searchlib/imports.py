@@ -14,6 +14,9 @@ about a third of the command's start (`python -X importtime -m searchlib.cli`):
   Porter2, so this one is never called, and it compiles a dozen regular expressions;
 - `tempfile` (by whoosh.filedb.filestore, for a temporary storage searching never makes) and
   `shutil` (by whoosh.filedb.compound, for writing compound files), which bring bz2 and lzma;
+- `random` (by whoosh.util, for the names of files a search never writes), `calendar` (by
+  whoosh.util.times, for date arithmetic in date queries, which brings locale) and `queue` (by
+  whoosh.compat, for its multiprocessing writer);
 - `hashlib` (by whoosh.filedb.filetables, for `md5`, which hashes a term to find it in the term
   table), which loads OpenSSL.
 
@@ -39,6 +42,9 @@ DEFERRED = {
     "cached_property": (),
     "tempfile": (),
     "shutil": ("copyfileobj",),
+    "random": (),
+    "calendar": (),
+    "queue": (),
     "hashlib": (),
 }
 

@@ -6,7 +6,8 @@ import sys
 import searchlib
 
 UNUSED = ("urllib.request", "asyncio", "whoosh.lang.morph_en", "whoosh.lang.porter", "indexing", "bs4",
-          "hashlib", "_hashlib", "tempfile", "shutil", "bz2", "dateutil.relativedelta", "spelling", "stats")
+          "hashlib", "_hashlib", "tempfile", "shutil", "bz2", "random", "calendar", "queue",
+          "dateutil.relativedelta", "spelling", "stats")
 
 
 def _run(code: str, *args: str) -> dict:
