@@ -22,48 +22,19 @@ import functools
 import re
 from collections import Counter
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from whoosh import query as wq
-from whoosh.qparser import AndGroup, FuzzyTermPlugin, MultifieldParser, OrGroup, PlusMinusPlugin, syntax
-from whoosh.qparser.plugins import TaggingPlugin
 
 from .analysis import TOKEN
 from .dates import DateSpan, parse_span
 from .errors import DateError, QueryError
 from .schema import DEFAULT_FIELDS, QUESTION_SCHEMA, SCHEMA, SEARCHABLE_FIELDS
 
+if TYPE_CHECKING:
+    from whoosh.qparser import MultifieldParser
+
 DATE_FIELD = "date"
-
-
-class _DateNode(syntax.SyntaxNode):
-    """A `date:` clause, already resolved to a span of time."""
-
-    def __init__(self, span: DateSpan, text: str):
-        self.span = span
-        self.text = text
-
-    def r(self):
-        return f"DATE {self.text!r}"
-
-    def query(self, parser):
-        return span_query(self.span)
-
-
-class _DatePlugin(TaggingPlugin):
-    # `date:` followed by a [range], {range}, "quoted text", or a run of characters up to a space
-    # or parenthesis. Runs before the FieldsPlugin (priority 0).
-    expr = (r"(?<![\w:])date:(?P<value>[\[{][^\]}]*[\]}]?|\"[^\"]*\"?|[^\s()]*)")
-    priority = -10
-
-    def __init__(self, now: datetime | None):
-        super().__init__()
-        self.now = now
-
-    def create(self, parser, match):
-        text = match.group(0)
-        node = _DateNode(parse_date_clause(match.group("value"), self.now), text)
-        node.startchar, node.endchar = match.start(), match.end()
-        return node
 
 
 _COMPARE = re.compile(r"^(>=|<=|>|<)\s*(.+)$")
@@ -154,9 +125,15 @@ def _weight_repeats(q: wq.Query) -> wq.Query:
     return q
 
 
-def make_parser(now: datetime | None = None, group=AndGroup, schema=SCHEMA) -> MultifieldParser:
-    parser = MultifieldParser(list(DEFAULT_FIELDS), schema, fieldboosts=DEFAULT_FIELDS, group=group)
-    parser.add_plugin(_DatePlugin(now))
+def make_parser(now: datetime | None = None, group=None, schema=SCHEMA) -> MultifieldParser:
+    """Whoosh's parser with our plugins; `group` joins the words (default: AndGroup).
+
+    Whoosh's query parser is imported here, on first use: a query of plain words never needs it
+    (3 ms of a cold start)."""
+    from whoosh.qparser import AndGroup, FuzzyTermPlugin, MultifieldParser, PlusMinusPlugin
+    parser = MultifieldParser(list(DEFAULT_FIELDS), schema, fieldboosts=DEFAULT_FIELDS,
+                              group=group or AndGroup)
+    parser.add_plugin(_date_plugin()(now))
     # +must -mustnot, only at the start of a word: `el-salvador`, `west-germany` stay words
     parser.add_plugin(PlusMinusPlugin(plusexpr=r"(?<![^\s(])\+(?=[\w\"(])",
                                       minusexpr=r"(?<![^\s(])-(?=[\w\"(])"))
@@ -168,7 +145,48 @@ def make_parser(now: datetime | None = None, group=AndGroup, schema=SCHEMA) -> M
 def _parser(now: datetime | None, any_word: bool) -> MultifieldParser:
     """A parser made once and reused (making one compiles a dozen regular expressions); with
     now=None, relative dates are resolved against the clock at each parse."""
-    return make_parser(now, OrGroup, QUESTION_SCHEMA) if any_word else make_parser(now)
+    if any_word:
+        from whoosh.qparser import OrGroup
+        return make_parser(now, OrGroup, QUESTION_SCHEMA)
+    return make_parser(now)
+
+
+@functools.cache
+def _date_plugin():
+    """The parser plugin for `date:` clauses (a class made on first use, with the parser)."""
+    from whoosh.qparser import syntax
+    from whoosh.qparser.plugins import TaggingPlugin
+
+    class DateNode(syntax.SyntaxNode):
+        """A `date:` clause, already resolved to a span of time."""
+
+        def __init__(self, span: DateSpan, text: str):
+            self.span = span
+            self.text = text
+
+        def r(self):
+            return f"DATE {self.text!r}"
+
+        def query(self, parser):
+            return span_query(self.span)
+
+    class DatePlugin(TaggingPlugin):
+        # `date:` followed by a [range], {range}, "quoted text", or a run of characters up to a
+        # space or parenthesis. Runs before the FieldsPlugin (priority 0).
+        expr = (r"(?<![\w:])date:(?P<value>[\[{][^\]}]*[\]}]?|\"[^\"]*\"?|[^\s()]*)")
+        priority = -10
+
+        def __init__(self, now: datetime | None):
+            super().__init__()
+            self.now = now
+
+        def create(self, parser, match):
+            text = match.group(0)
+            node = DateNode(parse_date_clause(match.group("value"), self.now), text)
+            node.startchar, node.endchar = match.start(), match.end()
+            return node
+
+    return DatePlugin
 
 
 # Text the parser would read as words only: no quotes, brackets, prefixes, wildcards, boosts or
