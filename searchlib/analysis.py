@@ -8,8 +8,9 @@ query is parsed, so defining the chains here, once, keeps the two in step.
 - `NAME` (source, section, author): the same tokens without stemming or stop words, so
   `source:"new york times"` and `author:kim` match names as written.
 
-Indexing a text field does not run the chain token by token: `NewsAnalyzer.term_positions` gives
-the same terms and positions in one pass (see `FastPositions`), several times faster.
+Indexing a text field does not run the chain token by token: `NewsAnalyzer.term_positions` (and
+`NameAnalyzer.term_positions`) give the same terms and positions in one pass (see
+`FastPositions`), several times faster.
 """
 from __future__ import annotations
 
@@ -66,17 +67,17 @@ class NewsAnalyzer(CompositeAnalyzer):
         place among all tokens for the first term kept, then one more for each term after it
         (Whoosh's StopFilter renumbers the tokens it keeps)."""
         term = self.__dict__.get("_term") or self._make_term()
-        words = list(map(term, TOKEN.findall(text)))  # None for a dropped token
-        kept = [word for word in words if word is not None]
+        words = list(map(term, TOKEN.findall(text)))  # None for a dropped token (never "")
+        kept = list(filter(None, words))
         if not kept:
             return {}
-        first = 0
-        while words[first] is None:
-            first += 1
+        first = words.index(kept[0])  # (the first kept token: none before it is kept)
         positions: dict[str, list[int]] = {}
-        add = positions.setdefault
         for pos, word in enumerate(kept, first):
-            add(word, []).append(pos)
+            if word in positions:
+                positions[word].append(pos)
+            else:
+                positions[word] = [pos]
         return positions
 
     def terms_with_chars(self, text: str) -> list[tuple[str, int, int]]:
@@ -119,35 +120,68 @@ TOKEN = re.compile(TOKEN_PATTERN.replace("(", "(?:"), re.UNICODE)
 
 class FastPositions(Positions):
     """Whoosh's `Positions` posting format (the same bytes on disk) that indexes a string with
-    its analyzer's `term_positions` when it has one."""
+    its analyzer's `term_positions` when it has one (the writer calls `fused` and `encode_cached`
+    itself, without this generator)."""
 
     def word_values(self, value, analyzer, **kwargs):
-        fused = getattr(analyzer, "term_positions", None)
-        if fused is None or not isinstance(value, str) or set(kwargs) - {"mode"}:
+        fused = self.fused(value, analyzer) if not set(kwargs) - {"mode"} else None
+        if fused is None:
             yield from super().word_values(value, analyzer, **kwargs)
             return
-        boost, encode, single = self.field_boost, self.encode, _SINGLE_POSITIONS
-        for word, poslist in fused(value).items():
-            if len(poslist) == 1:  # most postings: one shared bytes object per position
-                pos = poslist[0]
-                vbytes = single.get(pos)
-                if vbytes is None:
-                    vbytes = single[pos] = encode(poslist)
-                yield word, 1, boost, vbytes
-            else:
-                yield word, len(poslist), len(poslist) * boost, encode(poslist)
+        boost, encode = self.field_boost, self.encode_cached
+        for word, poslist in fused.items():
+            yield word, len(poslist), len(poslist) * boost if len(poslist) > 1 else boost, encode(poslist)
+
+    @staticmethod
+    def fused(value, analyzer) -> dict[str, list[int]] | None:
+        """Each term of `value` and its positions, from the analyzer's fused pass (None: it has
+        none, or the value is not a string)."""
+        term_positions = getattr(analyzer, "term_positions", None)
+        if term_positions is None or not isinstance(value, str):
+            return None
+        return term_positions(value)
+
+    def encode_cached(self, poslist: list[int]) -> bytes:
+        """`encode`; a single position's bytes are made once and shared by every posting."""
+        if len(poslist) != 1:
+            return self.encode(poslist)
+        pos = poslist[0]
+        vbytes = SINGLE_POSITIONS.get(pos)
+        if vbytes is None:
+            vbytes = SINGLE_POSITIONS[pos] = self.encode(poslist)
+        return vbytes
 
 
 # Positions.encode([p]) for each single position p seen (p < the longest text's token count)
-_SINGLE_POSITIONS: dict[int, bytes] = {}
+SINGLE_POSITIONS: dict[int, bytes] = {}
 
 
 def text_analyzer(stoplist=STOP_WORDS):
     return NewsAnalyzer(stoplist)
 
 
+class NameAnalyzer(CompositeAnalyzer):
+    """The NAME chain (tokenize, lower-case, fold accents), with `term_positions`: the same terms
+    and positions in one pass, for indexing."""
+
+    def __init__(self):
+        super().__init__(RegexTokenizer(TOKEN_PATTERN), LowercaseFilter(), CharsetFilter(accent_map))
+
+    def term_positions(self, text: str) -> dict[str, list[int]]:
+        """Each term of `text` and its positions (every token's place among all tokens)."""
+        charmap = self.items[2].charmap
+        positions: dict[str, list[int]] = {}
+        for pos, token in enumerate(TOKEN.findall(text)):
+            word = token.lower().translate(charmap)
+            if word in positions:
+                positions[word].append(pos)
+            else:
+                positions[word] = [pos]
+        return positions
+
+
 def name_analyzer():
-    return RegexTokenizer(TOKEN_PATTERN) | LowercaseFilter() | CharsetFilter(accent_map)
+    return NameAnalyzer()
 
 
 TEXT = text_analyzer()

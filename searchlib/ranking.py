@@ -255,13 +255,16 @@ class _Segment:
             return [], [], [] if values else None
         # the segment's own postings (reader.postings() would wrap them in a FilterMatcher,
         # which steps past deleted documents: dropped by the callers)
-        if info.is_inlined():  # (kept in the term's record, which Whoosh's matcher reads)
-            return None
-        offset, length = info.extent()
-        if isinstance(length, tuple):  # W3TermInfo.from_bytes leaves it as unpack_int's tuple
-            length = length[0]
-        ids, weights, encoded = _read_extent(terms._postfile.get(offset, length), field.format,
-                                             values, within)
+        if info.is_inlined():  # a rare term's postings, kept in its record (see writer.py)
+            ids, weights, encoded = map(list, info.inlined_postings())
+            if not values:
+                encoded = None
+        else:
+            offset, length = info.extent()
+            if isinstance(length, tuple):  # W3TermInfo.from_bytes leaves it as unpack_int's tuple
+                length = length[0]
+            ids, weights, encoded = _read_extent(terms._postfile.get(offset, length), field.format,
+                                                 values, within)
         if not field.scorable:
             return ids, weights, encoded
         idf = self.top.idf(name, text)

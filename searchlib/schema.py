@@ -24,7 +24,7 @@ SNIPPET_FIELD = "body"
 
 
 def _text(analyzer, **options) -> TEXT:
-    """A positional TEXT field; for the stemmed chain, indexed with its fused pass."""
+    """A positional TEXT field, indexed with its chain's fused pass (analysis.FastPositions)."""
     field = TEXT(analyzer=analyzer, phrase=True, **options)
     if hasattr(analyzer, "term_positions"):
         field.format = analysis.FastPositions(field_boost=field.format.field_boost)
@@ -42,15 +42,15 @@ def build_schema(text=analysis.TEXT) -> Schema:
         title=_text(text, stored=True, spelling=True),
         summary=_text(text, stored=True),
         body=_text(text, stored=True),
-        source=TEXT(analyzer=analysis.NAME, stored=True, phrase=True, sortable=True),
-        section=TEXT(analyzer=analysis.NAME, stored=True, phrase=True, sortable=True),
-        author=TEXT(analyzer=analysis.NAME, stored=True, phrase=True, sortable=True),
+        source=_text(analysis.NAME, stored=True, sortable=True),
+        section=_text(analysis.NAME, stored=True, sortable=True),
+        author=_text(analysis.NAME, stored=True, sortable=True),
         tags=KEYWORD(stored=True, commas=True, lowercase=True, scorable=True),
         topics=KEYWORD(stored=True, commas=True, lowercase=True, scorable=True),
         places=KEYWORD(stored=True, commas=True, lowercase=True, scorable=True),
         people=KEYWORD(stored=True, commas=True, lowercase=True, scorable=True),
         orgs=KEYWORD(stored=True, commas=True, lowercase=True, scorable=True),
-        dateline=TEXT(analyzer=analysis.NAME, stored=True, phrase=True, sortable=True),
+        dateline=_text(analysis.NAME, stored=True, sortable=True),
         notes=STORED(),
         lang=ID(stored=True, sortable=True),
         date=DATETIME(stored=True, sortable=True),

@@ -130,6 +130,7 @@ RANKING = _BM25F(B=0.75, K1=3.0)
 FRESH_POOL = 200     # with a recency boost, this many best matches (at least) are re-ranked
 MAX_CLAUSES = 1024      # terms in one query
 MAX_EXPANSIONS = 1024   # index words one wildcard or fuzzy term may stand for (per field)
+MAX_EDITS = 2           # a fuzzy word's edit distance at most (`oil~5` is `oil~2`, as in Lucene)
 SUGGEST_BELOW = 3    # "did you mean" is tried when fewer articles have all the words
 
 
@@ -241,6 +242,9 @@ def _bounded(q: wq.Query, reader, text: str) -> wq.Query:
         if isinstance(leaf, wq.FuzzyTerm):
             leaf = copy.copy(leaf)
             leaf.prefixlength = max(leaf.prefixlength, 1)  # the first letter is kept: 10x faster
+            # Whoosh builds a Levenshtein automaton whose size explodes with the distance
+            # (`river~22` took minutes and 7 GB); Lucene clamps the same way
+            leaf.maxdist = min(leaf.maxdist, MAX_EDITS)
         words = list(itertools.islice(leaf._btexts(reader), MAX_EXPANSIONS + 1))
         if len(words) > MAX_EXPANSIONS:
             raise QueryError(text, f"{_typed(leaf)} stands for more than {MAX_EXPANSIONS:,} "

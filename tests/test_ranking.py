@@ -201,13 +201,26 @@ def test_postings_decoded_from_their_bytes_equal_whooshs_matcher(searcher):
     block reads (_read_postings), for every term of every segment, whole and with skipping."""
     from whoosh.codec.whoosh3 import W3LeafMatcher
 
-    checked = skipped = 0
+    checked = skipped = inlined = 0
     for sub, _ in searcher.leaf_searchers():
         reader = sub.reader()
         terms = reader._terms
         for fieldname, text in reader.all_terms():
-            info, data = _stored_postings(terms, fieldname, text)
             fmt = reader.schema[fieldname].format
+            info = terms.term_info(fieldname, text)
+            if info.is_inlined():  # a rare term's postings, in its record: Whoosh's ListMatcher
+                matcher = terms._codec.postings_reader(terms._postfile, info, fmt)  # deleted too
+                expected = ([], [], [])
+                while matcher.is_active():
+                    for part, got in zip(expected, (matcher.id(), matcher.weight(), matcher.value())):
+                        part.append(got)
+                    matcher.next()
+                segment = ranking._Segment(searcher, sub, {})
+                assert segment._read(fieldname, text, True, None)[0] == expected[0]
+                assert list(map(list, info.inlined_postings())) == list(expected)
+                inlined += 1
+                continue
+            info, data = _stored_postings(terms, fieldname, text)
             for within in (None, {1, 140, 141}, {200}, set()):
                 matcher = terms._codec.postings_reader(terms._postfile, info, fmt)
                 assert isinstance(matcher, W3LeafMatcher)
@@ -215,4 +228,4 @@ def test_postings_decoded_from_their_bytes_equal_whooshs_matcher(searcher):
                 assert ranking._read_extent(data, fmt, True, within) == expected
                 checked += 1
                 skipped += within is not None and len(expected[0]) < info.doc_frequency()
-    assert checked > 1000 and skipped > 100
+    assert checked > 1000 and skipped > 100 and inlined > 100

@@ -248,6 +248,11 @@ def test_wildcards_and_fuzzy_words_are_bounded(index, monkeypatch):
     monkeypatch.undo()
     assert ids(index.search("flod~")) == ["alpha", "delta", "beta"]  # flood: within one edit, same first letter
     assert ids(index.search("lood~")) == []                           # the first letter is kept
+    # an edit distance over 2 counts as 2 (the automaton for `~22` took minutes and gigabytes)
+    assert ids(index.search("festivl~22")) == ids(index.search("festivl~2")) == ["gamma"]
+    with pytest.raises(QueryError, match=r"'floo~2' stands for more than 0"):
+        monkeypatch.setattr(searching, "MAX_EXPANSIONS", 0)
+        index.search("floo~9")
     with pytest.raises(QueryError, match="more than 1024 terms"):
         index.search(" OR ".join(f"w{i}" for i in range(1100)))
 

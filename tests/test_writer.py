@@ -10,7 +10,7 @@ from whoosh.writing import SegmentWriter
 
 from searchlib import analysis
 from searchlib.schema import build_schema
-from searchlib.writer import open_writer
+from searchlib.writer import INLINE_POSTINGS, open_writer
 
 WORDS = ["The", "the", "U.S.", "café", "Café", "shells", "shelling", "a", "I", "of", "o'neill",
          "naïve", "2022", "x", "running", "ran", "İstanbul", "ß", "déjà", "and", "North", "korea"]
@@ -41,11 +41,19 @@ def test_terms_with_chars_gives_the_chains_tokens(text):
         [(t.text, t.startchar, t.endchar) for t in analysis.TEXT(text, chars=True, mode="index")]
 
 
+@settings(max_examples=300, deadline=None)
+@given(texts)
+def test_the_fused_name_pass_gives_the_chains_terms_and_positions(text):
+    assert analysis.NAME.term_positions(text) == chain_positions(text, analysis.NAME)
+
+
 def test_the_fused_pass_on_an_example():
     # tokens: The U.S café s shells the shelling of a café; kept ones numbered on from the first
     text = "The U.S. café's shells: the shelling of a café."
     assert analysis.TEXT.term_positions(text) == {"u.": [1], "cafe": [2, 5], "shell": [3, 4]}
     assert analysis.TEXT.term_positions("the of a") == {}
+    assert analysis.NAME.term_positions("The Café de la Paix, the café") == \
+        {"the": [0, 5], "cafe": [1, 6], "de": [2], "la": [3], "paix": [4]}
 
 
 def test_fast_positions_encodes_as_positions():
@@ -107,34 +115,72 @@ def _postings_of(folder) -> dict:
     return out
 
 
+def _write(folder, schema, make, docs, **options) -> None:
+    folder.mkdir()
+    ix = whoosh_index.create_in(str(folder), schema)
+    writer = make(ix, compound=False, **options)
+    for doc in docs:
+        writer.add_document(**{k: v for k, v in doc.items() if v})
+    writer.commit(merge=False)
+
+
+def _plain_schema():
+    schema = build_schema()
+    fused = [name for name in schema.names() if isinstance(schema[name].format, analysis.FastPositions)]
+    assert set(fused) == {"title", "summary", "body", "source", "section", "author", "dateline"}
+    for name in fused:
+        schema[name].format = Positions(field_boost=schema[name].format.field_boost)
+    return schema
+
+
 @pytest.mark.parametrize("docs", [DOCS, _many_docs(700)], ids=["three", "many"])
 def test_the_writer_writes_what_whoosh_writes(tmp_path, docs):
-    """The same files, byte for byte, but for the postings and terms files, which hold the same
-    terms and postings: a term's single-position values are shared objects in our writer, and
-    pickle writes an object that repeats in a block once (Whoosh reads back equal lists)."""
-    plain_schema = build_schema()
-    for name in ("title", "summary", "body"):
-        plain_schema[name].format = Positions(field_boost=plain_schema[name].format.field_boost)
-    written, read = {}, {}
-    for name, schema, make in (("whoosh", plain_schema, SegmentWriter), ("ours", build_schema(), open_writer)):
-        folder = tmp_path / name
-        folder.mkdir()
-        ix = whoosh_index.create_in(str(folder), schema)
-        writer = make(ix, compound=False)
-        for doc in docs:
-            writer.add_document(**{k: v for k, v in doc.items() if v})
-        writer.commit(merge=False)
-        written[name] = _segment_files(folder)
-        read[name] = _postings_of(folder)
+    """With inlining and small uncompressed blocks turned off, the same files byte for byte, but
+    for the postings and terms files, which hold the same terms and postings: a term's
+    single-position values are shared objects in our writer, and pickle writes an object that
+    repeats in a block once (Whoosh reads back equal lists)."""
+    _write(tmp_path / "whoosh", _plain_schema(), SegmentWriter, docs)
+    _write(tmp_path / "ours", build_schema(), open_writer, docs, inline=0, compress_from=0)
+    written = {name: _segment_files(tmp_path / name) for name in ("whoosh", "ours")}
     assert {"pst", "trm"} <= set(written["ours"])
     assert {k: v for k, v in written["ours"].items() if k not in ("pst", "trm")} == \
         {k: v for k, v in written["whoosh"].items() if k not in ("pst", "trm")}
+    read = {name: _postings_of(tmp_path / name) for name in ("whoosh", "ours")}
     assert len(read["ours"]) > 20 and read["ours"] == read["whoosh"]
 
 
-def test_merging_segments_writes_the_same_bytes_as_whooshs(tmp_path):
-    """A commit that merges earlier segments (with deleted articles) into the new one."""
-    written = {}
+def test_the_writer_writes_whooshs_bytes_where_no_value_repeats(tmp_path):
+    """Terms file and postings file too, byte for byte, when no position list repeats."""
+    docs = [dict(id="a", path="/a", title="North Korea", body="artillery shells"),
+            dict(id="b", path="/b", title="Korea border", body="shells fell near the border")]
+    _write(tmp_path / "whoosh", _plain_schema(), SegmentWriter, docs)
+    _write(tmp_path / "ours", build_schema(), open_writer, docs, inline=0, compress_from=0)
+    written = {name: _segment_files(tmp_path / name) for name in ("whoosh", "ours")}
+    assert {"pst", "trm"} <= set(written["ours"]) and written["ours"] == written["whoosh"]
+
+
+@pytest.mark.parametrize("docs", [DOCS, _many_docs(700)], ids=["three", "many"])
+def test_inlined_postings_and_plain_blocks_read_back_the_same(tmp_path, docs):
+    """By default, terms with few postings keep them in their record and small blocks are not
+    compressed: Whoosh's own reader reads the same terms, statistics and postings."""
+    _write(tmp_path / "whoosh", _plain_schema(), SegmentWriter, docs)
+    _write(tmp_path / "ours", build_schema(), open_writer, docs)
+    read = {name: _postings_of(tmp_path / name) for name in ("whoosh", "ours")}
+    assert len(read["ours"]) > 20 and read["ours"] == read["whoosh"]
+    with whoosh_index.open_dir(str(tmp_path / "ours")).reader() as reader:
+        infos = [reader.term_info(f, t) for f, t in reader.all_terms()]
+    inlined = [info for info in infos if info.is_inlined()]
+    assert inlined and all(info.doc_frequency() <= INLINE_POSTINGS for info in inlined)
+    assert all(info.is_inlined() for info in infos if info.doc_frequency() <= INLINE_POSTINGS)
+    sizes = {name: sum(f.stat().st_size for f in (tmp_path / name).glob("*.pst")) for name in ("whoosh", "ours")}
+    assert sizes["ours"] < sizes["whoosh"]
+
+
+@pytest.mark.parametrize("options", [dict(inline=0, compress_from=0), {}], ids=["plain", "default"])
+def test_merging_segments_writes_what_whoosh_writes(tmp_path, options):
+    """A commit that merges earlier segments (with deleted articles) into the new one: with
+    inlining and small plain blocks off, the same bytes; by default, the same postings."""
+    written, read = {}, {}
     for name, make in (("whoosh", SegmentWriter), ("ours", open_writer)):
         folder = tmp_path / name
         folder.mkdir()
@@ -142,13 +188,18 @@ def test_merging_segments_writes_the_same_bytes_as_whooshs(tmp_path):
         ix = whoosh_index.create_in(str(folder), schema)
         docs = _many_docs(300)
         for part in (docs[:150], docs[150:]):
-            writer = make(ix, compound=False)
+            writer = make(ix, compound=False, **(options if name == "ours" else {}))
             for doc in part:
                 writer.add_document(**{k: v for k, v in doc.items() if v})
             writer.commit(merge=False)
-        writer = make(ix, compound=False)
+        writer = make(ix, compound=False, **(options if name == "ours" else {}))
         writer.delete_by_term("id", "d7")
         writer.add_document(**{k: v for k, v in docs[0].items() if v})
         writer.commit(optimize=True)
         written[name] = sorted(_segment_files(folder).values())
-    assert written["ours"] == written["whoosh"]
+        read[name] = _postings_of(folder)
+    assert len(read["ours"]) > 20 and read["ours"] == read["whoosh"]
+    if not options:
+        assert written["ours"] != written["whoosh"]
+    else:
+        assert written["ours"] == written["whoosh"]
