@@ -15,11 +15,13 @@ from __future__ import annotations
 
 import errno
 import fcntl
+import gc
 import os
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Iterator
 
 from whoosh.index import LockError
 
@@ -164,7 +166,28 @@ def worker_context():
     return multiprocessing.get_context("forkserver")
 
 
+# The collector's thresholds while indexing (Python's default: 700, 10, 10). An index run makes
+# millions of objects that live until a commit (the writer's postings lists) and few cycles (a
+# parsed page's tree is decomposed when read), so the default's frequent collections rescan them
+# for nothing: a rebuild of the benchmark's corpora in one process took 45.5 s with the default,
+# 37.5 s with these and 36.0 s with no collection at all, at the same peak memory (349 MB).
+INDEXING_GC_THRESHOLDS = (50_000, 20, 100)
+
+
+@contextmanager
+def fewer_collections() -> Iterator[None]:
+    """The cyclic garbage collector at INDEXING_GC_THRESHOLDS (never more often than it was)
+    for the time of the block, then as before."""
+    before = gc.get_threshold()
+    gc.set_threshold(*(max(old, new) for old, new in zip(before, INDEXING_GC_THRESHOLDS)))
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
+
+
 def _start_worker(initializer, initargs: tuple) -> None:
+    gc.set_threshold(*INDEXING_GC_THRESHOLDS)  # (a worker only ever indexes)
     _exit_with_parent()
     if initializer is not None:
         initializer(*initargs)
@@ -229,7 +252,7 @@ def update_index(index_dir: Path, paths: Iterable[str | Path], *, base: Path, wa
     files, problems = find_files(paths)
     roots = [Path(p).resolve() for p in paths]
     report = UpdateReport(index=Path(index_dir), files=len(files), skipped=list(problems))
-    with RunLock(index_dir, wait), Manifest(index_dir) as manifest:
+    with RunLock(index_dir, wait), Manifest(index_dir) as manifest, fewer_collections():
         ix = open_for_writing(index_dir)
         run = _Run(ix, manifest, report, base, batch_files, batch_articles, merge, segment_postings)
         known = manifest.files()

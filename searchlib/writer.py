@@ -18,6 +18,8 @@ from __future__ import annotations
 import struct
 import zlib
 from functools import partial
+from itertools import chain
+from operator import sub
 from array import array
 from hashlib import md5
 from pickle import dumps
@@ -26,7 +28,6 @@ from whoosh.codec.whoosh3 import LENGTHS_COLUMN, WHOOSH3_HEADER_MAGIC, W3FieldWr
 from whoosh.filedb.filetables import GrowableArray, md5_hash
 from whoosh.system import pack_int, pack_long, pack_ushort
 from whoosh.util.numeric import byte_to_length, length_to_byte
-from whoosh.util.numlists import delta_encode
 from whoosh.writing import SegmentWriter
 
 from .analysis import SINGLE_POSITIONS, FastPositions
@@ -320,7 +321,7 @@ def _write_terms(fieldwriter: W3FieldWriter, schema, lengths: _Lengths | None, t
                     if known:
                         block_min, block_max = min(known), max(known)
                 # W3PostingsWriter._mini_ids, _mini_weights, _mini_values
-                mini_ids = tuple(delta_encode(ids))
+                mini_ids = tuple(map(sub, ids, chain((0,), ids)))  # numlists.delta_encode
                 first_weight = floats[0]
                 if first_weight == 1.0 and floats.count(1.0) == len(floats):
                     mini_weights = None

@@ -172,3 +172,18 @@ def test_searchers_read_segment_files_through_memory_maps(index, tmp_path):
     empty.close()
     some.close()
     assert some.is_closed and some._map.closed
+
+
+def test_an_update_collects_garbage_less_often_and_then_as_before(tmp_path):
+    import gc
+
+    from searchlib import indexing
+    before = gc.get_threshold()
+    with indexing.fewer_collections():
+        during = gc.get_threshold()
+    assert all(d >= max(b, i) for d, b, i in zip(during, before, indexing.INDEXING_GC_THRESHOLDS))
+    assert during != before and gc.get_threshold() == before
+    (tmp_path / "corpus").mkdir()
+    (tmp_path / "corpus" / "a.txt").write_text("Title\n\nSome body text.\n", encoding="utf-8")
+    searchlib.Index(tmp_path / "index").update([tmp_path / "corpus"], jobs=1)
+    assert gc.get_threshold() == before

@@ -56,6 +56,12 @@ def test_the_fused_pass_on_an_example():
         {"the": [0, 5], "cafe": [1, 6], "de": [2], "la": [3], "paix": [4]}
 
 
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.integers(min_value=0, max_value=2**20), min_size=1, max_size=300).map(sorted))
+def test_fast_positions_encode_gives_positions_bytes(poslist):
+    assert analysis.FastPositions().encode(poslist) == Positions().encode(poslist)
+
+
 def test_fast_positions_encodes_as_positions():
     fast, plain = analysis.FastPositions(field_boost=2.0), Positions(field_boost=2.0)
     text = "Artillery shells fell; shells again, artillery."
