@@ -14,6 +14,7 @@ from .dates import isoformat, to_utc_aware
 
 _SPACES = re.compile(r"[ \t\f\v\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
 _BLANK_LINES = re.compile(r"\n\s*\n")  # starts only at a newline: fast on long texts
+_SURROGATES = re.compile("[\ud800-\udfff]")  # lone surrogates: not characters
 # Fields holding lists of short labels.
 LIST_FIELDS = ("tags", "topics", "places", "people", "orgs")
 
@@ -76,13 +77,19 @@ class Article:
 
 def clean_line(text: str | None) -> str:
     """Collapse all whitespace (newlines included) to single spaces."""
-    return " ".join(text.split()) if text else ""
+    return " ".join(_valid(text).split()) if text else ""
+
+
+def _valid(text: str) -> str:
+    """The text with each lone surrogate (a JSON "\\ud800" escape, say: not a character, and
+    not writable as UTF-8) replaced by U+FFFD, as a decoder replaces a byte it cannot read."""
+    return text if text.isascii() else _SURROGATES.sub("\ufffd", text)
 
 
 def clean_text(text: str | None) -> str:
     """Normalise body text: paragraphs separated by one blank line, spaces collapsed inside."""
     if not text:
         return ""
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    text = _valid(text).replace("\r\n", "\n").replace("\r", "\n")
     paragraphs = (_SPACES.sub(" ", p.replace("\n", " ")).strip() for p in _BLANK_LINES.split(text))
     return "\n\n".join(p for p in paragraphs if p)

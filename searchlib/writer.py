@@ -24,6 +24,7 @@ from array import array
 from hashlib import md5
 from pickle import dumps
 
+from whoosh.columns import NumericColumn
 from whoosh.codec.whoosh3 import LENGTHS_COLUMN, WHOOSH3_HEADER_MAGIC, W3FieldWriter, W3TermInfo, _lenfield
 from whoosh.filedb.filetables import GrowableArray, md5_hash
 from whoosh.system import pack_int, pack_long, pack_ushort
@@ -72,6 +73,10 @@ class _Lengths:
         if not self._reader.has_column(lenfield):
             return None
         column = self._reader.column_reader(lenfield, LENGTHS_COLUMN)
+        if isinstance(column, NumericColumn.Reader) and column._typecode == "B" and column._default == 0:
+            # one byte per document up to the last one with a length, read at once
+            raw = column._dbfile.get(column._basepos, column._count)
+            return list(map(_LENGTH_OF_BYTE.__getitem__, raw)) + [0] * (column._doccount - len(raw))
         return [_LENGTH_OF_BYTE[value] for value in column]
 
 
@@ -290,11 +295,11 @@ def _write_terms(fieldwriter: W3FieldWriter, schema, lengths: _Lengths | None, t
             heaviest = max(weights)
             maxweight = heaviest if heaviest > 0 else 0
             if field_lengths:
-                known = [field_lengths[d] for d in ids if field_lengths[d]]
+                known = list(filter(None, map(field_lengths.__getitem__, ids)))
                 if known:
                     minlength, maxlength = min(known), max(known)
             # the values as a block's reader gives them (W3LeafMatcher._read_values)
-            kept = [v for v in values if v]
+            kept = list(filter(None, values))
             if fixedsize is None or fixedsize < 0:
                 inlined = tuple(kept)
             elif fixedsize == 0:
@@ -317,7 +322,7 @@ def _write_terms(fieldwriter: W3FieldWriter, schema, lengths: _Lengths | None, t
                 block_maxweight = heaviest if heaviest > 0 else 0
                 block_min, block_max = None, 0
                 if field_lengths:
-                    known = [field_lengths[d] for d in ids if field_lengths[d]]
+                    known = list(filter(None, map(field_lengths.__getitem__, ids)))
                     if known:
                         block_min, block_max = min(known), max(known)
                 # W3PostingsWriter._mini_ids, _mini_weights, _mini_values
@@ -329,7 +334,7 @@ def _write_terms(fieldwriter: W3FieldWriter, schema, lengths: _Lengths | None, t
                     mini_weights = first_weight
                 else:
                     mini_weights = tuple(floats)
-                block_values = [v for v in values[first:first + blocklimit] if v]
+                block_values = list(filter(None, values[first:first + blocklimit]))
                 if fixedsize is None or fixedsize < 0:
                     mini_values = tuple(block_values)
                 elif fixedsize == 0:

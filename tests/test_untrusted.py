@@ -564,3 +564,17 @@ def test_an_oversized_file_is_not_hashed_on_every_run(tmp_path, monkeypatch):
         report = idx.update([corpus])
         assert reasons(report) == {"big.jsonl": "file is 65 MB, over the 64 MB limit (SEARCHLIB_MAX_FILE_MB); not read"}
     assert hashed == ["fine.jsonl"]
+
+
+def test_lone_surrogates_in_json_become_replacement_characters(tmp_path):
+    """`\\ud800` in a JSON string is no character and cannot be written as UTF-8: it is replaced
+    by U+FFFD when the article is read, so the hit can be shown (it was a UnicodeEncodeError)."""
+    corpus = tmp_path / "corpus"
+    write(corpus / "a.jsonl", '{"title": "Harbour \\ud800 fire", "body": "The harbour \\udc00x burned.", '
+                             '"author": "A \\ud83d", "tags": ["x\\udfff"]}\n')
+    result = CliRunner().invoke(cli, ["harbour", "--color", "never", "--index", str(tmp_path / "index")],
+                                env={"SEARCHLIB_CORPUS": str(corpus)})
+    assert result.exit_code == 0, result.output
+    assert "**Harbour** \ufffd fire" in result.output and "\ufffdx burned" in result.output
+    article = next(iter(searchlib.read_articles([corpus])))
+    assert (article.author, article.tags) == ("A \ufffd", ["x\ufffd"])
