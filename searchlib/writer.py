@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import struct
 import zlib
+from datetime import datetime
 from functools import partial
 from itertools import chain
 from operator import sub
@@ -27,8 +28,12 @@ from pickle import dumps
 from whoosh.columns import NumericColumn
 from whoosh.codec.whoosh3 import LENGTHS_COLUMN, WHOOSH3_HEADER_MAGIC, W3FieldWriter, W3TermInfo, _lenfield
 from whoosh.filedb.filetables import GrowableArray, md5_hash
-from whoosh.system import pack_int, pack_long, pack_ushort
-from whoosh.util.numeric import byte_to_length, length_to_byte
+from whoosh.analysis import LowercaseFilter, RegexTokenizer, StripFilter
+from whoosh.analysis.tokenizers import IDTokenizer
+from whoosh.fields import DATETIME, ID, KEYWORD
+from whoosh.formats import Existence, Frequency
+from whoosh.system import pack_int, pack_long, pack_uint, pack_ushort
+from whoosh.util.numeric import byte_to_length, length_to_byte, to_sortable
 from whoosh.writing import SegmentWriter
 
 from .analysis import SINGLE_POSITIONS, FastPositions
@@ -144,6 +149,7 @@ class Writer(SegmentWriter):
     def __init__(self, ix, *, inline: int = INLINE_POSTINGS, compress_from: int = COMPRESS_FROM, **options):
         super().__init__(ix, **options)
         self.inline, self.compress_from = inline, compress_from
+        self._direct: dict = {}  # field name → direct_terms(field)
         self.pool.cleanup()
         self.pool = _TermPool()
 
@@ -200,7 +206,11 @@ class Writer(SegmentWriter):
                         if not scorable:
                             length = 0
                     else:
-                        for tbytes, freq, weight, vbytes in field.index(value):
+                        direct = self._direct.get(fieldname, False)
+                        if direct is False:
+                            direct = self._direct[fieldname] = direct_terms(field)
+                        items = direct(value) if direct is not None else None
+                        for tbytes, freq, weight, vbytes in items if items is not None else field.index(value):
                             weight *= fieldboost
                             added += 1
                             if scorable:
@@ -400,6 +410,43 @@ def _growable(values: list[int]) -> GrowableArray:
         grown._retype(values[-1])
     grown.array.extend(values)
     return grown
+
+
+def direct_terms(field):
+    """For an ID, DATETIME or comma-separated KEYWORD field, a function from a value to the list
+    of (term bytes, frequency, weight, value bytes) that `field.index(value)` gives (the same, in
+    the same order; None for a value of another type), made without Whoosh's chain of
+    generators, and for a date each conversion done once rather than once per term; else None."""
+    fmt = field.format
+    if type(field) is ID and type(field.analyzer) is IDTokenizer and type(fmt) is Existence:
+        boost = fmt.field_boost  # (Existence.word_values: the one token, the whole value)
+        return lambda value: [(value.encode("utf-8"), 1, boost, b"")] if type(value) is str else None
+    if type(field) is DATETIME and field.shift_step and type(fmt) is Existence:
+        shifts = range(0, field.bits, field.shift_step)
+
+        def date_terms(value):  # NUMERIC.index, DATETIME.to_bytes per shift
+            if not isinstance(value, datetime):
+                return None
+            number = to_sortable(field.numtype, field.bits, field.signed,
+                                 field.prepare_number(field.prepare_datetime(value)))
+            return [(field.sortable_to_bytes(number, shift), 1, 1.0, b"") for shift in shifts]
+        return date_terms
+    items = getattr(field.analyzer, "items", ())
+    if (type(field) is KEYWORD and type(fmt) is Frequency and len(items) == 3
+            and type(items[0]) is RegexTokenizer and not items[0].gaps
+            and [type(i) for i in items[1:]] == [StripFilter, LowercaseFilter]):
+        pattern, boost = items[0].expression, fmt.field_boost
+
+        def keyword_terms(value):  # Frequency.word_values over tokenize | strip | lower-case
+            if type(value) is not str:
+                return None
+            counts: dict[str, int] = {}
+            for token in pattern.findall(value):
+                word = token.strip().lower()
+                counts[word] = counts.get(word, 0) + 1
+            return [(word.encode("utf-8"), n, float(n) * boost, pack_uint(n)) for word, n in counts.items()]
+        return keyword_terms
+    return None
 
 
 def open_writer(ix, **options) -> Writer:

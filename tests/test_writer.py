@@ -209,3 +209,23 @@ def test_merging_segments_writes_what_whoosh_writes(tmp_path, options):
         assert written["ours"] != written["whoosh"]
     else:
         assert written["ours"] == written["whoosh"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=30), st.lists(st.text(max_size=8), max_size=5),
+       st.datetimes(min_value=datetime(1, 1, 2), max_value=datetime(9999, 12, 30)))
+def test_direct_terms_are_what_the_fields_index(text, parts, when):
+    """writer.direct_terms (ID, DATETIME and keyword-list fields) against field.index."""
+    from searchlib.writer import direct_terms
+    schema = build_schema()
+    direct = {name: direct_terms(schema[name]) for name in schema.names()}
+    assert {name for name, f in direct.items() if f} == {
+        "id", "path", "url", "format", "lang", "date", "tags", "topics", "places", "people", "orgs"}
+    keywords = ",".join(parts + [" " + text.upper() + " "] + parts[:2])
+    for name, terms in direct.items():
+        if terms is None:
+            continue
+        values = [when] if name == "date" else [text, keywords]
+        for value in values:
+            assert terms(value) == list(schema[name].index(value)), (name, value)
+    assert direct["id"](when) is None and direct["date"]("2022") is None
