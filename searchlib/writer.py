@@ -49,6 +49,11 @@ INLINE_POSTINGS = 4
 # and every reader looks): zlib's set-up costs more than it saves on a few postings. Whoosh meant
 # to do the same under 20 bytes, but overwrites the flag on the next line of _write_block.
 COMPRESS_FROM = 256
+# The pickle protocol of a block's postings and of inlined postings (Whoosh's readers unpickle
+# any). Whoosh writes protocol 2, in which every bytes value (a posting's positions) is pickled as
+# a call to codecs.encode on a latin-1 string: ~25 bytes more per posting, compressed at commit
+# and decoded by a function call per posting at search time. Protocol 5 writes bytes as bytes.
+PICKLE_PROTOCOL = 5
 
 _LENGTH_OF_BYTE = [0] + [byte_to_length(b) for b in range(1, 256)]  # (0: no length)
 
@@ -146,9 +151,10 @@ class _TermPool:
 class Writer(SegmentWriter):
     """`SegmentWriter` with a pool grouped by term and a commit that writes whole blocks."""
 
-    def __init__(self, ix, *, inline: int = INLINE_POSTINGS, compress_from: int = COMPRESS_FROM, **options):
+    def __init__(self, ix, *, inline: int = INLINE_POSTINGS, compress_from: int = COMPRESS_FROM,
+                 protocol: int = PICKLE_PROTOCOL, **options):
         super().__init__(ix, **options)
-        self.inline, self.compress_from = inline, compress_from
+        self.inline, self.compress_from, self.protocol = inline, compress_from, protocol
         self._direct: dict = {}  # field name → direct_terms(field)
         self.pool.cleanup()
         self.pool = _TermPool()
@@ -251,7 +257,7 @@ class Writer(SegmentWriter):
             lengths = _Lengths(pdr) if pdr else None
             if isinstance(self.fieldwriter, W3FieldWriter):
                 _write_terms(self.fieldwriter, self.schema, lengths, self.pool.sorted_terms(),
-                             inline=self.inline, compress_from=self.compress_from)
+                             inline=self.inline, compress_from=self.compress_from, protocol=self.protocol)
             else:
                 self.fieldwriter.add_postings(self.schema, lengths, self.pool.iter_postings())
             self.fieldwriter.close()
@@ -266,12 +272,14 @@ _NO_ID = 0xFFFFFFFF
 
 
 def _write_terms(fieldwriter: W3FieldWriter, schema, lengths: _Lengths | None, terms, *,
-                 inline: int = INLINE_POSTINGS, compress_from: int = COMPRESS_FROM) -> None:
+                 inline: int = INLINE_POSTINGS, compress_from: int = COMPRESS_FROM,
+                 protocol: int = PICKLE_PROTOCOL) -> None:
     """Write each term's postings and its record, as Whoosh's W3FieldWriter and W3PostingsWriter
-    do posting by posting (the same blocks of 128, statistics, pickles and term records; with
-    `inline=0, compress_from=0`, the same bytes), here term by term, with the files' positions
+    do posting by posting (the same blocks of 128, statistics and term records; with `inline=0,
+    compress_from=0, protocol=2`, the same bytes), here term by term, with the files' positions
     counted rather than asked for. Terms with at most `inline` postings keep them in their record;
-    blocks under `compress_from` pickled bytes are not compressed."""
+    blocks under `compress_from` pickled bytes are not compressed; postings are pickled with
+    `protocol`."""
     postfile, tindex = fieldwriter._postfile, fieldwriter._tindex
     post_write = postfile.file.write
     post_pos = postfile.tell()
@@ -319,7 +327,7 @@ def _write_terms(fieldwriter: W3FieldWriter, schema, lengths: _Lengths | None, t
                 inlined = tuple(joined[i:i + fixedsize] for i in range(0, len(joined), fixedsize))
             record = _TERM_INFO(True, total, count, length_to_byte(minlength) if minlength is not None else 0,
                                 length_to_byte(maxlength), maxweight, ids[0], ids[-1]) + \
-                dumps((tuple(ids), tuple(floats), inlined), 2)
+                dumps((tuple(ids), tuple(floats), inlined), protocol)
         else:
             start = post_pos
             post_write(WHOOSH3_HEADER_MAGIC)
@@ -351,7 +359,7 @@ def _write_terms(fieldwriter: W3FieldWriter, schema, lengths: _Lengths | None, t
                     mini_values = None
                 else:
                     mini_values = b"".join(block_values)
-                data = dumps((mini_ids, mini_weights, mini_values), 2)
+                data = dumps((mini_ids, mini_weights, mini_values), protocol)
                 comp = compression if len(data) >= compress_from else 0
                 if comp:
                     data = zlib.compress(data, comp)

@@ -146,7 +146,7 @@ def test_the_writer_writes_what_whoosh_writes(tmp_path, docs):
     single-position values are shared objects in our writer, and pickle writes an object that
     repeats in a block once (Whoosh reads back equal lists)."""
     _write(tmp_path / "whoosh", _plain_schema(), SegmentWriter, docs)
-    _write(tmp_path / "ours", build_schema(), open_writer, docs, inline=0, compress_from=0)
+    _write(tmp_path / "ours", build_schema(), open_writer, docs, inline=0, compress_from=0, protocol=2)
     written = {name: _segment_files(tmp_path / name) for name in ("whoosh", "ours")}
     assert {"pst", "trm"} <= set(written["ours"])
     assert {k: v for k, v in written["ours"].items() if k not in ("pst", "trm")} == \
@@ -160,7 +160,7 @@ def test_the_writer_writes_whooshs_bytes_where_no_value_repeats(tmp_path):
     docs = [dict(id="a", path="/a", title="North Korea", body="artillery shells"),
             dict(id="b", path="/b", title="Korea border", body="shells fell near the border")]
     _write(tmp_path / "whoosh", _plain_schema(), SegmentWriter, docs)
-    _write(tmp_path / "ours", build_schema(), open_writer, docs, inline=0, compress_from=0)
+    _write(tmp_path / "ours", build_schema(), open_writer, docs, inline=0, compress_from=0, protocol=2)
     written = {name: _segment_files(tmp_path / name) for name in ("whoosh", "ours")}
     assert {"pst", "trm"} <= set(written["ours"]) and written["ours"] == written["whoosh"]
 
@@ -182,7 +182,7 @@ def test_inlined_postings_and_plain_blocks_read_back_the_same(tmp_path, docs):
     assert sizes["ours"] < sizes["whoosh"]
 
 
-@pytest.mark.parametrize("options", [dict(inline=0, compress_from=0), {}], ids=["plain", "default"])
+@pytest.mark.parametrize("options", [dict(inline=0, compress_from=0, protocol=2), {}], ids=["plain", "default"])
 def test_merging_segments_writes_what_whoosh_writes(tmp_path, options):
     """A commit that merges earlier segments (with deleted articles) into the new one: with
     inlining and small plain blocks off, the same bytes; by default, the same postings."""
