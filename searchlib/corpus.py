@@ -160,6 +160,11 @@ def _add_file(path: Path, files: dict[Path, None], problems: list[Skipped]) -> N
             problems.append(Skipped(path, f"cannot read: {exc.strerror or exc}"))
         return
     if stat.S_ISREG(mode):
+        try:
+            str(path).encode("utf-8")
+        except UnicodeEncodeError:  # bytes that are no UTF-8: the index keeps paths as UTF-8
+            problems.append(Skipped(path, "its name is not valid UTF-8; not read (rename it to index it)"))
+            return
         files[path] = None
     elif not stat.S_ISDIR(mode):
         problems.append(Skipped(path, f"not a regular file ({_KINDS.get(stat.S_IFMT(mode), 'special file')}); "

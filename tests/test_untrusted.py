@@ -578,3 +578,20 @@ def test_lone_surrogates_in_json_become_replacement_characters(tmp_path):
     assert "**Harbour** \ufffd fire" in result.output and "\ufffdx burned" in result.output
     article = next(iter(searchlib.read_articles([corpus])))
     assert (article.author, article.tags) == ("A \ufffd", ["x\ufffd"])
+
+
+def test_a_file_name_that_is_not_utf8_is_skipped_and_named(tmp_path):
+    """A name with bytes that are no UTF-8 (decoded by Python as lone surrogates) cannot be an id
+    or a path in the index: the file is skipped with the reason, the rest indexed (it was a
+    UnicodeEncodeError that stopped the run)."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "good.txt").write_text("Harbour fire\n\nThe harbour burned.\n", encoding="utf-8")
+    with open(os.path.join(os.fsencode(corpus), b"bad\xff.txt"), "wb") as stream:
+        stream.write(b"Harbour news\n\nMore harbour.\n")
+    result = CliRunner().invoke(cli, ["index", str(corpus), "--index", str(tmp_path / "index")])
+    assert result.exit_code == 1, result.output
+    assert "bad\\udcff.txt: its name is not valid UTF-8" in result.output
+    found = CliRunner().invoke(cli, ["harbour", "--index", str(tmp_path / "index"), "--json"])
+    hits = [json.loads(line) for line in found.stdout.splitlines()]
+    assert found.exit_code == 0 and [hit["title"] for hit in hits if "title" in hit] == ["Harbour fire"]
