@@ -255,7 +255,7 @@ class _Segment:
             return [], [], [] if values else None
         # the segment's own postings (reader.postings() would wrap them in a FilterMatcher,
         # which steps past deleted documents: dropped by the callers)
-        if info.is_inlined():  # a rare term's postings, kept in its record (see writer.py)
+        if info.is_inlined():  # a rare term's postings, kept in its record (see postings.py)
             ids, weights, encoded = map(list, info.inlined_postings())
             if not values:
                 encoded = None

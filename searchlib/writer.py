@@ -5,55 +5,35 @@ tuple (computing its size, checking its types), sorts the whole pool at commit, 
 the codec one posting at a time, looking up each document's field length in the column it has
 just written; that was most of a build's writing time. This writer:
 
+- makes a document's terms without Whoosh's chains of generators: text and name fields with
+  their analyzer's fused pass (analysis.FastPositions), ID, date and keyword-list fields with
+  `direct_terms` (the same terms, tested against each field's `index`);
 - keeps the postings grouped by term as they come (`_TermPool`: document numbers arrive in order),
   document numbers and weights in arrays (4 and 8 bytes a posting rather than ~30 as objects);
-- at commit, reads each field's lengths once, walks the terms in order, and fills the codec's
-  block buffer 128 postings at a time, so the codec pickles and compresses each block as before.
+- at commit, reads each field's lengths once and writes the terms in order, each at once
+  (postings.py).
 
-The segment written is the same, byte for byte (tested against Whoosh's own writer). The pool
-does not spill to disk as Whoosh's does; callers bound it by committing in batches.
+The per-document files are Whoosh's, byte for byte (tested against Whoosh's own writer); the
+terms and postings files are what postings.py says. The pool does not spill to disk as Whoosh's
+does; callers bound it by committing in batches.
 """
 from __future__ import annotations
 
-import struct
-import zlib
-from datetime import datetime
-from functools import partial
-from itertools import chain
-from operator import sub
 from array import array
-from hashlib import md5
-from pickle import dumps
+from datetime import datetime
 
-from whoosh.columns import NumericColumn
-from whoosh.codec.whoosh3 import LENGTHS_COLUMN, WHOOSH3_HEADER_MAGIC, W3FieldWriter, W3TermInfo, _lenfield
-from whoosh.filedb.filetables import GrowableArray, md5_hash
 from whoosh.analysis import LowercaseFilter, RegexTokenizer, StripFilter
 from whoosh.analysis.tokenizers import IDTokenizer
+from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3FieldWriter, _lenfield
+from whoosh.columns import NumericColumn
 from whoosh.fields import DATETIME, ID, KEYWORD
 from whoosh.formats import Existence, Frequency
-from whoosh.system import pack_int, pack_long, pack_uint, pack_ushort
-from whoosh.util.numeric import byte_to_length, length_to_byte, to_sortable
+from whoosh.system import pack_uint
+from whoosh.util.numeric import byte_to_length, to_sortable
 from whoosh.writing import SegmentWriter
 
 from .analysis import SINGLE_POSITIONS, FastPositions
-
-
-# A term with at most this many postings in a segment keeps them in its record in the terms file
-# (Whoosh's "inlined" postings, which its readers read as they are, but which its own writer never
-# writes: W3PostingsWriter calls a `set_inline` that W3TermInfo spells `set_inlined`). Most terms
-# are in one or two articles: their postings file block, with its header, two pickles and a zlib
-# stream, was most of what a commit wrote and most of its time.
-INLINE_POSTINGS = 4
-# A block whose pickled postings are shorter than this is stored uncompressed (its info says so,
-# and every reader looks): zlib's set-up costs more than it saves on a few postings. Whoosh meant
-# to do the same under 20 bytes, but overwrites the flag on the next line of _write_block.
-COMPRESS_FROM = 256
-# The pickle protocol of a block's postings and of inlined postings (Whoosh's readers unpickle
-# any). Whoosh writes protocol 2, in which every bytes value (a posting's positions) is pickled as
-# a call to codecs.encode on a latin-1 string: ~25 bytes more per posting, compressed at commit
-# and decoded by a function call per posting at search time. Protocol 5 writes bytes as bytes.
-PICKLE_PROTOCOL = 5
+from .postings import COMPRESS_FROM, INLINE_POSTINGS, PICKLE_PROTOCOL, write_terms
 
 _LENGTH_OF_BYTE = [0] + [byte_to_length(b) for b in range(1, 256)]  # (0: no length)
 
@@ -256,168 +236,14 @@ class Writer(SegmentWriter):
         try:
             lengths = _Lengths(pdr) if pdr else None
             if isinstance(self.fieldwriter, W3FieldWriter):
-                _write_terms(self.fieldwriter, self.schema, lengths, self.pool.sorted_terms(),
-                             inline=self.inline, compress_from=self.compress_from, protocol=self.protocol)
+                write_terms(self.fieldwriter, self.schema, lengths, self.pool.sorted_terms(),
+                            inline=self.inline, compress_from=self.compress_from, protocol=self.protocol)
             else:
                 self.fieldwriter.add_postings(self.schema, lengths, self.pool.iter_postings())
             self.fieldwriter.close()
         finally:
             if pdr:
                 pdr.close()
-
-
-_TERM_INFO = W3TermInfo._struct.pack
-_KEY_VALUE = struct.Struct("!ii").pack  # filetables.HashWriter's record header
-_NO_ID = 0xFFFFFFFF
-
-
-def _write_terms(fieldwriter: W3FieldWriter, schema, lengths: _Lengths | None, terms, *,
-                 inline: int = INLINE_POSTINGS, compress_from: int = COMPRESS_FROM,
-                 protocol: int = PICKLE_PROTOCOL) -> None:
-    """Write each term's postings and its record, as Whoosh's W3FieldWriter and W3PostingsWriter
-    do posting by posting (the same blocks of 128, statistics and term records; with `inline=0,
-    compress_from=0, protocol=2`, the same bytes), here term by term, with the files' positions
-    counted rather than asked for. Terms with at most `inline` postings keep them in their record;
-    blocks under `compress_from` pickled bytes are not compressed; postings are pickled with
-    `protocol`."""
-    postfile, tindex = fieldwriter._postfile, fieldwriter._tindex
-    post_write = postfile.file.write
-    post_pos = postfile.tell()
-    term_write = tindex.dbfile.file.write
-    term_pos = tindex.dbfile.tell()
-    buckets, hashfn = tindex.buckets, tindex.hashfn
-    fast_md5 = hashfn is md5_hash
-    positions = list(tindex.index)
-    lastkey = tindex.lastkey
-    blocklimit = fieldwriter._codec._blocklimit
-    compression = fieldwriter._codec._compression
-    current = None
-    field_lengths = prefix = fixedsize = None
-    for fieldname, tbytes, docnums, weights, values in terms:
-        if fieldname != current:
-            if current is not None:
-                fieldwriter.finish_field()
-            fieldobj = schema[fieldname]
-            fieldwriter.start_field(fieldname, fieldobj)  # (the field's number in the terms file)
-            current = fieldname
-            field_lengths = lengths.field(fieldname) if lengths else None
-            prefix = pack_ushort(fieldwriter._fieldid)
-            fixedsize = fieldobj.format.fixed_value_size()
-        count = len(docnums)
-        total = 0.0
-        minlength, maxlength, maxweight = None, 0, 0
-        if count <= inline:
-            ids = array("I", docnums)
-            floats = array("f", weights)
-            total += sum(floats)
-            heaviest = max(weights)
-            maxweight = heaviest if heaviest > 0 else 0
-            if field_lengths:
-                known = list(filter(None, map(field_lengths.__getitem__, ids)))
-                if known:
-                    minlength, maxlength = min(known), max(known)
-            # the values as a block's reader gives them (W3LeafMatcher._read_values)
-            kept = list(filter(None, values))
-            if fixedsize is None or fixedsize < 0:
-                inlined = tuple(kept)
-            elif fixedsize == 0:
-                inlined = (None,) * count
-            else:
-                joined = b"".join(kept)
-                inlined = tuple(joined[i:i + fixedsize] for i in range(0, len(joined), fixedsize))
-            record = _TERM_INFO(True, total, count, length_to_byte(minlength) if minlength is not None else 0,
-                                length_to_byte(maxlength), maxweight, ids[0], ids[-1]) + \
-                dumps((tuple(ids), tuple(floats), inlined), protocol)
-        else:
-            start = post_pos
-            post_write(WHOOSH3_HEADER_MAGIC)
-            post_pos += 4
-            for first in range(0, count, blocklimit):
-                ids = docnums[first:first + blocklimit]
-                chunk = weights[first:first + blocklimit]
-                floats = array("f", chunk)
-                heaviest = max(chunk)
-                block_maxweight = heaviest if heaviest > 0 else 0
-                block_min, block_max = None, 0
-                if field_lengths:
-                    known = list(filter(None, map(field_lengths.__getitem__, ids)))
-                    if known:
-                        block_min, block_max = min(known), max(known)
-                # W3PostingsWriter._mini_ids, _mini_weights, _mini_values
-                mini_ids = tuple(map(sub, ids, chain((0,), ids)))  # numlists.delta_encode
-                first_weight = floats[0]
-                if first_weight == 1.0 and floats.count(1.0) == len(floats):
-                    mini_weights = None
-                elif floats.count(first_weight) == len(floats):
-                    mini_weights = first_weight
-                else:
-                    mini_weights = tuple(floats)
-                block_values = list(filter(None, values[first:first + blocklimit]))
-                if fixedsize is None or fixedsize < 0:
-                    mini_values = tuple(block_values)
-                elif fixedsize == 0:
-                    mini_values = None
-                else:
-                    mini_values = b"".join(block_values)
-                data = dumps((mini_ids, mini_weights, mini_values), protocol)
-                comp = compression if len(data) >= compress_from else 0
-                if comp:
-                    data = zlib.compress(data, comp)
-                info = dumps((len(ids), ids[-1], block_maxweight, comp, length_to_byte(block_min),
-                              length_to_byte(block_max)), 2)
-                size = len(info) + len(data)
-                post_write(pack_int(-size if first + blocklimit >= count else size) + info + data)
-                post_pos += 4 + size
-                # W3TermInfo.add_block
-                total += sum(floats)
-                minlength = block_min if minlength is None else min(minlength, block_min)
-                maxlength = max(maxlength, block_max)
-                maxweight = max(maxweight, block_maxweight)
-            record = _TERM_INFO(False, total, count, length_to_byte(minlength) if minlength is not None else 0,
-                                length_to_byte(maxlength), maxweight, docnums[0], docnums[-1]) + \
-                pack_long(start) + pack_int(post_pos - start)
-        # OrderedHashWriter.add
-        key = prefix + tbytes
-        if key <= lastkey:
-            raise ValueError("Keys must increase: %r..%r" % (lastkey, key))
-        lastkey = key
-        positions.append(term_pos)
-        term_write(_KEY_VALUE(len(key), len(record)) + key + record)
-        h = int.from_bytes(md5(key, usedforsecurity=False).digest()[-4:], "big") if fast_md5 else hashfn(key)
-        buckets[h & 255].append((h, term_pos))
-        term_pos += 8 + len(key) + len(record)
-    if current is not None:
-        fieldwriter.finish_field()
-    tindex.lastkey = lastkey
-    tindex.index = _growable(positions)
-    tindex._write_hashes = partial(_write_hashes, tindex)
-
-
-def _write_hashes(hashwriter) -> None:
-    """filetables.HashWriter._write_hashes (256 open-addressing tables of (hash, position)
-    slots, written at close), each table written at once rather than slot by slot."""
-    dbfile = hashwriter.dbfile
-    empty = (0, 0)
-    for entries in hashwriter.buckets:
-        numslots = 2 * len(entries)
-        hashwriter.directory.append((dbfile.tell(), numslots))
-        table = [empty] * numslots
-        for hashval, position in entries:
-            slot = (hashval >> 8) % numslots
-            while table[slot] != empty:
-                slot = (slot + 1) % numslots
-            table[slot] = (hashval, position)
-        if table:
-            dbfile.write(struct.pack("!" + "Iq" * numslots, *[n for pair in table for n in pair]))
-
-
-def _growable(values: list[int]) -> GrowableArray:
-    """A GrowableArray("H") holding `values` (increasing), with the type its appends would give."""
-    grown = GrowableArray("H")
-    if values and values[-1] >= 2**16:
-        grown._retype(values[-1])
-    grown.array.extend(values)
-    return grown
 
 
 def direct_terms(field):

@@ -10,7 +10,8 @@ from whoosh.writing import SegmentWriter
 
 from searchlib import analysis
 from searchlib.schema import build_schema
-from searchlib.writer import INLINE_POSTINGS, open_writer
+from searchlib.postings import INLINE_POSTINGS
+from searchlib.writer import open_writer
 
 WORDS = ["The", "the", "U.S.", "café", "Café", "shells", "shelling", "a", "I", "of", "o'neill",
          "naïve", "2022", "x", "running", "ran", "İstanbul", "ß", "déjà", "and", "North", "korea"]

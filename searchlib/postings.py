@@ -1,0 +1,196 @@
+"""Postings: a segment's terms and postings files, written a term at a time.
+
+Stage: indexing → the Whoosh segment files (called by writer.py at commit). Whoosh's
+W3FieldWriter and W3PostingsWriter take one posting per call and ask the file for its position
+at every term; here each term's blocks and record are made and written at once, positions
+counted as they are written. What is written is what Whoosh's codec writes, in the format its
+readers read, with three differences that its readers handle and that make a commit faster and
+the index smaller (each can be turned off; off, the files are Whoosh's, byte for byte: tested):
+rare terms keep their postings in their record, small blocks are not compressed, and postings
+are pickled with a newer protocol.
+"""
+from __future__ import annotations
+
+import struct
+import zlib
+from array import array
+from functools import partial
+from hashlib import md5
+from itertools import chain
+from operator import sub
+from pickle import dumps
+
+from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC, W3FieldWriter, W3TermInfo
+from whoosh.filedb.filetables import GrowableArray, md5_hash
+from whoosh.system import pack_int, pack_long, pack_ushort
+from whoosh.util.numeric import length_to_byte
+
+# A term with at most this many postings in a segment keeps them in its record in the terms file
+# (Whoosh's "inlined" postings, which its readers read as they are, but which its own writer never
+# writes: W3PostingsWriter calls a `set_inline` that W3TermInfo spells `set_inlined`). Most terms
+# are in one or two articles of a segment: a block each, with its header, two pickles and a zlib
+# stream, was much of what a commit wrote and of its time.
+INLINE_POSTINGS = 4
+# A block whose pickled postings are shorter than this is stored uncompressed (its info says so,
+# and every reader looks): zlib's set-up costs more than it saves on a few postings. Whoosh meant
+# to do the same under 20 bytes, but overwrites the flag on the next line of _write_block.
+COMPRESS_FROM = 256
+# The pickle protocol of a block's postings and of inlined postings (Whoosh's readers unpickle
+# any). Whoosh writes protocol 2, in which every bytes value (a posting's positions) is pickled as
+# a call to codecs.encode on a latin-1 string: ~25 bytes more per posting, compressed at commit
+# and decoded by a function call per posting at search time. Protocol 5 writes bytes as bytes.
+PICKLE_PROTOCOL = 5
+
+_TERM_INFO = W3TermInfo._struct.pack
+_KEY_VALUE = struct.Struct("!ii").pack  # filetables.HashWriter's record header
+
+
+def write_terms(fieldwriter: W3FieldWriter, schema, lengths, terms, *,
+                inline: int = INLINE_POSTINGS, compress_from: int = COMPRESS_FROM,
+                protocol: int = PICKLE_PROTOCOL) -> None:
+    """Write the (field, term, docnums, weights, values) of `terms`, in order, with
+    `fieldwriter` (a W3FieldWriter whose files are open; `lengths`: writer._Lengths or None).
+    Each term's postings and record are what Whoosh's W3FieldWriter and W3PostingsWriter
+    do posting by posting (the same blocks of 128, statistics and term records; with `inline=0,
+    compress_from=0, protocol=2`, the same bytes), here term by term, with the files' positions
+    counted rather than asked for. Terms with at most `inline` postings keep them in their record;
+    blocks under `compress_from` pickled bytes are not compressed; postings are pickled with
+    `protocol`."""
+    postfile, tindex = fieldwriter._postfile, fieldwriter._tindex
+    post_write = postfile.file.write
+    post_pos = postfile.tell()
+    term_write = tindex.dbfile.file.write
+    term_pos = tindex.dbfile.tell()
+    buckets, hashfn = tindex.buckets, tindex.hashfn
+    fast_md5 = hashfn is md5_hash
+    positions = list(tindex.index)
+    lastkey = tindex.lastkey
+    blocklimit = fieldwriter._codec._blocklimit
+    compression = fieldwriter._codec._compression
+    current = None
+    field_lengths = prefix = fixedsize = None
+    for fieldname, tbytes, docnums, weights, values in terms:
+        if fieldname != current:
+            if current is not None:
+                fieldwriter.finish_field()
+            fieldobj = schema[fieldname]
+            fieldwriter.start_field(fieldname, fieldobj)  # (the field's number in the terms file)
+            current = fieldname
+            field_lengths = lengths.field(fieldname) if lengths else None
+            prefix = pack_ushort(fieldwriter._fieldid)
+            fixedsize = fieldobj.format.fixed_value_size()
+        count = len(docnums)
+        total = 0.0
+        minlength, maxlength, maxweight = None, 0, 0
+        if count <= inline:
+            ids = array("I", docnums)
+            floats = array("f", weights)
+            total += sum(floats)
+            heaviest = max(weights)
+            maxweight = heaviest if heaviest > 0 else 0
+            if field_lengths:
+                known = list(filter(None, map(field_lengths.__getitem__, ids)))
+                if known:
+                    minlength, maxlength = min(known), max(known)
+            # the values as a block's reader gives them (W3LeafMatcher._read_values)
+            kept = list(filter(None, values))
+            if fixedsize is None or fixedsize < 0:
+                inlined = tuple(kept)
+            elif fixedsize == 0:
+                inlined = (None,) * count
+            else:
+                joined = b"".join(kept)
+                inlined = tuple(joined[i:i + fixedsize] for i in range(0, len(joined), fixedsize))
+            record = _TERM_INFO(True, total, count, length_to_byte(minlength) if minlength is not None else 0,
+                                length_to_byte(maxlength), maxweight, ids[0], ids[-1]) + \
+                dumps((tuple(ids), tuple(floats), inlined), protocol)
+        else:
+            start = post_pos
+            post_write(WHOOSH3_HEADER_MAGIC)
+            post_pos += 4
+            for first in range(0, count, blocklimit):
+                ids = docnums[first:first + blocklimit]
+                chunk = weights[first:first + blocklimit]
+                floats = array("f", chunk)
+                heaviest = max(chunk)
+                block_maxweight = heaviest if heaviest > 0 else 0
+                block_min, block_max = None, 0
+                if field_lengths:
+                    known = list(filter(None, map(field_lengths.__getitem__, ids)))
+                    if known:
+                        block_min, block_max = min(known), max(known)
+                # W3PostingsWriter._mini_ids, _mini_weights, _mini_values
+                mini_ids = tuple(map(sub, ids, chain((0,), ids)))  # numlists.delta_encode
+                first_weight = floats[0]
+                if first_weight == 1.0 and floats.count(1.0) == len(floats):
+                    mini_weights = None
+                elif floats.count(first_weight) == len(floats):
+                    mini_weights = first_weight
+                else:
+                    mini_weights = tuple(floats)
+                block_values = list(filter(None, values[first:first + blocklimit]))
+                if fixedsize is None or fixedsize < 0:
+                    mini_values = tuple(block_values)
+                elif fixedsize == 0:
+                    mini_values = None
+                else:
+                    mini_values = b"".join(block_values)
+                data = dumps((mini_ids, mini_weights, mini_values), protocol)
+                comp = compression if len(data) >= compress_from else 0
+                if comp:
+                    data = zlib.compress(data, comp)
+                info = dumps((len(ids), ids[-1], block_maxweight, comp, length_to_byte(block_min),
+                              length_to_byte(block_max)), 2)
+                size = len(info) + len(data)
+                post_write(pack_int(-size if first + blocklimit >= count else size) + info + data)
+                post_pos += 4 + size
+                # W3TermInfo.add_block
+                total += sum(floats)
+                minlength = block_min if minlength is None else min(minlength, block_min)
+                maxlength = max(maxlength, block_max)
+                maxweight = max(maxweight, block_maxweight)
+            record = _TERM_INFO(False, total, count, length_to_byte(minlength) if minlength is not None else 0,
+                                length_to_byte(maxlength), maxweight, docnums[0], docnums[-1]) + \
+                pack_long(start) + pack_int(post_pos - start)
+        # OrderedHashWriter.add
+        key = prefix + tbytes
+        if key <= lastkey:
+            raise ValueError("Keys must increase: %r..%r" % (lastkey, key))
+        lastkey = key
+        positions.append(term_pos)
+        term_write(_KEY_VALUE(len(key), len(record)) + key + record)
+        h = int.from_bytes(md5(key, usedforsecurity=False).digest()[-4:], "big") if fast_md5 else hashfn(key)
+        buckets[h & 255].append((h, term_pos))
+        term_pos += 8 + len(key) + len(record)
+    if current is not None:
+        fieldwriter.finish_field()
+    tindex.lastkey = lastkey
+    tindex.index = _growable(positions)
+    tindex._write_hashes = partial(_write_hashes, tindex)
+
+
+def _write_hashes(hashwriter) -> None:
+    """filetables.HashWriter._write_hashes (256 open-addressing tables of (hash, position)
+    slots, written at close), each table written at once rather than slot by slot."""
+    dbfile = hashwriter.dbfile
+    empty = (0, 0)
+    for entries in hashwriter.buckets:
+        numslots = 2 * len(entries)
+        hashwriter.directory.append((dbfile.tell(), numslots))
+        table = [empty] * numslots
+        for hashval, position in entries:
+            slot = (hashval >> 8) % numslots
+            while table[slot] != empty:
+                slot = (slot + 1) % numslots
+            table[slot] = (hashval, position)
+        if table:
+            dbfile.write(struct.pack("!" + "Iq" * numslots, *[n for pair in table for n in pair]))
+
+
+def _growable(values: list[int]) -> GrowableArray:
+    """A GrowableArray("H") holding `values` (increasing), with the type its appends would give."""
+    grown = GrowableArray("H")
+    if values and values[-1] >= 2**16:
+        grown._retype(values[-1])
+    grown.array.extend(values)
+    return grown
