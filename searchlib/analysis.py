@@ -94,6 +94,15 @@ class NewsAnalyzer(CompositeAnalyzer):
                 out.append((word, m.start(), m.end()))
         return out
 
+    def spell_words(self, text: str) -> list[str]:
+        """The words of `text` as the chain keeps them but unstemmed, each once, sorted: what
+        Whoosh's `spellable_words` gives (the chain run with no_morph=True), in one pass."""
+        _, _, charset, stop, _ = self.items
+        charmap, stops, minsize, maxsize = charset.charmap, stop.stops, stop.min, stop.max
+        words = {token.lower().translate(charmap) for token in TOKEN.findall(text)}
+        return sorted(w for w in words if len(w) >= minsize and (maxsize is None or len(w) <= maxsize)
+                      and w not in stops)
+
     def term(self, token: str) -> str | None:
         """The chain's term for one token of TOKEN_PATTERN (None: dropped), cached."""
         return (self.__dict__.get("_term") or self._make_term())(token)

@@ -211,7 +211,9 @@ class Writer(SegmentWriter):
                     self.pool.count += added
                 if field.separate_spelling():
                     spellfield = field.spelling_fieldname(fieldname)
-                    for word in field.spellable_words(value):
+                    spell = getattr(field.analyzer, "spell_words", None)
+                    words = spell(value) if spell and isinstance(value, str) else field.spellable_words(value)
+                    for word in words:
                         # Whoosh adds the last posting's value with each spelling word
                         self.pool.add((spellfield, word.encode("utf-8"), 0, 1, vbytes))
                 if field.vector:

@@ -48,6 +48,12 @@ def test_the_fused_name_pass_gives_the_chains_terms_and_positions(text):
     assert analysis.NAME.term_positions(text) == chain_positions(text, analysis.NAME)
 
 
+@settings(max_examples=300, deadline=None)
+@given(texts)
+def test_spell_words_are_whooshs_spellable_words(text):
+    assert analysis.TEXT.spell_words(text) == list(build_schema()["title"].spellable_words(text))
+
+
 def test_the_fused_pass_on_an_example():
     # tokens: The U.S café s shells the shelling of a café; kept ones numbered on from the first
     text = "The U.S. café's shells: the shelling of a café."
