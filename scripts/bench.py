@@ -5,7 +5,8 @@ on the real corpora in ../shared/corpora, all in one run.
     python scripts/bench.py                    # full run (~28,000 articles; 10+ minutes)
     python scripts/bench.py --quick            # a subset, well under 2 minutes
     python scripts/bench.py --json out.json    # also write every figure as JSON ('-': stdout)
-    python scripts/bench.py --profile          # cProfile of the searchlib build and query loop
+    python scripts/bench.py --profile          # cProfile of the searchlib build (in one process)
+                                               # and of the query loops
     python scripts/bench.py --make-queries     # regenerate scripts/bench_queries.txt (committed)
 
 Options: --corpora DIR (default <repo>/../shared/corpora), --workdir DIR (kept; default a
@@ -575,7 +576,8 @@ def child_profile_build(a: dict) -> dict:
     prof = cProfile.Profile()
     started = time.perf_counter()
     prof.enable()
-    report = idx.update([Path(p) for p in a["paths"]], rebuild=True)
+    # jobs=1: in one process, so the profile holds all the work (with workers, only the parent's)
+    report = idx.update([Path(p) for p in a["paths"]], rebuild=True, jobs=1)
     prof.disable()
     seconds = time.perf_counter() - started
     prof.dump_stats(a["out"])
