@@ -166,7 +166,7 @@ def worker_context():
     return multiprocessing.get_context("forkserver")
 
 
-# What every worker imports (Whoosh and BeautifulSoup with them: ~0.4 s), imported once by the
+# What every worker imports (Whoosh and BeautifulSoup with them: ~190 ms), imported once by the
 # fork server, which workers are forked from, rather than by each worker as it starts.
 WORKER_MODULES = ("searchlib.indexing", "searchlib.building", "searchlib.parsers.text",
                   "searchlib.parsers.html", "searchlib.parsers.sgml", "searchlib.parsers.csvfmt",
@@ -185,7 +185,7 @@ def start_fork_server() -> None:
 # millions of objects that live until a commit (the writer's postings lists) and few cycles (a
 # parsed page's tree is decomposed when read), so the default's frequent collections rescan them
 # for nothing: a rebuild of the benchmark's corpora in one process took 45.5 s with the default,
-# 37.5 s with these and 36.0 s with no collection at all, at the same peak memory (349 MB).
+# 37.5 s with these, at the same peak memory (349 MB), and 36.0 s with no collection (454 MB).
 INDEXING_GC_THRESHOLDS = (50_000, 20, 100)
 
 
