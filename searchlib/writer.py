@@ -5,9 +5,9 @@ tuple (computing its size, checking its types), sorts the whole pool at commit, 
 the codec one posting at a time, looking up each document's field length in the column it has
 just written; that was most of a build's writing time. This writer:
 
-- makes a document's terms without Whoosh's chains of generators: text and name fields with
-  their analyzer's fused pass (analysis.FastPositions), ID, date and keyword-list fields with
-  `direct_terms` (the same terms, tested against each field's `index`);
+- makes a document's terms without Whoosh's chains of generators (`direct_terms`): text and name
+  fields with their analyzer's fused pass (analysis.FastPositions), ID, date and keyword-list
+  fields directly (the same terms, tested against each field's `index`);
 - keeps the postings grouped by term as they come (`_TermPool`: document numbers arrive in order),
   document numbers and weights in arrays (4 and 8 bytes a posting rather than ~30 as objects);
 - at commit, reads each field's lengths once and writes the terms in order, each at once
@@ -164,50 +164,22 @@ class Writer(SegmentWriter):
                     terms = self.pool.terms_of(fieldname)
                     get = terms.get
                     added = 0
-                    fused = field.format.fused(value, field.analyzer) if type(field.format) is FastPositions else None
-                    if fused is not None:
-                        # FastPositions' word_values and FieldType.index inlined, without their
-                        # two generators: the same terms, weights and values, in the same order
-                        boost = field.format.field_boost
-                        single = boost * fieldboost
-                        encode, shared = field.format.encode_cached, SINGLE_POSITIONS.get
-                        for word, poslist in fused.items():
-                            tbytes = word.encode("utf-8")
-                            freq = len(poslist)
-                            if freq == 1:
-                                vbytes = shared(poslist[0]) or encode(poslist)
-                                weight = single
-                            else:
-                                vbytes = encode(poslist)
-                                weight = (freq * boost) * fieldboost
+                    direct = self._direct.get(fieldname, False)
+                    if direct is False:
+                        direct = self._direct[fieldname] = direct_terms(field)
+                    items = direct(value) if direct is not None else None
+                    for tbytes, freq, weight, vbytes in items if items is not None else field.index(value):
+                        weight *= fieldboost
+                        added += 1
+                        if scorable:
                             length += freq
-                            postings = get(tbytes)
-                            if postings is None:
-                                terms[tbytes] = _postings(docnum, weight, vbytes)
-                            else:
-                                postings[0].append(docnum)
-                                postings[1].append(weight)
-                                postings[2].append(vbytes)
-                        added = len(fused)
-                        if not scorable:
-                            length = 0
-                    else:
-                        direct = self._direct.get(fieldname, False)
-                        if direct is False:
-                            direct = self._direct[fieldname] = direct_terms(field)
-                        items = direct(value) if direct is not None else None
-                        for tbytes, freq, weight, vbytes in items if items is not None else field.index(value):
-                            weight *= fieldboost
-                            added += 1
-                            if scorable:
-                                length += freq
-                            postings = get(tbytes)
-                            if postings is None:
-                                terms[tbytes] = _postings(docnum, weight, vbytes)
-                            else:
-                                postings[0].append(docnum)
-                                postings[1].append(weight)
-                                postings[2].append(vbytes)
+                        postings = get(tbytes)
+                        if postings is None:
+                            terms[tbytes] = _postings(docnum, weight, vbytes)
+                        else:
+                            postings[0].append(docnum)
+                            postings[1].append(weight)
+                            postings[2].append(vbytes)
                     self.pool.count += added
                 if field.separate_spelling():
                     spellfield = field.spelling_fieldname(fieldname)
@@ -249,11 +221,24 @@ class Writer(SegmentWriter):
 
 
 def direct_terms(field):
-    """For an ID, DATETIME or comma-separated KEYWORD field, a function from a value to the list
-    of (term bytes, frequency, weight, value bytes) that `field.index(value)` gives (the same, in
-    the same order; None for a value of another type), made without Whoosh's chain of
-    generators, and for a date each conversion done once rather than once per term; else None."""
+    """For a text or name field indexed with a fused pass (analysis.FastPositions), an ID, DATETIME
+    or comma-separated KEYWORD field, a function from a value to the list of (term bytes,
+    frequency, weight, value bytes) that `field.index(value)` gives (the same, in the same order;
+    None for a value of another type), made without Whoosh's chain of generators, and for a date
+    each conversion done once rather than once per term; else None."""
     fmt = field.format
+    if type(fmt) is FastPositions and hasattr(field.analyzer, "term_positions"):
+        term_positions, encode, shared = field.analyzer.term_positions, fmt.encode_cached, SINGLE_POSITIONS.get
+        boost = fmt.field_boost
+
+        def text_terms(value):  # FastPositions.word_values, as FieldType.index gives it
+            if not isinstance(value, str):
+                return None
+            return [(word.encode("utf-8"), 1, boost, shared(poslist[0]) or encode(poslist))
+                    if len(poslist) == 1 else
+                    (word.encode("utf-8"), len(poslist), len(poslist) * boost, encode(poslist))
+                    for word, poslist in term_positions(value).items()]
+        return text_terms
     if type(field) is ID and type(field.analyzer) is IDTokenizer and type(fmt) is Existence:
         boost = fmt.field_boost  # (Existence.word_values: the one token, the whole value)
         return lambda value: [(value.encode("utf-8"), 1, boost, b"")] if type(value) is str else None
