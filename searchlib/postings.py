@@ -81,17 +81,9 @@ def write_terms(fieldwriter: W3FieldWriter, schema, lengths, terms, *,
             fixedsize = fieldobj.format.fixed_value_size()
         count = len(docnums)
         total = 0.0
-        minlength, maxlength, maxweight = None, 0, 0
         if count <= inline:
-            ids = array("I", docnums)
-            floats = array("f", weights)
+            floats, maxweight, minlength, maxlength = _block_stats(docnums, weights, field_lengths)
             total += sum(floats)
-            heaviest = max(weights)
-            maxweight = heaviest if heaviest > 0 else 0
-            if field_lengths:
-                known = list(filter(None, map(field_lengths.__getitem__, ids)))
-                if known:
-                    minlength, maxlength = min(known), max(known)
             # the values as a block's reader gives them (W3LeafMatcher._read_values)
             kept = list(filter(None, values))
             if fixedsize is None or fixedsize < 0:
@@ -101,24 +93,16 @@ def write_terms(fieldwriter: W3FieldWriter, schema, lengths, terms, *,
             else:
                 joined = b"".join(kept)
                 inlined = tuple(joined[i:i + fixedsize] for i in range(0, len(joined), fixedsize))
-            record = _TERM_INFO(True, total, count, length_to_byte(minlength) if minlength is not None else 0,
-                                length_to_byte(maxlength), maxweight, ids[0], ids[-1]) + \
-                dumps((tuple(ids), tuple(floats), inlined), protocol)
+            where = dumps((tuple(docnums), tuple(floats), inlined), protocol)
         else:
+            minlength, maxlength, maxweight = None, 0, 0
             start = post_pos
             post_write(WHOOSH3_HEADER_MAGIC)
             post_pos += 4
             for first in range(0, count, blocklimit):
                 ids = docnums[first:first + blocklimit]
-                chunk = weights[first:first + blocklimit]
-                floats = array("f", chunk)
-                heaviest = max(chunk)
-                block_maxweight = heaviest if heaviest > 0 else 0
-                block_min, block_max = None, 0
-                if field_lengths:
-                    known = list(filter(None, map(field_lengths.__getitem__, ids)))
-                    if known:
-                        block_min, block_max = min(known), max(known)
+                floats, block_maxweight, block_min, block_max = _block_stats(
+                    ids, weights[first:first + blocklimit], field_lengths)
                 # W3PostingsWriter._mini_ids, _mini_weights, _mini_values
                 mini_ids = tuple(map(sub, ids, chain((0,), ids)))  # numlists.delta_encode
                 first_weight = floats[0]
@@ -149,9 +133,10 @@ def write_terms(fieldwriter: W3FieldWriter, schema, lengths, terms, *,
                 minlength = block_min if minlength is None else min(minlength, block_min)
                 maxlength = max(maxlength, block_max)
                 maxweight = max(maxweight, block_maxweight)
-            record = _TERM_INFO(False, total, count, length_to_byte(minlength) if minlength is not None else 0,
-                                length_to_byte(maxlength), maxweight, docnums[0], docnums[-1]) + \
-                pack_long(start) + pack_int(post_pos - start)
+            where = pack_long(start) + pack_int(post_pos - start)
+        # W3TermInfo.to_bytes (length_to_byte(None) is 0)
+        record = _TERM_INFO(count <= inline, total, count, length_to_byte(minlength), length_to_byte(maxlength),
+                            maxweight, docnums[0], docnums[-1]) + where
         # OrderedHashWriter.add
         key = prefix + tbytes
         if key <= lastkey:
@@ -167,6 +152,16 @@ def write_terms(fieldwriter: W3FieldWriter, schema, lengths, terms, *,
     tindex.lastkey = lastkey
     tindex.index = _growable(positions)
     tindex._write_hashes = partial(_write_hashes, tindex)
+
+
+def _block_stats(ids, weights, field_lengths) -> tuple[array, float, int | None, int]:
+    """What W3PostingsWriter.add_posting gathers for a block: its weights as stored (float32),
+    the heaviest weight (0 if none is above 0), and the shortest and longest field length of
+    its documents that have one (None and 0 if none has)."""
+    heaviest = max(weights)
+    known = list(filter(None, map(field_lengths.__getitem__, ids))) if field_lengths else ()
+    return (array("f", weights), heaviest if heaviest > 0 else 0,
+            min(known) if known else None, max(known) if known else 0)
 
 
 def _write_hashes(hashwriter) -> None:
