@@ -74,14 +74,7 @@ class NewsAnalyzer(CompositeAnalyzer):
         kept = list(filter(None, words))
         if not kept:
             return {}
-        first = words.index(kept[0])  # (the first kept token: none before it is kept)
-        positions: dict[str, list[int]] = {}
-        for pos, word in enumerate(kept, first):
-            if word in positions:
-                positions[word].append(pos)
-            else:
-                positions[word] = [pos]
-        return positions
+        return _positions(kept, words.index(kept[0]))  # (the first kept token: none before it is)
 
     def terms_with_chars(self, text: str) -> list[tuple[str, int, int]]:
         """(term, start, end) for each token the chain keeps: what it gives with chars=True,
@@ -97,11 +90,11 @@ class NewsAnalyzer(CompositeAnalyzer):
     def spell_words(self, text: str) -> list[str]:
         """The words of `text` as the chain keeps them but unstemmed, each once, sorted: what
         Whoosh's `spellable_words` gives (the chain run with no_morph=True), in one pass."""
-        _, _, charset, stop, _ = self.items
-        charmap, stops, minsize, maxsize = charset.charmap, stop.stops, stop.min, stop.max
-        words = {token.lower().translate(charmap) for token in TOKEN.findall(text)}
-        return sorted(w for w in words if len(w) >= minsize and (maxsize is None or len(w) <= maxsize)
-                      and w not in stops)
+        if "_unstemmed" not in self.__dict__:
+            self._make_term()
+        words = set(map(self._unstemmed, TOKEN.findall(text)))
+        words.discard(None)
+        return sorted(words)
 
     def term(self, token: str) -> str | None:
         """The chain's term for one token of TOKEN_PATTERN (None: dropped), cached."""
@@ -113,17 +106,22 @@ class NewsAnalyzer(CompositeAnalyzer):
                                                   stemmer.stemfn)
         ignore = stemmer.ignore
 
-        def term(token: str) -> str | None:
+        def unstemmed(token: str) -> str | None:  # the chain but its stemmer
             word = token.lower().translate(charmap)
             if len(word) < minsize or (maxsize is not None and len(word) > maxsize) or word in stops:
                 return None
-            return word if word in ignore else stem(word)
+            return word
 
+        def term(token: str) -> str | None:
+            word = unstemmed(token)
+            return word if word is None or word in ignore else stem(word)
+
+        self._unstemmed = unstemmed
         self._term = lru_cache(maxsize=200_000)(term)
         return self._term
 
-    def __getstate__(self):  # the cache is rebuilt on first use, not pickled into the index
-        return {k: v for k, v in self.__dict__.items() if k != "_term"}
+    def __getstate__(self):  # the functions are made again on first use, not pickled into the index
+        return {k: v for k, v in self.__dict__.items() if k not in ("_term", "_unstemmed")}
 
 
 # TOKEN_PATTERN without its group, so that `findall` gives whole matches (the same matches).
@@ -132,26 +130,17 @@ TOKEN = re.compile(TOKEN_PATTERN.replace("(", "(?:"), re.UNICODE)
 
 class FastPositions(Positions):
     """Whoosh's `Positions` posting format (the same bytes on disk) that indexes a string with
-    its analyzer's `term_positions` when it has one (the writer calls `fused` and `encode_cached`
-    itself, without this generator)."""
+    its analyzer's `term_positions` when it has one (the writer, writer.direct_terms, does the
+    same without this generator)."""
 
     def word_values(self, value, analyzer, **kwargs):
-        fused = self.fused(value, analyzer) if not set(kwargs) - {"mode"} else None
-        if fused is None:
+        term_positions = getattr(analyzer, "term_positions", None)
+        if term_positions is None or not isinstance(value, str) or set(kwargs) - {"mode"}:
             yield from super().word_values(value, analyzer, **kwargs)
             return
         boost, encode = self.field_boost, self.encode_cached
-        for word, poslist in fused.items():
+        for word, poslist in term_positions(value).items():
             yield word, len(poslist), len(poslist) * boost if len(poslist) > 1 else boost, encode(poslist)
-
-    @staticmethod
-    def fused(value, analyzer) -> dict[str, list[int]] | None:
-        """Each term of `value` and its positions, from the analyzer's fused pass (None: it has
-        none, or the value is not a string)."""
-        term_positions = getattr(analyzer, "term_positions", None)
-        if term_positions is None or not isinstance(value, str):
-            return None
-        return term_positions(value)
 
     def encode(self, poslist: list[int]) -> bytes:
         """Positions.encode (the count, then the pickled list of gaps), without a Python loop."""
@@ -186,14 +175,18 @@ class NameAnalyzer(CompositeAnalyzer):
     def term_positions(self, text: str) -> dict[str, list[int]]:
         """Each term of `text` and its positions (every token's place among all tokens)."""
         charmap = self.items[2].charmap
-        positions: dict[str, list[int]] = {}
-        for pos, token in enumerate(TOKEN.findall(text)):
-            word = token.lower().translate(charmap)
-            if word in positions:
-                positions[word].append(pos)
-            else:
-                positions[word] = [pos]
-        return positions
+        return _positions([token.lower().translate(charmap) for token in TOKEN.findall(text)])
+
+
+def _positions(words: list[str], first: int = 0) -> dict[str, list[int]]:
+    """Each word and its places in `words`, counted from `first`."""
+    positions: dict[str, list[int]] = {}
+    for pos, word in enumerate(words, first):
+        if word in positions:
+            positions[word].append(pos)
+        else:
+            positions[word] = [pos]
+    return positions
 
 
 def name_analyzer():
