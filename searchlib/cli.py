@@ -14,6 +14,7 @@ import os
 import re
 import sys
 import unicodedata
+from dataclasses import dataclass
 from enum import IntEnum
 from pathlib import Path
 
@@ -56,18 +57,62 @@ Examples:
   search show corpus/samples/desk.json#1     one whole article
   search similar corpus/samples/desk.json#1  articles like it
   search stats                               what the index holds
+  search -- '-missile korea'                 a query starting with -
+  search query stats                         a query that is a command's name
+"""
+
+QUERY_EXAMPLES = """
+\b
+Examples:
+  search "north korea artillery"              best hits, highlighted
+  search 'title:korea AND date:2022-09'       field scoping and a month
+  search 'artilery~ "korea drills"~5'         fuzzy word, words within 5 of each other
+  search korea --facet source --count         counts only
+  search -- '-missile korea'                  a query starting with -
 """
 
 
 class DefaultGroup(click.Group):
-    """A group whose first argument, when it is not a command name, is a query: `search QUERY`."""
+    """A group whose first argument, when it is not a command name, is a query: `search QUERY`.
+
+    Options may come before the command (`search --index DIR stats` is `search stats --index DIR`);
+    a query that starts with `-` follows `--` (`search -- -missile`), and a query that is a command
+    name follows `query` (`search query stats`)."""
 
     default_command = "query"
 
     def parse_args(self, ctx, args):
-        if args and args[0] not in self.commands and args[0] not in ("--help", "-h", "--version"):
-            args = [self.default_command, *args]
-        return super().parse_args(ctx, args)
+        return super().parse_args(ctx, self._route(list(args)))
+
+    def _route(self, args: list[str]) -> list[str]:
+        if not args or args[0] in self.commands or args[0] in ("--help", "-h", "--version"):
+            return args
+        valued = self._options_with_values()
+        at = 0
+        while at < len(args) and args[at].startswith("-") and args[at] not in ("-", "--"):
+            name = args[at].split("=", 1)[0]
+            at += 2 if name in valued and "=" not in args[at] else 1
+        if at < len(args) and args[at] in self.commands:  # options first, then a command
+            return [args[at], *args[:at], *args[at + 1:]]
+        return [self.default_command, *args]
+
+    def _options_with_values(self) -> set[str]:
+        return {name for command in self.commands.values() for param in command.params
+                if isinstance(param, click.Option) and not param.is_flag and not param.count
+                for name in param.opts}
+
+    def collect_usage_pieces(self, ctx):
+        return ["QUERY [OPTIONS] | COMMAND [ARGS]..."]
+
+    def format_options(self, ctx, formatter):
+        """`search --help` lists the search options first (a search is the default command)."""
+        query_command = self.commands[self.default_command]
+        query_ctx = click.Context(query_command, info_name="search", parent=ctx)
+        rows = [row for param in query_command.get_params(query_ctx)
+                if (row := param.get_help_record(query_ctx)) and not row[0].startswith("-h,")]
+        with formatter.section("Search options (search QUERY [OPTIONS])"):
+            formatter.write_dl(rows)
+        super().format_options(ctx, formatter)
 
     def invoke(self, ctx):
         """The one place where library errors become a one-line message and an exit code."""
@@ -94,7 +139,14 @@ class DefaultGroup(click.Group):
 index_option = click.option(
     "--index", "index_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
     help=f"Index folder [env {settings.INDEX_ENV}; default: ./{settings.DEFAULT_INDEX}].")
-json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON Lines for scripts.")
+json_option = click.option("--json", "as_json", is_flag=True,
+                           help="Print JSON Lines for scripts, ending with a summary object.")
+color_option = click.option("--color", type=click.Choice(["auto", "always", "never"]), default="auto",
+                            show_default=True,
+                            help="Colour the matches (auto: only on a terminal, unless NO_COLOR).")
+marks_option = click.option("--marks", type=click.Choice(["stars", "none"]), default="stars",
+                            show_default=True,
+                            help="Without colour, mark matches **like this** (stars) or not at all.")
 
 
 @click.group(cls=DefaultGroup, context_settings={"help_option_names": ["-h", "--help"]},
@@ -104,7 +156,7 @@ def cli():
     """Search a news archive: `search QUERY`, or one of the commands below."""
 
 
-@cli.command(epilog=EXAMPLES)
+@cli.command(epilog=QUERY_EXAMPLES)
 @click.argument("query")
 @index_option
 @click.option("--since", metavar="DATE", help="Only articles on or after DATE (2022-09-06, 'Sept 2022', yesterday, 7d).")
@@ -125,10 +177,12 @@ def cli():
                    "people, orgs, dateline, lang, format, or by day, month, year. Repeatable.")
 @click.option("--timeline", is_flag=True, help="Draw a bar chart of matches over time under the hits.")
 @json_option
-@click.option("--color", type=click.Choice(["auto", "always", "never"]), default="auto",
-              show_default=True, help="Colour the matches (auto: only on a terminal, unless NO_COLOR).")
+@click.option("-c", "--count", "count_only", is_flag=True,
+              help="Print only the number of matching articles (like grep -c).")
+@color_option
+@marks_option
 def query(query, index_dir, since, until, limit, page, sort, fresh, fragments, facets, timeline,
-          as_json, color):
+          as_json, count_only, color, marks):
     """Print the articles that best match QUERY.
 
     Articles with all of QUERY's words (in title, summary or body) come first, then the best
@@ -137,28 +191,43 @@ def query(query, index_dir, since, until, limit, page, sort, fresh, fragments, f
     and dates: date:2022-09, date:[2022-09-01 TO 2022-09-30], date:>=2022-09-06.
     Exit status: 0 if something matched, 1 if nothing did, 2 on error.
     """
-    idx = _open_or_build(settings.index_path(index_dir))
+    idx = _open_or_build(settings.index_path(index_dir), demo=settings.is_default_index(index_dir))
     asked = list(facets) + (["date"] if timeline else [])
-    results = idx.search(query, since=since, until=until, limit=limit, offset=(page - 1) * limit,
-                         sort=sort, snippets=fragments, facets=asked,
+    results = idx.search(query, since=since, until=until, limit=0 if count_only else limit,
+                         offset=(page - 1) * limit, sort=sort, snippets=fragments, facets=asked,
                          fresh=settings.FRESH_HALF_LIFE if fresh else None)
-    if results.partial:
+    style = _Style(_use_color(color), marks)
+    if results.partial and not count_only:
         _note(_partial_note(results.complete))
-    color = _use_color(color)
-    _render_results(results, as_json, color)
-    if as_json and (asked or results.suggestion):
-        final = {"facets": {name: dict(pairs) for name, pairs in results.facets.items()}} if asked else {}
-        if results.suggestion:
-            final["suggestion"] = results.suggestion
-        click.echo(_json(final))
-    elif not as_json:
+    if count_only and not as_json:
+        click.echo(results.total)
+    elif as_json:
+        for hit in results:
+            click.echo(_json(hit.to_dict()))
+        click.echo(_json(_summary_object(results, page, limit, asked)))
+    else:
+        _render_hits(results, style)
         for name in facets:
             _render_facet(name, results.facets[name])
         if timeline:
-            _render_timeline(results.facets["date"], color)
+            _render_timeline(results.facets["date"], style.color)
+    if not count_only:
+        _note(_count_note(results))
     if results.suggestion:
         _note(f"did you mean: {_safe(results.suggestion)}")
     click.get_current_context().exit(ExitCode.OK if results.total else ExitCode.NOTHING)
+
+
+def _summary_object(results, page: int | None, limit: int, asked) -> dict:
+    """The last line of `--json`: the numbers a script needs, the same whatever page is shown."""
+    complete = results.total if results.complete is None else results.complete
+    final = {"total": results.total, "complete": complete, "partial": results.partial,
+             "shown": len(results.hits), "page": page, "limit": limit}
+    if asked:
+        final["facets"] = {name: dict(pairs) for name, pairs in results.facets.items()}
+    if results.suggestion:
+        final["suggestion"] = results.suggestion
+    return final
 
 
 def _partial_note(complete: int) -> str:
@@ -168,21 +237,28 @@ def _partial_note(complete: int) -> str:
     return f"only {complete} {have} all the words; the best partial matches follow"
 
 
-@cli.command(epilog=EXAMPLES)
+@cli.command()
 @click.argument("article_id", metavar="ID")
 @index_option
 @click.option("-n", "--limit", type=click.IntRange(min=1), default=settings.DEFAULT_LIMIT, show_default=True)
 @json_option
-@click.option("--color", type=click.Choice(["auto", "always", "never"]), default="auto", show_default=True)
-def similar(article_id, index_dir, limit, as_json, color):
+@color_option
+@marks_option
+def similar(article_id, index_dir, limit, as_json, color, marks):
     """List the articles most like the one with this ID (as shown by search --json)."""
     idx = Index(settings.index_path(index_dir), create=False)
     results = idx.similar(article_id, limit=limit)
-    _render_results(results, as_json, _use_color(color))
+    if as_json:
+        for hit in results:
+            click.echo(_json(hit.to_dict()))
+        click.echo(_json(_summary_object(results, None, limit, ())))
+    else:
+        _render_hits(results, _Style(_use_color(color), marks))
+    _note(_count_note(results))
     click.get_current_context().exit(ExitCode.OK if results.total else ExitCode.NOTHING)
 
 
-@cli.command(epilog=EXAMPLES)
+@cli.command()
 @click.argument("article_id", metavar="ID")
 @index_option
 @json_option
@@ -197,7 +273,7 @@ def show(article_id, index_dir, as_json):
         _render_article(article)
 
 
-@cli.command(epilog=EXAMPLES)
+@cli.command()
 @index_option
 @json_option
 def stats(index_dir, as_json):
@@ -214,7 +290,7 @@ def stats(index_dir, as_json):
         click.echo(f"{label:9} " + ", ".join(f"{_safe(name)} ({n})" for name, n in counts))
 
 
-@cli.command("index", epilog=EXAMPLES)
+@cli.command("index")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @index_option
 @click.option("--rebuild", is_flag=True, help="Start from an empty index.")
@@ -248,28 +324,30 @@ def index_command(paths, index_dir, rebuild, wait, jobs, as_json):
     click.get_current_context().exit(ExitCode.OK if report.ok else ExitCode.NOTHING)
 
 
-@cli.command(epilog=EXAMPLES)
+@cli.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @json_option
 def parse(paths, as_json):
     """Print the articles that would be indexed from PATHS, every field, without indexing.
 
-    With --json: one line per article, then, if anything was skipped, a last line
-    {"skipped": [{"path", "record", "reason"}, ...]} as in `search index --json`.
+    With --json: one line per article, then a last line {"articles": N, "skipped": [{"path",
+    "record", "reason"}, ...]} (the skipped list as in `search index --json`).
     Exit status: 0 if everything parsed, 1 if something was skipped, 2 on error.
     """
-    skipped = []
+    skipped, articles = [], 0
     from .corpus import Skipped, read_articles  # the parsers: not loaded for a search
     for item in read_articles(paths):
         if isinstance(item, Skipped):
             skipped.append(item)
             _warn(f"skipped {_safe(str(item))}")
-        elif as_json:
+            continue
+        articles += 1
+        if as_json:
             click.echo(_json(item.to_dict()))
         else:
             _render_article(item)
-    if as_json and skipped:
-        click.echo(_json({"skipped": [s.to_dict() for s in skipped]}))
+    if as_json:
+        click.echo(_json({"articles": articles, "skipped": [s.to_dict() for s in skipped]}))
     click.get_current_context().exit(ExitCode.NOTHING if skipped else ExitCode.OK)
 
 
@@ -280,15 +358,21 @@ def _render_article(item) -> None:
     click.echo(f"{'body:':9} {len(item.body)} characters\n{_safe(item.body)}\n")
 
 
-def _render_results(results, as_json: bool, color: bool) -> None:
+def _render_hits(results, style: "_Style") -> None:
+    """The hits as text; a rule marks where the articles with all the words end."""
+    complete_before = True
     for hit in results:
-        if as_json:
-            click.echo(_json(hit.to_dict()))
-        else:
-            _render_hit(hit, color)
+        complete = getattr(hit, "complete", True)
+        if complete_before and not complete and results.partial:
+            click.echo("-- partial matches: not all the words --\n")
+        complete_before = complete
+        _render_hit(hit, style)
+
+
+def _count_note(results) -> str:
     last = results.offset + len(results.hits)
     shown = f" (showing {results.offset + 1}–{last})" if len(results.hits) < results.total and results.hits else ""
-    _note(f"{results.total} matching article{'s' if results.total != 1 else ''}{shown}")
+    return f"{results.total} matching article{'s' if results.total != 1 else ''}{shown}"
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -304,9 +388,11 @@ def main(argv: list[str] | None = None) -> None:
 
 # --- helpers: rendering and messages ------------------------------------------------------
 
-def _open_or_build(index_path: Path) -> Index:
-    """The index; on first use, built from the default corpus (saying so on stderr)."""
-    if exists(index_path):
+def _open_or_build(index_path: Path, demo: bool) -> Index:
+    """The index. Only the default index (no --index, no $SEARCHLIB_INDEX) is built on first use,
+    from the default corpus (saying so on stderr): the documented demo. A search never creates
+    or changes anything in a folder it was pointed at."""
+    if not demo or exists(index_path):
         return Index(index_path, create=False)
     corpus = settings.corpus_path()
     if not corpus.exists():
@@ -382,17 +468,33 @@ def _use_color(choice: str) -> bool:
     return sys.stdout.isatty()
 
 
-def _render_hit(hit, color: bool) -> None:
-    title = _marked(hit.title, hit.title_highlights, color, bold=True)
+@dataclass(frozen=True)
+class _Style:
+    """How matches are shown: colour (a terminal), else `**stars**` or no marks at all."""
+
+    color: bool
+    marks: str = "stars"
+
+
+def _render_hit(hit, style: _Style) -> None:
+    title = _marked(hit.title, hit.title_highlights, style, bold=True) if hit.title else "(untitled)"
     meta = " · ".join(_safe(x) for x in (
-        hit.date.isoformat().replace("+00:00", "Z") if hit.date else "undated",
-        hit.source or "", hit.section or "", hit.id) if x)
-    click.echo(title, color=color)
-    click.echo(click.style(meta, fg="green") if color else meta, color=color)
+        _shown_date(hit.date),
+        f"source: {hit.source}" if hit.source else "",
+        f"section: {hit.section}" if hit.section else "", hit.id) if x)
+    click.echo(title, color=style.color)
+    click.echo(click.style(meta, fg="green") if style.color else meta, color=style.color)
     for fragment in hit.fragments or []:
         if fragment.text:
-            click.echo("  " + _marked(fragment.text, fragment.spans, color), color=color)
+            click.echo("  " + _marked(fragment.text, fragment.spans, style), color=style.color)
     click.echo()
+
+
+def _shown_date(value) -> str:
+    """A date as a reader wants it: UTC, to the second (no microseconds), `undated` if none."""
+    if value is None:
+        return "undated"
+    return value.isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def _render_facet(name: str, pairs) -> None:
@@ -417,14 +519,16 @@ def _render_timeline(buckets, color: bool, width: int = 40) -> None:
         click.echo(f"{label.ljust(label_width)} {bar} {count}", color=color)
 
 
-def _marked(text: str, spans, color: bool, bold: bool = False) -> str:
-    """Text with its match spans marked: bold red on a terminal, `**word**` otherwise."""
+def _marked(text: str, spans, style: _Style, bold: bool = False) -> str:
+    """Text with its match spans marked: bold red on a terminal, else `**word**` or unmarked."""
     out, last = [], 0
+    color = style.color
     plain = (lambda s: click.style(s, bold=True)) if (color and bold) else (lambda s: s)
     for start, end in spans:
         out.append(plain(_safe(text[last:start])))
         word = _safe(text[start:end])
-        out.append(click.style(word, fg="red", bold=True) if color else f"**{word}**")
+        out.append(click.style(word, fg="red", bold=True) if color
+                   else f"**{word}**" if style.marks == "stars" else word)
         last = end
     out.append(plain(_safe(text[last:])))
     return "".join(out)
@@ -434,19 +538,22 @@ _BIDI = {0x202A, 0x202B, 0x202C, 0x202D, 0x202E, 0x2066, 0x2067, 0x2068, 0x2069}
 
 
 def _safe(text: str) -> str:
-    """Article text fit for a terminal: control characters (ESC, CR, ...) and bidi overrides
-    become visible `\\x..` escapes, so only our own colours reach the terminal."""
+    """Article text and file names fit for a terminal: control characters (ESC, CR, ...) and bidi
+    overrides become visible `\\x..` escapes, so only our own colours reach the terminal; a file
+    name's undecodable byte (a surrogate escape) is shown as `\\xNN` rather than crash the output."""
     if text.isprintable():
         return text
     return "".join(
-        ch if ch == "\n" or (unicodedata.category(ch) != "Cc" and ord(ch) not in _BIDI)
+        ch if ch == "\n" or (unicodedata.category(ch) not in ("Cc", "Cs") and ord(ch) not in _BIDI)
+        else f"\\x{ord(ch) - 0xDC00:02x}" if 0xDC80 <= ord(ch) <= 0xDCFF
         else f"\\x{ord(ch):02x}" if ord(ch) < 0x100 else f"\\u{ord(ch):04x}"
         for ch in text)
 
 
 # Characters JSON may carry raw but a terminal or a line splitter must not meet: DEL and the C1
-# controls (U+009B is CSI to some terminals), bidi overrides, and the Unicode line separators.
-_JSON_UNSAFE = re.compile("[\x7f-\x9f\u202a-\u202e\u2066-\u2069\u2028\u2029]")
+# controls (U+009B is CSI to some terminals), bidi overrides, the Unicode line separators, and
+# lone surrogates (a file name's undecodable bytes), which are not UTF-8 at all.
+_JSON_UNSAFE = re.compile("[\x7f-\x9f\u202a-\u202e\u2066-\u2069\u2028\u2029\ud800-\udfff]")
 
 
 def _json(obj) -> str:
@@ -460,11 +567,16 @@ def _note(message: str) -> None:
 
 
 def _warn(message: str) -> None:
-    click.echo(f"search: {message}", err=True)
+    click.echo(f"search: {_one_line(message)}", err=True)
 
 
 def _error(message: str) -> None:
-    click.echo(f"search: error: {_safe(message)}", err=True)
+    click.echo(f"search: error: {_one_line(message)}", err=True)
+
+
+def _one_line(message: str) -> str:
+    """A message as one line: a newline in a file name cannot forge another line."""
+    return _safe(message).replace("\n", "\\x0a")
 
 
 if __name__ == "__main__":

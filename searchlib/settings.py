@@ -28,6 +28,11 @@ def index_path(option: str | os.PathLike | None = None) -> Path:
     return resolve(option, INDEX_ENV, DEFAULT_INDEX)
 
 
+def is_default_index(option: str | os.PathLike | None = None) -> bool:
+    """Whether the index folder is the default one (neither `--index` nor $SEARCHLIB_INDEX)."""
+    return not option and not os.environ.get(INDEX_ENV, "").strip()
+
+
 def corpus_path(option: str | os.PathLike | None = None) -> Path:
     """The default corpus: an explicit path, then $SEARCHLIB_CORPUS, then ./corpus."""
     return resolve(option, CORPUS_ENV, DEFAULT_CORPUS)

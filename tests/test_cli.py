@@ -23,6 +23,14 @@ def run(tmp_path, monkeypatch):
     return lambda *args, **kw: runner.invoke(cli, list(args), catch_exceptions=False, **kw)
 
 
+def json_hits(result) -> list[dict]:
+    """The hits of a `--json` listing (every line but the final summary object, checked here)."""
+    *rows, summary = [json.loads(line) for line in result.stdout.splitlines()]
+    assert {"total", "complete", "partial", "shown", "page", "limit"} <= set(summary)
+    assert summary["shown"] == len(rows)
+    return rows
+
+
 @pytest.fixture
 def indexed(run, tmp_path):
     write_records(tmp_path / "corpus")
@@ -48,7 +56,7 @@ def test_no_hits_exits_1(run, indexed):
 
 def test_json_lines(run, indexed):
     result = run("flood", "--json")
-    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    rows = json_hits(result)
     assert len(rows) == 3
     assert {"id", "title", "date", "source", "url", "path", "score", "snippet"} <= set(rows[0])
     beta = next(r for r in rows if r["id"] == "corpus/fixture.jsonl#beta")
@@ -65,8 +73,8 @@ def test_colour_only_when_asked_or_on_a_terminal(run, indexed):
 
 def test_date_options_and_query(run, indexed):
     result = run("river", "--since", "Sept 2022", "--until", "2022-09-30", "--json")
-    assert sorted(json.loads(l)["id"][-5:] for l in result.stdout.splitlines()) == ["alpha", "gamma"]
-    assert run("date:[2022-09-30 TO 2022-12-31]", "--json").stdout.count("\n") == 2
+    assert sorted(row["id"][-5:] for row in json_hits(result)) == ["alpha", "gamma"]
+    assert len(json_hits(run("date:[2022-09-30 TO 2022-12-31]", "--json"))) == 2
 
 
 @pytest.mark.parametrize("args, message", [
@@ -143,11 +151,13 @@ def test_parse_command(run, tmp_path):
     article, final = [json.loads(line) for line in result.stdout.splitlines()]
     assert (article["title"], article["body"], article["format"]) == ("Headline", "Body text.", "text")
     # the skipped items end the output, in the shape of `search index --json`
-    assert final == {"skipped": [{"path": str(tmp_path / "b.bin"), "record": None,
-                                  "reason": "binary file (contains NUL bytes)"}]}
+    assert final == {"articles": 1, "skipped": [{"path": str(tmp_path / "b.bin"), "record": None,
+                                                 "reason": "binary file (contains NUL bytes)"}]}
     assert result.stderr == f"search: skipped {tmp_path / 'b.bin'}: binary file (contains NUL bytes)\n"
-    clean = run("parse", "a.txt", "--json")  # nothing skipped: no final line
-    assert clean.exit_code == 0 and [json.loads(line)["title"] for line in clean.stdout.splitlines()] == ["Headline"]
+    clean = run("parse", "a.txt", "--json")  # nothing skipped: the summary says so
+    rows = [json.loads(line) for line in clean.stdout.splitlines()]
+    assert clean.exit_code == 0 and rows[0]["title"] == "Headline"
+    assert rows[1:] == [{"articles": 1, "skipped": []}]
 
 
 def test_parse_json_lists_skipped_records_of_a_file(run, tmp_path):
@@ -216,14 +226,15 @@ def test_terminal_output_never_carries_article_control_characters(run, tmp_path)
     assert result.exit_code == 0
     assert "\x1b" not in result.stdout and "\u202e" not in result.stdout and "\x07" not in result.stdout
     assert "\\x1b[2J" in result.stdout and "\\u202e" in result.stdout
-    assert json.loads(run("flood", "--json").stdout)["title"].startswith("Evil \x1b[2J")
+    assert json_hits(run("flood", "--json"))[0]["title"].startswith("Evil \x1b[2J")
 
 
 def test_help_shows_examples(run):
-    for args in (["--help"], ["query", "--help"], ["index", "--help"]):
+    for args in (["--help"], ["query", "--help"]):
         result = run(*args)
         assert result.exit_code == 0
         assert 'search "north korea artillery"' in result.stdout
+    assert 'search "north korea artillery"' not in run("index", "--help").stdout  # not repeated
 
 
 def test_bundled_corpus_demo(run, tmp_path):
@@ -232,7 +243,7 @@ def test_bundled_corpus_demo(run, tmp_path):
     assert result.exit_code == 0
     first = result.stdout.split("\n\n")[0].splitlines()
     assert first[0] == "US intelligence reveals Russian planning to buy weapons from **North** **Korea**"
-    assert first[1] == "2022-09-06T11:50:00Z · Ukraine war · corpus/000_0d288e05aca5b171.txt"
+    assert first[1] == "2022-09-06T11:50:00Z · section: Ukraine war · corpus/000_0d288e05aca5b171.txt"
     assert "rockets and **artillery** shells from **North** **Korea**" in first[2]
     assert "building it from corpus/ first" in result.stderr
 
@@ -245,7 +256,7 @@ def test_show_similar_stats_commands(run, indexed):
     assert (missing.exit_code, missing.stderr) == (
         2, "search: error: no article with id 'nope' in the index (ids are shown by search --json)\n")
     similar = run("similar", "corpus/fixture.jsonl#alpha", "--json", "--limit", "1")
-    assert [json.loads(l)["id"] for l in similar.stdout.splitlines()] == ["corpus/fixture.jsonl#delta"]
+    assert [row["id"] for row in json_hits(similar)] == ["corpus/fixture.jsonl#delta"]
     info = json.loads(run("stats", "--json").stdout)
     assert (info["articles"], info["sources"]["North Desk"]) == (5, 3)
     assert run("stats").stdout.splitlines()[2] == "dates     2022-09-06 to 2023-01-15"
@@ -253,7 +264,7 @@ def test_show_similar_stats_commands(run, indexed):
 
 def test_sort_page_and_partial_note(run, indexed):
     result = run("river", "--sort", "newest", "--limit", "2", "--page", "2", "--json")
-    assert [json.loads(l)["id"][-5:] for l in result.stdout.splitlines()] == ["alpha", "delta"]
+    assert [row["id"][-5:] for row in json_hits(result)] == ["alpha", "delta"]
     assert "4 matching articles (showing 3–4)" in result.stderr
     partial = run("flood harvest")
     assert partial.exit_code == 0
