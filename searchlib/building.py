@@ -115,7 +115,8 @@ def build_segments(ix, todo: list, *, base: Path, jobs: int, report, batch: int,
             pending = {pool.submit(_write_from_queue, str(ix.storage.folder), str(base), limits, batch,
                                    postings)
                        for _ in range(jobs)}
-            count = 0
+            sizes = {str(path): state.size for path, state, _ in todo}
+            done_bytes, total_bytes = 0, sum(sizes.values())
             while pending:
                 ready, pending = wait_for(pending, timeout=0.2, return_when=FIRST_COMPLETED)
                 results.extend(future.result() for future in ready)
@@ -124,9 +125,9 @@ def build_segments(ix, todo: list, *, base: Path, jobs: int, report, batch: int,
                         path = finished.get_nowait()
                     except queues.Empty:
                         break
-                    count += 1
+                    done_bytes += sizes.get(path, 0)
                     if progress:
-                        progress(count, len(todo), Path(path))
+                        progress(done_bytes, total_bytes, Path(path))
     except BrokenProcessPool:
         raise IndexingError(WORKER_DIED) from None
     finally:

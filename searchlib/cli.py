@@ -443,17 +443,21 @@ def _summary(report, index_path: Path) -> str:
 
 
 class _ProgressBar:
-    """Feeds the library's progress callback into a click progress bar on stderr (terminals only)."""
+    """Feeds the library's progress callback (bytes read of the bytes to read) into a click
+    progress bar on stderr, on terminals only: bytes, not files, so one large file does not
+    stall the estimate."""
+
+    SHOW_FROM = 1 << 20  # bytes: a smaller run ends before a bar helps
 
     def __init__(self):
         self.bar = None
 
     def __call__(self, done: int, total: int, path: Path) -> None:
         if self.bar is None:
-            if not sys.stderr.isatty() or total < 2:
+            if not sys.stderr.isatty() or total < self.SHOW_FROM:
                 return
             self.bar = click.progressbar(length=total, label="Indexing", file=sys.stderr,
-                                         show_pos=True)
+                                         show_percent=True, show_pos=False, show_eta=True)
             self.bar.__enter__()
         self.bar.update(done - self.bar.pos)
         if done >= total:

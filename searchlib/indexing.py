@@ -35,7 +35,7 @@ from .schema import to_document
 from .storage import open_for_writing
 from .writer import open_writer
 
-Progress = Callable[[int, int, Path], None]
+Progress = Callable[[int, int, Path], None]  # (bytes read, bytes to read in all, the file at hand)
 LOCK_FILE = "searchlib.lock"
 BATCH_FILES = 500
 BATCH_ARTICLES = 5000  # a commit at least this often: the writer holds a batch's postings in memory
@@ -281,6 +281,7 @@ def update_index(index_dir: Path, paths: Iterable[str | Path], *, base: Path, wa
         try:
             run.delete([p for p in known if p not in on_disk and within(p, roots)])
             todo = run.plan(files, known)
+            total_bytes = sum(state.size for _, state, _ in todo)
             if not merge and jobs > 1 and len(todo) >= PARALLEL_FROM and ix.is_empty():
                 # a rebuild: each worker parses and writes segments of its own (building.py)
                 from .building import build_segments
@@ -289,16 +290,18 @@ def update_index(index_dir: Path, paths: Iterable[str | Path], *, base: Path, wa
                                                postings=max(1, segment_postings // jobs),
                                                progress=progress))
             else:
-                for done, (path, state, is_new, items) in enumerate(_parsed(todo, jobs)):
+                done_bytes = 0
+                for path, state, is_new, items in _parsed(todo, jobs):
                     if progress:
-                        progress(done, len(todo), path)
+                        progress(done_bytes, total_bytes, path)
                     run.index_file(path, state, is_new, items)
+                    done_bytes += state.size
             run.commit()
         except BaseException:
             run.abandon()
             raise
         if progress:
-            progress(len(todo), len(todo), report.index)
+            progress(total_bytes, total_bytes, report.index)
     report.seconds = time.perf_counter() - started
     return report
 
