@@ -2,8 +2,11 @@
 
 Stage: querying, after the matches are known. Counts cover every match, not only the page shown.
 Whole-value fields (source, section, author, dateline, lang, format) are read from their sortable
-columns, list fields (tags, topics, places, people, orgs) from their terms, and dates are
-bucketed by day, month or year (`date` picks the bucket that fits the span: a timeline).
+columns, list fields (tags, topics, places, people, orgs) from their terms; the matches without a
+value are counted last, as "(none)". Dates are bucketed by day, month or year, listing only the
+buckets that hold matches; `date` is the timeline: every bucket from the first match to the last,
+empty ones too, in the finest unit (day, month, year, decade, century) that needs at most
+MAX_BARS of them. Undated matches come last in each.
 """
 from __future__ import annotations
 
@@ -18,9 +21,10 @@ LIST_FACETS = ("tags", "topics", "places", "people", "orgs")
 DATE_FACETS = ("day", "month", "year", "date")
 FACETS = VALUE_FACETS + LIST_FACETS + DATE_FACETS
 TOP = 10  # values listed per field facet (date facets list every bucket)
+NONE = "(none)"  # the bucket of matches with no value, after the TOP values
 UNDATED = "undated"
-MAX_BUCKETS = 400  # beyond this many date buckets, the empty ones are left out
-_FORMATS = {"day": "%Y-%m-%d", "month": "%Y-%m", "year": "%Y"}
+MAX_BARS = 80  # the timeline takes the finest unit that needs at most this many buckets
+_UNITS = ("day", "month", "year", "decade", "century")
 
 
 def check_facets(names) -> tuple[str, ...]:
@@ -33,16 +37,20 @@ def check_facets(names) -> tuple[str, ...]:
 
 def count_facets(reader, docnums: list[int], names, top: int = TOP) -> dict[str, list[tuple[str, int]]]:
     """For each facet name, (value, count) pairs over the documents `docnums` of `reader`:
-    field values most frequent first (at most `top`), date buckets in time order with the empty
-    buckets between the first and the last, and the undated count last."""
+    field values most frequent first (at most `top`), then the (none) count; day, month and year
+    buckets holding matches, in time order; the `date` timeline's buckets with the empty ones
+    between the first and the last; the undated count last (each only when not zero)."""
     out: dict[str, list[tuple[str, int]]] = {}
     for name in names:
         if name in VALUE_FACETS:
-            out[name] = _top(_count_values(reader, name, docnums), top)
+            counts = _count_values(reader, name, docnums)
         elif name in LIST_FACETS:
-            out[name] = _top(_count_terms(reader, name, docnums), top)
+            counts = _count_terms(reader, name, docnums)
         else:
             out[name] = _timeline(article_dates(reader, docnums), name)
+            continue
+        none = counts.pop(None, 0)
+        out[name] = _top(counts, top) + ([(NONE, none)] if none else [])
     return out
 
 
@@ -51,9 +59,8 @@ def _top(counts: Counter, top: int) -> list[tuple[str, int]]:
 
 
 def _count_values(reader, name: str, docnums: list[int]) -> Counter:
-    counts = Counter(column_values(reader, name, docnums))
-    counts.pop("", None)
-    counts.pop(None, None)
+    """Counts by value; the documents without one counted under None."""
+    counts = Counter(value or None for value in column_values(reader, name, docnums))
     return counts
 
 
@@ -75,13 +82,16 @@ def column_values(reader, name: str, docnums: list[int], translate: bool = True)
 
 
 def _count_terms(reader, name: str, docnums: list[int]) -> Counter:
-    wanted, counts = set(docnums), Counter()
-    if name not in reader.indexed_field_names():
-        return counts
-    for term in reader.lexicon(name):
-        found = sum(1 for n in reader.postings(name, term).all_ids() if n in wanted)
-        if found:
-            counts[term.decode("utf-8")] = found
+    """Counts by list item; the documents with no item counted under None."""
+    wanted, counts, listed = set(docnums), Counter(), set()
+    if name in reader.indexed_field_names():
+        for term in reader.lexicon(name):
+            found = [n for n in reader.postings(name, term).all_ids() if n in wanted]
+            if found:
+                counts[term.decode("utf-8")] = len(found)
+                listed.update(found)
+    if len(wanted) > len(listed):
+        counts[None] = len(wanted) - len(listed)
     return counts
 
 
@@ -131,34 +141,60 @@ def article_dates(reader, docnums: list[int]) -> list[datetime | None]:
 
 
 def _timeline(dates: list[datetime | None], name: str) -> list[tuple[str, int]]:
+    """Day, month and year facets: the buckets holding dates, in time order. The `date` timeline:
+    every bucket from the first date to the last, in the finest unit that needs at most MAX_BARS
+    (when even centuries need more, only those holding dates). Then the undated count."""
     known = sorted(d for d in dates if isinstance(d, datetime))
     undated = len(dates) - len(known)
     buckets: list[tuple[str, int]] = []
     if known:
         unit = name if name != "date" else _fitting_unit(known[0], known[-1])
-        counts = Counter(d.strftime(_FORMATS[unit]) for d in known)
-        labels = _labels(known[0], known[-1], unit)
-        if len(labels) > MAX_BUCKETS:  # centuries apart: list only the years that have articles
-            labels = sorted(counts)
-        buckets = [(label, counts.get(label, 0)) for label in labels]
+        counts = Counter(_label(d, unit) for d in known)  # in time order, as `known` is
+        buckets = list(counts.items())
+        if name == "date" and _span(known[0], known[-1], unit) <= MAX_BARS:
+            buckets = [(label, counts.get(label, 0)) for label in _labels(known[0], known[-1], unit)]
     if undated:
         buckets.append((UNDATED, undated))
     return buckets
 
 
 def _fitting_unit(first: datetime, last: datetime) -> str:
-    days = (last - first).days
-    return "day" if days <= 62 else "month" if days <= 6 * 366 else "year"
+    return next((unit for unit in _UNITS if _span(first, last, unit) <= MAX_BARS), _UNITS[-1])
+
+
+def _span(first: datetime, last: datetime, unit: str) -> int:
+    """How many buckets of `unit` the dates from `first` to `last` take, both ends included."""
+    if unit == "day":
+        return last.toordinal() - first.toordinal() + 1
+    if unit == "month":
+        return (last.year - first.year) * 12 + last.month - first.month + 1
+    size = {"year": 1, "decade": 10, "century": 100}[unit]
+    return last.year // size - first.year // size + 1
+
+
+def _label(d: datetime, unit: str) -> str:
+    if unit == "day":
+        return f"{d.year:04d}-{d.month:02d}-{d.day:02d}"
+    if unit == "month":
+        return f"{d.year:04d}-{d.month:02d}"
+    return _year_label(d.year, unit)
+
+
+def _year_label(year: int, unit: str) -> str:
+    if unit == "year":
+        return f"{year:04d}"
+    if unit == "decade":
+        return f"{year // 10 * 10:04d}s"
+    return f"{year // 100 * 100:04d}-{year // 100 * 100 + 99:04d}"
 
 
 def _labels(first: datetime, last: datetime, unit: str) -> list[str]:
-    if unit == "year":
-        return [str(y) for y in range(first.year, last.year + 1)]
+    """Every bucket's label from `first` to `last` (at most MAX_BARS of them: see _span)."""
+    if unit == "day":
+        return [_label(datetime.fromordinal(n), unit)
+                for n in range(first.toordinal(), last.toordinal() + 1)]
     if unit == "month":
         months = range(first.year * 12 + first.month - 1, last.year * 12 + last.month)
         return [f"{m // 12:04d}-{m % 12 + 1:02d}" for m in months]
-    labels, day = [], first.replace(hour=0, minute=0, second=0, microsecond=0)
-    while day <= last:
-        labels.append(day.strftime(_FORMATS["day"]))
-        day = day.fromordinal(day.toordinal() + 1)
-    return labels
+    size = {"year": 1, "decade": 10, "century": 100}[unit]
+    return [_year_label(year, unit) for year in range(first.year // size * size, last.year + 1, size)]

@@ -28,7 +28,9 @@ from .schema import SCHEMA, SNIPPET_FIELD
 @dataclass
 class Hit:
     """One search result. `snippet` is the best passage of the body, `highlights` the (start, end)
-    spans of the matches in it; `fragments` holds all the passages asked for, in text order."""
+    spans of the matches in it; `fragments` holds all the passages asked for, in text order.
+    `complete` is False for a partial match (it lacks some of a plain query's words), True
+    otherwise (every hit of a query with operators is complete)."""
 
     id: str
     title: str
@@ -44,10 +46,12 @@ class Hit:
     author: str | None = None
     rank: int = 0
     fragments: list[snippets.Snippet] = field(default_factory=list)
+    complete: bool = True
 
     def to_dict(self) -> dict:
         return {
             "rank": self.rank,
+            "complete": self.complete,
             "id": self.id,
             "title": self.title,
             "date": isoformat(self.date),
@@ -69,11 +73,15 @@ class Hit:
 class Results:
     """One page of hits (`offset` hits skipped, at most `limit` shown) and the total match count.
 
-    `partial` is True when fewer than the hits asked for had all the words of a plain query, and
-    the best partial matches follow the `complete` ones that had them all (with `sort` newest or
-    oldest, only when none had them all). `total` then counts articles with any of the words.
-    `facets` maps each facet asked for to (value, count) pairs over all matches; `suggestion`
-    is the query respelt with words the index knows, when it found little ("did you mean").
+    When fewer than FALLBACK_BELOW articles have all the words of a plain query of several words,
+    its partial matches (articles with only some of the words) count as matches too and follow
+    the complete ones, in every sort order; `partial` says they did. `total` counts all the
+    matches, `complete` those with all the words (every match of a query with operators), so
+    `total - complete` are partial. The rule does not depend on the page: `total`, `complete`,
+    `partial` and `facets` are the same numbers for any `limit` and `offset`, and page n + 1
+    continues page n. `facets` maps each facet asked for to (value, count) pairs over all
+    matches; `suggestion` is the query respelt with words the index knows, when it found little
+    ("did you mean").
     """
 
     query: str
@@ -130,8 +138,11 @@ RANKING = _BM25F(B=0.75, K1=3.0)
 FRESH_POOL = 200     # with a recency boost, this many best matches (at least) are re-ranked
 MAX_CLAUSES = 1024      # terms in one query
 MAX_EXPANSIONS = 1024   # index words one wildcard or fuzzy term may stand for (per field)
+MAX_TOTAL_EXPANSIONS = 4096  # ... and all of a query's, together (about a second of postings)
+MAX_PATTERNS = 64       # wildcard, fuzzy and range terms (one per field searched): each reads the lexicon
 MAX_EDITS = 2           # a fuzzy word's edit distance at most (`oil~5` is `oil~2`, as in Lucene)
 SUGGEST_BELOW = 3    # "did you mean" is tried when fewer articles have all the words
+FALLBACK_BELOW = 10  # a plain query's partial matches count when fewer articles have all its words
 
 
 def run_search(searcher, text: str, *, since: datetime | None = None, until: datetime | None = None,
@@ -141,11 +152,12 @@ def run_search(searcher, text: str, *, since: datetime | None = None, until: dat
     """Search with an open Whoosh searcher (weighted by RANKING). `since` / `until` are naive
     UTC bounds, `until` exclusive.
 
-    A plain query of several words ranks the articles with all of them first; when there are
-    fewer of those than the page needs, the best partial matches (BM25F over any of the words,
-    minus question words such as "what" and "which") follow them (`Results.partial`).
-    `fragments` passages per hit; `facets` counted over all matches; `fresh` a half-life in days
-    for the recency boost (see `_freshen`).
+    A plain query of several words matches the articles with all of them; when fewer than
+    FALLBACK_BELOW do, the best partial matches (BM25F over any of the words, minus question
+    words such as "what" and "which") follow them (`Results.partial`), whatever the page asked
+    for, so counts and facets do not change with `limit` or `offset`. `fragments` passages per
+    hit; `facets` counted over all matches; `fresh` a half-life in days for the recency boost of
+    the best FRESH_POOL matches (see `_freshen`).
     """
     if sort not in SORTS:
         raise QueryError(text, f"unknown sort {sort!r}; use one of {', '.join(SORTS)}")
@@ -156,7 +168,7 @@ def run_search(searcher, text: str, *, since: datetime | None = None, until: dat
     if sort != "relevance":
         options["sortedby"] = _DateOrder(newest=sort == "newest")
     elif fresh:
-        options["limit"] = max(FRESH_POOL, 4 * wanted)  # re-ranked by date below
+        options["limit"] = max(FRESH_POOL, wanted)  # the pool is re-ranked by date below
     reader = searcher.reader()
     q, spans = _date_conjuncts(q)
     if since or until:
@@ -165,40 +177,39 @@ def run_search(searcher, text: str, *, since: datetime | None = None, until: dat
         options["filter"] = set.intersection(*(dated_docs(reader, a, b) for a, b in spans)) or {-1}
     q = _bounded(q, reader, text)
     memo: dict = {}  # postings read by the first pass, for the partial-match pass
-    found = _search(searcher, q, memo=memo, **options)
-    groups, total, complete = [list(found)], len(found), None
-    if len(groups[0]) < (wanted if sort == "relevance" else 1) and len(text.split()) > 1 \
-            and is_plain(text):
+    # at least FALLBACK_BELOW: when the fallback applies, every complete match is in hand
+    found = _search(searcher, q, memo=memo,
+                    **{**options, "limit": max(options["limit"], FALLBACK_BELOW)})
+    groups, total = [list(found)], len(found)
+    complete, partial = total, False
+    if total < FALLBACK_BELOW and len(text.split()) > 1 and is_plain(text):
         # Operators, +/- prefixes and fields mean what they say: no fallback for those.
-        # Date-sorted results are not interleaved: the fallback only when nothing matched.
         any_q = _bounded(parse_query(text, now, any_word=True), reader, text)
-        extra = []
         if any_q != q:  # (a lone phrase is the same query either way)
-            more = _search(searcher, any_q, memo=memo,
-                           **{**options, "limit": options["limit"] + len(groups[0])})
             seen = {hit.docnum for hit in groups[0]}
-            extra = [hit for hit in more if hit.docnum not in seen]
-        if extra:
-            q, complete = any_q, total
-            groups.append(extra)
-            total = max(total, len(more))
+            more = _search(searcher, any_q, memo=memo,
+                           **{**options, "limit": options["limit"] + len(seen)})
+            # any_q is the OR of the words q requires all of: it matches every complete match
+            if len(more) > total:
+                q, partial, total = any_q, True, len(more)
+                groups.append([hit for hit in more if hit.docnum not in seen])
     scores = {hit.docnum: hit.score for group in groups for hit in group}
-    if fresh and sort == "relevance":
-        groups = [_freshen(group, reader, fresh, scores) for group in groups]
-    ranked = [hit for group in groups for hit in group]
+    if fresh and sort == "relevance":  # beyond the pool, BM25F order: the same on every page
+        groups = [_freshen(group[:FRESH_POOL], reader, fresh, scores) + group[FRESH_POOL:]
+                  for group in groups]
+    ranked = [(hit, i == 0) for i, group in enumerate(groups) for hit in group]
     words = _matched_words(q, reader)
     page = ranked[offset:offset + limit]
-    hits = [_to_hit(hit, rank, words, fragments, scores.get(hit.docnum))
-            for rank, hit in enumerate(page, start=offset + 1)]
+    hits = [_to_hit(hit, rank, words, fragments, scores.get(hit.docnum), complete=is_complete)
+            for rank, (hit, is_complete) in enumerate(page, start=offset + 1)]
     counts = {}
     if facets:
         everything = searcher.search(q, filter=options["filter"], limit=None, scored=False)
         counts = count_facets(reader, sorted(everything.docs()), facets)
-    found_all = total if complete is None else complete  # articles with all the words
-    suggestion = _suggest(reader, text) if found_all < SUGGEST_BELOW else None
+    suggestion = _suggest(reader, text) if complete < SUGGEST_BELOW else None
     return Results(query=text, total=total, hits=hits, since=to_utc_aware(since),
                    until=to_utc_aware(until), sort=sort, offset=offset,
-                   partial=complete is not None, complete=complete, facets=counts,
+                   partial=partial, complete=complete, facets=counts,
                    suggestion=suggestion)
 
 
@@ -228,11 +239,20 @@ def _date_conjuncts(q: wq.Query) -> tuple[wq.Query, list]:
 
 def _bounded(q: wq.Query, reader, text: str) -> wq.Query:
     """The query with every wildcard and fuzzy word replaced by the index words it stands for,
-    refused when it would run away: more than MAX_CLAUSES terms, or one word standing for more
+    refused when it would run away: more than MAX_CLAUSES terms, one word standing for more
     than MAX_EXPANSIONS index words (`a*`, `oil~2` took seconds to minutes; Elasticsearch
-    refuses such queries too). A bare `*` matches every article, without listing any word."""
-    if sum(1 for _ in q.leaves()) > MAX_CLAUSES:
+    refuses such queries too), more than MAX_PATTERNS such words (each one a walk through the
+    field's words: `*ab*` reads them all), or all of them together standing for more than
+    MAX_TOTAL_EXPANSIONS (300 ORed wildcards took 12 s). A bare `*` matches every article,
+    without listing any word."""
+    leaves = list(q.leaves())
+    if len(leaves) > MAX_CLAUSES:
         raise QueryError(text, f"it has more than {MAX_CLAUSES} terms")
+    patterns = sum(isinstance(leaf, wq.MultiTerm) for leaf in leaves)
+    if patterns > MAX_PATTERNS:
+        raise QueryError(text, f"its wildcard and fuzzy words are {patterns} terms (one per field "
+                               f"searched), more than {MAX_PATTERNS}; use fewer of them")
+    budget = [MAX_TOTAL_EXPANSIONS]
 
     def expand(leaf: wq.Query) -> wq.Query:
         if isinstance(leaf, wq.Every) and leaf.fieldname:
@@ -245,10 +265,15 @@ def _bounded(q: wq.Query, reader, text: str) -> wq.Query:
             # Whoosh builds a Levenshtein automaton whose size explodes with the distance
             # (`river~22` took minutes and 7 GB); Lucene clamps the same way
             leaf.maxdist = min(leaf.maxdist, MAX_EDITS)
-        words = list(itertools.islice(leaf._btexts(reader), MAX_EXPANSIONS + 1))
+        words = list(itertools.islice(leaf._btexts(reader), min(MAX_EXPANSIONS, budget[0]) + 1))
         if len(words) > MAX_EXPANSIONS:
             raise QueryError(text, f"{_typed(leaf)} stands for more than {MAX_EXPANSIONS:,} "
                                    f"different words; make it more specific")
+        budget[0] -= len(words)
+        if budget[0] < 0:
+            raise QueryError(text, f"its wildcard and fuzzy words stand for more than "
+                                   f"{MAX_TOTAL_EXPANSIONS:,} index words in all; use fewer of "
+                                   f"them, or more specific ones")
         field = reader.schema[leaf.fieldname]
         words = [w if isinstance(w, str) else field.from_bytes(w) for w in words]  # fuzzy: str
         terms = wq.Or([wq.Term(leaf.fieldname, w, boost=leaf.boost) for w in words])
@@ -262,6 +287,9 @@ def _typed(leaf) -> str:
         return f"'{leaf.text}~{leaf.maxdist:g}'"
     if isinstance(leaf, wq.Prefix):
         return f"'{leaf.text}*'"
+    if isinstance(leaf, wq.TermRange):
+        return "'%s%s TO %s%s'" % ("{" if leaf.startexcl else "[", leaf.start or "*",
+                                    leaf.end or "*", "}" if leaf.endexcl else "]")
     return f"'{leaf.text}'"
 
 
@@ -372,7 +400,7 @@ def _matched_words(q: wq.Query, reader) -> dict[str, snippets.Terms]:
 
 
 def _to_hit(hit, rank: int, terms: dict[str, snippets.Terms], fragments: int = 1,
-            score: float | None = None) -> Hit:
+            score: float | None = None, complete: bool = True) -> Hit:
     fields = hit.fields()
     none = snippets.Terms()
     passages = snippets.make_snippets(
@@ -399,4 +427,5 @@ def _to_hit(hit, rank: int, terms: dict[str, snippets.Terms], fragments: int = 1
         author=fields.get("author"),
         rank=rank,
         fragments=passages,
+        complete=complete,
     )

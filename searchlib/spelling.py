@@ -4,7 +4,11 @@ closest word it does know.
 Stage: querying, after a search that found little. Candidates are the titles' words (indexed
 unstemmed for this) within one or two edits of the typed word, and the commonest stems close to
 its stem (the body is indexed as stems: `artillery` as `artilleri`), each as an article spells
-it. The closest candidate wins, then the commonest.
+it. Candidates are scored by how many articles have them, divided by EDIT_PENALTY per edit
+(transpositions count as one, as in Lucene's fuzzy queries), so a typo that happens to be in the
+data does not beat the common word (Norvig's weighting, Elasticsearch's phrase suggester). A word
+that only a few articles have may itself be a typo of a far commoner word one edit away, and is
+then respelt too (Elasticsearch's `suggest_mode: popular`).
 """
 from __future__ import annotations
 
@@ -16,6 +20,9 @@ _WORD = re.compile(r"(?<![\w:.'’*?~^-])([^\W\d_]{3,30})(?![\w:*?~^'’])")  # 
 _OPERATORS = {"AND", "OR", "NOT", "ANDNOT", "ANDMAYBE", "TO"}
 SURFACE_DOCS = 5  # articles read to find how a suggested stem is spelt
 STEM_CANDIDATES = 5  # close stems looked at (the commonest)
+EDIT_PENALTY = 10  # a candidate one edit further must be in this many times as many articles
+RARE_DOCS = 2  # a word in at most this many articles may be respelt ...
+POPULAR_FACTOR = 10  # ... as a word one edit away in at least this many times as many articles
 
 
 def suggest(reader, text: str) -> str | None:
@@ -48,19 +55,27 @@ def _stem(word: str) -> str | None:
 
 
 def _correct(reader, word: str) -> str | None:
+    """The best respelling of `word`, or None: for a word no article has, the candidate within
+    one or two edits with the most articles per EDIT_PENALTY per edit; for a word at most
+    RARE_DOCS articles have, a word one edit away in POPULAR_FACTOR times as many."""
     typed = word.lower()
     stem = _stem(typed)
-    if stem is None or _frequency(reader, stem):  # only words no article has: a rare but real
-        return None                                # word is left alone, and costs no lookup
-    maxdist = 1 if len(typed) <= 4 else 2
+    if stem is None:
+        return None
+    known = _frequency(reader, stem)
+    if known > RARE_DOCS:  # a real word is left alone, and costs no lookup
+        return None
+    maxdist = 1 if known or len(typed) <= 4 else 2
     best, best_key = None, None
     for candidate in _candidates(reader, typed, stem, maxdist):
         cstem = _stem(candidate)
         if cstem is None or cstem == stem:
             continue
         df, distance = _frequency(reader, cstem), _distance(typed, candidate)
-        key = (distance, -df, candidate)
-        if distance <= maxdist and df and (best_key is None or key < best_key):
+        if distance > maxdist or not df or df < POPULAR_FACTOR * known:
+            continue
+        key = (-df / EDIT_PENALTY ** distance, distance, candidate)
+        if best_key is None or key < best_key:
             best, best_key = candidate, key
     return best
 
@@ -102,11 +117,15 @@ def _surface(reader, stem: str, typed: str, docs: int = SURFACE_DOCS) -> str | N
 
 
 def _distance(a: str, b: str) -> int:
-    """Levenshtein distance (short words only: stems)."""
-    previous = list(range(len(b) + 1))
+    """Edit distance with an adjacent transposition as one edit (optimal string alignment, as
+    Lucene's fuzzy queries count); short words only."""
+    before, previous = None, list(range(len(b) + 1))
     for i, ca in enumerate(a, 1):
         current = [i]
         for j, cb in enumerate(b, 1):
-            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
-        previous = current
+            cost = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb))
+            if before is not None and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
+                cost = min(cost, before[j - 2] + 1)
+            current.append(cost)
+        before, previous = previous, current
     return previous[-1]

@@ -150,9 +150,12 @@ def test_articles_with_all_the_words_come_first_then_the_best_partial_matches(in
     both = index.search("river valley")  # three articles have both words, two only one
     assert (ids(both), both.complete, both.total, both.partial) == (
         ["epsilon", "alpha", "delta", "gamma", "beta"], 3, 5, True)
-    full = index.search("river valley flood", limit=2)  # the page is full of complete matches
-    assert (ids(full), full.partial, full.complete, full.total) == (["alpha", "delta"], False, None, 2)
-    assert ids(index.search("river valley flood", limit=2, offset=2)) == ["epsilon", "beta"]
+    # fewer than FALLBACK_BELOW complete matches: the partial ones count, whatever the page size
+    full = index.search("river valley flood", limit=2)
+    assert (ids(full), full.partial, full.complete, full.total) == (["alpha", "delta"], True, 2, 5)
+    assert [hit.complete for hit in full] == [True, True]
+    after = index.search("river valley flood", limit=2, offset=2)
+    assert (ids(after), [hit.complete for hit in after]) == (["epsilon", "beta"], [False, False])
     partial = index.search("flood harvest")  # no article has both words
     assert (partial.partial, partial.complete) == (True, 0)
     assert sorted(ids(partial)) == ["alpha", "beta", "delta", "gamma"]
@@ -161,9 +164,10 @@ def test_articles_with_all_the_words_come_first_then_the_best_partial_matches(in
         assert (index.search(strict).total, index.search(strict).partial) == (0, False), strict
 
 
-def test_date_sorted_results_fall_back_only_when_nothing_has_all_the_words(index):
-    newest = index.search("river valley", sort="newest")
-    assert (ids(newest), newest.partial) == (["epsilon", "alpha", "delta"], False)
+def test_date_sorted_results_list_the_complete_matches_first_then_the_partial_ones(index):
+    newest = index.search("river valley", sort="newest")  # delta is undated: last of its group
+    assert (ids(newest), newest.partial) == (["epsilon", "alpha", "delta", "beta", "gamma"], True)
+    assert [hit.complete for hit in newest] == [True, True, True, False, False]
     assert ids(index.search("flood harvest", sort="newest")) == ["beta", "gamma", "alpha", "delta"]
 
 
