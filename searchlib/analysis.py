@@ -8,6 +8,12 @@ query is parsed, so defining the chains here, once, keeps the two in step.
 - `NAME` (source, section, author): the same tokens without stemming or stop words, so
   `source:"new york times"` and `author:kim` match names as written.
 
+Both drop any token longer than `MAX_TOKEN_CHARS` (255, Lucene's `maxTokenLength`), in indexing
+and querying alike: such a "word" is an inline blob (base64, an expanded entity), never typed,
+and one of megabytes made every prefix query and snippet that met it slow. Lucene's
+StandardTokenizer splits such a token into 255-character pieces instead; we drop it, so that a
+blob leaves no meaningless pieces in the vocabulary (the stored text keeps it).
+
 Indexing a text field does not run the chain token by token: `NewsAnalyzer.term_positions` (and
 `NameAnalyzer.term_positions`) give the same terms and positions in one pass (see
 `FastPositions`), several times faster.
@@ -37,6 +43,8 @@ from whoosh.support.charset import accent_map
 
 # Words joined by apostrophes or inner dots stay one token ("U.S.", "o'neill"), as Whoosh's default.
 TOKEN_PATTERN = r"\w+(\.?\w+)*"
+# The longest token indexed or searched (characters, after lower-casing and accent folding).
+MAX_TOKEN_CHARS = 255
 
 
 # The words of a typed question that say nothing about its subject ("what", "which", "how", "only",
@@ -60,9 +68,9 @@ class NewsAnalyzer(CompositeAnalyzer):
     runs for queries and highlights, plus `term_positions`: the same chain fused into one pass
     for indexing, with one cached call per token instead of a generator step per filter."""
 
-    def __init__(self, stoplist=STOP_WORDS, minsize=2):
+    def __init__(self, stoplist=STOP_WORDS, minsize=2, maxsize=MAX_TOKEN_CHARS):
         super().__init__(RegexTokenizer(TOKEN_PATTERN), LowercaseFilter(), CharsetFilter(accent_map),
-                         StopFilter(stoplist=stoplist, minsize=minsize),
+                         StopFilter(stoplist=stoplist, minsize=minsize, maxsize=maxsize),
                          CachedStemFilter(stemfn=porter2, cachesize=200_000))
 
     def term_positions(self, text: str) -> dict[str, list[int]]:
@@ -166,16 +174,25 @@ def text_analyzer(stoplist=STOP_WORDS):
 
 
 class NameAnalyzer(CompositeAnalyzer):
-    """The NAME chain (tokenize, lower-case, fold accents), with `term_positions`: the same terms
-    and positions in one pass, for indexing."""
+    """The NAME chain (tokenize, lower-case, fold accents, drop tokens over MAX_TOKEN_CHARS), with
+    `term_positions`: the same terms and positions in one pass, for indexing."""
 
-    def __init__(self):
-        super().__init__(RegexTokenizer(TOKEN_PATTERN), LowercaseFilter(), CharsetFilter(accent_map))
+    def __init__(self, maxsize=MAX_TOKEN_CHARS):
+        super().__init__(RegexTokenizer(TOKEN_PATTERN), LowercaseFilter(), CharsetFilter(accent_map),
+                         StopFilter(stoplist=(), minsize=1, maxsize=maxsize))
 
     def term_positions(self, text: str) -> dict[str, list[int]]:
-        """Each term of `text` and its positions (every token's place among all tokens)."""
+        """Each term of `text` and its positions: every token's place among all tokens, as the
+        chain numbers them (after a dropped overlong token, the kept ones are renumbered on)."""
         charmap = self.items[2].charmap
-        return _positions([token.lower().translate(charmap) for token in TOKEN.findall(text)])
+        maxsize = self.items[3].max if len(self.items) > 3 else None  # (an index made before the cap)
+        words = [token.lower().translate(charmap) for token in TOKEN.findall(text)]
+        if maxsize is None or all(len(word) <= maxsize for word in words):
+            return _positions(words)
+        kept = [word for word in words if len(word) <= maxsize]
+        if not kept:
+            return {}
+        return _positions(kept, next(i for i, word in enumerate(words) if len(word) <= maxsize))
 
 
 def _positions(words: list[str], first: int = 0) -> dict[str, list[int]]:

@@ -17,6 +17,9 @@ Each limit is resolved as settings are: an explicit `Limits` (`parse_file(path, 
 - `max_html_tags`, 50,000 (`SEARCHLIB_MAX_HTML_TAGS`): a page is read up to that tag.
 - `max_html_depth`, 256 (`SEARCHLIB_MAX_HTML_DEPTH`): deeper elements are flattened to their text.
 - `max_feed_elements`, 1,000,000 (`SEARCHLIB_MAX_FEED_ELEMENTS`): a larger feed is skipped.
+- `max_json_depth`, 512 (`SEARCHLIB_MAX_JSON_DEPTH`): a `.json` file longer than a record that
+  nests deeper is skipped as soon as its scan gets there (a shorter one is decoded at once,
+  and refused at Python's own recursion limit, about 1,000).
 
 The defaults are far above real news files (the largest page in the test corpora has ~2,000
 tags nested 52 deep; the largest article record is well under 1 MB) and keep the peak memory of
@@ -55,6 +58,7 @@ class Limits:
     max_html_tags: int = 50_000
     max_html_depth: int = 256
     max_feed_elements: int = 1_000_000
+    max_json_depth: int = 512
 
     def __post_init__(self):
         for f in fields(self):
@@ -80,6 +84,7 @@ ENVIRONMENT = {
     "max_html_tags": ("SEARCHLIB_MAX_HTML_TAGS", 1),
     "max_html_depth": ("SEARCHLIB_MAX_HTML_DEPTH", 1),
     "max_feed_elements": ("SEARCHLIB_MAX_FEED_ELEMENTS", 1),
+    "max_json_depth": ("SEARCHLIB_MAX_JSON_DEPTH", 1),
 }
 DEFAULTS = Limits()
 

@@ -140,13 +140,7 @@ def make_snippets(text: str, terms: Terms, analyzer, count: int = 1,
     chosen: list[tuple[int, int]] = []
     left = list(range(len(matches)))
     while left and len(chosen) < max(1, count):
-        best, best_score = left[0], (-1, -1)
-        for i in left:
-            reach = matches[i][0] + int(width * 0.8)
-            inside = [j for j in left if j >= i and matches[j][1] <= reach]
-            score = (len({keys[j] for j in inside}), len(inside))
-            if score > best_score:
-                best, best_score = i, score
+        best = _best_window(matches, keys, left, int(width * 0.8))
         start, end = _window(text, matches[best], width)
         start, end = max([start] + [e for s, e in chosen if s < matches[best][0]]), \
             min([end] + [s for s, e in chosen if s > matches[best][0]])
@@ -157,6 +151,30 @@ def make_snippets(text: str, terms: Terms, analyzer, count: int = 1,
         inside = [(s, e) for s, e in matches if s >= start and e <= end]
         out.append(_normalised(text, start, end, inside, start > 0, end < len(text)))
     return out
+
+
+def _best_window(matches: list[tuple[int, int]], keys: list[str], left: list[int], reach: int) -> int:
+    """The match (an index into `matches`, one of `left`) that starts the best window: the one
+    whose next `reach` characters hold the most distinct matched words, then the most matches
+    (the first such). The window slides over `left` (matches in text order, not overlapping,
+    so their ends rise too) counting words as it goes: linear in the matches, not quadratic."""
+    best, best_score = left[0], (-1, -1)
+    counts: dict[str, int] = {}  # the words of the window, left[lo:hi]
+    hi = 0
+    for lo, i in enumerate(left):
+        hi = max(hi, lo)  # (an empty window: counts is empty too)
+        limit = matches[i][0] + reach
+        while hi < len(left) and matches[left[hi]][1] <= limit:
+            counts[keys[left[hi]]] = counts.get(keys[left[hi]], 0) + 1
+            hi += 1
+        score = (len(counts), hi - lo)
+        if score > best_score:
+            best, best_score = i, score
+        if hi > lo:  # i leaves the window
+            counts[keys[i]] -= 1
+            if not counts[keys[i]]:
+                del counts[keys[i]]
+    return best
 
 
 def _window(text: str, match: tuple[int, int], width: int) -> tuple[int, int]:

@@ -66,3 +66,75 @@ def test_feeds_without_a_dtd_still_parse(tmp_path):
             "<title>Atom entry</title><summary>Text</summary></entry></feed>")
     (entry,) = parse_file(write_file(tmp_path / "a.atom", atom))
     assert entry.title == "Atom entry"
+
+
+# --- item 15: no indexed word is longer than 255 characters; snippets stay linear -------------
+
+def test_words_over_255_characters_are_dropped_by_both_chains():
+    from searchlib.analysis import MAX_TOKEN_CHARS, NAME, TEXT
+    assert MAX_TOKEN_CHARS == 255
+    text = "harbour " + "q" * 256 + " fire " + "é" * 255
+    assert TEXT.term_positions(text) == {"harbour": [0], "fire": [1], "e" * 255: [2]}
+    assert [(t.text, t.pos) for t in TEXT(text, positions=True)] == [("harbour", 0), ("fire", 1), ("e" * 255, 2)]
+    assert NAME.term_positions(text) == {"harbour": [0], "fire": [1], "e" * 255: [2]}
+    assert [(t.text, t.pos) for t in NAME(text, positions=True)] == [("harbour", 0), ("fire", 1), ("e" * 255, 2)]
+    assert NAME.term_positions("q" * 300 + " jo") == {"jo": [1]}
+    assert [(t.text, t.pos) for t in NAME("q" * 300 + " jo", positions=True)] == [("jo", 1)]
+    assert TEXT.term("q" * 300) is None and list(TEXT("q" * 300)) == []
+
+
+def test_a_giant_word_is_not_indexed_and_prefix_queries_stay_fast(tmp_path):
+    corpus = tmp_path / "corpus"
+    write_file(corpus / "blob.jsonl",
+               json.dumps({"id": "blob", "title": "Blob", "body": "Harbour text. " + "q" * 4_000_000 + " end."}) + "\n"
+               + json.dumps({"id": "word", "title": "Word", "body": "Harbour qqqqqqz text " + "r" * 255}) + "\n")
+    with searchlib.Index(tmp_path / "index") as idx:
+        assert idx.update([corpus], jobs=1).articles == 2
+        started = time.monotonic()
+        results = idx.search("qqqqqq*")
+        assert time.monotonic() - started < 2
+        assert [h.title for h in results] == ["Word"]
+        assert idx.search("q" * 300).total == 0
+        assert [h.title for h in idx.search("r" * 255)] == ["Word"]
+        assert idx.search("harbour").total == 2
+
+
+def test_a_snippet_of_a_2_mb_body_with_a_giant_word_and_many_matches_is_quick():
+    from searchlib.analysis import TEXT
+    from searchlib.snippets import Terms, make_snippets
+    body = "Flood warning. " + "f" * 1_000_000 + " " + "The flood rose and the river flooded. " * 27_000
+    assert len(body) > 2_000_000
+    started = time.monotonic()
+    (snippet,) = make_snippets(body, Terms(frozenset({"flood", "river"})), TEXT)
+    assert time.monotonic() - started < 3
+    assert len(snippet.text) < 300
+    marked = {snippet.text[s:e].lower() for s, e in snippet.spans}
+    assert marked == {"flood", "river", "flooded"}
+    started = time.monotonic()
+    snippets = make_snippets(body, Terms(frozenset({"flood", "river"})), TEXT, count=3)
+    assert time.monotonic() - started < 3 and len(snippets) == 3
+
+
+# --- item 14: a deeply nested JSON file is refused quickly, with the variable to raise --------
+
+def test_deeply_nested_json_is_refused_quickly_with_a_reason(tmp_path, monkeypatch):
+    corpus = tmp_path / "corpus"
+    write_file(corpus / "deep.json", "[" * 10_000_000 + "]" * 10_000_000)
+    write_file(corpus / "wrapped.json", '{"articles": [' + "[" * 5_000_000 + "]" * 5_000_000 + "]}")
+    write_file(corpus / "fine.jsonl", json.dumps({"title": "Harbour fire", "body": "Crews fought it."}) + "\n")
+    started = time.monotonic()
+    with searchlib.Index(tmp_path / "index") as idx:
+        report = idx.update([corpus], jobs=1)
+    assert time.monotonic() - started < 5
+    assert report.articles == 1
+    assert {s.path.name: s.reason for s in report.skipped} == {
+        name: "JSON nested more than 512 deep (SEARCHLIB_MAX_JSON_DEPTH); not read"
+        for name in ("deep.json", "wrapped.json")}
+    monkeypatch.setenv("SEARCHLIB_MAX_RECORD_MB", "0.001")
+    monkeypatch.setenv("SEARCHLIB_MAX_JSON_DEPTH", "4")
+    records = [{"title": f"T{i}", "body": "b", "tags": [["x"]] if i else []} for i in range(100)]
+    shallow = write_file(tmp_path / "shallow.json", json.dumps(records))
+    assert [a.title for a in parse_file(shallow) if isinstance(a, Article)] == [f"T{i}" for i in range(100)]
+    records[5]["tags"] = [[["x"]]]
+    with pytest.raises(ParseError, match=r"nested more than 4 deep \(SEARCHLIB_MAX_JSON_DEPTH\)"):
+        list(parse_file(write_file(tmp_path / "deeper.json", json.dumps(records))))

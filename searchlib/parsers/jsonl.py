@@ -9,7 +9,9 @@ Bounded: decoding JSON can cost ~40 bytes of Python objects per character, so no
 `limits.max_record_chars` characters are ever decoded at once. A longer JSON Lines line is
 reported (without being copied); a `.json` file longer than that is split into its records first
 (a scan of its brackets and strings that builds no objects), each decoded on its own, and a
-record over the limit is reported.
+record over the limit is reported. Nesting is bounded too: a value nested more than
+`limits.max_json_depth` deep (`[[[[…]]]]`) is refused as soon as the scan reaches that depth,
+rather than scanned bracket by bracket to its end.
 """
 from __future__ import annotations
 
@@ -93,7 +95,10 @@ def _parse_big_json(text: str, path: Path, limits: Limits) -> Iterator[Article |
     if text[first:first + 1] not in ("[", "{"):
         raise ParseError(path, "JSON holds neither a record nor a list of records")
     try:
-        spans, single = _record_spans(text)
+        spans, single = _record_spans(text, limits.max_json_depth)
+    except _TooDeep:
+        raise ParseError(path, f"JSON nested more than {limits.max_json_depth:,} deep "
+                               f"{limits.hint('max_json_depth')}; not read") from None
     except ValueError as exc:
         raise ParseError(path, f"invalid JSON: {exc}") from None
     for i, (start, end) in enumerate(spans):
@@ -117,12 +122,13 @@ def _parse_big_json(text: str, path: Path, limits: Limits) -> Iterator[Article |
         yield to_article(record, path, where, key)
 
 
-def _record_spans(text: str) -> tuple[list[tuple[int, int]], bool]:
+def _record_spans(text: str, max_depth: int) -> tuple[list[tuple[int, int]], bool]:
     """The (start, end) of each record in a JSON document, and whether it is a single record.
 
     The records are the elements of a top-level list, or of the list under a container key of a
     top-level object (`articles`, ... in `_CONTAINERS` order), or else the object itself. Raises
-    ValueError (with where) if the document's structure is broken.
+    ValueError (with where) if the document's structure is broken, _TooDeep if it nests more
+    than `max_depth` deep.
     """
     pos = _skip_space(text, 0)
     if text.startswith("\ufeff", pos):
@@ -130,30 +136,30 @@ def _record_spans(text: str) -> tuple[list[tuple[int, int]], bool]:
     if pos >= len(text) or text[pos] not in "[{":
         raise ValueError("the file holds neither a record nor a list of records")
     if text[pos] == "[":
-        spans, end = _array_spans(text, pos)
+        spans, end = _array_spans(text, pos, max_depth)
         _expect_end(text, end)
         return spans, False
     containers: dict[str, int] = {}
-    for key, value_start, _ in _object_members(text, pos):
+    for key, value_start, _ in _object_members(text, pos, max_depth):
         lowered = key.lower()
         if lowered in _CONTAINERS and lowered not in containers and text.startswith("[", value_start):
             containers[lowered] = value_start
-    _expect_end(text, _value_end(text, pos))
+    _expect_end(text, _value_end(text, pos, max_depth))
     for name in _CONTAINERS:
         if name in containers:
-            spans, _ = _array_spans(text, containers[name])
+            spans, _ = _array_spans(text, containers[name], max_depth)
             return spans, len(spans) == 1
-    return [(pos, _value_end(text, pos))], True
+    return [(pos, _value_end(text, pos, max_depth))], True
 
 
-def _array_spans(text: str, pos: int) -> tuple[list[tuple[int, int]], int]:
+def _array_spans(text: str, pos: int, max_depth: int) -> tuple[list[tuple[int, int]], int]:
     """Spans of the elements of the array opening at `pos`, and the index after it."""
     spans = []
     pos = _skip_space(text, pos + 1)
     if text.startswith("]", pos):
         return spans, pos + 1
     while True:
-        end = _value_end(text, pos)
+        end = _value_end(text, pos, max_depth - 1)
         spans.append((pos, end))
         pos = _skip_space(text, end)
         if text.startswith(",", pos):
@@ -164,7 +170,7 @@ def _array_spans(text: str, pos: int) -> tuple[list[tuple[int, int]], int]:
             raise ValueError(f"expected ',' or ']' at character {pos}")
 
 
-def _object_members(text: str, pos: int) -> Iterator[tuple[str, int, int]]:
+def _object_members(text: str, pos: int, max_depth: int) -> Iterator[tuple[str, int, int]]:
     """(key, value start, value end) of each member of the object opening at `pos`."""
     pos = _skip_space(text, pos + 1)
     if text.startswith("}", pos):
@@ -179,7 +185,7 @@ def _object_members(text: str, pos: int) -> Iterator[tuple[str, int, int]]:
         if not text.startswith(":", pos):
             raise ValueError(f"expected ':' at character {pos}")
         start = _skip_space(text, pos + 1)
-        end = _value_end(text, start)
+        end = _value_end(text, start, max_depth - 1)
         yield key, start, end
         pos = _skip_space(text, end)
         if text.startswith(",", pos):
@@ -190,8 +196,13 @@ def _object_members(text: str, pos: int) -> Iterator[tuple[str, int, int]]:
             raise ValueError(f"expected ',' or '}}' at character {pos}")
 
 
-def _value_end(text: str, pos: int) -> int:
-    """The index just after the JSON value starting at `pos`, found without decoding it."""
+class _TooDeep(ValueError):
+    """The JSON nests deeper than allowed (the caller knows the limit, for its message)."""
+
+
+def _value_end(text: str, pos: int, max_depth: int) -> int:
+    """The index just after the JSON value starting at `pos`, found without decoding it;
+    raises _TooDeep if it nests more than `max_depth` brackets deep (the value itself counts)."""
     if pos >= len(text):
         raise ValueError("unexpected end of the file")
     if text[pos] == '"':
@@ -210,6 +221,8 @@ def _value_end(text: str, pos: int) -> int:
         if char == '"':
             raise ValueError(f"unterminated string at character {pos}")
         depth += 1 if char in "[{" else -1
+        if depth > max_depth:
+            raise _TooDeep("nested too deeply")
         pos += 1
         if depth == 0:
             return pos
