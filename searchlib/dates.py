@@ -14,7 +14,7 @@ import warnings
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 
-from .errors import DateError
+from .errors import DateError, DateOrderError
 
 
 def _dateparser():
@@ -103,7 +103,7 @@ _UNITS = {
     "y": "years", "year": "years", "years": "years",
     "h": "hours", "hour": "hours", "hours": "hours",
 }
-_AGO = re.compile(r"^(\d+)\s*([a-z]+?)(?:\s+ago)?$")
+_AGO = re.compile(r"^(\d{1,9})\s*([a-z]+?)(?:\s+ago)?$")
 _LAST = re.compile(r"^(?:last|past|previous|this)\s+(day|week|month|year)$")
 
 
@@ -139,9 +139,12 @@ def parse_span(text: str, now: datetime | None = None) -> DateSpan:
     m = _AGO.match(text)
     if m and m.group(2) in _UNITS:
         amount, unit = int(m.group(1)), _UNITS[m.group(2)]
-        if amount > 100_000:
-            raise DateError(raw, "that is too far back")
-        then = now - relativedelta(**{unit: amount})
+        try:
+            then = now - relativedelta(**{unit: amount})
+            if then.year < _MIN_YEAR:
+                raise ValueError(then.year)
+        except (ValueError, OverflowError):
+            raise DateError(raw, f"that is too far back (before {_MIN_YEAR})") from None
         if text.endswith("ago"):  # "2 weeks ago": that day
             day = datetime.combine(then.date(), datetime.min.time())
             return DateSpan(day, day + timedelta(days=1))
@@ -180,6 +183,7 @@ def _absolute_span(raw: str, text: str) -> DateSpan:
     try:
         a = _dateparser().parse(text, default=datetime(2000, 1, 1, 0, 0, 0, 0))
         b = _dateparser().parse(text, default=datetime(2001, 2, 2, 1, 1, 1, 1))
+        a.utcoffset()  # a zone offset of a day or more (`+99:00`) fails only here
     except (ValueError, OverflowError, TypeError, _dateparser().ParserError):
         raise DateError(raw) from None
     if a.year != b.year and a.month == b.month:
@@ -206,8 +210,25 @@ def _check_year(raw: str, year: int) -> None:
         raise DateError(raw, f"the year must be between {_MIN_YEAR} and {_MAX_YEAR}")
 
 
+def parse_window(since, until, now: datetime | None = None) -> tuple[datetime | None, datetime | None]:
+    """`parse_since` and `parse_until` of the two values; raises DateOrderError when `until`
+    ends before `since` begins (the window would hold no time, so nothing could match)."""
+    start, end = parse_since(since, now), parse_until(until, now)
+    if start is not None and end is not None and end <= start:
+        raise DateOrderError(str(since), str(until))
+    return start, end
+
+
+def _check_type(value) -> None:
+    if not isinstance(value, (str, date)):  # (a datetime is a date)
+        raise DateError(str(value), f"give text such as '2022-09' or '7d', a date or a datetime, "
+                                    f"not {type(value).__name__}")
+
+
 def parse_since(value: str | date | datetime | None, now: datetime | None = None) -> datetime | None:
     """Start of the span of a `--since` value (naive UTC), inclusive."""
+    if value is not None:
+        _check_type(value)
     if value is None or isinstance(value, datetime):
         return to_utc_naive(value) if value else None
     if isinstance(value, date):
@@ -217,6 +238,8 @@ def parse_since(value: str | date | datetime | None, now: datetime | None = None
 
 def parse_until(value: str | date | datetime | None, now: datetime | None = None) -> datetime | None:
     """End of the span of an `--until` value (naive UTC), exclusive: whole days are included."""
+    if value is not None:
+        _check_type(value)
     if value is None or isinstance(value, datetime):
         return to_utc_naive(value) if value else None
     if isinstance(value, date):

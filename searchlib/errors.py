@@ -90,3 +90,35 @@ class ParseError(SearchlibError):
 
 class IndexingError(SearchlibError):
     """An indexing run that could not finish (what was committed before stays as it was)."""
+
+
+class NotAnIndexError(IndexFormatError):
+    """A folder given as the index that holds something else (a corpus, a user's files): it is
+    never written to, replaced or chmod-ed."""
+
+    def __init__(self, path: Path, what: str | None = None):
+        self.path = Path(path)
+        self.reason = what or f"{self.path}/ is not a searchlib index and is not empty"
+        SearchlibError.__init__(
+            self, f"{self.reason}; refusing to use it (nothing was changed) — give --index a new "
+                  "or empty folder, or an existing index")
+
+
+class DiskFullError(IndexingError):
+    """The disk filled up during an indexing run; the index stays at its last commit."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        super().__init__(f"no space left on device while writing {self.path}; "
+                         "the index is at its last commit; free space and run again")
+
+
+class DateOrderError(DateError):
+    """`until` (`--until`) ends before `since` (`--since`) begins: no date lies between them."""
+
+    def __init__(self, since: str, until: str):
+        self.text = f"{since} .. {until}"
+        self.since, self.until = since, until
+        SearchlibError.__init__(
+            self, f"--until {until!r} is before --since {since!r}, so nothing can match; "
+                  "swap the two dates")

@@ -4,7 +4,17 @@ Stage: querying, before searching. Whoosh's QueryParser supplies AND / OR / NOT,
 quoted phrases, `field:` scoping, wildcards and boosts; unfielded words search the fields in
 `schema.DEFAULT_FIELDS`, and all of them must match (AND), as Elasticsearch's `default_operator=AND`.
 
-Also `+must -mustnot`, fuzzy `artilery~` and proximity `"korea artillery"~5`.
+Also `+must -mustnot`, fuzzy `artilery~` and proximity `"korea artillery"~5` (its words in any
+order, as Lucene's sloppy phrases: a `ranking.SloppyPhrase`; the exact phrase keeps its order).
+
+Checked before parsing (`_check_syntax`), as Lucene's parser refuses them too: a query longer
+than MAX_QUERY_CHARS; a `name:` prefix that is no field (field names are case-insensitive:
+`Title:` is `title:`); one field inside another (`title:date:x`); a boost that is not a number
+(`korea^abc`). Only an ASCII-letters word straight before a colon and straight before a value is
+taken as a field name: field names are such words, while times (`12:30`), ratios (`3:2`),
+URLs (`http://`, the colon followed by `/`) and a colon before a space (`note: …`) are text, as
+a typed question holds them. After parsing, a phrase on a field without word positions (the
+comma-separated lists, `places:"usa,uk"`) is refused rather than failing in the search.
 
 A query of plain words (no quotes, operators, prefixes or other syntax, each word one token) is
 built here directly, as the parser would build it (tested against it), in a tenth of the time.
@@ -29,12 +39,17 @@ from whoosh import query as wq
 from .analysis import TOKEN
 from .dates import DateSpan, parse_span
 from .errors import DateError, QueryError
+from .ranking import SloppyPhrase
 from .schema import DEFAULT_FIELDS, QUESTION_SCHEMA, SCHEMA, SEARCHABLE_FIELDS
 
 if TYPE_CHECKING:
     from whoosh.qparser import MultifieldParser
 
 DATE_FIELD = "date"
+# A longer query is refused before it is parsed: Whoosh's parser time grows with the text (a
+# 99 KB query took half a minute), and no typed question comes near this.
+MAX_QUERY_CHARS = 4096
+FIELD_NAMES = tuple(sorted(set(SEARCHABLE_FIELDS) | {DATE_FIELD}))
 
 
 _COMPARE = re.compile(r"^(>=|<=|>|<)\s*(.+)$")
@@ -57,10 +72,14 @@ def parse_date_clause(value: str, now: datetime | None = None) -> DateSpan:
         open_, low, high, close = m.groups()
         start = None if low in ("*", "") else parse_span(low, now)
         end = None if high in ("*", "") else parse_span(high, now)
-        return DateSpan(
-            (start.start if open_ == "[" else start.end) if start else None,
-            (end.end if close == "]" else end.start) if end else None,
-        )
+        first = (start.start if open_ == "[" else start.end) if start else None
+        last = (end.end if close == "]" else end.start) if end else None
+        if first and last and last <= first:
+            if end.start < start.start:
+                raise QueryError(f"date:{raw}", f"the range ends before it starts ({high} is "
+                                                f"before {low}); write date:[{high} TO {low}]")
+            raise QueryError(f"date:{raw}", f"the range {raw} holds no time at all")
+        return DateSpan(first, last)
     m = _COMPARE.match(value)
     if m:
         op, operand = m.groups()
@@ -83,8 +102,8 @@ def span_query(span: DateSpan) -> wq.Query:
 # what they say). When too few articles have all of a plain query's words, the best partial
 # matches follow them; quotes and parentheses are fine there (one more optional clause), and
 # question marks, colons and asterisks in a typed question are not taken as intent.
-_SYNTAX = re.compile(r"""\b(?:AND|OR|NOT|ANDNOT|ANDMAYBE)\b|(?<![^\s(])[+\-]|\b(?:%s):"""
-                     % "|".join(sorted(set(SEARCHABLE_FIELDS) | {DATE_FIELD})))
+_SYNTAX = re.compile(r"""\b(?:AND|OR|NOT|ANDNOT|ANDMAYBE)\b|(?<![^\s(])[+\-]|(?i:\b(?:%s):)"""
+                     % "|".join(FIELD_NAMES))
 # Partial matches are ranked by BM25F over the OR of the words: an article scores for every
 # word it contains, so more words usually rank higher, but a rare word counts for more than a
 # common one. Hard word-count tiers (each word adding a constant above any BM25F score) were
@@ -219,19 +238,103 @@ def _words_query(text: str, any_word: bool) -> wq.Query | None:
 
 
 
+# In a query, outside quotes: a `name:` prefix (ASCII letters, not after a word character, a
+# dot, colon, slash or hyphen, and straight before a value: not a space, `)`, `:` or `/`), and a
+# boost (`^` straight after a word, quote or bracket) with what follows it.
+_SCAN = re.compile(r"""(?P<quote>"[^"]*"?)
+                       |(?<![\w.:/\\-])(?P<field>[A-Za-z]+):(?=[^\s):/])
+                       |(?<=[\w")\]}*?~])\^(?P<boost>[^\s()]*)""", re.X)
+_NESTED = re.compile(r"[A-Za-z]+:(?=[^\s):/])")
+_BOOST = re.compile(r"(?:\d+(?:\.\d*)?|\.\d+)")
+
+
+def check_arguments(query, limit, offset) -> None:
+    """A library call's query, page size and offset, checked before anything is read: a query
+    is text, `limit` and `offset` whole numbers, 0 or more (a negative offset would count from
+    the end of the hits)."""
+    if not isinstance(query, str):
+        raise QueryError(repr(query), f"a query is text (str), not {type(query).__name__}")
+    _check_length(query)
+    for name, value in (("limit", limit), ("offset", offset)):
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise QueryError(query, f"{name} must be a whole number, not {value!r}")
+        if value < 0:
+            raise QueryError(query, f"{name} must be 0 or more, not {value}")
+
+
+def _check_length(text: str) -> None:
+    if len(text) > MAX_QUERY_CHARS:
+        raise QueryError(text[:40] + "…", f"it is {len(text):,} characters long; the most is "
+                                          f"{MAX_QUERY_CHARS:,} characters")
+
+
+def _check_syntax(text: str) -> str:
+    """The text with its field names in lower case; raises QueryError for an unknown field, a
+    field inside another, or a boost that is not a number (see the module's docstring)."""
+    out, pos = [], 0
+    for m in _SCAN.finditer(text):
+        name, boost = m.group("field"), m.group("boost")
+        if name is not None:
+            field = name.lower()
+            if field not in FIELD_NAMES:
+                raise QueryError(text, f"unknown field {name!r}; the fields are "
+                                       f"{', '.join(FIELD_NAMES)}")
+            inner = _NESTED.match(text, m.end())
+            if inner:
+                raise QueryError(text, f"{name}:{inner.group()} puts a field inside another; "
+                                       f"write {name}:WORD AND {inner.group()}WORD")
+            if field != name:
+                out.append(text[pos:m.start("field")] + field)
+                pos = m.end("field")
+        elif boost is not None and not _BOOST.fullmatch(boost):
+            raise QueryError(text, f"a boost is a number, as in korea^2, not ^{boost}")
+    return "".join(out) + text[pos:] if out else text
+
+
+def _checked(q: wq.Query, text: str) -> wq.Query:
+    """The parsed query with its proximity phrases made SloppyPhrases; raises QueryError for a
+    phrase on a field without word positions."""
+    def visit(leaf: wq.Query) -> wq.Query:
+        if getattr(leaf, "fieldname", None) == DATE_FIELD and not isinstance(leaf, (wq.DateRange, wq.Every)):
+            # `date:` where the date plugin does not see it (`x:date:…`): Whoosh's own date
+            # parsing fails only when the search runs
+            raise QueryError(text, "write a date clause as date:2022-09, after a space or a bracket")
+        if isinstance(leaf, wq.Phrase):
+            field = SCHEMA[leaf.fieldname] if leaf.fieldname in SCHEMA else None
+            if field is not None and len(leaf.words) > 1 and not field.format.supports("positions"):
+                raise QueryError(text, f"{leaf.fieldname} holds whole values, not running text: "
+                                       f"search one at a time, as {leaf.fieldname}:{leaf.words[0]}"
+                                       f" OR {leaf.fieldname}:{leaf.words[1]}")
+            if leaf.slop > 1 and type(leaf) is wq.Phrase:
+                return SloppyPhrase(leaf.fieldname, leaf.words, slop=leaf.slop, boost=leaf.boost,
+                                    char_ranges=leaf.char_ranges)
+            if leaf.slop < 1:  # "a b"~0 is the exact phrase, as in Lucene
+                leaf = copy.copy(leaf)
+                leaf.slop = 1
+        return leaf
+    return q.accept(visit)
+
+
 def parse_query(text: str, now: datetime | None = None, *, any_word: bool = False) -> wq.Query:
     """Parse a user's query; raises QueryError (with the reason) when it cannot be understood.
 
     Words are ANDed; `any_word=True` ORs them instead (ranked by BM25F).
     """
+    if not isinstance(text, str):
+        raise QueryError(repr(text), f"a query is text (str), not {type(text).__name__}")
     if not text or not text.strip():
         raise QueryError(text, "the query is empty")
+    _check_length(text)
     try:
-        typed = natural(text)
+        typed = _check_syntax(natural(text))
         words = _words_query(typed, any_word)
         if words is not None:
             return _weight_repeats(words)
-        return _weight_repeats(_parser(now, any_word).parse(typed, normalize=False))
+        return _weight_repeats(_checked(_parser(now, any_word).parse(typed, normalize=False), text))
+    except QueryError as exc:
+        if exc.query == text:
+            raise
+        raise QueryError(text, exc.problem) from None
     except DateError as exc:
         raise QueryError(text, str(exc)) from None
     except RecursionError:

@@ -14,8 +14,12 @@ term infos and postings they read (the partial-match pass reads nothing twice).
 
 The scores are Whoosh's BM25F: the same formula, statistics and boosts, so the same ranking (the
 additions may come in another order, so a sum can differ in its last bit). Ties go to the lower
-document number, as in Whoosh's collector. What is not handled here (a proximity phrase, a
-range, a NOT on its own) is scored by Whoosh's own matcher for that part of the query.
+document number, as in Whoosh's collector. What is not handled here (a range, a NOT on its
+own) is scored by Whoosh's own matcher for that part of the query.
+
+A proximity phrase (`"coffee brazil"~5`) is a `SloppyPhrase`: its words in any order, as in
+Lucene's sloppy phrases, with at most N - 1 other words among them (`near`); both this module
+and Whoosh's matcher for it (used for facets and date sorting) apply that same test.
 """
 from __future__ import annotations
 
@@ -30,6 +34,7 @@ from pickle import loads
 from whoosh import query as wq
 from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC, LENGTHS_COLUMN, W3TermsReader
 from whoosh.formats import Positions
+from whoosh.query.spans import Span, SpanNear2
 from whoosh.reading import TermNotFound
 from whoosh.scoring import BM25F
 from whoosh.system import unpack_int
@@ -37,6 +42,80 @@ from whoosh.util.numeric import byte_to_length
 
 _LENGTHS = [byte_to_length(b) for b in range(256)]
 Scores = dict  # segment docnum → score
+
+
+def near(positions: list[list[int]], slop: int) -> tuple[int, int] | None:
+    """The first and last position of the narrowest stretch of text holding one position from
+    each list, in any order, with at most `slop` - 1 other words among them (for two words: at
+    most `slop` positions apart), or None. A word a phrase repeats has one list per time, and
+    its times need distinct positions. Each list sorted ascending."""
+    groups: dict[tuple[int, ...], int] = {}
+    for plist in positions:
+        key = tuple(plist)
+        groups[key] = groups.get(key, 0) + 1
+    if not all(groups):  # a word with no position
+        return None
+    width = slop + len(positions) - 2  # last position - first position, at most
+    needs = list(groups.values())
+    events = sorted((p, g) for g, plist in enumerate(groups) for p in plist)
+    have = [0] * len(needs)
+    missing = len(needs)
+    left = 0
+    best = None
+    for right, (pos, g) in enumerate(events):
+        have[g] += 1
+        if have[g] == needs[g]:
+            missing -= 1
+        while missing == 0:  # the stretch events[left..right] holds them all: narrow it
+            start, lg = events[left]
+            if pos - start <= width and (best is None or pos - start < best[1] - best[0]):
+                best = (start, pos)
+            if have[lg] == needs[lg]:
+                missing += 1
+            have[lg] -= 1
+            left += 1
+    return best
+
+
+class SloppyPhrase(wq.Phrase):
+    """A proximity phrase (`"a b"~N`, N > 1): its words in any order (see `near`).
+    Whoosh's own Phrase with a slop keeps the order; this one's matcher does not."""
+
+    def matcher(self, searcher, context=None):
+        from whoosh import matching
+        field = searcher.schema[self.fieldname] if self.fieldname in searcher.schema else None
+        if field is None:
+            return matching.NullMatcher()
+        if not field.format or not field.format.supports("positions"):
+            return super().matcher(searcher, context)  # which raises Whoosh's error for it
+        reader = searcher.reader()
+        terms = []
+        for word in self.words:
+            try:
+                word = field.to_bytes(word)
+            except ValueError:
+                return matching.NullMatcher()
+            if (self.fieldname, word) not in reader:
+                return matching.NullMatcher()
+            terms.append(wq.Term(self.fieldname, word))
+        m = _Near(terms, slop=self.slop).matcher(searcher, context)
+        if self.boost != 1.0:
+            m = matching.WrappingMatcher(m, boost=self.boost)
+        return m
+
+
+class _Near(SpanNear2):
+    """Whoosh's span query for a SloppyPhrase: its words' spans tested with `near`."""
+
+    def matcher(self, searcher, context=None):
+        return _NearMatcher([q.matcher(searcher, context) for q in self.qs], slop=self.slop,
+                            ordered=False, mindist=1)
+
+
+class _NearMatcher(SpanNear2.SpanNear2Matcher):
+    def _get_spans(self):
+        found = near([sorted(span.start for span in m.spans()) for m in self.ms], self.slop)
+        return [Span(*found)] if found else []
 
 
 def top_matches(searcher, q: wq.Query, limit: int | None, allow: set[int] | None = None,
@@ -73,7 +152,7 @@ class _Segment:
         kind = type(q)
         if kind is wq.Term:
             return self._term(q, within)
-        if kind is wq.Phrase and q.slop == 1:
+        if (kind is wq.Phrase and q.slop == 1) or kind is SloppyPhrase:
             return self._phrase(q, within)
         if kind in (wq.And, wq.Or) and len(q.subqueries) == 1:
             return self.scores(q.subqueries[0], within)  # Whoosh ignores a one-part group's boost
@@ -152,8 +231,9 @@ class _Segment:
         return _boosted(scores, q.boost)
 
     def _phrase(self, q: wq.Phrase, within: set[int] | None = None) -> Scores:
-        """Articles with the words next to each other, in order; scored as Whoosh scores a
-        phrase: the sum of its words' scores, times the phrase's boost."""
+        """Articles with the words next to each other, in order (a SloppyPhrase: near each
+        other, in any order); scored as Whoosh scores a phrase: the sum of its words' scores,
+        times the phrase's boost."""
         field = self.reader.schema[q.fieldname] if q.fieldname in self.reader.schema else None
         if field is None or not q.words:
             return {}
@@ -179,11 +259,16 @@ class _Segment:
             return {}
         # the positions (read with the postings), decoded for the documents with all the words
         decode = _position_decoder(field.format)
+        sloppy = type(q) is SloppyPhrase
         out: Scores = {}
         for d in sorted(common):
             first, *rest = [decode(encoded[where[i][d]]) for i, (_, _, encoded) in enumerate(found)]
-            rest = [set(found) for found in rest]
-            if any(all(p + k in later for k, later in enumerate(rest, 1)) for p in first):
+            if sloppy:
+                matched = near([first, *rest], q.slop) is not None
+            else:
+                rest = [set(found) for found in rest]
+                matched = any(all(p + k in later for k, later in enumerate(rest, 1)) for p in first)
+            if matched:
                 total = 0.0
                 for (_, scores, _), part in zip(found, where):
                     total += scores[part[d]]
@@ -241,7 +326,7 @@ class _Segment:
             return sum(self._estimate(s) for s in q.subqueries)
         if kind is wq.And:
             return min(self._estimate(s) for s in q.subqueries)
-        if kind is wq.Phrase and q.words:
+        if isinstance(q, wq.Phrase) and q.words:
             return min(self._estimate(wq.Term(q.fieldname, word)) for word in q.words)
         return q.estimate_size(self.reader)
 

@@ -9,13 +9,14 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
+from whoosh.analysis import LowercaseFilter, RegexTokenizer
 from whoosh.fields import DATETIME, ID, KEYWORD, STORED, TEXT, Schema
 
 from . import analysis
 from .article import Article
 from .dates import to_utc_aware, to_utc_naive
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6  # 6: `url` holds the URL's words (`url:cnn`), not the whole URL as one term
 
 # Fields searched by a word with no `field:` prefix, and their weights.
 DEFAULT_FIELDS = {"title": 0.5, "summary": 1.0, "body": 1.0}
@@ -31,13 +32,18 @@ def _text(analyzer, **options) -> TEXT:
     return field
 
 
+# A URL's words: its runs of letters and digits, lower-cased (`https://edition.cnn.com/2022/…`
+# → https, edition, cnn, com, 2022, …), so `url:cnn` finds it, and `url:"cnn com"` as a phrase.
+URL_WORDS = RegexTokenizer(r"[^\W_]+") | LowercaseFilter()
+
+
 def build_schema(text=analysis.TEXT) -> Schema:
     return Schema(
         id=ID(stored=True, unique=True),
         path=ID(stored=True),
         key=STORED(),
         format=ID(stored=True, sortable=True),
-        url=ID(stored=True),
+        url=_text(URL_WORDS, stored=True),
         # spelling: the title's words also unstemmed, for "did you mean" (see spelling.py)
         title=_text(text, stored=True, spelling=True),
         summary=_text(text, stored=True),

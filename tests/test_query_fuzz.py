@@ -4,7 +4,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import searchlib
-from searchlib import QueryError
+from searchlib import QueryError, SearchlibError
 
 from .conftest import write_records
 
@@ -12,7 +12,11 @@ from .conftest import write_records
 TOKENS = st.one_of(
     st.sampled_from(["river", "flood", "valley", "AND", "OR", "NOT", "(", ")", '"', "date:", "title:",
                      "source:", "*", "?", "~", "~2", "^2", "+", "-", ":", "[", "]", "{", "}", " TO ",
-                     "2022", "2022-09", ">=", "<", "yesterday", "\\", "/", "'", "http://x.org/a?b=1"]),
+                     "2022", "2022-09", ">=", "<", "yesterday", "\\", "/", "'", "http://x.org/a?b=1",
+                     # issue 15, item 8: once tracebacks
+                     "[a TO z]", 'places:"usa,uk"', 'tags:"a b"', 'title:date:""', 'title:date:"2022 2023"',
+                     "^abc", "^", "titel:", "Title:", "url:", "12:30", "~5", '"river flood"~3', "date:[",
+                     "date:[2023 TO 2022]", "5000y", "+99:00"]),
     st.text(max_size=8),
 )
 QUERIES = st.lists(TOKENS, max_size=12).map("".join)
@@ -67,3 +71,31 @@ def test_plain_words_take_the_direct_path():
     for text in ('"north korea"', "north OR korea", "title:korea", "korea*", "north-korea", "korea~",
                  "(korea)", "-korea", "korea^2", "date:2022"):
         assert query._words_query(text, False) is None, text
+
+
+# Library arguments (issue 15, item 8): any value is answered or refused with a SearchlibError.
+ODD_VALUES = st.one_of(st.none(), st.integers(-10**6, 10**6), st.floats(allow_nan=True), st.booleans(),
+                       st.binary(max_size=4), st.text(max_size=10),
+                       st.sampled_from(["5000y", "99999m", "2022-09-06T11:50+99:00", "2017", "1987", "7d",
+                                        "yesterday", "2022-13", "0y", "99999999999d"]))
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(query=st.one_of(QUERIES, ODD_VALUES), since=ODD_VALUES, until=ODD_VALUES,
+       limit=st.one_of(st.integers(-5, 20), ODD_VALUES), offset=st.one_of(st.integers(-5, 20), ODD_VALUES))
+def test_any_library_arguments_are_answered_or_rejected_clearly(index, query, since, until, limit, offset):
+    try:
+        results = index.search(query, since=since, until=until, limit=limit, offset=offset)
+    except SearchlibError:
+        return
+    assert isinstance(query, str) and isinstance(limit, int) and limit >= 0 and offset >= 0
+    assert len(results.hits) <= limit
+
+
+@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(article_id=ODD_VALUES)
+def test_get_takes_any_value(index, article_id):
+    try:
+        index.get(article_id)
+    except SearchlibError:
+        assert not isinstance(article_id, str)
