@@ -61,15 +61,37 @@ Examples:
   search query stats                         a query that is a command's name
 """
 
-QUERY_EXAMPLES = """
-\b
-Examples:
-  search "north korea artillery"              best hits, highlighted
-  search 'title:korea AND date:2022-09'       field scoping and a month
-  search 'artilery~ "korea drills"~5'         fuzzy word, words within 5 of each other
-  search korea --facet source --count         counts only
-  search -- '-missile korea'                  a query starting with -
-"""
+
+
+def _examples(*lines: str) -> str:
+    """A command's own examples, for the end of its --help (the group's lists them all)."""
+    return "\n\b\nExamples:\n" + "\n".join(f"  {line}" for line in lines) + "\n"
+
+
+QUERY_EXAMPLES = _examples(
+    'search "north korea artillery"              best hits, highlighted',
+    "search 'title:korea AND date:2022-09'       field scoping and a month",
+    "search 'artilery~ \"korea drills\"~5'         fuzzy word, words within 5 of each other",
+    "search korea --facet source --facet month   counts of all matches by outlet and month",
+    "search korea --count                        the number of matches only",
+    "search -- '-missile korea'                  a query starting with -")
+INDEX_EXAMPLES = _examples(
+    "search index                                ./corpus (or $SEARCHLIB_CORPUS)",
+    "search index corpus/ ~/news/                (re)index files and folders",
+    "search index --rebuild --index ~/news.idx   a fresh index, swapped in when complete",
+    "search index --json ~/news/ > report.json   the report for a script")
+PARSE_EXAMPLES = _examples(
+    "search parse article.html                   what would be indexed, every field",
+    "search parse --json feed.xml                one JSON line per article, then a summary")
+SHOW_EXAMPLES = _examples(
+    "search show corpus/samples/desk.json#1      one whole article",
+    "search show --json corpus/samples/desk.json#1")
+SIMILAR_EXAMPLES = _examples(
+    "search similar corpus/samples/desk.json#1   articles like it",
+    "search similar --limit 3 --json corpus/samples/desk.json#1")
+STATS_EXAMPLES = _examples(
+    "search stats                                what the index holds",
+    "search stats --json --index ~/news.idx")
 
 
 class DefaultGroup(click.Group):
@@ -237,7 +259,7 @@ def _partial_note(complete: int) -> str:
     return f"only {complete} {have} all the words; the best partial matches follow"
 
 
-@cli.command()
+@cli.command(epilog=SIMILAR_EXAMPLES)
 @click.argument("article_id", metavar="ID")
 @index_option
 @click.option("-n", "--limit", type=click.IntRange(min=1), default=settings.DEFAULT_LIMIT, show_default=True)
@@ -258,7 +280,7 @@ def similar(article_id, index_dir, limit, as_json, color, marks):
     click.get_current_context().exit(ExitCode.OK if results.total else ExitCode.NOTHING)
 
 
-@cli.command()
+@cli.command(epilog=SHOW_EXAMPLES)
 @click.argument("article_id", metavar="ID")
 @index_option
 @json_option
@@ -273,7 +295,7 @@ def show(article_id, index_dir, as_json):
         _render_article(article)
 
 
-@cli.command()
+@cli.command(epilog=STATS_EXAMPLES)
 @index_option
 @json_option
 def stats(index_dir, as_json):
@@ -290,7 +312,7 @@ def stats(index_dir, as_json):
         click.echo(f"{label:9} " + ", ".join(f"{_safe(name)} ({n})" for name, n in counts))
 
 
-@cli.command("index")
+@cli.command("index", epilog=INDEX_EXAMPLES)
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @index_option
 @click.option("--rebuild", is_flag=True, help="Start from an empty index.")
@@ -324,7 +346,7 @@ def index_command(paths, index_dir, rebuild, wait, jobs, as_json):
     click.get_current_context().exit(ExitCode.OK if report.ok else ExitCode.NOTHING)
 
 
-@cli.command()
+@cli.command(epilog=PARSE_EXAMPLES)
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @json_option
 def parse(paths, as_json):

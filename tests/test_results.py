@@ -162,12 +162,15 @@ def test_cli_prints_facets_and_a_timeline_under_the_hits(run):
 def test_cli_json_ends_with_the_facets_and_the_suggestion(run):
     result = run("river", "--json", "--facet", "section", "--timeline")
     rows = [json.loads(line) for line in result.stdout.splitlines()]
-    assert len(rows) == 5 and rows[-1] == {"facets": {
-        "section": {"Weather": 2, "Culture": 1, "Science": 1},
-        "date": {"2022-09": 2, "2022-10": 0, "2022-11": 0, "2022-12": 0, "2023-01": 1, "undated": 1}}}
+    assert len(rows) == 5 and rows[-1] == {
+        "total": 4, "complete": 4, "partial": False, "shown": 4, "page": 1, "limit": 10, "facets": {
+            "section": {"Weather": 2, "Culture": 1, "Science": 1},
+            "date": {"2022-09": 2, "2022-10": 0, "2022-11": 0, "2022-12": 0, "2023-01": 1, "undated": 1}}}
     assert "fragments" in rows[0]
     typo = run("festivl", "--json")
-    assert (typo.exit_code, typo.stdout) == (1, '{"suggestion": "festival"}\n')
+    assert (typo.exit_code, typo.stdout) == (
+        1, '{"total": 0, "complete": 0, "partial": false, "shown": 0, "page": 1, "limit": 10, '
+           '"suggestion": "festival"}\n')
     assert "did you mean: festival" in typo.stderr
 
 
@@ -183,7 +186,11 @@ def test_cli_snippets_and_fresh(run):
 def test_every_command_has_examples_in_its_help(command):
     result = CliRunner().invoke(cli, [*command, "--help"])
     assert result.exit_code == 0 and "Examples:" in result.output
-    assert "search korea --facet source --facet month" in result.output
+    if command in ([], ["query"]):
+        assert "search korea --facet source --facet month" in result.output
+    else:  # its own examples, not the whole block again
+        assert f"search {command[0]} " in result.output.split("Examples:")[1]
+        assert "search korea --facet source --facet month" not in result.output
 
 
 def test_facets_and_date_order_across_segments_with_and_without_dates(tmp_path):
