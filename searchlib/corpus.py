@@ -13,15 +13,17 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Iterator
 
 from .article import Article
-from .errors import ParseError, PathNotFoundError
+from .errors import ParseError, PathNotFoundError, SearchlibError
 from .limits import Limits, current as current_limits
-from .parsers import parse_file
+from .parsers import EXTENSIONS, boundary, open_within, parse_file, sniff
+from .parsers.charset import SNIFF_BYTES
 
 
 @dataclass(frozen=True)
@@ -79,7 +81,45 @@ def flags(article: Article) -> list[Flagged]:
     return [Flagged(article.path or Path(), reason, article.key) for reason in reasons]
 
 
-def find_files(paths: Iterable[str | Path], *, follow_links: bool = False) -> tuple[list[Path], list[Skipped]]:
+IGNORE_FILE = ".searchlibignore"
+# The folders an index folder NAME goes by while searchlib replaces it (`index.rebuild_index`).
+INDEX_SIBLINGS = ("rebuild", "old", "new")
+_SIBLING = re.compile(r"\.(.+)\.(?:" + "|".join(INDEX_SIBLINGS) + ")")
+_MAX_IGNORE_FILE = 1 << 20
+
+
+class ExcludeError(SearchlibError, ValueError):
+    """An `exclude` pattern that is not valid gitignore syntax (e.g. a lone `!`)."""
+
+    def __init__(self, pattern: str, problem: str):
+        self.pattern = pattern
+        super().__init__(f"bad exclude pattern {pattern!r}: {problem} (gitignore syntax, e.g. '*.md', 'drafts/')")
+
+
+class Listing(tuple):
+    """What `find_files` found. Unpacks as the pair `(files, problems)`; `.ignored` holds the files
+    of types searchlib does not read (see `find_files`) and `.roots` the real paths of the folders
+    and files being indexed (the corpus boundary, for `parsers.boundary`)."""
+
+    ignored: list[Path]
+    roots: list[Path]
+
+    def __new__(cls, files: list[Path], problems: list[Skipped], ignored: list[Path], roots: list[Path]):
+        self = super().__new__(cls, (files, problems))
+        self.ignored, self.roots = ignored, roots
+        return self
+
+    @property
+    def files(self) -> list[Path]:
+        return self[0]
+
+    @property
+    def problems(self) -> list[Skipped]:
+        return self[1]
+
+
+def find_files(paths: Iterable[str | Path], *, follow_links: bool = False, exclude: Iterable[str] = (),
+               exclude_dirs: Iterable[str | Path] = ()) -> Listing:
     """Every file the paths stand for (absolute, de-duplicated, sorted), and what was passed over.
 
     Symbolic links inside the folders are followed only when they stay inside the folders being
@@ -87,10 +127,23 @@ def find_files(paths: Iterable[str | Path], *, follow_links: bool = False) -> tu
     links and anything that is not a regular file are passed over (with the reason). Raises
     PathNotFoundError if a path does not exist: a typo must not look like an empty corpus; and
     LimitsError if a SEARCHLIB_MAX_* variable is malformed, before any work is done.
+
+    In folders (never for a file named explicitly, which is always read):
+    - `exclude_dirs` (index folders) are never entered, compared by identity (device and inode),
+      nor their `.NAME.rebuild` / `.NAME.old` / `.NAME.new` siblings (or, given one of those, NAME);
+    - files and folders matching `exclude` (gitignore patterns, relative to each folder given) or
+      a `.searchlibignore` file (gitignore syntax, relative to its folder; a deeper one overrides,
+      `exclude` overrides them all) are left out, as hidden files are;
+    - a file of a type searchlib does not read is *ignored* (`Listing.ignored`): its extension is
+      none of the known ones (`parsers.EXTENSIONS`, or `.gz`) and its first and last bytes are no
+      format `parsers.sniff` recognises (README.md, LICENSE, lewis.dtd, a PNG, an empty `.dat`).
+      A file with a known extension is always read; if it fails to parse it is skipped.
     """
     current_limits()
+    given = _compile(exclude)
     files: dict[Path, None] = {}
     problems: list[Skipped] = []
+    ignored: list[Path] = []
     roots = []
     for raw in paths:
         path = Path(raw)
@@ -106,6 +159,8 @@ def find_files(paths: Iterable[str | Path], *, follow_links: bool = False) -> tu
                                     else f"cannot read: {exc.strerror or exc}"))
             continue
         roots.append(Path(os.path.realpath(path)))
+    left_out = _identities(exclude_dirs)
+    boundary = [str(root) for root in roots]
 
     def inside(target: Path) -> bool:
         return any(target == root or root in target.parents for root in roots)
@@ -114,16 +169,29 @@ def find_files(paths: Iterable[str | Path], *, follow_links: bool = False) -> tu
         problems.append(Skipped(Path(error.filename or "?"), f"cannot read folder: {error.strerror}"))
 
     for root in roots:
+        if left_out and any(_identity(p) in left_out for p in (root, *root.parents)):
+            continue  # an index folder, or inside one
         if not root.is_dir():
             _add_file(root, files, problems)
             continue
         visited: set[Path] = set()
+        rules: dict[str, list] = {}
         for folder, dirnames, filenames in os.walk(root, onerror=report, followlinks=True):
             real = Path(os.path.realpath(folder))
             if real in visited:  # a link loop, or a folder reached twice through links
                 dirnames[:] = []
                 continue
             visited.add(real)
+            own = rules[folder] = rules.get(os.path.dirname(folder), []) + _ignore_file(
+                folder, filenames, boundary, problems)
+
+            def excluded(path: str, is_dir: bool) -> bool:
+                verdict = None
+                for base, spec in own + ([(str(root), given)] if given else []):
+                    rel = os.path.relpath(path, base).replace(os.sep, "/") + ("/" if is_dir else "")
+                    verdict = _check(spec, rel, verdict)
+                return bool(verdict)
+
             keep = []
             for name in sorted(dirnames):
                 if name.startswith("."):
@@ -133,24 +201,116 @@ def find_files(paths: Iterable[str | Path], *, follow_links: bool = False) -> tu
                     problems.append(Skipped(sub, f"symbolic link to {os.path.realpath(sub)} outside the "
                                                  "indexed folders (not followed)"))
                     continue
+                if (left_out and _identity(sub) in left_out) or excluded(str(sub), True):
+                    continue
                 keep.append(name)
             dirnames[:] = keep
             for name in sorted(filenames):
                 if name.startswith("."):
                     continue
                 path = Path(folder, name)
+                if excluded(str(path), False):
+                    continue
                 if _is_link(path):
                     target = Path(os.path.realpath(path))
                     if not follow_links and not inside(target):
                         problems.append(Skipped(path, f"symbolic link to {target} outside the indexed "
                                                       "folders (not followed)"))
                         continue
-                _add_file(path, files, problems)
-    return sorted(files), problems
+                if _add_file(path, files, problems) and not _read_type(path, None if follow_links else boundary):
+                    del files[path]
+                    ignored.append(path)
+    return Listing(sorted(files), problems, sorted(ignored), roots)
 
 
-def _add_file(path: Path, files: dict[Path, None], problems: list[Skipped]) -> None:
-    """List `path` if it is (or links to) a regular file; else say what it is."""
+def _compile(patterns: Iterable[str]):
+    """The caller's exclude patterns as one spec (None if there are none); ExcludeError if bad."""
+    patterns = [patterns] if isinstance(patterns, str) else list(patterns)
+    if not patterns:
+        return None
+    import pathspec
+    for pattern in patterns:
+        try:
+            pathspec.GitIgnoreSpec.from_lines([pattern])
+        except ValueError as exc:
+            raise ExcludeError(pattern, str(exc)) from None
+    return pathspec.GitIgnoreSpec.from_lines(patterns)
+
+
+def _check(spec, rel: str, verdict: bool | None) -> bool | None:
+    """Git's rule: the last pattern that matches decides (`!pattern` re-includes)."""
+    result = spec.check_file(rel).include
+    return verdict if result is None else result
+
+
+def _ignore_file(folder: str, filenames: list[str], roots: list[str], problems: list[Skipped]) -> list:
+    """[(folder, spec)] from `folder/.searchlibignore` if there is one, else []. A line that is no
+    valid pattern is reported and left out; the others still apply."""
+    if IGNORE_FILE not in filenames:
+        return []
+    import pathspec
+    path = Path(folder, IGNORE_FILE)
+    try:
+        with open(open_within(path, roots), "rb") as stream:
+            text = stream.read(_MAX_IGNORE_FILE).decode("utf-8", "replace")
+    except OSError as exc:
+        problems.append(Skipped(path, f"cannot read: {exc.strerror or exc}"))
+        return []
+    lines = []
+    for number, line in enumerate(text.splitlines(), 1):
+        try:
+            pathspec.GitIgnoreSpec.from_lines([line])
+        except ValueError:
+            problems.append(Skipped(path, f"line {number}: {line!r} is not a valid gitignore pattern; left out"))
+            continue
+        lines.append(line)
+    return [(folder, pathspec.GitIgnoreSpec.from_lines(lines))]
+
+
+def _identity(path: Path) -> tuple[int, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino
+
+
+def _identities(folders: Iterable[str | Path]) -> set[tuple[int, int]]:
+    """(device, inode) of each index folder that exists, and of its rebuild/old/new siblings."""
+    found = set()
+    for folder in folders:
+        folder = Path(os.path.abspath(folder))
+        match = _SIBLING.fullmatch(folder.name)
+        name = match.group(1) if match else folder.name
+        for each in (folder, folder.with_name(name), *(folder.with_name(f".{name}.{tag}") for tag in INDEX_SIBLINGS)):
+            identity = _identity(each)
+            if identity is not None:
+                found.add(identity)
+    return found
+
+
+def _read_type(path: Path, roots: list[str] | None) -> bool:
+    """Whether searchlib reads files like `path`: a known extension, or content it recognises."""
+    suffix = path.suffix.lower()
+    if suffix == ".gz" or suffix in EXTENSIONS:
+        return True
+    try:
+        with open(open_within(path, roots), "rb") as stream:
+            head = stream.read(SNIFF_BYTES)
+            size = os.fstat(stream.fileno()).st_size
+            tail = b""
+            if size > 2 * SNIFF_BYTES:
+                stream.seek(size - SNIFF_BYTES)
+                tail = stream.read(SNIFF_BYTES)
+            elif size > len(head):
+                tail = stream.read(SNIFF_BYTES)
+    except OSError:
+        return True  # reading it will say what is wrong
+    return sniff(head + tail) is not None
+
+
+def _add_file(path: Path, files: dict[Path, None], problems: list[Skipped]) -> bool:
+    """List `path` if it is (or links to) a regular file (True); else say what it is."""
     try:
         mode = os.stat(path).st_mode
     except OSError as exc:
@@ -158,17 +318,19 @@ def _add_file(path: Path, files: dict[Path, None], problems: list[Skipped]) -> N
             problems.append(Skipped(path, _link_problem(path)))
         else:
             problems.append(Skipped(path, f"cannot read: {exc.strerror or exc}"))
-        return
+        return False
     if stat.S_ISREG(mode):
         try:
             str(path).encode("utf-8")
         except UnicodeEncodeError:  # bytes that are no UTF-8: the index keeps paths as UTF-8
             problems.append(Skipped(path, "its name is not valid UTF-8; not read (rename it to index it)"))
-            return
+            return False
         files[path] = None
-    elif not stat.S_ISDIR(mode):
+        return True
+    if not stat.S_ISDIR(mode):
         problems.append(Skipped(path, f"not a regular file ({_KINDS.get(stat.S_IFMT(mode), 'special file')}); "
                                       "not read"))
+    return False
 
 
 def _is_link(path: Path) -> bool:
@@ -191,21 +353,29 @@ _KINDS = {stat.S_IFIFO: "a FIFO", stat.S_IFSOCK: "a socket", stat.S_IFCHR: "a ch
           stat.S_IFBLK: "a block device"}
 
 
-def read_articles(paths: str | Path | Iterable[str | Path], *,
-                  limits: Limits | None = None) -> Iterator[Article | Skipped]:
+def read_articles(paths: str | Path | Iterable[str | Path], *, limits: Limits | None = None,
+                  exclude: Iterable[str] = ()) -> Iterator[Article | Skipped]:
     """The articles in files and folders, as they would be indexed, with a Skipped for each problem.
 
     The library twin of `search parse PATH`; ids are not assigned (that needs an index). `limits`
-    bound what one file may cost (default: `searchlib.limits.current()`).
+    bound what one file may cost (default: `searchlib.limits.current()`). `exclude`: gitignore
+    patterns, as for `find_files`; files of types searchlib does not read are left out. Files are
+    read only where they really lie inside `paths` (`parsers.boundary`), even if a link changes.
     """
     if isinstance(paths, (str, Path)):
         paths = [paths]
     limits = current_limits(limits)
-    files, problems = find_files(paths)
-    yield from problems
-    for path in files:
-        try:
-            for item in parse_file(path, limits):
-                yield Skipped.from_error(item) if isinstance(item, ParseError) else item
-        except ParseError as error:
-            yield Skipped.from_error(error)
+    listing = find_files(paths, exclude=exclude)
+    yield from listing.problems
+    for path in listing.files:
+        items = parse_file(path, limits)
+        while True:
+            try:
+                with boundary(listing.roots):  # only while the file is read, not while the caller runs
+                    item = next(items)
+            except StopIteration:
+                break
+            except ParseError as error:
+                yield Skipped.from_error(error)
+                break
+            yield Skipped.from_error(item) if isinstance(item, ParseError) else item

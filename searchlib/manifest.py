@@ -11,11 +11,18 @@ indexer to also reconcile against the paths Whoosh really holds.
 """
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import sqlite3
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterable
+
+from .parsers import open_within
+
+from .errors import DiskFullError
 
 FILE_NAME = "files.sqlite"
 _HASH_CHUNK = 1 << 20
@@ -29,30 +36,57 @@ class FileState:
     articles: int = 0
 
 
-def stat_file(path: Path) -> FileState:
-    st = path.stat()
+def stat_file(path: Path, roots: Iterable[str | os.PathLike] | None = None) -> FileState:
+    """Size and mtime of the file `path` opens, on every run: the file is opened, not merely
+    stat'ed, so one that now lies outside `roots` (see `parsers.open_within`) raises
+    OutsideCorpus (an OSError) rather than being called unchanged."""
+    fd = open_within(path, roots)
+    try:
+        st = os.fstat(fd)
+    finally:
+        os.close(fd)
     return FileState(st.st_size, st.st_mtime_ns)
 
 
-def digest_file(path: Path) -> str:
-    """Content hash (BLAKE2b, 128 bits) of a file, read in chunks."""
+def digest_file(path: Path, roots: Iterable[str | os.PathLike] | None = None) -> str:
+    """Content hash (BLAKE2b, 128 bits) of a file, read in chunks; opened as `stat_file` does."""
     h = hashlib.blake2b(digest_size=16)
-    with path.open("rb") as f:
+    with open(open_within(path, roots), "rb") as f:
         while chunk := f.read(_HASH_CHUNK):
             h.update(chunk)
     return h.hexdigest()
 
 
 class Manifest:
-    """The files table of one index folder. Use as a context manager; writes are transactions."""
+    """The files table of one index folder. Use as a context manager; writes are transactions.
+    A full disk raises DiskFullError (the transaction is rolled back: the manifest is as it was)."""
 
     def __init__(self, index_dir: Path):
         self.path = Path(index_dir) / FILE_NAME
         self._db = sqlite3.connect(self.path, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=DELETE")
-        self._db.execute("CREATE TABLE IF NOT EXISTS files (path TEXT PRIMARY KEY, size INTEGER, "
-                         "mtime_ns INTEGER, digest TEXT, articles INTEGER)")
-        self._db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
+        try:
+            with self._full_disk():
+                self._db.execute("PRAGMA journal_mode=DELETE")
+                self._db.execute("CREATE TABLE IF NOT EXISTS files (path TEXT PRIMARY KEY, size INTEGER, "
+                                 "mtime_ns INTEGER, digest TEXT, articles INTEGER)")
+                self._db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
+        except BaseException:
+            self._db.close()
+            raise
+
+    @contextmanager
+    def _full_disk(self):
+        """SQLite's "database or disk is full" (or an ENOSPC under it) as DiskFullError."""
+        try:
+            yield
+        except sqlite3.OperationalError as exc:
+            if getattr(exc, "sqlite_errorcode", None) != sqlite3.SQLITE_FULL and "disk is full" not in str(exc):
+                raise
+            raise DiskFullError(self.path) from None
+        except OSError as exc:
+            if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
+                raise
+            raise DiskFullError(self.path) from None
 
     def __enter__(self) -> "Manifest":
         return self
@@ -77,7 +111,7 @@ class Manifest:
 
     def record(self, done: dict[str, FileState], removed: set[str], generation: int) -> None:
         """In one transaction: upsert `done`, delete `removed`, note the Whoosh generation."""
-        with _transaction(self._db):
+        with self._full_disk(), _transaction(self._db):
             self._db.executemany(
                 "INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?)",
                 [(p, s.size, s.mtime_ns, s.digest, s.articles) for p, s in done.items()])
@@ -85,7 +119,7 @@ class Manifest:
             self._db.execute("INSERT OR REPLACE INTO meta VALUES ('generation', ?)", (str(generation),))
 
     def clear(self) -> None:
-        with _transaction(self._db):
+        with self._full_disk(), _transaction(self._db):
             self._db.execute("DELETE FROM files")
             self._db.execute("DELETE FROM meta")
 

@@ -188,11 +188,11 @@ def test_content_sniffing_for_unknown_extensions(tmp_path):
 def test_read_articles_walks_folders_and_reports_skips(tmp_path):
     write(tmp_path, "b.txt", "Second\n\nBody.")
     write(tmp_path, "a.txt", "First\n\nBody.")
-    write(tmp_path, "bad.bin", b"\x00\x01")
+    write(tmp_path, "bad.txt", b"\x00\x01")  # a known type: skipped (a .bin is ignored)
     write(tmp_path, ".hidden.txt", "Hidden\n\nNot read.")
     items = list(read_articles(tmp_path))
     assert [i.title for i in items if isinstance(i, Article)] == ["First", "Second"]
-    assert [(i.path.name, i.reason.split(" ")[0]) for i in items if isinstance(i, Skipped)] == [("bad.bin", "binary")]
+    assert [(i.path.name, i.reason.split(" ")[0]) for i in items if isinstance(i, Skipped)] == [("bad.txt", "binary")]
 
 
 def test_unreadable_file_is_a_parse_error(tmp_path, monkeypatch):

@@ -15,6 +15,7 @@ file that is UTF-8 but for a few stray bytes, every record holding one of them.
 """
 from __future__ import annotations
 
+import errno
 import gzip
 import importlib
 import io
@@ -22,7 +23,9 @@ import os
 import re
 import stat
 import zlib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Iterator
 
@@ -123,12 +126,13 @@ def parse_file(path: Path, limits: Limits | None = None) -> Iterator[Article | P
         raise ParseError(path, f"{fmt} parser failed: {type(exc).__name__}: {exc}") from exc
 
 
-def read_bytes(path: Path, limits: Limits) -> bytes:
+def read_bytes(path: Path, limits: Limits, roots: Iterable[str | os.PathLike] | None = None) -> bytes:
     """A regular file's bytes, refusing (unread) one over `max_file_bytes` and anything that is not
-    a regular file: a FIFO would block the run forever, a device never ends."""
+    a regular file: a FIFO would block the run forever, a device never ends. The file is opened
+    with `open_within(path, roots)`: one that really lies outside the corpus is refused."""
     limit = limits.max_file_bytes
     try:  # O_NONBLOCK: opening a FIFO must not wait for a writer
-        with open(path, "rb", opener=_open_nonblocking) as stream:
+        with open(path, "rb", opener=lambda name, flags: open_within(name, roots, flags)) as stream:
             info = os.fstat(stream.fileno())
             if not stat.S_ISREG(info.st_mode):
                 raise ParseError(path, "not a regular file (a FIFO, socket or device); not read")
@@ -141,6 +145,8 @@ def read_bytes(path: Path, limits: Limits) -> bytes:
                 if not more:
                     break
                 data += more
+    except OutsideCorpus as exc:
+        raise ParseError(path, exc.strerror) from None
     except OSError as exc:
         raise ParseError(path, f"cannot read: {exc.strerror or exc}") from None
     if len(data) > limit:
@@ -151,6 +157,86 @@ def read_bytes(path: Path, limits: Limits) -> bytes:
 
 def _open_nonblocking(name, flags):
     return os.open(name, flags | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+
+
+class OutsideCorpus(OSError):
+    """A file that, when opened, turned out to lie outside the folders being indexed (a symbolic
+    link, or a folder on its path, changed after the folder was listed)."""
+
+    def __init__(self, real: str):
+        super().__init__(errno.EXDEV, f"symbolic link to {real} outside the indexed folders (not followed)")
+        self.real = real
+
+
+_BOUNDARY: ContextVar[tuple[str, ...] | None] = ContextVar("searchlib_boundary", default=None)
+
+
+@contextmanager
+def boundary(roots: Iterable[str | os.PathLike]) -> Iterator[None]:
+    """Within the block, files are opened (`read_bytes`, `parse_file`, and the manifest's hashing)
+    only where they really lie inside one of `roots` (the folders and files being indexed)."""
+    token = _BOUNDARY.set(tuple(os.path.realpath(root) for root in roots))
+    try:
+        yield
+    finally:
+        _BOUNDARY.reset(token)
+
+
+def open_within(path: str | os.PathLike, roots: Iterable[str | os.PathLike] | None = None,
+                flags: int = os.O_RDONLY) -> int:
+    """A descriptor for `path` (non-blocking, close-on-exec), refused with OutsideCorpus unless the
+    file it opened really lies inside one of `roots` (default: those of the `boundary()` in force).
+
+    A folder is listed before its files are read, so a symbolic link checked when it was listed may
+    point elsewhere by the time it is opened: what counts is where the opened descriptor is, read
+    back from the kernel (`/proc/self/fd`) after opening, so no change of links can slip past. With
+    no roots known (a worker process, a direct `parse_file`), the boundary is the longest leading
+    part of the path that holds no symbolic link: a link may lead anywhere inside the folder
+    holding the path's first link, never above it.
+    """
+    allowed = _BOUNDARY.get() if roots is None else tuple(os.path.realpath(root) for root in roots)
+    if allowed is None:
+        allowed = (_unlinked_prefix(os.path.abspath(path)),)
+    fd = _open_nonblocking(path, flags)
+    try:
+        real = _real_path(fd, path)
+        if not any(_inside(real, root) for root in allowed):
+            raise OutsideCorpus(real)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def _real_path(fd: int, path) -> str:
+    """Where the open descriptor `fd` really is (`path` is what was opened)."""
+    try:
+        return os.readlink(f"/proc/self/fd/{fd}")
+    except OSError:  # no /proc: resolve the name, and make sure it is the file we hold
+        real = os.path.realpath(path)
+        held, there = os.fstat(fd), os.stat(real)
+        if (held.st_dev, held.st_ino) != (there.st_dev, there.st_ino):
+            raise OutsideCorpus(real) from None
+        return real
+
+
+def _inside(real: str, root: str) -> bool:
+    return real == root or real.startswith(root.rstrip(os.sep) + os.sep)
+
+
+def _unlinked_prefix(path: str) -> str:
+    """The longest leading part of the absolute `path` with no symbolic link in it."""
+    parts = Path(path).parts
+    prefix = parts[0]
+    for part in parts[1:]:
+        step = os.path.join(prefix, part)
+        try:
+            if stat.S_ISLNK(os.lstat(step).st_mode):
+                break
+        except OSError:
+            break
+        prefix = step
+    return prefix
 
 
 def gunzip(data: bytes, path: Path, limits: Limits | None = None) -> bytes:
