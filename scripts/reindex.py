@@ -4,7 +4,11 @@
     */15 * * * * cd /srv/news && .venv/bin/python scripts/reindex.py --log /var/log/searchlib.log
 
 Log line (one per run, tab-free, grep-friendly):
-    2026-11-24T18:00:01+00:00 searchlib-reindex status=ok files=6 added=0 updated=1 deleted=0 unchanged=5 skipped=0 articles=3 seconds=0.05
+    2026-11-24T18:00:01+00:00 searchlib-reindex status=ok files=6 added=0 updated=1 deleted=0 unchanged=5 skipped=0 ignored=2 articles=3 seconds=0.05
+then one indented line per skipped file or error. File names come from the corpus, so everything
+written is escaped (`escape`): a newline in a name cannot forge a log line, a terminal escape
+cannot reach whoever reads the log, and a name that is not UTF-8 shows its bytes as \\xNN.
+Files of types searchlib does not read (README.md, LICENSE) are ignored: counted, not skipped.
 Exit codes: 0 everything indexed, 1 some files skipped (named in the log), 2 error,
 75 another reindex holds the lock (the overlapping cron tick just gives up).
 """
@@ -22,6 +26,36 @@ import searchlib  # noqa: E402
 from searchlib import settings  # noqa: E402
 
 OK, SKIPPED, ERROR, LOCKED = 0, 1, 2, 75
+# Characters written as escapes besides C0/C1 controls: line and paragraph separators, bidi
+# controls (they reorder what a terminal shows), and the backslash itself (so escapes are unambiguous).
+_ESCAPED = {0x2028, 0x2029, *range(0x202A, 0x202F), *range(0x2066, 0x206A), 0xFEFF}
+_SHORT = {"\n": "\\n", "\r": "\\r", "\t": "\\t", "\\": "\\\\"}
+
+
+def escape(text: str) -> str:
+    """`text` safe for one log line: backslash escapes for control characters (`\\n`, `\\x1b`,
+    `\\u202e`), and a byte that was not UTF-8 (decoded by Python as a lone surrogate) as `\\xNN`."""
+    out = []
+    for char in text:
+        code = ord(char)
+        if char in _SHORT:
+            out.append(_SHORT[char])
+        elif 0xDC80 <= code <= 0xDCFF:  # os.fsdecode's surrogateescape for the byte code - 0xDC00
+            out.append(f"\\x{code - 0xDC00:02x}")
+        elif code < 0x20 or 0x7F <= code <= 0x9F:
+            out.append(f"\\x{code:02x}")
+        elif code in _ESCAPED or 0xD800 <= code <= 0xDFFF:
+            out.append(f"\\u{code:04x}")
+        else:
+            out.append(char)
+    return "".join(out)
+
+
+def _jobs(text: str) -> int:
+    jobs = int(text)
+    if jobs < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, not {text}")
+    return jobs
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -30,24 +64,30 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--index", type=Path, help="index folder (default: $SEARCHLIB_INDEX or ./index)")
     parser.add_argument("--log", type=Path, help="append the log line here (default: stderr)")
     parser.add_argument("--wait", type=float, default=0.0, help="seconds to wait for a running reindex")
+    parser.add_argument("--jobs", type=_jobs, default=None,
+                        help="processes parsing files (default: one per core; 1: none)")
+    parser.add_argument("--exclude", action="append", default=[], metavar="GLOB",
+                        help="leave out files and folders matching this gitignore pattern (repeatable)")
     args = parser.parse_args(argv)
 
     if args.log:  # a run nobody can read about is not started
         try:
             args.log.open("a", encoding="utf-8").close()
         except OSError as exc:
-            sys.stderr.write(f"searchlib-reindex: cannot write the log {args.log}: {exc.strerror or exc}; "
-                             "nothing was indexed\n")
+            sys.stderr.write(f"searchlib-reindex: cannot write the log {escape(str(args.log))}: "
+                             f"{escape(str(exc.strerror or exc))}; nothing was indexed\n")
             return ERROR
     started = time.perf_counter()
     fields: dict[str, object] = {}
     try:
         idx = searchlib.Index(settings.index_path(args.index))
-        report = idx.update(args.paths or [settings.corpus_path()], wait=args.wait)
+        report = idx.update(args.paths or [settings.corpus_path()], wait=args.wait, jobs=args.jobs,
+                            exclude=args.exclude)
         status, code = ("ok", OK) if report.ok else ("skipped", SKIPPED)
         fields = {"files": report.files, "added": report.added, "updated": report.updated,
                   "deleted": report.deleted, "unchanged": report.unchanged,
-                  "skipped": len({s.path for s in report.skipped}), "articles": report.articles}
+                  "skipped": len({s.path for s in report.skipped}), "ignored": len(report.ignored),
+                  "articles": report.articles}
         details = [f"  skipped {s}" for s in report.skipped]
     except searchlib.IndexLockedError as exc:
         status, code, details = "locked", LOCKED, [f"  {exc}"]
@@ -58,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
     fields["seconds"] = f"{time.perf_counter() - started:.2f}"
     stamp = datetime.now(timezone.utc).isoformat(timespec="seconds")
     line = " ".join([stamp, "searchlib-reindex", f"status={status}"] + [f"{k}={v}" for k, v in fields.items()])
-    text = "\n".join([line] + details) + "\n"
+    text = "\n".join([line] + [escape(detail) for detail in details]) + "\n"
     if args.log:
         with args.log.open("a", encoding="utf-8") as log:
             log.write(text)

@@ -21,7 +21,7 @@ def test_ok_run_logs_one_line(tmp_path):
     (line,) = log.read_text().splitlines()
     m = LINE.match(line)
     assert m and m.group(1) == "ok"
-    assert re.fullmatch(r" files=1 added=1 updated=0 deleted=0 unchanged=0 skipped=0 articles=5 seconds=\d+\.\d\d", m.group(2))
+    assert re.fullmatch(r" files=1 added=1 updated=0 deleted=0 unchanged=0 skipped=0 ignored=0 articles=5 seconds=\d+\.\d\d", m.group(2))
 
 
 def test_skipped_files_exit_1_and_are_named(tmp_path):
