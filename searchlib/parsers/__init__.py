@@ -163,8 +163,9 @@ class OutsideCorpus(OSError):
     """A file that, when opened, turned out to lie outside the folders being indexed (a symbolic
     link, or a folder on its path, changed after the folder was listed)."""
 
-    def __init__(self, real: str):
-        super().__init__(errno.EXDEV, f"symbolic link to {real} outside the indexed folders (not followed)")
+    def __init__(self, real: str, folder: str | None = None):
+        where = f", outside {folder}," if folder else " outside the indexed folders"
+        super().__init__(errno.EXDEV, f"symbolic link to {real}{where} (not followed)")
         self.real = real
 
 
@@ -195,13 +196,15 @@ def open_within(path: str | os.PathLike, roots: Iterable[str | os.PathLike] | No
     holding the path's first link, never above it.
     """
     allowed = _BOUNDARY.get() if roots is None else tuple(os.path.realpath(root) for root in roots)
+    folder = None
     if allowed is None:
-        allowed = (_unlinked_prefix(os.path.abspath(path)),)
+        folder = _unlinked_prefix(os.path.abspath(path))
+        allowed = (folder,)
     fd = _open_nonblocking(path, flags)
     try:
         real = _real_path(fd, path)
         if not any(_inside(real, root) for root in allowed):
-            raise OutsideCorpus(real)
+            raise OutsideCorpus(real, folder)
     except BaseException:
         os.close(fd)
         raise
@@ -225,18 +228,32 @@ def _inside(real: str, root: str) -> bool:
 
 
 def _unlinked_prefix(path: str) -> str:
-    """The longest leading part of the absolute `path` with no symbolic link in it."""
+    """The longest leading part of the absolute `path` with no symbolic link in it.
+
+    Folders found to be no link are remembered (a corpus has few folders and many files): if one
+    has become a link since, the prefix comes out longer than it is, which only narrows what may
+    be opened, never widens it."""
     parts = Path(path).parts
     prefix = parts[0]
-    for part in parts[1:]:
+    last = len(parts) - 1
+    for i, part in enumerate(parts[1:], 1):
         step = os.path.join(prefix, part)
-        try:
-            if stat.S_ISLNK(os.lstat(step).st_mode):
+        if step not in _REAL_FOLDERS:
+            try:
+                info = os.lstat(step)
+            except OSError:
                 break
-        except OSError:
-            break
+            if stat.S_ISLNK(info.st_mode):
+                break
+            if i < last and stat.S_ISDIR(info.st_mode):
+                if len(_REAL_FOLDERS) >= 4096:
+                    _REAL_FOLDERS.clear()
+                _REAL_FOLDERS[step] = None
         prefix = step
     return prefix
+
+
+_REAL_FOLDERS: dict[str, None] = {}
 
 
 def gunzip(data: bytes, path: Path, limits: Limits | None = None) -> bytes:
