@@ -21,6 +21,10 @@ Each limit is resolved as settings are: an explicit `Limits` (`parse_file(path, 
   nests deeper is skipped as soon as its scan gets there (a shorter one is decoded at once,
   and refused at Python's own recursion limit, about 1,000).
 
+One setting says how to read rather than how much: `csv_columns` (`SEARCHLIB_CSV_COLUMNS`,
+e.g. `class,title,body`), the names of a CSV table's columns in order, for a table without a
+header row (see `parsers.csvfmt`); empty (the default) reads the header, or guesses.
+
 The defaults are far above real news files (the largest page in the test corpora has ~2,000
 tags nested 52 deep; the largest article record is well under 1 MB) and keep the peak memory of
 reading any one file well under 1 GB: parsing costs at most a few times `max_file_bytes` for the
@@ -59,9 +63,16 @@ class Limits:
     max_html_depth: int = 256
     max_feed_elements: int = 1_000_000
     max_json_depth: int = 512
+    csv_columns: tuple[str, ...] = ()
 
     def __post_init__(self):
+        if isinstance(self.csv_columns, str):  # "class,title,body"
+            object.__setattr__(self, "csv_columns", _columns(self.csv_columns))
+        if not (isinstance(self.csv_columns, tuple) and all(isinstance(c, str) for c in self.csv_columns)):
+            raise LimitsError("csv_columns", self.csv_columns, "list of column names")
         for f in fields(self):
+            if f.name == "csv_columns":
+                continue
             value = getattr(self, f.name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise LimitsError(f.name, value, "whole number")
@@ -70,11 +81,13 @@ class Limits:
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "Limits":
         """The defaults, overridden by any `SEARCHLIB_MAX_*` variable that is set and not empty."""
         environ = os.environ if environ is None else environ
-        return _from_values(tuple(environ.get(variable, "") for variable, _ in ENVIRONMENT.values()))
+        limits = _from_values(tuple(environ.get(variable, "") for variable, _ in ENVIRONMENT.values()))
+        columns = environ.get(CSV_COLUMNS, "")
+        return replace(limits, csv_columns=_columns(columns)) if columns.strip() else limits
 
     def hint(self, name: str) -> str:
         """`(SEARCHLIB_MAX_FILE_MB)`: the variable that raises limit `name`, for messages."""
-        return f"({ENVIRONMENT[name][0]})"
+        return f"({CSV_COLUMNS if name == 'csv_columns' else ENVIRONMENT[name][0]})"
 
 
 # Field → (environment variable, the variable's unit in the field's unit: MB or 1).
@@ -86,7 +99,13 @@ ENVIRONMENT = {
     "max_feed_elements": ("SEARCHLIB_MAX_FEED_ELEMENTS", 1),
     "max_json_depth": ("SEARCHLIB_MAX_JSON_DEPTH", 1),
 }
+CSV_COLUMNS = "SEARCHLIB_CSV_COLUMNS"
 DEFAULTS = Limits()
+
+
+def _columns(text: str) -> tuple[str, ...]:
+    """`"class, title,body"` → ("class", "title", "body"); empty when the text is blank."""
+    return tuple(name.strip() for name in text.split(",")) if text.strip() else ()
 
 
 def current(explicit: Limits | None = None) -> Limits:
