@@ -4,6 +4,10 @@ tracemalloc peaks in this process, and VmHWM (peak RSS) of a child process runni
 Index.update over a 100 MB one-line file, a 1 GB gzip bomb and a page nested 5,000 deep.
 
     python scripts/measure_untrusted.py      # about 30 s; writes only to a temporary folder
+    python scripts/measure_untrusted.py --many [N]   # only: `search index` of one JSON Lines
+        file of N (600,000) tiny records, --jobs 1 and default jobs, and a --rebuild: peak RSS
+        of the largest process (GNU time's, from getrusage) and of the whole process tree
+        (the sum of its processes' RSS, sampled every 20 ms), a few minutes
 """
 import os, shutil, sys, tempfile, time
 from pathlib import Path
@@ -14,6 +18,70 @@ from searchlib import read_articles
 from searchlib.limits import Limits
 from searchlib.parsers import parse_file
 from tests.test_untrusted import BODY, MB, gzip_bomb, peak_memory, record, write
+
+
+
+def tree_rss(pid: int) -> int:
+    """The RSS (bytes) of process `pid` and all its descendants, from /proc."""
+    children: dict[int, list[int]] = {}
+    rss: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            status = Path(f"/proc/{entry}/status").read_text()
+        except OSError:
+            continue
+        fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+        children.setdefault(int(fields["PPid"]), []).append(int(entry))
+        rss[int(entry)] = int(fields.get("VmRSS", "0 kB").split()[0]) * 1024
+    total, todo = 0, [pid]
+    while todo:
+        p = todo.pop()
+        total += rss.get(p, 0)
+        todo.extend(children.get(p, []))
+    return total
+
+
+def measure_many(records: int) -> None:
+    """`search index` of one file of many tiny records (plus 20 small files, so that the
+    parallel path starts workers), in a child process per run."""
+    import subprocess
+    base = Path(tempfile.mkdtemp(prefix="searchlib-many-"))
+    corpus = base / "corpus"
+    corpus.mkdir()
+    with (corpus / "many.jsonl").open("w") as out:
+        for i in range(records):
+            out.write(f'{{"id": "r{i}", "title": "T {i}", "body": "w{i % 977} x{i % 131}", "date": "2022-09-06"}}\n')
+    for i in range(20):
+        (corpus / f"small{i:02}.jsonl").write_text(record(f"Small {i}"))
+    size = (corpus / "many.jsonl").stat().st_size
+    search = [sys.executable, "-c", "import sys; from searchlib.cli import main; main(sys.argv[1:])"]
+    runs = [("--jobs 1", ["index", "--jobs", "1"]), ("default jobs", ["index"]),
+            ("default jobs, --rebuild", ["index", "--rebuild"])]
+    for name, args in runs:
+        if "--rebuild" not in args:
+            shutil.rmtree(base / "ix", ignore_errors=True)
+        t = time.monotonic()
+        child = subprocess.Popen(["/usr/bin/time", "-f", "maxrss %M"] + search + args
+                                 + ["--index", str(base / "ix"), str(corpus)],
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        peak_tree = 0
+        while child.poll() is None:
+            peak_tree = max(peak_tree, tree_rss(child.pid))
+            time.sleep(0.02)
+        stderr = child.stderr.read().strip().splitlines()
+        peak_one = int(stderr[-1].split()[-1]) * 1024  # GNU time: the largest process's peak
+        print(f"{records:,} records ({size / MB:.1f} MB), search {name:24} exit {child.returncode}: "
+              f"peak tree {peak_tree / MB:7.1f} MB, largest process {peak_one / MB:7.1f} MB, "
+              f"{time.monotonic() - t:5.1f} s")
+        print("   ", next((line for line in stderr if " added, " in line), stderr[-2:]))
+    shutil.rmtree(base, ignore_errors=True)
+
+
+if sys.argv[1:2] == ["--many"]:
+    measure_many(int(sys.argv[2]) if len(sys.argv) > 2 else 600_000)
+    sys.exit(0)
 
 base = Path(tempfile.mkdtemp(prefix="searchlib-untrusted-"))
 def show(name, memory, t):

@@ -19,7 +19,7 @@ _SURROGATES = re.compile("[\ud800-\udfff]")  # lone surrogates: not characters
 LIST_FIELDS = ("tags", "topics", "places", "people", "orgs")
 
 
-@dataclass
+@dataclass(slots=True)
 class Article:
     """One news article. `date` is timezone-aware UTC (or None when the source gave none).
 
@@ -30,6 +30,9 @@ class Article:
     `dateline` is the wire-service place line ("SALVADOR, Feb 26"); `topics`, `places`, `people`
     and `orgs` are a newswire's controlled category lists (Reuters-21578). `notes` records doubts
     about how the article was read, e.g. an encoding that had to be guessed.
+
+    Slotted (no per-instance dict): a file may hold hundreds of thousands of short records,
+    and a batch of them is held at once.
     """
 
     title: str = ""

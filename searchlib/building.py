@@ -47,7 +47,7 @@ def _take_queues(todo, done) -> None:
 def _write_from_queue(index_dir: str, base: str, limits, batch: int, postings: int) -> _Written:
     """In a worker process: take files from the queue until it says stop, parse them and write
     their articles into new segments of the index at `index_dir`, returned, not committed."""
-    from .indexing import UpdateReport, _parse_worker, _Run
+    from .indexing import UpdateReport, _Run
     from .schema import to_document
     from .storage import open_for_writing
     from .writer import open_writer
@@ -62,9 +62,11 @@ def _write_from_queue(index_dir: str, base: str, limits, batch: int, postings: i
         while (entry := todo.get()) is not None:
             place, path_text, state = entry
             path = Path(path_text)
-            articles = run._articles(path, _parse_worker(path_text, limits))
-            if articles:  # (the index's lock is held by the process that commits)
-                ids = []
+            ids = []
+            # a file's articles a batch at a time, parsed here (never held whole: a file may
+            # hold hundreds of thousands of records); the index's lock is held by the process
+            # that commits
+            for articles in run._article_batches(path, None, batch, limits):
                 for article in articles:
                     if writer is None:
                         writer = open_writer(ix, _lk=False, compound=False)
@@ -74,6 +76,7 @@ def _write_from_queue(index_dir: str, base: str, limits, batch: int, postings: i
                     if writer.doc_count() >= batch or writer.pool.count >= postings:
                         full, writer = writer, None  # (a file's articles may span two segments)
                         out.segments.append(full._finalize_segment())
+            if ids and not run.incomplete:  # (a file a parser failed part-way is redone next run)
                 out.files.append((place, path_text, state, ids))
             done.put(path_text)
         if writer is not None:

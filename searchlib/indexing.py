@@ -135,20 +135,27 @@ class RunLock:
         os.close(self.fd)  # closing the descriptor releases the lock
 
 
-def _parse_worker(path: str, limits) -> list | tuple:
-    """In a worker process: one file's items. ParseErrors travel as tuples (an exception whose
-    __init__ takes arguments does not unpickle)."""
+def _parse_worker(path: str, limits, most: int = BATCH_ARTICLES) -> list | tuple | None:
+    """In a worker process: one file's items, or None when it holds more than `most` (the
+    writer then reads it itself, a batch at a time: a file of many records must never be held
+    whole, nor pickled back whole). ParseErrors travel as tuples (an exception whose __init__
+    takes arguments does not unpickle)."""
+    items = []
     try:
-        items = list(parse_file(Path(path), limits))
+        for item in parse_file(Path(path), limits):
+            if len(items) >= most:
+                return None
+            items.append(("error", str(item.path), item.reason, item.record)
+                         if isinstance(item, ParseError) else item)
     except ParseError as error:
         return ("failed", str(error.path), error.reason, error.record)
-    return [("error", str(i.path), i.reason, i.record) if isinstance(i, ParseError) else i for i in items]
+    return items
 
 
-def _unpack(result) -> list:
+def _unpack(result) -> Iterator:
     if isinstance(result, tuple):  # the whole file failed
         raise ParseError(Path(result[1]), result[2], result[3])
-    return [ParseError(Path(r[1]), r[2], r[3]) if isinstance(r, tuple) else r for r in result]
+    return (ParseError(Path(r[1]), r[2], r[3]) if isinstance(r, tuple) else r for r in result)
 
 
 def worker_pool(jobs: int, initializer=None, initargs: tuple = ()):
@@ -227,8 +234,9 @@ def _exit_with_parent() -> None:
 
 def _parsed(todo: list, jobs: int):
     """(path, state, is_new, items) for each file to index, in order. With jobs > 1 (and enough
-    files) they are parsed in worker processes, at most 4 x jobs files ahead of the writer (memory
-    stays bounded), while this process writes; items is None when the writer is to parse."""
+    files) they are parsed in worker processes, at most 4 x jobs files ahead of the writer, each
+    of at most BATCH_ARTICLES items (memory stays bounded), while this process writes; items is
+    None when the writer is to parse (one process, or a file of more items than that)."""
     if jobs <= 1 or len(todo) < PARALLEL_FROM:
         for path, state, is_new in todo:
             yield path, state, is_new, None
@@ -365,52 +373,81 @@ class _Run:
         self.report.deleted += len(paths)
 
     def index_file(self, path: Path, state: FileState, is_new: bool, parsed=None) -> None:
-        articles = self._articles(path, parsed)
-        if not articles:
+        """Write the file's articles, committing every `batch_articles` of them, so a file of
+        many records is never held whole. The first batch deletes the file's old articles (in
+        the same commit); the file goes into the manifest only with its last batch's commit, so
+        a run killed in between leaves it to be redone (its articles replaced) by the next."""
+        written = 0
+        for articles in self._article_batches(path, parsed, self.batch_articles):
+            if written and self._full():  # more of this file to come: commit what is written
+                self.commit()
+                self.seen.clear()  # (the searcher now sees those ids)
+            self._open()
+            if not written:
+                self.report.removed += self.writer.delete_by_term("path", str(path))
+            for article in articles:
+                self.writer.add_document(**to_document(article))
+                self.seen[article.id] = path
+            written += len(articles)
+            self.report.articles += len(articles)
+            self.batch_articles_count += len(articles)
+        if not written or self.incomplete:
             return
-        self._open()
-        self.report.removed += self.writer.delete_by_term("path", str(path))
-        for article in articles:
-            self.writer.add_document(**to_document(article))
-            self.seen[article.id] = path
-        self.report.articles += len(articles)
         self.report.added += is_new
         self.report.updated += not is_new
-        self.done[str(path)] = FileState(state.size, state.mtime_ns, state.digest, len(articles))
-        self.batch_articles_count += len(articles)
-        if (len(self.done) >= self.batch_files or self.batch_articles_count >= self.batch_articles
-                or getattr(self.writer.pool, "count", 0) >= self.segment_postings):
+        self.done[str(path)] = FileState(state.size, state.mtime_ns, state.digest, written)
+        if len(self.done) >= self.batch_files or self._full():
             self.commit()
+            self.seen.clear()
+
+    def _full(self) -> bool:
+        """Whether the writer holds a batch's worth of articles or a segment's of postings."""
+        return (self.batch_articles_count >= self.batch_articles
+                or getattr(self.writer.pool, "count", 0) >= self.segment_postings)
 
     def _articles(self, path: Path, parsed=None) -> list[Article]:
-        """The file's usable articles (parsed here, or by a worker), reporting parse problems
-        and duplicate ids, and each indexed article's doubts (its notes, no date) as warnings."""
+        """All the file's usable articles at once (see `_article_batches`)."""
+        return [a for batch in self._article_batches(path, parsed, 1 << 30) for a in batch]
+
+    def _article_batches(self, path: Path, parsed=None, size: int = BATCH_ARTICLES,
+                         limits=None) -> Iterator[list[Article]]:
+        """The file's usable articles (parsed here, or by a worker), in lists of at most `size`,
+        reporting parse problems and duplicate ids, and each indexed article's doubts (its
+        notes, no date) as warnings. The ids of the whole file are remembered (duplicates)."""
         skips_before = len(self.report.skipped)
-        try:
-            items = list(parse_file(path)) if parsed is None else _unpack(parsed)
-        except ParseError as error:
-            self.report.skipped.append(Skipped.from_error(error))
-            return []
+        self.incomplete = False
         articles: list[Article] = []
         ids: set[str] = set()
-        for item in items:
-            if isinstance(item, ParseError):
-                self.report.skipped.append(Skipped.from_error(item))
-                continue
-            item.id = article_id(item, self.base)
-            other = self._indexed_elsewhere(item.id, path)
-            if other is not None:
-                self.report.skipped.append(
-                    Skipped(path, f"duplicate of {item.id} (already indexed from {other})", item.key))
-            elif item.id in ids:
-                self.report.skipped.append(Skipped(path, f"duplicate id {item.id} within the file", item.key))
-            else:
-                ids.add(item.id)
-                articles.append(item)
-                self.report.warnings.extend(flags(item))
-        if not articles and len(self.report.skipped) == skips_before:
+        found = False
+        try:
+            for item in parse_file(path, limits) if parsed is None else _unpack(parsed):
+                if isinstance(item, ParseError):
+                    self.report.skipped.append(Skipped.from_error(item))
+                    continue
+                item.id = article_id(item, self.base)
+                other = self._indexed_elsewhere(item.id, path)
+                if other is not None:
+                    self.report.skipped.append(
+                        Skipped(path, f"duplicate of {item.id} (already indexed from {other})", item.key))
+                elif item.id in ids:
+                    self.report.skipped.append(Skipped(path, f"duplicate id {item.id} within the file", item.key))
+                else:
+                    ids.add(item.id)
+                    articles.append(item)
+                    self.report.warnings.extend(flags(item))
+                    if len(articles) >= size:
+                        found = True
+                        yield articles
+                        articles = []
+        except ParseError as error:  # the whole file (or, part-way, a parser's bug)
+            self.report.skipped.append(Skipped.from_error(error))
+            self.incomplete = found  # what was written stays, and the file is redone next run
+            return
+        if articles:
+            found = True
+            yield articles
+        if not found and len(self.report.skipped) == skips_before:
             self.report.skipped.append(Skipped(path, "no articles found in the file"))
-        return articles
 
     def _indexed_elsewhere(self, article_id: str, path: Path) -> Path | None:
         other = self.seen.get(article_id)

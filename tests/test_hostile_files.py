@@ -138,3 +138,80 @@ def test_deeply_nested_json_is_refused_quickly_with_a_reason(tmp_path, monkeypat
     records[5]["tags"] = [[["x"]]]
     with pytest.raises(ParseError, match=r"nested more than 4 deep \(SEARCHLIB_MAX_JSON_DEPTH\)"):
         list(parse_file(write_file(tmp_path / "deeper.json", json.dumps(records))))
+
+
+# --- item 13: a file of many records is read and written in bounded batches -----------------
+
+def records_file(path: Path, n: int, title: str = "Record") -> Path:
+    return write_file(path, "".join(json.dumps({"id": f"r{i}", "title": f"{title} {i}", "body": f"harbour {i}",
+                                                "date": "2022-09-06"}) + "\n" for i in range(n)))
+
+
+def live_titles(idx) -> list[str]:
+    return sorted(h.title for h in idx.search("harbour", limit=1000))
+
+
+def test_a_file_of_many_records_is_written_in_batches(tmp_path):
+    corpus = tmp_path / "corpus"
+    records_file(corpus / "many.jsonl", 10)
+    with searchlib.Index(tmp_path / "index") as idx:
+        report = idx.update([corpus], jobs=1, batch_articles=3)
+        assert (report.articles, report.commits, report.added) == (10, math.ceil(10 / 3), 1)
+        assert live_titles(idx) == sorted(f"Record {i}" for i in range(10))
+        records_file(corpus / "many.jsonl", 7, "Second")  # changed: replaced, in batches too
+        report = idx.update([corpus], jobs=1, batch_articles=3)
+        assert (report.articles, report.commits, report.updated, report.removed) == (7, 3, 1, 10)
+        assert live_titles(idx) == sorted(f"Second {i}" for i in range(7))
+        assert idx.update([corpus], jobs=1).unchanged == 1
+
+
+@pytest.mark.parametrize("changed", [False, True])
+def test_a_run_killed_mid_file_leaves_the_index_consistent_and_the_next_run_completes_it(
+        tmp_path, monkeypatch, changed):
+    import searchlib.indexing as indexing
+    corpus = tmp_path / "corpus"
+    with searchlib.Index(tmp_path / "index") as idx:
+        if changed:
+            records_file(corpus / "many.jsonl", 4, "Old")
+            idx.update([corpus], jobs=1)
+        records_file(corpus / "many.jsonl", 10)
+        real, calls = indexing.to_document, []
+
+        def dies_at_the_eighth(article):
+            calls.append(article.key)
+            if len(calls) == 8:
+                raise KeyboardInterrupt  # (as a kill would: nothing after it runs)
+            return real(article)
+
+        monkeypatch.setattr(indexing, "to_document", dies_at_the_eighth)
+        with pytest.raises(KeyboardInterrupt):
+            idx.update([corpus], jobs=1, batch_articles=3)
+        monkeypatch.setattr(indexing, "to_document", real)
+        # two batches were committed, with the old articles deleted in the first one's commit
+        assert live_titles(idx) == sorted(f"Record {i}" for i in range(6))
+        report = idx.update([corpus], jobs=1, batch_articles=3)  # the file is redone, not "unchanged"
+        assert (report.articles, report.unchanged) == (10, 0)
+        assert live_titles(idx) == sorted(f"Record {i}" for i in range(10))
+        assert idx.update([corpus], jobs=1).unchanged == 1
+
+
+def test_a_worker_hands_a_file_of_many_records_back_to_the_writer(tmp_path):
+    from searchlib.indexing import _parse_worker
+    from searchlib.limits import current
+    path = records_file(tmp_path / "many.jsonl", 10)
+    assert _parse_worker(str(path), current(), most=10) is not None
+    assert _parse_worker(str(path), current(), most=9) is None  # more than that: the writer reads it
+
+
+def test_parallel_runs_and_rebuilds_index_a_many_record_file_whole(tmp_path):
+    corpus = tmp_path / "corpus"
+    records_file(corpus / "many.jsonl", 40)
+    for i in range(20):
+        write_file(corpus / f"f{i:02}.jsonl", json.dumps({"title": f"File {i}", "body": "harbour"}) + "\n")
+    with searchlib.Index(tmp_path / "index") as idx:
+        report = idx.update([corpus], jobs=2, batch_articles=7)
+        assert (report.articles, report.skipped) == (60, [])
+        assert len(live_titles(idx)) == 60
+        report = idx.update([corpus], jobs=2, batch_articles=7, rebuild=True)
+        assert (report.articles, report.skipped) == (60, [])
+        assert len(live_titles(idx)) == 60
