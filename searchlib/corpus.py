@@ -7,7 +7,12 @@ always read.
 The corpus is untrusted, and so is its shape: symbolic links leading out of the folders being
 indexed are not followed (unless asked), link loops end, only regular files are listed (a FIFO
 would block the run, a device never ends), and a file or folder that cannot be read is reported
-as skipped, never fatal. Only a path that does not exist at all is an error.
+as skipped, never fatal. Only a path that does not exist at all is an error. A listed file may
+change before it is read (a link flipped to point elsewhere): reading opens it with
+`parsers.open_within`, which refuses a file that really lies outside the corpus then.
+
+The index folder is never part of the corpus; `.searchlibignore` files and `exclude` patterns
+(gitignore syntax) leave files out; files of types searchlib does not read are ignored, not skipped.
 """
 from __future__ import annotations
 
@@ -128,9 +133,10 @@ def find_files(paths: Iterable[str | Path], *, follow_links: bool = False, exclu
     PathNotFoundError if a path does not exist: a typo must not look like an empty corpus; and
     LimitsError if a SEARCHLIB_MAX_* variable is malformed, before any work is done.
 
-    In folders (never for a file named explicitly, which is always read):
-    - `exclude_dirs` (index folders) are never entered, compared by identity (device and inode),
-      nor their `.NAME.rebuild` / `.NAME.old` / `.NAME.new` siblings (or, given one of those, NAME);
+    `exclude_dirs` (index folders) are never listed, even when named (a path inside one lists
+    nothing), compared by identity (device and inode), nor their `.NAME.rebuild` / `.NAME.old` /
+    `.NAME.new` siblings (or, given one of those, NAME). In folders (never for a file named
+    explicitly, which is always read):
     - files and folders matching `exclude` (gitignore patterns, relative to each folder given) or
       a `.searchlibignore` file (gitignore syntax, relative to its folder; a deeper one overrides,
       `exclude` overrides them all) are left out, as hidden files are;
@@ -217,7 +223,7 @@ def find_files(paths: Iterable[str | Path], *, follow_links: bool = False, exclu
                         problems.append(Skipped(path, f"symbolic link to {target} outside the indexed "
                                                       "folders (not followed)"))
                         continue
-                if _add_file(path, files, problems) and not _read_type(path, None if follow_links else boundary):
+                if _add_file(path, files, problems) and not _read_type(path, ["/"] if follow_links else boundary):
                     del files[path]
                     ignored.append(path)
     return Listing(sorted(files), problems, sorted(ignored), roots)

@@ -15,7 +15,7 @@ import pytest
 import searchlib
 from searchlib import corpus as corpus_module
 from searchlib import indexing
-from searchlib.corpus import find_files, read_articles
+from searchlib.corpus import ExcludeError, find_files, read_articles
 from searchlib.errors import ParseError
 from searchlib.manifest import digest_file, stat_file
 from searchlib.parsers import boundary, parse_file, read_bytes
@@ -310,3 +310,20 @@ def test_excluding_a_file_removes_its_articles_from_the_index(tmp_path):
     report = idx.update([corpus], exclude=["drafts/"])
     assert (report.deleted, report.unchanged, report.files) == (1, 1, 1)
     assert idx.search("zanzibar").total == 0
+
+
+def test_bad_patterns_are_an_error_when_given_and_reported_in_an_ignore_file(tmp_path):
+    corpus = tmp_path / "corpus"
+    write(corpus / "a.txt", INSIDE)
+    write(corpus / "b.md", INSIDE)
+    with pytest.raises(ExcludeError, match=r"bad exclude pattern '!': .*gitignore syntax"):
+        find_files([corpus], exclude=["*.md", "!"])
+    assert issubclass(ExcludeError, searchlib.SearchlibError)
+    write(corpus / ".searchlibignore", "!\n*.md\n")
+    files, skipped = find_files([corpus])
+    assert names(files, corpus) == ["a.txt"]
+    assert [(s.path.name, s.reason) for s in skipped] == [
+        (".searchlibignore", "line 1: '!' is not a valid gitignore pattern; left out")]
+    # a file named explicitly is read whatever the patterns say
+    files, _ = find_files([corpus / "b.md"], exclude=["*.md"])
+    assert names(files, corpus) == ["b.md"]
