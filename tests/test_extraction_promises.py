@@ -61,3 +61,43 @@ def test_tables_with_a_header_still_read_by_it(tmp_path):
     unknown = write_file(tmp_path / "u.csv", "alpha,beta\none,two\n")
     with pytest.raises(ParseError, match="names no title or text column.*SEARCHLIB_CSV_COLUMNS"):
         list(parse_file(unknown))
+
+
+# --- dates: none in the future, and dates read from URLs ---------------------------------------
+
+BODY = "<p>" + "The harbour ferry sailed again on Monday after a week of repairs to its hull. " * 4 + "</p>"
+
+
+def html_page(tmp_path: Path, head: str, url: str | None = None, mtime: str | None = "2015-01-10") -> Article:
+    canonical = f'<link rel="canonical" href="{url}">' if url else ""
+    path = write_file(tmp_path / "p.html", f"<html><head><title>Ferry back</title>{canonical}{head}</head>"
+                                           f"<body><article><h1>Ferry back</h1>{BODY}</article></body></html>")
+    if mtime:
+        stamp = time.mktime(time.strptime(mtime, "%Y-%m-%d"))
+        os.utime(path, (stamp, stamp))
+    (article,) = articles(parse_file(path))
+    return article
+
+
+def test_a_date_in_the_future_of_the_file_gives_way_to_the_next_candidate(tmp_path):
+    head = ('<meta property="article:published_time" content="14-12-29">'
+            '<meta name="date" content="2014-12-29T10:00:00Z">')
+    assert html_page(tmp_path, head).date.isoformat() == "2014-12-29T10:00:00+00:00"
+    only_future = '<meta property="article:published_time" content="14-12-29">'
+    assert html_page(tmp_path, only_future).date is None
+    assert html_page(tmp_path, only_future, "https://example.com/2014/12/29/ferry").date.date().isoformat() \
+        == "2014-12-29"
+    # a day of slack (time zones), and a file written now keeps today's dates
+    slack = '<meta property="article:published_time" content="2015-01-10T18:00:00-05:00">'
+    assert html_page(tmp_path, slack).date.isoformat() == "2015-01-10T23:00:00+00:00"
+    assert html_page(tmp_path, '<meta name="date" content="2029-12-14">', mtime=None).date is None
+
+
+@pytest.mark.parametrize("url, day", [
+    ("https://www.theguardian.com/world/2019/nov/18/hong-kong-protests", "2019-11-18"),
+    ("https://www.theguardian.com/world/2019/sept/3/story", "2019-09-03"),
+    ("https://example.com/news/2019/11/18/story.html", "2019-11-18"),
+    ("https://example.com/2019-11-08/story", "2019-11-08"),
+])
+def test_dates_are_read_from_urls_when_nothing_better_is_found(tmp_path, url, day):
+    assert html_page(tmp_path, "", url, mtime="2020-01-01").date.date().isoformat() == day

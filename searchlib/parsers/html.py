@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import re
 import warnings
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Iterator
 from urllib.parse import urljoin, urlparse
@@ -28,6 +29,7 @@ from bs4 import BeautifulSoup, MarkupResemblesLocatorWarning, NavigableString, T
 from bs4.exceptions import ParserRejectedMarkup
 
 from ..article import Article, clean_line, clean_text
+from ..dates import to_utc_aware
 from ..errors import ParseError
 from ..limits import Limits, current as current_limits
 from . import CUT_OFF_NOTE, htmlbody
@@ -37,6 +39,13 @@ _ARTICLE_TYPES = {"newsarticle", "article", "reportagenewsarticle", "blogposting
                   "opinionnewsarticle", "reviewnewsarticle", "backgroundnewsarticle", "report",
                   "liveblogposting", "socialmediaposting", "scholarlyarticle", "techarticle"}
 _URL_DATE = re.compile(r"/((?:19|20)\d\d)[/-](0?[1-9]|1[0-2])[/-](0?[1-9]|[12]\d|3[01])(?:/|$|[^\d])")
+# The Guardian's `/2019/nov/18/`: a month's English name or its abbreviation (`sept` too).
+_URL_NAMED_DATE = re.compile(r"/((?:19|20)\d\d)/(jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*/"
+                             r"(0?[1-9]|[12]\d|3[01])(?:/|$|[^\d])", re.I)
+_MONTHS = {name: number for number, name in enumerate(
+    ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), start=1)}
+# How far past the file's own modification time a date may lie (time zones, clocks a little off).
+_DATE_SLACK = timedelta(days=1)
 _SEPARATOR = re.compile(r"\s+[|\-–—:»«/·•]\s+|\s+::\s+|\s*\|\s*")
 # Meta tags naming the publication date: the Open Graph ones (trusted before JSON-LD), then others.
 _OG_DATE_KEYS = ("article:published_time", "og:article:published_time")
@@ -81,7 +90,7 @@ def parse(text: str, path: Path, limits: Limits | None = None) -> Iterator[Artic
         author=_author(soup, meta, ld),
         summary=_first(meta.get("og:description"), meta.get("description"), _ld_text(_get(ld, "description")),
                        meta.get("twitter:description")),
-        date=_date(soup, meta, ld, url),
+        date=_date(soup, meta, ld, url, _newest_date(path)),
         lang=_lang(soup, meta, ld),
         tags=_tags(meta, ld),
         notes=notes,
@@ -341,7 +350,19 @@ def _clean_byline(value) -> str | None:
     return value
 
 
-def _date(soup: BeautifulSoup, meta: dict, ld: dict, url: str | None):
+def _newest_date(path: Path) -> datetime:
+    """The latest date the page can carry: its file's modification time (else now) and a day.
+    A publication date after the page was saved is a misreading (`14-12-29` read as 2029)."""
+    try:
+        written = datetime.fromtimestamp(path.stat().st_mtime, timezone.utc)
+    except (OSError, OverflowError, ValueError):
+        written = datetime.now(timezone.utc)
+    return written + _DATE_SLACK
+
+
+def _date(soup: BeautifulSoup, meta: dict, ld: dict, url: str | None, newest: datetime | None = None):
+    """The publication date: the first candidate (meta tags, JSON-LD, <time>) that reads as a
+    date no later than `newest`, else one in the URL (`/2019/11/18/`, `/2019/nov/18/`)."""
     candidates = [meta.get(k) for k in _OG_DATE_KEYS] + [_ld_text(_get(ld, "datePublished"))]
     candidates += [meta.get(k) for k in _OTHER_DATE_KEYS]
     item = soup.find(attrs={"itemprop": "datePublished"})
@@ -350,12 +371,22 @@ def _date(soup: BeautifulSoup, meta: dict, ld: dict, url: str | None):
     for time_tag in soup.find_all("time", limit=5):
         candidates.append(time_tag.get("datetime"))
     candidates.append(_ld_text(_get(ld, "dateCreated")))
-    for value in candidates:
-        parsed = parse_date(value if isinstance(value, str) else None)
-        if parsed:
+    for value in candidates + [_url_date(url)]:
+        parsed = to_utc_aware(parse_date(value if isinstance(value, str) else None))
+        if parsed and (newest is None or parsed <= newest):
             return parsed
+    return None
+
+
+def _url_date(url: str | None) -> str | None:
+    """The date in a URL's path as `YYYY-MM-DD`, or None."""
     m = _URL_DATE.search(url or "")
-    return parse_date("-".join(m.groups())) if m else None
+    if m:
+        return "-".join(m.groups())
+    m = _URL_NAMED_DATE.search(url or "")
+    if m:
+        return f"{m.group(1)}-{_MONTHS[m.group(2).lower()[:3]]:02}-{int(m.group(3)):02}"
+    return None
 
 
 def _lang(soup: BeautifulSoup, meta: dict, ld: dict) -> str | None:
