@@ -3,13 +3,22 @@
 Stage: all of them, as a facade over `indexing` (write) and `searching` (read). The folder is
 self-describing: next to Whoosh's files, `searchlib.json` records the format and schema version,
 and an index from another version is refused with a message to rebuild.
+
+Only a folder whose `searchlib.json` says it is a searchlib index is ever replaced or written to;
+a new index is made only in a missing folder (made the user's alone, 0700) or an empty one (its
+mode kept); anything else raises NotAnIndexError and is left untouched. Searches read the index
+folder through one descriptor (`storage.ReadingStorage`), so a rebuild swapping a new folder in
+shows them the old index or the new one, never a mix.
 """
 from __future__ import annotations
 
+import fcntl
 import gc
 import json
 import os
+import stat
 import threading
+import time
 import warnings
 import weakref
 from contextlib import contextmanager
@@ -21,11 +30,14 @@ from whoosh import index as whoosh_index
 
 from . import __version__
 from .article import Article
-from .dates import parse_since, parse_until
-from .errors import IndexFormatError, IndexNotFoundError, SearchlibError
+from .dates import parse_window
+from .errors import (IndexFormatError, IndexNotFoundError, NotAnIndexError, PathNotFoundError,
+                     QueryError, SearchlibError)
+from .query import check_arguments
 from .schema import SCHEMA, SCHEMA_VERSION, to_article
 from .searching import RANKING, Results, run_search, run_similar
-from .storage import READERS_GATE, READERS_LOCK, open_for_reading, reading, sync_folder
+from .storage import (READERS_GATE, READERS_LOCK, deleting, open_folder, open_for_reading,
+                      open_searcher, sync_folder)
 
 if TYPE_CHECKING:  # indexing (and the parsers it brings) is imported only when indexing
     from .indexing import Progress, UpdateReport
@@ -33,6 +45,11 @@ if TYPE_CHECKING:  # indexing (and the parsers it brings) is imported only when 
 
 META_FILE = "searchlib.json"
 FORMAT = "searchlib-index"
+LOCK_NAME = "searchlib.lock"  # indexing.LOCK_FILE (not imported: a search never needs indexing)
+# What a folder may hold and still count as empty: the repository's own index/ has a .gitignore
+_EMPTY_NAMES = {".gitignore", LOCK_NAME}
+MISSING, EMPTY, INDEX, OTHER = "missing", "empty", "index", "other"
+SWAP_WAIT = 2.0  # seconds a reader waits out a swap's two renames (microseconds apart) at most
 
 DateLike = str | date | datetime | None
 
@@ -40,44 +57,111 @@ DateLike = str | date | datetime | None
 class Index:
     """A searchlib index in a folder.
 
-    `Index(path)` opens the index there, creating an empty one if the folder holds none
-    (`create=False` raises IndexNotFoundError instead). Whoosh objects stay inside: methods take
-    and return str, Path, datetime and searchlib's own dataclasses.
+    `Index(path)` opens the index there, or makes an empty one in a missing or empty folder (and
+    if its first `update` names a path that does not exist, takes it away again: a typo leaves
+    nothing behind); `create=False` raises IndexNotFoundError there instead, and never writes
+    anything. A folder holding anything else raises NotAnIndexError. Whoosh objects stay inside: methods take and return str, Path,
+    datetime and searchlib's own dataclasses.
     """
 
     def __init__(self, path: str | os.PathLike = "index", *, create: bool = True):
         self.path = Path(path)
-        _recover(self.path)
-        if not exists(self.path):
-            if not create:
-                raise IndexNotFoundError(self.path)
-            _create(self.path)
-        self._check_meta()
         self._ix = None
         # Searchers kept open between searches (one per concurrent search): opening one, and
         # then each segment's columns on first use, cost more than a typical query.
         self._idle: list = []
         self._idle_lock = threading.Lock()
-        self._finalizer = weakref.finalize(self, _close_all, self._idle, self._idle_lock)
+        self._fds: list[int] = []  # the index folder as opened (one descriptor, or none yet)
+        self._folder_id: tuple[int, int] | None = None
+        self._finalizer = weakref.finalize(self, _close_all, self._idle, self._idle_lock, self._fds)
+        kind = _settle(self.path)
+        if kind == OTHER:
+            raise NotAnIndexError(self.path)
+        if kind != INDEX and not create:
+            raise IndexNotFoundError(self.path)
+        self._create = create
+        self._made: tuple[bool, set[str]] | None = None  # (folder made?, names there before)
+        if kind != INDEX:
+            self._made = _make(self.path)
+        self._folder()
+
+    def _unmake(self) -> None:
+        """Take away the empty index this object made, if nothing was ever committed to it (and
+        no run holds it): the folder if it was made here, else only the files written into it."""
+        from .indexing import RunLock
+        made, self._made = self._made, None
+        if made is None:
+            return
+        self.close()
+        with RunLock(self.path, 0):
+            try:
+                fresh = open_for_reading(self.path).latest_generation() == 0
+            except Exception:
+                return
+            if not fresh or (self.path / "files.sqlite").exists() or _kind(self.path) != INDEX:
+                return
+            folder_made, before = made
+            if folder_made:
+                import shutil
+                shutil.rmtree(self.path)
+                return
+            for name in set(os.listdir(self.path)) - before:
+                if (self.path / name).is_file() and not (self.path / name).is_symlink():
+                    (self.path / name).unlink()
+
+    def _folder(self) -> int:
+        """The descriptor of the index folder, (re)opened when the path holds another folder
+        than the one opened (a rebuild swapped it in); an empty index is made first if the path
+        holds none and this Index may create one."""
+        try:
+            st = os.stat(self.path)
+            now = (st.st_dev, st.st_ino)
+        except FileNotFoundError:
+            now = None
+        if self._fds and (now == self._folder_id or now is None and _settle(self.path) != INDEX):
+            return self._fds[0]  # (with no folder at the path at all, the one opened stays)
+        kind = _settle(self.path)
+        if kind == OTHER:
+            raise NotAnIndexError(self.path)
+        if kind != INDEX:
+            if not self._create:
+                raise IndexNotFoundError(self.path)
+            _make(self.path)
+        try:
+            fd = open_folder(self.path)
+        except FileNotFoundError:
+            raise IndexNotFoundError(self.path) from None
+        try:
+            _check_meta(self.path, fd)
+            st = os.fstat(fd)
+        except BaseException:
+            os.close(fd)
+            raise
+        for old in self._fds:
+            os.close(old)  # (searchers opened on it hold descriptors of their own)
+        self._fds[:] = [fd]
+        self._folder_id = (st.st_dev, st.st_ino)
+        self._ix = None
+        return fd
 
     @property
     def _whoosh(self):
+        fd = self._folder()
         if self._ix is None:
             try:
-                self._ix = open_for_reading(self.path)
+                self._ix = open_for_reading(self.path, fd)
             except (whoosh_index.EmptyIndexError, OSError, ValueError) as exc:
                 raise IndexFormatError(self.path, f"Whoosh cannot open it ({exc})") from None
         return self._ix
 
     @contextmanager
     def _searcher(self):
-        """A searcher on the newest commit, for use inside `reading()`: one kept from an earlier
-        search if nothing was committed since (same folder, same generation), else a new one.
-        A kept searcher's files cannot have been deleted meanwhile: a writer deletes a segment's
-        files only after committing a newer generation, and a rebuild swaps in a new folder."""
+        """A searcher on the newest commit: one kept from an earlier search if nothing was
+        committed since (same folder, same generation), else a new one. Every file a searcher
+        reads is open from the start (`storage.open_searcher`), so a commit or a rebuild since
+        cannot take them away, and no lock is held while it is used."""
         ix = self._whoosh
-        folder = os.stat(self.path)
-        version = (folder.st_dev, folder.st_ino, ix.latest_generation())
+        version = self._folder_id + (ix.latest_generation(),)
         searcher = None
         with self._idle_lock:
             while self._idle and searcher is None:
@@ -87,7 +171,7 @@ class Index:
                 else:
                     kept.close()
         if searcher is None:
-            searcher = ix.searcher(weighting=RANKING)
+            searcher = open_searcher(self.path, self._fds[0], weighting=RANKING)
             version = version[:2] + (searcher.reader().generation(),)
         try:
             yield searcher
@@ -98,9 +182,11 @@ class Index:
             self._idle.append((version, searcher))
 
     def close(self) -> None:
-        """Close the searchers kept open between searches (also done when the Index is
-        garbage-collected, or at the end of a `with Index(...) as idx:` block)."""
-        _close_all(self._idle, self._idle_lock)
+        """Close the searchers kept open between searches and the folder (also done when the
+        Index is garbage-collected, or at the end of a `with Index(...) as idx:` block); the
+        Index stays usable and opens them again when needed."""
+        self._ix = None
+        _close_all(self._idle, self._idle_lock, self._fds)
 
     def __enter__(self) -> "Index":
         return self
@@ -111,8 +197,9 @@ class Index:
     def update(self, paths: Iterable[str | os.PathLike] | str | os.PathLike, *,
                progress: Progress | None = None, wait: float = 0.0, rebuild: bool = False,
                batch_files: int | None = None, batch_articles: int | None = None,
-               jobs: int | None = None) -> UpdateReport:
-        """Bring the index up to date with the files and folders in `paths`.
+               jobs: int | None = None, exclude: Iterable[str] = ()) -> UpdateReport:
+        """Bring the index up to date with the files and folders in `paths` (less those matching
+        the gitignore patterns `exclude`, see `corpus.find_files`).
 
         Incremental: new files are added, changed ones replaced, vanished ones removed (within
         `paths`), unchanged ones not read. `rebuild=True` builds a fresh index beside this one and
@@ -121,13 +208,22 @@ class Index:
         """
         if isinstance(paths, (str, os.PathLike)):
             paths = [paths]
+        try:
+            paths = _existing(paths)
+        except PathNotFoundError:
+            self._unmake()
+            raise
         if rebuild:
-            return rebuild_index(self.path, paths, progress=progress, wait=wait, jobs=jobs)
+            return rebuild_index(self.path, paths, progress=progress, wait=wait, jobs=jobs, exclude=exclude)
         from .indexing import BATCH_ARTICLES, BATCH_FILES, update_index
         self._ix = None
+        if _settle(self.path) != INDEX:
+            if not self._create:
+                raise IndexNotFoundError(self.path)
+            _make(self.path, wait)
         report = update_index(self.path, paths, base=self.path.resolve().parent, wait=wait,
                               progress=progress, batch_files=batch_files or BATCH_FILES,
-                              batch_articles=batch_articles or BATCH_ARTICLES, jobs=jobs)
+                              batch_articles=batch_articles or BATCH_ARTICLES, jobs=jobs, exclude=exclude)
         self._ix = None  # reopen to see the new segments
         self.close()
         return report
@@ -142,68 +238,102 @@ class Index:
         places, people, orgs, dateline, lang, format; day, month, year, or date for the bucket
         that fits) are counted over all matches. `fresh` boosts recent articles: the boost halves
         every `fresh` days. `now` pins relative dates (tests)."""
-        since, until = parse_since(since, now), parse_until(until, now)
+        check_arguments(query, limit, offset)
+        since, until = parse_window(since, until, now)
+        return self._retrying(lambda searcher: run_search(
+            searcher, query, since=since, until=until, limit=limit, offset=offset, sort=sort,
+            now=now, fragments=snippets, facets=facets, fresh=fresh))
+
+    def _retrying(self, use):
+        """`use(searcher)`, retried (up to 5 times) if opening or reading the index failed while
+        it changed under it: a writer outside searchlib deleted segment files as they were
+        opened, or a rebuild's swap removed the folder opened. Any other failure is real."""
         for attempt in range(5):
-            ix = self._whoosh
-            generation = ix.latest_generation()
+            state = self._state()
             try:
-                with reading(self.path), self._searcher() as searcher:
-                    return run_search(searcher, query, since=since, until=until, limit=limit,
-                                      offset=offset, sort=sort, now=now, fragments=snippets,
-                                      facets=facets, fresh=fresh)
-            except SearchlibError:
-                raise
-            except Exception:
-                # Should a commit delete segment files as they are opened after all (a writer
-                # outside searchlib), Whoosh fails with OSError or TypeError. Only then, retry on
-                # the newest commit; any other failure is a real error.
+                with self._searcher() as searcher:
+                    return use(searcher)
+            except Exception as exc:
+                if isinstance(exc, SearchlibError) and not isinstance(
+                        exc, (IndexFormatError, IndexNotFoundError)) or isinstance(exc, NotAnIndexError):
+                    raise
+                changed = self._state() != state
                 self._ix = None
-                if attempt == 4 or ix.latest_generation() == generation:
+                if attempt == 4 or not changed:
                     raise
             _close_abandoned_files()
 
+    def _state(self) -> tuple:
+        """What a retry depends on: the folder at the path and the one opened, and its commit."""
+        try:
+            st = os.stat(self.path)
+            at_path = (st.st_dev, st.st_ino)
+        except OSError:
+            at_path = None
+        try:
+            generation = self._whoosh.latest_generation()
+        except Exception:
+            generation = None
+        return at_path, self._folder_id, generation
+
     def similar(self, article_id: str, *, limit: int = 10) -> Results:
         """The articles most like the one with this id (raises ArticleNotFoundError)."""
-        with reading(self.path), self._searcher() as searcher:
-            return run_similar(searcher, article_id, limit=limit)
+        return self._retrying(lambda searcher: run_similar(searcher, article_id, limit=limit))
 
     def stats(self) -> IndexStats:
         """Size, article and file counts, date span, top sources and sections."""
         from .stats import compute_stats  # (imported here: a search never needs it)
-        with reading(self.path):
-            return compute_stats(self._whoosh, self.path)
+        return compute_stats(_OneSearcher(self), self.path)
 
     def get(self, article_id: str) -> Article | None:
         """The stored article with this id, or None."""
-        with reading(self.path), self._searcher() as searcher:
-            fields = searcher.document(id=article_id)
+        if not isinstance(article_id, str):
+            raise QueryError(repr(article_id), f"an article id is text (str), not {type(article_id).__name__}")
+        fields = self._retrying(lambda searcher: searcher.document(id=article_id))
         return to_article(fields) if fields else None
 
     def __len__(self) -> int:
-        with reading(self.path), self._searcher() as searcher:
-            return searcher.doc_count()
+        return self._retrying(lambda searcher: searcher.doc_count())
 
     def __repr__(self) -> str:
         return f"Index({str(self.path)!r})"
 
-    def _check_meta(self) -> None:
-        meta_path = self.path / META_FILE
-        try:
-            meta = json.loads(meta_path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise IndexFormatError(self.path, f"{META_FILE} is missing (not a searchlib index?)") from None
-        except (OSError, ValueError) as exc:
-            raise IndexFormatError(self.path, f"{META_FILE} is unreadable ({exc})") from None
-        if meta.get("format") != FORMAT or meta.get("schema_version") != SCHEMA_VERSION:
-            raise IndexFormatError(
-                self.path, f"it has schema version {meta.get('schema_version')!r}, "
-                           f"this searchlib uses {SCHEMA_VERSION}")
+
+class _OneSearcher:
+    """For `stats.compute_stats`, which asks for `ix.searcher()`: a searcher of its own, with
+    every file open (no lock held while it reads all stored fields), closed when it is done."""
+
+    def __init__(self, index: Index):
+        self.index = index
+
+    def searcher(self):
+        return open_searcher(self.index.path, self.index._folder())
 
 
-def _close_all(searchers: list, lock: threading.Lock) -> None:
+def _check_meta(path: Path, fd: int) -> None:
+    """Refuse a folder (opened as `fd`) whose searchlib.json is not this schema version's."""
+    try:
+        meta_fd = os.open(META_FILE, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0), dir_fd=fd)
+        with open(meta_fd, "rb") as file:
+            meta = json.loads(file.read().decode("utf-8"))
+    except FileNotFoundError:
+        raise IndexFormatError(path, f"{META_FILE} is missing (not a searchlib index?)") from None
+    except (OSError, ValueError) as exc:
+        raise IndexFormatError(path, f"{META_FILE} is unreadable ({exc})") from None
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        raise NotAnIndexError(path)
+    if meta.get("schema_version") != SCHEMA_VERSION:
+        raise IndexFormatError(
+            path, f"it has schema version {meta.get('schema_version')!r}, "
+                  f"this searchlib uses {SCHEMA_VERSION}")
+
+
+def _close_all(searchers: list, lock: threading.Lock, fds: list[int] = ()) -> None:
     with lock:
         while searchers:
             searchers.pop()[1].close()
+    while fds:
+        os.close(fds.pop())
 
 
 def _close_abandoned_files() -> None:
@@ -217,80 +347,245 @@ def _close_abandoned_files() -> None:
 
 
 def exists(path: str | os.PathLike) -> bool:
-    """Whether the folder holds an index (a folder with only a .gitignore does not)."""
-    path = Path(path)
-    return path.is_dir() and (whoosh_index.exists_in(str(path)) or (path / META_FILE).exists())
+    """Whether the folder holds a searchlib index (its searchlib.json says so; a folder with only
+    a .gitignore does not). A swap under way at the path is waited out, nothing is written."""
+    return _settle(Path(path), recover=False) == INDEX
 
 
 def create(path: str | os.PathLike, *, replace: bool = False) -> Index:
-    """Create an empty index at `path`; with `replace=True` an existing one is swapped for it."""
+    """Create an empty index at `path` (a missing or empty folder); an existing index there is
+    replaced by one, swapped in (`replace` says so; an index is never emptied in place).
+    Any other folder raises NotAnIndexError, untouched."""
+    from .indexing import RunLock
     path = Path(path)
-    if replace and exists(path):
-        fresh = _sibling(path, "new")
-        _create(fresh)
-        _swap(fresh, path)
+    kind = _settle(path)
+    if kind == OTHER:
+        raise NotAnIndexError(path)
+    if kind == INDEX:
+        with RunLock(path, 0):
+            fresh = _sibling(path, "new")
+            _sibling(path, "old")
+            try:
+                _create(fresh)
+                with RunLock(fresh, 0):
+                    _swap(fresh, path)
+            except BaseException:
+                _remove_ours(fresh)
+                raise
     else:
-        _create(path)
+        _make(path)
     return Index(path, create=False)
 
 
 def rebuild_index(path: Path, paths, *, progress: Progress | None = None, wait: float = 0.0,
-                  jobs: int | None = None) -> UpdateReport:
-    """Build a fresh index from `paths` next to `path` and swap it in only once it is complete,
-    so a failed or killed rebuild leaves the old index untouched. Holds the old index's lock."""
+                  jobs: int | None = None, exclude: Iterable[str] = ()) -> UpdateReport:
+    """Build a fresh index from `paths` next to the index at `path` and swap it in only once it
+    is complete, so a failed, interrupted or killed rebuild leaves the old index untouched (an
+    exception or Ctrl-C also removes the half-built folder). A missing or empty folder is built
+    in place; any other folder raises NotAnIndexError, untouched. Holds the index's lock, and
+    from before the swap the new folder's too, so whoever waits for the lock meanwhile gets the
+    new folder's (indexing.RunLock checks it locked the file now at the path)."""
     from .indexing import RunLock, update_index
     path = Path(path)
-    path.mkdir(parents=True, exist_ok=True)
+    paths = _existing(paths)
+    kind = _settle(path)
+    if kind == OTHER:
+        raise NotAnIndexError(path)
+    for tag in ("rebuild", "old"):
+        _check_sibling(path, tag)
+    build = dict(base=path.resolve().parent, progress=progress, batch_files=1 << 30,
+                 batch_articles=1 << 30, jobs=jobs, merge=False, exclude=exclude)
+    # one commit: the fresh folder is swapped in only when complete. The writers' memory
+    # is bounded by SEGMENT_POSTINGS (a segment is written when one holds that many);
+    # merging segments as they come would rewrite what was just written: left as they are
+    if kind != INDEX:  # nothing to keep: built in place (the folder and its mode stay as they are)
+        _make(path, wait)
+        report = update_index(path, paths, wait=wait, **build)
+        report.index = path
+        return report
     with RunLock(path, wait):
+        if _kind(path) != INDEX:  # changed while we waited for the lock
+            raise NotAnIndexError(path)
         fresh = _sibling(path, "rebuild")
-        _create(fresh)
-        # one commit: the fresh folder is swapped in only when complete. The writers' memory
-        # is bounded by SEGMENT_POSTINGS (a segment is written when one holds that many);
-        # merging segments as they come would rewrite what was just written: left as they are
-        report = update_index(fresh, paths, base=path.resolve().parent, progress=progress,
-                              batch_files=1 << 30, batch_articles=1 << 30, jobs=jobs, merge=False)
-        _swap(fresh, path)
+        _sibling(path, "old")
+        try:
+            _create(fresh)
+            report = update_index(fresh, paths, **build)
+            with RunLock(fresh, 0):
+                _swap(fresh, path)
+        except BaseException:  # an error or an interrupt, not a crash: the half-built index goes
+            _remove_ours(fresh)
+            raise
     report.index = path
     return report
 
 
-def _sibling(path: Path, tag: str) -> Path:
-    sibling = path.with_name(f".{path.name}.{tag}")
-    if sibling.exists():  # left over from a killed run
-        import shutil  # (here and below: a search never needs it, 2–3 ms of a cold start)
-        shutil.rmtree(sibling)
+def _existing(paths) -> list:
+    """The paths, once each is known to exist (PathNotFoundError before anything is created)."""
+    paths = list(paths)
+    for item in paths:
+        if not os.path.lexists(item):
+            raise PathNotFoundError(Path(item))
+    return paths
+
+
+def _kind(path: Path) -> str:
+    """MISSING, EMPTY (nothing, or only a .gitignore or a lock file), INDEX (searchlib.json
+    says format "searchlib-index", whatever its schema version) or OTHER. The folder is opened
+    once and read through that descriptor, so a swap meanwhile cannot mix two folders."""
+    for _ in range(3):
+        try:
+            fd = open_folder(path)
+            break
+        except FileNotFoundError:
+            if not os.path.lexists(path):
+                return MISSING
+            if not os.path.exists(path):
+                return OTHER  # a dangling link is not ours
+            # (there now: a swap put it in place meanwhile; look again)
+        except NotADirectoryError:
+            return OTHER
+        except OSError as exc:
+            raise IndexFormatError(path, f"cannot read the folder ({exc.strerror or exc})") from None
+    else:
+        return OTHER
+    try:
+        names = os.listdir(fd)
+        if set(names) <= _EMPTY_NAMES:
+            return EMPTY
+        if META_FILE not in names:
+            return OTHER
+        try:
+            meta_fd = os.open(META_FILE, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0), dir_fd=fd)
+            with open(meta_fd, "rb") as file:
+                meta = json.loads(file.read(1 << 20).decode("utf-8"))
+        except (OSError, ValueError):
+            return OTHER
+        return INDEX if isinstance(meta, dict) and meta.get("format") == FORMAT else OTHER
+    finally:
+        os.close(fd)
+
+
+def _sibling_path(path: Path, tag: str) -> Path:
+    return path.with_name(f".{path.name}.{tag}")
+
+
+def _check_sibling(path: Path, tag: str) -> Path:
+    """`.NAME.tag` beside the index, refused (NotAnIndexError) if something not searchlib's
+    has that name."""
+    sibling = _sibling_path(path, tag)
+    if _kind(sibling) not in (MISSING, EMPTY, INDEX):
+        raise NotAnIndexError(sibling, f"{sibling}/ is in the way of the rebuild and is not searchlib's")
     return sibling
 
 
+def _sibling(path: Path, tag: str) -> Path:
+    """`.NAME.tag` beside the index, free: one left over by a killed run (an index, or a folder
+    with nothing in it yet) is removed; anything else raises NotAnIndexError, untouched."""
+    sibling = _check_sibling(path, tag)
+    _remove_ours(sibling)
+    return sibling
+
+
+def _remove_ours(folder: Path) -> None:
+    """Remove a folder searchlib made (an index, or empty), if it is there; anything else stays."""
+    if _kind(folder) in (EMPTY, INDEX):
+        import shutil  # (here and below: a search never needs it, 2–3 ms of a cold start)
+        shutil.rmtree(folder)
+
+
 def _swap(fresh: Path, path: Path) -> None:
-    """Put `fresh` in place of `path` (keeping its .gitignore); the old index goes last."""
+    """Put `fresh` in place of the index `path` (keeping its .gitignore and its folder's mode);
+    the old index goes last, once no searcher is opening files in it."""
     import shutil
     if (path / ".gitignore").exists():
         shutil.copy2(path / ".gitignore", fresh / ".gitignore")
+    fresh.chmod(stat.S_IMODE(path.stat().st_mode))
     old = _sibling(path, "old")
-    if path.exists():
-        path.rename(old)
+    path.rename(old)
     fresh.rename(path)
     sync_folder(path.parent)  # the new index is in place on disk before the old one goes
-    shutil.rmtree(old, ignore_errors=True)
+    with deleting(old):
+        shutil.rmtree(old, ignore_errors=True)
 
 
-def _recover(path: Path) -> None:
-    """Finish a swap that a killed run left halfway (index moved aside, new one not in place)."""
-    old = path.with_name(f".{path.name}.old")
-    if not exists(path) and exists(old):
-        if path.exists():
+def _settle(path: Path, *, recover: bool = True) -> str:
+    """What `path` holds (see `_kind`) once a swap that left no folder at the path is done:
+    one under way (its run holds the lock in `.NAME.old`) is waited for, one a killed run left
+    halfway (our own index moved aside, nothing in its place) is finished if `recover`."""
+    kind = _kind(path)
+    old = _sibling_path(path, "old")
+    if kind != MISSING or _kind(old) != INDEX:
+        return kind
+    deadline = time.monotonic() + SWAP_WAIT
+    while True:
+        try:
+            fd = os.open(old / LOCK_NAME, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0)
+                         | getattr(os, "O_CLOEXEC", 0))
+        except OSError:  # gone (the swap is over), or never locked: not a swap of ours
+            return _kind(path)
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:  # a swap under way: its second rename follows at once
+                if time.monotonic() > deadline:
+                    return _kind(path)
+                time.sleep(0.001)
+                kind = _kind(path)
+                if kind != MISSING:
+                    return kind
+                continue
+            # nobody is swapping: a killed run's leftover (still ours: searchlib.json says so)
+            if recover and _kind(path) == MISSING and _kind(old) == INDEX:
+                old.rename(path)
+                sync_folder(path.parent)
+            return _kind(path)
+        finally:
+            os.close(fd)
+
+
+def _make(path: Path, wait: float = 0.0) -> tuple[bool, set[str]] | None:
+    """Make an empty index in the missing or empty folder `path`, under its run lock (so two
+    processes starting at once make one); if another process made one meanwhile, keep it.
+    What was made: (whether the folder was, the names it held before), or None."""
+    from .indexing import RunLock
+    made = _mkdir(path)
+    before = set(os.listdir(path)) - {LOCK_NAME}
+    try:
+        with RunLock(path, wait):
+            kind = _kind(path)
+            if kind == OTHER:
+                raise NotAnIndexError(path)
+            if kind != EMPTY:
+                return None
+            _create(path)
+    except BaseException:
+        if made and _kind(path) == EMPTY:
             import shutil
             shutil.rmtree(path)
-        old.rename(path)
+        raise
+    return made, before
+
+
+def _mkdir(path: Path) -> bool:
+    """Make the folder if it is missing (the user's alone, 0700); whether it was made here.
+    A folder that was there keeps its mode."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        path.mkdir(mode=0o700)
+    except FileExistsError:
+        return False
+    path.chmod(0o700)  # (mkdir's mode is masked by the umask; never wider than 0700 anyway)
+    return True
 
 
 def _create(path: Path) -> None:
-    path.mkdir(mode=0o700, parents=True, exist_ok=True)
-    path.chmod(0o700)  # the user's alone, even if the folder was there (e.g. from a git clone)
-    whoosh_index.create_in(str(path), SCHEMA)
-    for name in (READERS_LOCK, READERS_GATE):
-        os.close(os.open(path / name, os.O_RDWR | os.O_CREAT, 0o600))
+    """Write an empty index into `path`, a missing folder (made 0700) or an empty one.
+    searchlib.json comes first: a folder holding it is searchlib's, even if made only halfway."""
+    _mkdir(path)
     meta = {"format": FORMAT, "schema_version": SCHEMA_VERSION, "searchlib": __version__,
             "created": datetime.now().astimezone().isoformat(timespec="seconds")}
     (path / META_FILE).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+    whoosh_index.create_in(str(path), SCHEMA)
+    for name in (READERS_LOCK, READERS_GATE):
+        os.close(os.open(path / name, os.O_RDWR | os.O_CREAT, 0o600))

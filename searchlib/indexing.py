@@ -27,7 +27,7 @@ from whoosh.index import LockError
 
 from .article import Article
 from .corpus import Flagged, Skipped, find_files, flags
-from .errors import IndexFormatError, IndexingError, IndexLockedError, ParseError
+from .errors import DiskFullError, IndexFormatError, IndexingError, IndexLockedError, ParseError
 from .limits import current as current_limits
 from .manifest import FileState, Manifest, digest_file, stat_file, within
 from .parsers import parse_file
@@ -71,6 +71,8 @@ class UpdateReport:
     skipped: list[Skipped] = field(default_factory=list)
     warnings: list[Flagged] = field(default_factory=list)
     seconds: float = 0.0
+    # files of types searchlib does not read (README.md, LICENSE): not indexed, not a problem
+    ignored: list[Path] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -88,6 +90,7 @@ class UpdateReport:
             "removed": self.removed, "commits": self.commits,
             "skipped": [s.to_dict() for s in self.skipped],
             "warnings": [w.to_dict() for w in self.warnings], "seconds": round(self.seconds, 3),
+            "ignored": len(self.ignored), "ignored_paths": [str(p) for p in self.ignored],
         }
 
 
@@ -104,7 +107,11 @@ def article_id(article: Article, base: Path) -> str:
 
 
 class RunLock:
-    """An exclusive, advisory lock on the index folder for the length of one update run."""
+    """An exclusive, advisory lock on the index folder for the length of one update run.
+
+    One lock per index path, whatever rebuilds swap in: once the lock is taken, the file locked
+    must still be the one at PATH/searchlib.lock (a run that waited through a rebuild locked the
+    swapped-out folder's: it then takes the new folder's, which the rebuild held until done)."""
 
     def __init__(self, index_dir: Path, wait: float):
         self.path = Path(index_dir) / LOCK_FILE
@@ -112,24 +119,45 @@ class RunLock:
         self.fd: int | None = None
 
     def __enter__(self) -> "RunLock":
-        # The user's permissions only (0600), and never through a symbolic link someone planted.
-        flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
-        try:
-            self.fd = os.open(self.path, flags, 0o600)
-        except OSError as exc:
-            if exc.errno == errno.ELOOP:
-                raise IndexFormatError(self.index_dir, f"{LOCK_FILE} is a symbolic link; refused") from None
-            raise
         deadline = time.monotonic() + self.wait
         while True:
-            try:
-                fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fd = self._open(deadline)
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() >= deadline:
+                        os.close(fd)
+                        raise IndexLockedError(self.index_dir, self.wait) from None
+                    time.sleep(min(0.1, max(0.0, deadline - time.monotonic())))
+            if self._current(fd):
+                self.fd = fd
                 return self
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    os.close(self.fd)
-                    raise IndexLockedError(self.index_dir, self.wait) from None
-                time.sleep(min(0.1, max(0.0, deadline - time.monotonic())))
+            os.close(fd)  # the folder was swapped meanwhile: lock the one at the path now
+
+    def _open(self, deadline: float) -> int:
+        # The user's permissions only (0600), and never through a symbolic link someone planted.
+        flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+        swap_deadline = max(deadline, time.monotonic() + 2.0)
+        while True:
+            try:
+                return os.open(self.path, flags, 0o600)
+            except OSError as exc:
+                if exc.errno == errno.ELOOP:
+                    raise IndexFormatError(self.index_dir, f"{LOCK_FILE} is a symbolic link; refused") from None
+                # no folder at the path: a rebuild between its swap's two renames, for microseconds
+                if exc.errno != errno.ENOENT or time.monotonic() >= swap_deadline:
+                    raise
+                time.sleep(0.001)
+
+    def _current(self, fd: int) -> bool:
+        try:
+            now = os.stat(self.path, follow_symlinks=False)
+        except FileNotFoundError:
+            return False
+        held = os.fstat(fd)
+        return (now.st_dev, now.st_ino) == (held.st_dev, held.st_ino)
 
     def __exit__(self, *exc) -> None:
         os.close(self.fd)  # closing the descriptor releases the lock
@@ -266,17 +294,20 @@ def _parsed(todo: list, jobs: int):
 def update_index(index_dir: Path, paths: Iterable[str | Path], *, base: Path, wait: float = 0.0,
                  progress: Progress | None = None, batch_files: int = BATCH_FILES,
                  batch_articles: int = BATCH_ARTICLES, jobs: int | None = None,
-                 merge: bool = True, segment_postings: int = SEGMENT_POSTINGS) -> UpdateReport:
+                 merge: bool = True, segment_postings: int = SEGMENT_POSTINGS,
+                 exclude: Iterable[str] = ()) -> UpdateReport:
     """Bring the index in `index_dir` up to date with the files the paths stand for. `jobs`
     processes parse files (default: one per core); `merge=False` leaves each batch's segment
     as it is (a rebuild: merging would rewrite what was just written)."""
     started = time.perf_counter()
     paths = list(paths)
-    files, problems = find_files(paths)
+    files, problems = listing = find_files(paths, exclude=exclude, exclude_dirs=[index_dir])
     roots = [Path(p).resolve() for p in paths]
-    report = UpdateReport(index=Path(index_dir), files=len(files), skipped=list(problems))
+    report = UpdateReport(index=Path(index_dir), files=len(files), skipped=list(problems),
+                          ignored=list(listing.ignored))
     jobs = (os.cpu_count() or 1) if jobs is None else jobs
-    with RunLock(index_dir, wait), Manifest(index_dir) as manifest, fewer_collections():
+    with _full_disk(index_dir), RunLock(index_dir, wait), Manifest(index_dir) as manifest, \
+            fewer_collections():
         ix = open_for_writing(index_dir)
         if jobs > 1 and len(files) >= PARALLEL_FROM and ix.is_empty():
             start_fork_server()  # a first build or a rebuild: workers will be needed
@@ -312,6 +343,29 @@ def update_index(index_dir: Path, paths: Iterable[str | Path], *, base: Path, wa
             progress(total_bytes, total_bytes, report.index)
     report.seconds = time.perf_counter() - started
     return report
+
+
+@contextmanager
+def _full_disk(index_dir: Path) -> Iterator[None]:
+    """A full disk (ENOSPC, or a quota) anywhere in a run as DiskFullError, naming the file being
+    written: what was committed before stays, and the next run redoes the rest."""
+    try:
+        yield
+    except OSError as exc:
+        if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
+            raise
+        where = Path(exc.filename) if exc.filename else Path(index_dir)
+        # Whoosh's writer, failing halfway, leaves files open (only the traceback's frames hold
+        # them): close them now, quietly, rather than as ResourceWarnings at some later moment
+        import traceback
+        import warnings
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ResourceWarning)
+            traceback.clear_frames(exc.__traceback__)
+            gc.collect()
+    else:
+        return
+    raise DiskFullError(where) from None
 
 
 class _Run:
@@ -466,6 +520,9 @@ class _Run:
                 self.writer = open_writer(self.ix, compound=False)
             except LockError:  # only a non-searchlib writer can hold it while we hold the run lock
                 raise IndexLockedError(self.report.index, 0) from None
+            except BaseException:  # (a full disk as it starts): the lock it took must not stay
+                getattr(self.ix.storage, "release_locks", lambda: None)()
+                raise
 
     def _close_searcher(self) -> None:
         if self.searcher is not None:
@@ -499,8 +556,16 @@ def _abandon(writer) -> None:
     """Cancel a writer and make sure its lock is released (Whoosh keeps it if commit raised)."""
     try:
         writer.cancel()
-    except Exception:
-        pass
+    except Exception:  # (a full disk): close what cancel did not get to, files and temp files
+        for part in ("perdocwriter", "fieldwriter"):
+            try:
+                getattr(writer, part).close()
+            except Exception:
+                pass
+        try:
+            writer._tempstorage.destroy()
+        except Exception:
+            pass
     lock = getattr(writer, "writelock", None)
     if lock is not None:
         try:

@@ -15,6 +15,13 @@ does not have. The writer's storage syncs each file it writes when it is closed,
 after each rename (the table of contents is written under a temporary name, then renamed), so
 a commit is on disk before the manifest records it.
 
+Searchers hold the readers' lock only while they are opened (`open_searcher`), never while a
+query is parsed or scored: each file of the searcher's segments is opened then (Whoosh opens
+columns and stored fields on first use; those are pinned, held open until the searcher closes),
+so what a commit deletes later is already open, and a slow query blocks no commit and no search.
+A reading storage works on the folder opened once (a descriptor), so a rebuild that swaps
+another folder in at the index's path mid-way cannot mix the old index with the new one.
+
 Reading: searchers open the segment files through memory maps (`ReadingStorage`). Whoosh's
 readers fetch term records and postings blocks with `get(position, length)`, a seek and a read
 on a plain file; on a map it is one slice (as in Whoosh's compound files, which it maps too).
@@ -23,8 +30,10 @@ Segment files never change once written, and a map stays valid after its file is
 from __future__ import annotations
 
 import fcntl
+import io
 import mmap
 import os
+import weakref
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
@@ -41,14 +50,33 @@ class _GuardedStorage(FileStorage):
     """A FileStorage whose file deletions wait for searchers holding `readers.lock`, and whose
     files and renames are synced to disk (see the module docstring)."""
 
+    def lock(self, name):
+        """Whoosh's lock, remembered: a writer that fails while it is being made (a full disk)
+        keeps the one it took, out of reach; `release_locks` frees it."""
+        locks = self.__dict__.setdefault("_locks", [])
+        locks[:] = [held for held in locks if getattr(held, "fd", None) is not None]
+        lock = super().lock(name)
+        locks.append(lock)
+        return lock
+
+    def release_locks(self) -> None:
+        """Release every lock handed out by `lock` and still held."""
+        for lock in self.__dict__.pop("_locks", []):
+            if getattr(lock, "fd", None) is not None:
+                lock.release()
+
     def create_file(self, name, excl=False, mode="wb", **kwargs):
         then = kwargs.pop("onclose", None)
 
         def sync(structfile):
-            if then is not None:
-                then(structfile)
-            structfile.file.flush()
-            os.fsync(structfile.file.fileno())
+            try:
+                if then is not None:
+                    then(structfile)
+                structfile.file.flush()
+                os.fsync(structfile.file.fileno())
+            except BaseException:  # (a full disk): the file is closed all the same
+                structfile.file.close()
+                raise
 
         return super().create_file(name, excl, mode, onclose=sync, **kwargs)
 
@@ -58,8 +86,8 @@ class _GuardedStorage(FileStorage):
 
     def delete_file(self, name):
         folder = Path(self.folder)
-        with _flock(folder / READERS_GATE, fcntl.LOCK_EX, create=True), \
-                _flock(folder / READERS_LOCK, fcntl.LOCK_EX, create=True):
+        with _flock(folder, READERS_GATE, fcntl.LOCK_EX, create=True), \
+                _flock(folder, READERS_LOCK, fcntl.LOCK_EX, create=True):
             super().delete_file(name)
 
 
@@ -80,21 +108,118 @@ class _MappedFile(StructFile):
         super().close()
 
 
+class _MapView(StructFile):
+    """A pinned file read through a map of its own: `get` is a slice, and reading in sequence
+    moves the map's own position (so two readers of one pinned file never share one)."""
+
+    def get(self, position, length):
+        return self.file[position:position + length]
+
+
+_DIR_FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_CLOEXEC", 0)
+_FILE_FLAGS = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0)
+
+
 class ReadingStorage(FileStorage):
-    """A FileStorage for searchers: files are opened with memory maps (empty ones as files)."""
+    """A FileStorage for searchers: files are opened with memory maps (empty ones as files),
+    relative to the folder as it was opened (a descriptor, `dirfd`, duplicated here), and files
+    pinned with `pin` are served from descriptors opened then. `searcher=True`: one searcher's
+    own, closed with it (its readers close their storage); else closed when collected."""
+
+    def __init__(self, folder, dirfd: int | None = None, *, searcher: bool = False):
+        super().__init__(str(folder))
+        self._closes_with_readers = searcher
+        fd = os.open(folder, _DIR_FLAGS) if dirfd is None else os.dup(dirfd)
+        self._dirfd = fd
+        self._pins: dict[str, int] = {}
+        self._closer = weakref.finalize(self, _close_fds, [fd], self._pins)
+
+    def close(self):
+        if self._closes_with_readers:
+            self._closer()  # (idempotent: each segment reader of a searcher closes its storage)
+
+    def list(self):
+        return os.listdir(self._dirfd)
+
+    def file_exists(self, name):
+        try:
+            os.stat(name, dir_fd=self._dirfd)
+        except FileNotFoundError:
+            return False
+        return True
+
+    def _stat(self, name):
+        pinned = self._pins.get(name)
+        return os.fstat(pinned) if pinned is not None else os.stat(name, dir_fd=self._dirfd)
+
+    def file_length(self, name):
+        return self._stat(name).st_size
+
+    def file_modified(self, name):
+        return self._stat(name).st_mtime
 
     def open_file(self, name, **kwargs):
-        fileobj = open(self._fpath(name), "rb")
+        pinned = self._pins.get(name)
+        if pinned is not None:
+            if os.fstat(pinned).st_size == 0:
+                return StructFile(io.BytesIO(b""), name=name, **kwargs)
+            return _MapView(mmap.mmap(pinned, 0, access=mmap.ACCESS_READ), name=name, **kwargs)
+        fileobj = os.fdopen(os.open(name, _FILE_FLAGS, dir_fd=self._dirfd), "rb")
         try:
             return _MappedFile(fileobj, name=name, **kwargs)
         except (ValueError, OSError):  # an empty file cannot be mapped
             return StructFile(fileobj, name=name, **kwargs)
 
+    def pin(self, prefixes: list[str]) -> None:
+        """Open now every file whose name is one of `prefixes` followed by "." or "_" (a
+        segment's files), to be served from these descriptors whenever Whoosh opens them."""
+        for name in os.listdir(self._dirfd):
+            if name in self._pins or not any(
+                    name.startswith(p) and name[len(p):len(p) + 1] in (".", "_") for p in prefixes):
+                continue
+            try:
+                self._pins[name] = os.open(name, _FILE_FLAGS, dir_fd=self._dirfd)
+            except FileNotFoundError:  # not one of this searcher's segments after all
+                continue
 
-def open_for_reading(index_dir: Path) -> FileIndex:
-    """The Whoosh index in `index_dir`, for searching (files memory-mapped)."""
-    storage = ReadingStorage(str(index_dir))
+
+def _close_fds(fds: list[int], pins: dict[str, int]) -> None:
+    for fd in [*fds, *pins.values()]:
+        os.close(fd)
+    fds.clear()
+    pins.clear()
+
+
+def open_folder(index_dir: Path) -> int:
+    """A descriptor of the index folder, for `ReadingStorage` and `reading` (the caller closes it)."""
+    return os.open(index_dir, _DIR_FLAGS)
+
+
+def open_for_reading(index_dir: Path, dirfd: int | None = None) -> FileIndex:
+    """The Whoosh index in `index_dir` (or the folder `dirfd` was opened on), for searching."""
+    storage = ReadingStorage(index_dir, dirfd)
     return storage.open_index()
+
+
+def open_searcher(index_dir: Path, dirfd: int, **kwargs):
+    """A Whoosh searcher on the newest commit of the folder `dirfd` was opened on, with every
+    file of its segments open (pinned), taken under the readers' lock and returned without it:
+    a commit may delete those files afterwards, the searcher keeps reading them."""
+    storage = ReadingStorage(index_dir, dirfd, searcher=True)
+    try:
+        with reading(dirfd):
+            searcher = FileIndex(storage).searcher(**kwargs)
+            try:
+                segments = [getattr(sub, "segment", lambda: None)()
+                            for sub, _ in searcher.reader().leaf_readers()]
+                storage.pin([segment.segment_id() for segment in segments if segment is not None])
+            except BaseException:
+                searcher.close()
+                raise
+    except BaseException:
+        storage._closer()
+        raise
+    return searcher
 
 
 def open_for_writing(index_dir: Path) -> FileIndex:
@@ -112,19 +237,32 @@ def sync_folder(folder: Path) -> None:
 
 
 @contextmanager
-def reading(index_dir: Path) -> Iterator[None]:
-    """Hold the readers' lock (shared) while searchers are opened and used."""
-    with _flock(Path(index_dir) / READERS_GATE, fcntl.LOCK_SH, create=False):
+def reading(index_dir: Path | int) -> Iterator[None]:
+    """Hold the readers' lock (shared) while searchers are opened (`index_dir`: the folder, or
+    a descriptor of it)."""
+    with _flock(index_dir, READERS_GATE, fcntl.LOCK_SH, create=False):
         pass  # waits while a writer is deleting files or waiting to
-    with _flock(Path(index_dir) / READERS_LOCK, fcntl.LOCK_SH, create=False):
+    with _flock(index_dir, READERS_LOCK, fcntl.LOCK_SH, create=False):
         yield
 
 
 @contextmanager
-def _flock(path: Path, kind: int, *, create: bool) -> Iterator[None]:
+def deleting(index_dir: Path) -> Iterator[None]:
+    """Hold the readers' lock exclusively (as a writer deleting files does), e.g. while a folder
+    swapped out by a rebuild is removed, so no searcher is opening files there meanwhile."""
+    with _flock(index_dir, READERS_GATE, fcntl.LOCK_EX, create=False), \
+            _flock(index_dir, READERS_LOCK, fcntl.LOCK_EX, create=False):
+        yield
+
+
+@contextmanager
+def _flock(folder: Path | int, name: str, kind: int, *, create: bool) -> Iterator[None]:
+    where = {"dir_fd": folder} if isinstance(folder, int) else {}
+    path = name if isinstance(folder, int) else Path(folder) / name
     try:
         # read-only suffices for flock, so a read-only index can still be searched
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600) if create else os.open(path, os.O_RDONLY)
+        fd = (os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o600, **where)
+              if create else os.open(path, _FILE_FLAGS, **where))
     except OSError:
         if create:
             raise
