@@ -120,23 +120,30 @@ class Index:
             now = None
         if self._fds and (now == self._folder_id or now is None and _settle(self.path) != INDEX):
             return self._fds[0]  # (with no folder at the path at all, the one opened stays)
-        kind = _settle(self.path)
-        if kind == OTHER:
-            raise NotAnIndexError(self.path)
-        if kind != INDEX:
-            if not self._create:
-                raise IndexNotFoundError(self.path)
-            _make(self.path)
-        try:
-            fd = open_folder(self.path)
-        except FileNotFoundError:
-            raise IndexNotFoundError(self.path) from None
-        try:
-            _check_meta(self.path, fd)
-            st = os.fstat(fd)
-        except BaseException:
-            os.close(fd)
-            raise
+        for attempt in range(5):
+            kind = _settle(self.path)
+            if kind == OTHER:
+                raise NotAnIndexError(self.path)
+            if kind != INDEX:
+                if not self._create:
+                    raise IndexNotFoundError(self.path)
+                _make(self.path)
+            try:
+                fd = open_folder(self.path)
+            except FileNotFoundError:
+                raise IndexNotFoundError(self.path) from None
+            try:
+                _check_meta(self.path, fd)
+                st = os.fstat(fd)
+                break
+            except SearchlibError:
+                retry = attempt < 4 and not _at_path(fd, self.path)  # a rebuild's old folder
+                os.close(fd)
+                if not retry:
+                    raise
+            except BaseException:
+                os.close(fd)
+                raise
         for old in self._fds:
             os.close(old)  # (searchers opened on it hold descriptors of their own)
         self._fds[:] = [fd]
@@ -432,7 +439,16 @@ def _existing(paths) -> list:
 def _kind(path: Path) -> str:
     """MISSING, EMPTY (nothing, or only a .gitignore or a lock file), INDEX (searchlib.json
     says format "searchlib-index", whatever its schema version) or OTHER. The folder is opened
-    once and read through that descriptor, so a swap meanwhile cannot mix two folders."""
+    once and read through that descriptor, so a swap meanwhile cannot mix two folders (and if
+    the one read is no longer at the path, a rebuild's old one being removed, it looks again)."""
+    for _ in range(5):
+        kind = _kind_once(path)
+        if kind is not None:
+            return kind
+    return OTHER
+
+
+def _kind_once(path: Path) -> str | None:
     for _ in range(3):
         try:
             fd = open_folder(path)
@@ -450,20 +466,37 @@ def _kind(path: Path) -> str:
     else:
         return OTHER
     try:
-        names = os.listdir(fd)
-        if set(names) <= _EMPTY_NAMES:
-            return EMPTY
-        if META_FILE not in names:
-            return OTHER
-        try:
-            meta_fd = os.open(META_FILE, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0), dir_fd=fd)
-            with open(meta_fd, "rb") as file:
-                meta = json.loads(file.read(1 << 20).decode("utf-8"))
-        except (OSError, ValueError):
-            return OTHER
-        return INDEX if isinstance(meta, dict) and meta.get("format") == FORMAT else OTHER
+        kind = _kind_of(fd)
+        if kind != INDEX and not _at_path(fd, path):
+            return None  # swapped out meanwhile: look at the folder there now
+        return kind
     finally:
         os.close(fd)
+
+
+def _kind_of(fd: int) -> str:
+    names = os.listdir(fd)
+    if set(names) <= _EMPTY_NAMES:
+        return EMPTY
+    if META_FILE not in names:
+        return OTHER
+    try:
+        meta_fd = os.open(META_FILE, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0), dir_fd=fd)
+        with open(meta_fd, "rb") as file:
+            meta = json.loads(file.read(1 << 20).decode("utf-8"))
+    except (OSError, ValueError):
+        return OTHER
+    return INDEX if isinstance(meta, dict) and meta.get("format") == FORMAT else OTHER
+
+
+def _at_path(fd: int, path: Path) -> bool:
+    """Whether the folder opened as `fd` is (still) the one at `path`."""
+    try:
+        now = os.stat(path)
+    except OSError:
+        return False
+    held = os.fstat(fd)
+    return (now.st_dev, now.st_ino) == (held.st_dev, held.st_ino)
 
 
 def _sibling_path(path: Path, tag: str) -> Path:
