@@ -65,6 +65,8 @@ class Article:
             setattr(self, name, clean_line(value) or None if value is not None else None)
         for name in LIST_FIELDS:
             setattr(self, name, [t for t in (clean_line(t) for t in getattr(self, name)) if t])
+        self.source = source_name(self.source)
+        self.section = section_name(self.section)
 
     @property
     def has_text(self) -> bool:
@@ -76,6 +78,37 @@ class Article:
         data["date"] = isoformat(self.date)
         data["path"] = str(self.path) if self.path else None
         return data
+
+
+_HOST = re.compile(r"(?:https?://)?((?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+[a-z]{2,})(?::\d+)?(?:[/?#]\S*)?",
+                   re.I)
+_SECOND_LEVEL = {"co", "com", "org", "net", "ac", "gov", "edu", "ne", "or", "go"}  # co.uk, com.au, ...
+
+
+def source_name(value: str | None) -> str | None:
+    """One form for an outlet however a file names it: a URL or a host is reduced to the site's
+    name, its main label (`https://www.cnn.com/` and `edition.cnn.com` → `cnn`, `news.bbc.co.uk`
+    → `bbc`), and such a label, like a one-word name written all in lower case, is written as a
+    name: upper case up to 4 letters (an acronym: `CNN`, `BBC`), else capitalised (`Reuters`,
+    `Cbsnews`). So "CNN", "cnn", "cnn.com" and "https://www.cnn.com/" are all `CNN`. Other
+    names ("The New York Times", "Al Jazeera") are kept as written."""
+    if not value:
+        return value
+    host = _HOST.fullmatch(value)
+    if host:
+        labels = host.group(1).lower().split(".")
+        suffix = 2 if len(labels) > 2 and len(labels[-1]) == 2 and labels[-2] in _SECOND_LEVEL else 1
+        labels = labels[:-suffix]
+        value = labels[-1]
+    elif not (value.isalnum() and value.islower()):
+        return value
+    return value.upper() if len(value) <= 4 else value[:1].upper() + value[1:]
+
+
+def section_name(value: str | None) -> str | None:
+    """One form for a section whatever its case: lower case with a capital first letter
+    (`business`, `BUSINESS` → `Business`; `World News` → `World news`)."""
+    return value[:1].upper() + value[1:].lower() if value else value
 
 
 def clean_line(text: str | None) -> str:

@@ -101,3 +101,24 @@ def test_a_date_in_the_future_of_the_file_gives_way_to_the_next_candidate(tmp_pa
 ])
 def test_dates_are_read_from_urls_when_nothing_better_is_found(tmp_path, url, day):
     assert html_page(tmp_path, "", url, mtime="2020-01-01").date.date().isoformat() == day
+
+
+# --- one form for sources and sections ----------------------------------------------------------
+
+@pytest.mark.parametrize("given, stored", [
+    ("CNN", "CNN"), ("cnn", "CNN"), ("cnn.com", "CNN"), ("https://www.cnn.com/", "CNN"),
+    ("http://edition.cnn.com/2019/world", "CNN"), ("https://www.cbsnews.com/", "Cbsnews"),
+    ("cbsnews", "Cbsnews"), ("news.bbc.co.uk", "BBC"), ("BBC", "BBC"), ("reuters.com", "Reuters"),
+    ("Reuters", "Reuters"), ("The New York Times", "The New York Times"), ("Al Jazeera", "Al Jazeera"),
+    ("North Desk", "North Desk"), (None, None),
+])
+def test_sources_are_normalised(given, stored):
+    assert Article(title="T", source=given).source == stored
+
+
+def test_sections_are_case_folded_to_one_form(tmp_path):
+    assert {Article(title="T", section=s).section for s in ("Business", "business", "BUSINESS")} == {"Business"}
+    assert Article(title="T").section is None
+    csv = write_file(tmp_path / "n.csv", "title,text,section,url\nA,Body one,Business,https://www.cnn.com/a\n"
+                                         "B,Body two,business,https://cnn.com/b\n")
+    assert [(a.section, a.source) for a in articles(parse_file(csv))] == [("Business", "CNN")] * 2

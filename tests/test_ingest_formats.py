@@ -170,8 +170,8 @@ def test_csv_rows_map_to_fields(tmp_path):
     assert (first.key, first.title, first.summary, first.format) == ("1", "Vote, then a tie", "A subtitle", "csv")
     assert first.body == 'First line\n\nsecond "quoted" paragraph'
     assert first.date == datetime(2017, 2, 7, tzinfo=UTC)
-    assert (first.url, first.source) == ("http://www.example-news.com/politics/a", "example-news.com")
-    assert (second.key, second.title, second.date, second.source) == ("2", "", None, "tass.example")
+    assert (first.url, first.source) == ("http://www.example-news.com/politics/a", "Example-news")
+    assert (second.key, second.title, second.date, second.source) == ("2", "", None, "TASS")
     assert [(p.record, p.reason) for p in problems] == [("row 3", "record has no title or text")]
 
 
@@ -301,7 +301,7 @@ def test_broken_gzip_is_reported(tmp_path):
 def test_text_file_takes_its_folder_as_section(tmp_path):
     path = write(tmp_path, "bbc/business/001.txt", "Ad sales boost profit\n\nProfits rose by 76%.\n")
     (article,) = parse_file(path)
-    assert (article.title, article.section) == ("Ad sales boost profit", "business")
+    assert (article.title, article.section) == ("Ad sales boost profit", "Business")
     own = write(tmp_path, "bbc/business/002.txt", "Section: Markets\nTitle: Shares up\n\nThey rose.\n")
     (article,) = parse_file(own)
     assert article.section == "Markets"

@@ -44,14 +44,14 @@ def test_simple_layout_headline_then_paragraphs(tmp_path):
     path = write(tmp_path, "a.txt", "Ad sales boost profit\n\nQuarterly profits rose by 76%.\n\nThe firm said so.\n")
     article = parse_one(path)
     assert (article.title, article.date) == ("Ad sales boost profit", None)
-    assert article.section == tmp_path.name  # no section line: the folder's name stands in
+    assert article.section == tmp_path.name.capitalize()  # no section line: the folder's name stands in
     assert article.body == "Quarterly profits rose by 76%.\n\nThe firm said so."
 
 
 def test_short_headline_is_not_mistaken_for_a_section(tmp_path):
     path = write(tmp_path, "a.txt", "Jobs growth\n\nEmployers added 200,000 jobs in May.\n\nEconomists were surprised.\n")
     article = parse_one(path)
-    assert article.title == "Jobs growth" and article.section == tmp_path.name
+    assert article.title == "Jobs growth" and article.section == tmp_path.name.capitalize()
 
 
 def test_header_block(tmp_path):
@@ -118,7 +118,7 @@ def test_html_fallbacks_title_tag_and_url_date(tmp_path):
             '<p>More body.</p></div></body></html>')
     article = parse_one(write(tmp_path, "f.html", page))
     assert article.title == "Only a title"
-    assert article.source == "news.example.com"
+    assert article.source == "Example"  # the site's name from its host
     assert article.date == datetime(2021, 3, 4, tzinfo=UTC)
     assert article.body == "Body text here.\n\nMore body."
 

@@ -28,7 +28,7 @@ def test_bbc_every_article_is_titled_with_its_first_line():
         if "\ufffd" not in first_line:
             assert article.title == " ".join(first_line.split()), article.path
         assert article.body
-        assert article.section == article.path.parent.name
+        assert article.section == article.path.parent.name.capitalize()
 
 
 def test_bbc_latin1_byte_is_decoded():

@@ -16,7 +16,7 @@ from urllib.parse import urlparse
 
 from dateutil.parser import UnknownTimezoneWarning
 
-from ..article import Article
+from ..article import Article, source_name
 from ..dates import parse_article_date
 from ..errors import ParseError
 
@@ -62,7 +62,7 @@ def to_article(record: Any, path: Path, where: str | None, fallback_key: str | N
         key=key,
         **{name: text(value) for name, value in fields.items()},
     )
-    article.source = article.source or site_name(article.url)
+    article.source = article.source or source_name(site_name(article.url))
     return article
 
 
