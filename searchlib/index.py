@@ -88,26 +88,9 @@ class Index:
     def _unmake(self) -> None:
         """Take away the empty index this object made, if nothing was ever committed to it (and
         no run holds it): the folder if it was made here, else only the files written into it."""
-        from .indexing import RunLock
         made, self._made = self._made, None
-        if made is None:
-            return
         self.close()
-        with RunLock(self.path, 0):
-            try:
-                fresh = open_for_reading(self.path).latest_generation() == 0
-            except Exception:
-                return
-            if not fresh or (self.path / "files.sqlite").exists() or _kind(self.path) != INDEX:
-                return
-            folder_made, before = made
-            if folder_made:
-                import shutil
-                shutil.rmtree(self.path)
-                return
-            for name in set(os.listdir(self.path)) - before:
-                if (self.path / name).is_file() and not (self.path / name).is_symlink():
-                    (self.path / name).unlink()
+        _take_back(self.path, made)
 
     def _folder(self) -> int:
         """The descriptor of the index folder, (re)opened when the path holds another folder
@@ -406,8 +389,12 @@ def rebuild_index(path: Path, paths, *, progress: Progress | None = None, wait: 
     # is bounded by SEGMENT_POSTINGS (a segment is written when one holds that many);
     # merging segments as they come would rewrite what was just written: left as they are
     if kind != INDEX:  # nothing to keep: built in place (the folder and its mode stay as they are)
-        _make(path, wait)
-        report = update_index(path, paths, wait=wait, **build)
+        made = _make(path, wait)
+        try:
+            report = update_index(path, paths, wait=wait, **build)
+        except BaseException:  # an error or an interrupt: an index made for it and still empty goes
+            _take_back(path, made)
+            raise
         report.index = path
         return report
     with RunLock(path, wait):
@@ -598,6 +585,29 @@ def _make(path: Path, wait: float = 0.0) -> tuple[bool, set[str]] | None:
             shutil.rmtree(path)
         raise
     return made, before
+
+
+def _take_back(path: Path, made: tuple[bool, set[str]] | None) -> None:
+    """Undo `_make` (what it returned: `made`) if nothing was ever committed to the index and no
+    run holds it: remove the folder if it was made, else only the files written into it."""
+    from .indexing import RunLock
+    if made is None:
+        return
+    with RunLock(path, 0):
+        try:
+            fresh = open_for_reading(path).latest_generation() == 0
+        except Exception:
+            return
+        if not fresh or _kind(path) != INDEX:  # (generation 0: nothing was ever committed)
+            return
+        folder_made, before = made
+        if folder_made:
+            import shutil
+            shutil.rmtree(path)
+            return
+        for name in set(os.listdir(path)) - before:
+            if (path / name).is_file() and not (path / name).is_symlink():
+                (path / name).unlink()
 
 
 def _mkdir(path: Path) -> bool:

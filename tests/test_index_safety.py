@@ -255,3 +255,20 @@ def test_an_interrupted_rebuild_cleans_up_its_half_built_sibling(index, corpus, 
     monkeypatch.undo()
     assert siblings(index.path) == ["corpus", "index"]
     assert ids(searchlib.Index(index.path, create=False).search("harvest")) == ["gamma"]
+
+
+def test_an_interrupted_rebuild_into_a_new_or_empty_folder_leaves_it_as_it_was(corpus, tmp_path,
+                                                                             monkeypatch):
+    def interrupt(self):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(indexing._Run, "commit", interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        rebuild_index(tmp_path / "new", [corpus])
+    assert not (tmp_path / "new").exists()
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (empty / ".gitignore").write_text("*\n", encoding="utf-8")
+    with pytest.raises(KeyboardInterrupt):
+        rebuild_index(empty, [corpus])
+    assert [p.name for p in empty.iterdir()] == [".gitignore"]
