@@ -60,8 +60,8 @@ class Index:
     `Index(path)` opens the index there, or makes an empty one in a missing or empty folder (and
     if its first `update` names a path that does not exist, takes it away again: a typo leaves
     nothing behind); `create=False` raises IndexNotFoundError there instead, and never writes
-    anything. A folder holding anything else raises NotAnIndexError. Whoosh objects stay inside: methods take and return str, Path,
-    datetime and searchlib's own dataclasses.
+    anything. A folder holding anything else raises NotAnIndexError. Whoosh objects stay
+    inside: methods take and return str, Path, datetime and searchlib's own dataclasses.
     """
 
     def __init__(self, path: str | os.PathLike = "index", *, create: bool = True):
