@@ -142,7 +142,8 @@ def test_json_output_carries_no_raw_c1_or_bidi_controls(tmp_path):
     write(tmp_path / "corpus" / "c1.jsonl", record("Harbour \x9b2J \u202eevil\u202c \u2028next"))
     searchlib.Index(tmp_path / "index").update([tmp_path / "corpus"])
     result = CliRunner().invoke(cli, ["harbour", "--json", "--index", str(tmp_path / "index")])
-    (line,) = result.stdout.splitlines()  # str.splitlines splits at U+2028 too
+    line, summary = result.stdout.splitlines()  # str.splitlines splits at U+2028 too
+    assert json.loads(summary)["total"] == 1
     assert json.loads(line)["title"] == "Harbour \x9b2J \u202eevil\u202c next"  # U+2028: a space
     assert not re.search(r"[\x7f-\x9f\u202a-\u202e\u2066-\u2069\u2028]", result.stdout)
 
@@ -572,8 +573,9 @@ def test_lone_surrogates_in_json_become_replacement_characters(tmp_path):
     corpus = tmp_path / "corpus"
     write(corpus / "a.jsonl", '{"title": "Harbour \\ud800 fire", "body": "The harbour \\udc00x burned.", '
                              '"author": "A \\ud83d", "tags": ["x\\udfff"]}\n')
-    result = CliRunner().invoke(cli, ["harbour", "--color", "never", "--index", str(tmp_path / "index")],
-                                env={"SEARCHLIB_CORPUS": str(corpus)})
+    built = CliRunner().invoke(cli, ["index", str(corpus), "--index", str(tmp_path / "index")])
+    assert built.exit_code == 0, built.output
+    result = CliRunner().invoke(cli, ["harbour", "--color", "never", "--index", str(tmp_path / "index")])
     assert result.exit_code == 0, result.output
     assert "**Harbour** \ufffd fire" in result.output and "\ufffdx burned" in result.output
     article = next(iter(searchlib.read_articles([corpus])))
@@ -591,7 +593,7 @@ def test_a_file_name_that_is_not_utf8_is_skipped_and_named(tmp_path):
         stream.write(b"Harbour news\n\nMore harbour.\n")
     result = CliRunner().invoke(cli, ["index", str(corpus), "--index", str(tmp_path / "index")])
     assert result.exit_code == 1, result.output
-    assert "bad\\udcff.txt: its name is not valid UTF-8" in result.output
+    assert "bad\\xff.txt: its name is not valid UTF-8" in result.output  # the byte, escaped
     found = CliRunner().invoke(cli, ["harbour", "--index", str(tmp_path / "index"), "--json"])
     hits = [json.loads(line) for line in found.stdout.splitlines()]
     assert found.exit_code == 0 and [hit["title"] for hit in hits if "title" in hit] == ["Harbour fire"]
