@@ -15,10 +15,14 @@ __version__ = "0.1.0"
 from .errors import (  # noqa: E402
     ArticleNotFoundError,
     DateError,
+    DateOrderError,
+    DiskFullError,
+    ExcludeError,
     IndexFormatError,
     IndexingError,
     IndexLockedError,
     IndexNotFoundError,
+    NotAnIndexError,
     ParseError,
     PathNotFoundError,
     QueryError,
@@ -41,8 +45,8 @@ def __getattr__(name: str):
 
 
 __all__ = [
-    "Article", "ArticleNotFoundError", "DateError", "Flagged", "Hit", "Index", "IndexFormatError",
-    "IndexingError", "IndexLockedError",
-    "IndexNotFoundError", "ParseError", "PathNotFoundError", "QueryError", "Results",
+    "Article", "ArticleNotFoundError", "DateError", "DateOrderError", "DiskFullError", "ExcludeError",
+    "Flagged", "Hit", "Index", "IndexFormatError", "IndexingError", "IndexLockedError",
+    "IndexNotFoundError", "NotAnIndexError", "ParseError", "PathNotFoundError", "QueryError", "Results",
     "SearchlibError", "Skipped", "UpdateReport", "create", "exists", "read_articles",
 ]

@@ -166,6 +166,10 @@ json_option = click.option("--json", "as_json", is_flag=True,
 color_option = click.option("--color", type=click.Choice(["auto", "always", "never"]), default="auto",
                             show_default=True,
                             help="Colour the matches (auto: only on a terminal, unless NO_COLOR).")
+exclude_option = click.option(
+    "--exclude", multiple=True, metavar="GLOB",
+    help="Leave out files and folders matching GLOB (gitignore syntax: '*.md', 'drafts/'); "
+         "repeatable. A .searchlibignore file in a folder does the same for its subtree.")
 marks_option = click.option("--marks", type=click.Choice(["stars", "none"]), default="stars",
                             show_default=True,
                             help="Without colour, mark matches **like this** (stars) or not at all.")
@@ -320,8 +324,11 @@ def stats(index_dir, as_json):
               help="Seconds to wait for another reindex to finish before giving up.")
 @click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
               help="Processes parsing files [default: one per core].")
+@exclude_option
+@click.option("--list-ignored", is_flag=True,
+              help="Name on stderr each file ignored (a type searchlib does not read, or excluded).")
 @json_option
-def index_command(paths, index_dir, rebuild, wait, jobs, as_json):
+def index_command(paths, index_dir, rebuild, wait, jobs, exclude, list_ignored, as_json):
     """Index articles from PATHS (files or folders; default: ./corpus).
 
     Formats: plain text (.txt, BBC-style folders), HTML pages (.html), JSON (.json), JSON Lines
@@ -330,14 +337,21 @@ def index_command(paths, index_dir, rebuild, wait, jobs, as_json):
     Incremental: new files are added, changed files have their articles replaced, files gone
     from PATHS have theirs removed, unchanged files are not read. --rebuild builds a fresh index
     and swaps it in when complete. Exit status: 0 if every file was indexed, 1 if some were
-    skipped, 2 on error, 75 if another reindex holds the index (see --wait).
+    skipped, 2 on error, 75 if another reindex holds the index (see --wait). Files of other
+    types (README.md, LICENSE, ...) are ignored, not skipped: counted, and named with
+    --list-ignored; leave out more with --exclude or a .searchlibignore file (gitignore syntax).
     """
     index_path = settings.index_path(index_dir)
     paths = list(paths) or [settings.corpus_path()]
     if rebuild:  # without opening the old index: it may be from another schema version
-        report = rebuild_index(index_path, paths, progress=_ProgressBar(), wait=wait, jobs=jobs)
+        report = rebuild_index(index_path, paths, progress=_ProgressBar(), wait=wait, jobs=jobs,
+                               exclude=exclude)
     else:
-        report = Index(index_path).update(paths, progress=_ProgressBar(), wait=wait, jobs=jobs)
+        report = Index(index_path).update(paths, progress=_ProgressBar(), wait=wait, jobs=jobs,
+                                          exclude=exclude)
+    if list_ignored:
+        for path in report.ignored:
+            _warn(f"ignored {path}")
     if as_json:
         click.echo(_json(report.to_dict()))
     else:
@@ -348,8 +362,9 @@ def index_command(paths, index_dir, rebuild, wait, jobs, as_json):
 
 @cli.command(epilog=PARSE_EXAMPLES)
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@exclude_option
 @json_option
-def parse(paths, as_json):
+def parse(paths, exclude, as_json):
     """Print the articles that would be indexed from PATHS, every field, without indexing.
 
     With --json: one line per article, then a last line {"articles": N, "skipped": [{"path",
@@ -358,7 +373,7 @@ def parse(paths, as_json):
     """
     skipped, articles = [], 0
     from .corpus import Skipped, read_articles  # the parsers: not loaded for a search
-    for item in read_articles(paths):
+    for item in read_articles(paths, exclude=exclude):
         if isinstance(item, Skipped):
             skipped.append(item)
             _warn(f"skipped {_safe(str(item))}")
@@ -459,7 +474,7 @@ def _where(path: Path, record: str | None) -> str:
 def _summary(report, index_path: Path) -> str:
     skipped_files = len({s.path for s in report.skipped})
     return (f"{index_path}/: {report.added} added, {report.updated} updated, {report.deleted} deleted, "
-            f"{report.unchanged} unchanged, {skipped_files} skipped files; "
+            f"{report.unchanged} unchanged, {skipped_files} skipped, {len(report.ignored)} ignored files; "
             f"{report.articles} article{'s' if report.articles != 1 else ''} written "
             f"in {report.seconds:.1f} s.")
 

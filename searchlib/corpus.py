@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 from .article import Article
-from .errors import ParseError, PathNotFoundError, SearchlibError
+from .errors import ExcludeError, ParseError, PathNotFoundError
 from .limits import Limits, current as current_limits
 from .parsers import EXTENSIONS, boundary, open_within, parse_file, sniff
 from .parsers.charset import SNIFF_BYTES
@@ -91,14 +91,6 @@ IGNORE_FILE = ".searchlibignore"
 INDEX_SIBLINGS = ("rebuild", "old", "new")
 _SIBLING = re.compile(r"\.(.+)\.(?:" + "|".join(INDEX_SIBLINGS) + ")")
 _MAX_IGNORE_FILE = 1 << 20
-
-
-class ExcludeError(SearchlibError, ValueError):
-    """An `exclude` pattern that is not valid gitignore syntax (e.g. a lone `!`)."""
-
-    def __init__(self, pattern: str, problem: str):
-        self.pattern = pattern
-        super().__init__(f"bad exclude pattern {pattern!r}: {problem} (gitignore syntax, e.g. '*.md', 'drafts/')")
 
 
 class Listing(tuple):

@@ -122,3 +122,11 @@ class DateOrderError(DateError):
         SearchlibError.__init__(
             self, f"--until {until!r} is before --since {since!r}, so nothing can match; "
                   "swap the two dates")
+
+
+class ExcludeError(SearchlibError, ValueError):
+    """An `exclude` pattern that is not valid gitignore syntax (e.g. a lone `!`)."""
+
+    def __init__(self, pattern: str, problem: str):
+        self.pattern = pattern
+        super().__init__(f"bad exclude pattern {pattern!r}: {problem} (gitignore syntax, e.g. '*.md', 'drafts/')")

@@ -119,7 +119,7 @@ def test_index_reports_skipped_files_and_exits_1(run, tmp_path):
     result = run("index")
     assert result.exit_code == 1
     summary, seconds = result.stdout.rsplit(" in ", 1)
-    assert summary == "index/: 1 added, 0 updated, 0 deleted, 0 unchanged, 1 skipped files; 5 articles written"
+    assert summary == "index/: 1 added, 0 updated, 0 deleted, 0 unchanged, 1 skipped, 0 ignored files; 5 articles written"
     assert seconds.endswith(" s.\n")
     assert f"search: skipped {tmp_path / 'corpus' / 'bad.txt'}: binary file" in result.stderr
     assert result.stderr.splitlines()[1:] == [  # the undated record is indexed, with a warning
@@ -179,7 +179,7 @@ def test_index_reports_warnings_grouped_without_failing(run, tmp_path):
                                    encoding="utf-8")
     result = run("index")
     assert result.exit_code == 0  # warnings are not skips
-    assert result.stdout.startswith("index/: 6 added, 0 updated, 0 deleted, 0 unchanged, 0 skipped files; "
+    assert result.stdout.startswith("index/: 6 added, 0 updated, 0 deleted, 0 unchanged, 0 skipped, 0 ignored files; "
                                     "6 articles written in ")
     assert result.stderr.splitlines() == [
         "search: warning: 6 articles have no date (corpus/a.txt, corpus/b.txt, corpus/c.txt, …; all in --json)",

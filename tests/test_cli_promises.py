@@ -168,3 +168,23 @@ def test_json_and_text_output_stay_utf8_with_undecodable_file_names(run, tmp_pat
     text = run("index", "c", "--index", "idx2")
     text.stderr_bytes.decode("utf-8")
     assert "caf\\xe9\\x0a\\x1b[2J.txt" in text.stderr
+
+
+def test_other_file_types_are_ignored_not_skipped_and_exclude_leaves_out_more(run, tmp_path):
+    corpus = tmp_path / "corpus"
+    write_records(corpus)
+    write_file(corpus / "README.md", "# About this archive\n")
+    write_file(corpus / "LICENSE", "Permission is hereby granted, free of charge, ...\n")
+    write_file(corpus / "drafts" / "x.txt", "Draft\n\nNot for the index.")
+    result = run("index", "--exclude", "drafts/", "--list-ignored")
+    assert result.exit_code == 0, result.output  # ignored files do not make a run fail (cron)
+    assert "0 skipped, 2 ignored files; 5 articles written" in result.stdout
+    assert sorted(line.rsplit("/", 1)[-1] for line in result.stderr.splitlines()
+                  if line.startswith("search: ignored ")) == ["LICENSE", "README.md"]
+    report = json.loads(run("index", "--rebuild", "--json", "--exclude", "drafts/").stdout)
+    assert (report["ignored"], report["skipped_files"], report["files"]) == (2, 0, 1)
+    assert run("draft").exit_code == 1  # the excluded folder was not indexed
+    parsed = run("parse", "corpus", "--json", "--exclude", "*.jsonl")
+    assert [json.loads(line) for line in parsed.stdout.splitlines()][-1]["articles"] == 1
+    bad = run("index", "--exclude", "!")
+    assert bad.exit_code == 2 and bad.stderr.startswith("search: error: bad exclude pattern '!'")

@@ -15,7 +15,8 @@ import pytest
 import searchlib
 from searchlib import corpus as corpus_module
 from searchlib import indexing
-from searchlib.corpus import ExcludeError, find_files, read_articles
+from searchlib.corpus import find_files, read_articles
+from searchlib.errors import ExcludeError
 from searchlib.errors import ParseError
 from searchlib.manifest import digest_file, stat_file
 from searchlib.parsers import boundary, parse_file, read_bytes
