@@ -6,8 +6,8 @@ Index.update over a 100 MB one-line file, a 1 GB gzip bomb and a page nested 5,0
     python scripts/measure_untrusted.py      # about 30 s; writes only to a temporary folder
     python scripts/measure_untrusted.py --many [N]   # only: `search index` of one JSON Lines
         file of N (600,000) tiny records, --jobs 1 and default jobs, and a --rebuild: peak RSS
-        of the largest process (GNU time's, from getrusage) and of the whole process tree
-        (the sum of its processes' RSS, sampled every 20 ms), a few minutes
+        of the whole process tree (the sum of its processes' PSS, sampled every 20 ms) and
+        of its largest process (RSS; GNU time's for the search process), about 10 minutes
 """
 import os, shutil, sys, tempfile, time
 from pathlib import Path
@@ -21,10 +21,13 @@ from tests.test_untrusted import BODY, MB, gzip_bomb, peak_memory, record, write
 
 
 
-def tree_rss(pid: int) -> int:
-    """The RSS (bytes) of process `pid` and all its descendants, from /proc."""
+def tree_rss(pid: int) -> tuple[int, int]:
+    """The memory (bytes) of process `pid` and all its descendants, from /proc: the sum of their
+    proportional set sizes (PSS: pages shared by forked workers counted once, not once in each),
+    and the largest RSS of any one of them."""
     children: dict[int, list[int]] = {}
     rss: dict[int, int] = {}
+    pss: dict[int, int] = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
@@ -35,12 +38,17 @@ def tree_rss(pid: int) -> int:
         fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
         children.setdefault(int(fields["PPid"]), []).append(int(entry))
         rss[int(entry)] = int(fields.get("VmRSS", "0 kB").split()[0]) * 1024
-    total, todo = 0, [pid]
+    total, largest, todo = 0, 0, [pid]
     while todo:
         p = todo.pop()
-        total += rss.get(p, 0)
+        try:
+            rollup = Path(f"/proc/{p}/smaps_rollup").read_text()
+            total += int(rollup.split("Pss:", 1)[1].split()[0]) * 1024
+        except (OSError, IndexError, ValueError):
+            total += rss.get(p, 0)
+        largest = max(largest, rss.get(p, 0))
         todo.extend(children.get(p, []))
-    return total
+    return total, largest
 
 
 def measure_many(records: int) -> None:
@@ -66,14 +74,16 @@ def measure_many(records: int) -> None:
         child = subprocess.Popen(["/usr/bin/time", "-f", "maxrss %M"] + search + args
                                  + ["--index", str(base / "ix"), str(corpus)],
                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-        peak_tree = 0
+        peak_tree = peak_any = 0
         while child.poll() is None:
-            peak_tree = max(peak_tree, tree_rss(child.pid))
+            tree, largest = tree_rss(child.pid)
+            peak_tree, peak_any = max(peak_tree, tree), max(peak_any, largest)
             time.sleep(0.02)
         stderr = child.stderr.read().strip().splitlines()
-        peak_one = int(stderr[-1].split()[-1]) * 1024  # GNU time: the largest process's peak
+        peak_main = int(stderr[-1].split()[-1]) * 1024  # GNU time: the search process's own peak
         print(f"{records:,} records ({size / MB:.1f} MB), search {name:24} exit {child.returncode}: "
-              f"peak tree {peak_tree / MB:7.1f} MB, largest process {peak_one / MB:7.1f} MB, "
+              f"peak tree (PSS) {peak_tree / MB:7.1f} MB, largest process (RSS) "
+              f"{max(peak_any, peak_main) / MB:7.1f} MB, "
               f"{time.monotonic() - t:5.1f} s")
         print("   ", next((line for line in stderr if " added, " in line), stderr[-2:]))
     shutil.rmtree(base, ignore_errors=True)
