@@ -44,6 +44,9 @@ BATCH_ARTICLES = 5000  # a commit at least this often: the writer holds a batch'
 # of N parallel writers (a rebuild) at 1/N of it. Fewer, larger segments search faster: each
 # query term is looked up and read once per segment.
 SEGMENT_POSTINGS = 6_000_000
+# Inside one file of many records, a commit each time the writer holds this share of
+# SEGMENT_POSTINGS (the writer's memory grows with a file's records, not only its bytes).
+FILE_COMMIT_SHARE = 8
 PARALLEL_FROM = 16  # files to parse before worker processes are worth starting
 WORKER_DIED = ("a worker process died while indexing (killed, out of memory, or started from a script "
                "without `if __name__ == \"__main__\":`); what was committed before is kept; "
@@ -427,14 +430,23 @@ class _Run:
         self.report.deleted += len(paths)
 
     def index_file(self, path: Path, state: FileState, is_new: bool, parsed=None) -> None:
-        """Write the file's articles, committing every `batch_articles` of them, so a file of
-        many records is never held whole. The first batch deletes the file's old articles (in
-        the same commit); the file goes into the manifest only with its last batch's commit, so
-        a run killed in between leaves it to be redone (its articles replaced) by the next."""
+        """Write the file's articles, parsed and written `batch_articles` at a time, so a file
+        of many records is never held whole; the writer's postings are committed within the file
+        when they reach 1/FILE_COMMIT_SHARE of `segment_postings`, without merging segments.
+        The first batch deletes the file's old articles (in the same commit); the file goes into
+        the manifest only with its last batch's commit, so a run killed in between leaves it to
+        be redone (its articles replaced) by the next. (Commits inside a file save nothing a
+        crash could keep: they bound the writer's memory only. A commit per batch would make
+        many segments, and merging them at each commit holds their postings again, which grows
+        with the file.)"""
         written = 0
         for articles in self._article_batches(path, parsed, self.batch_articles):
-            if written and self._full():  # more of this file to come: commit what is written
-                self.commit()
+            if written and self._pool_full(FILE_COMMIT_SHARE):  # more to come: commit what is written
+                merge, self.merge = self.merge, False
+                try:
+                    self.commit()
+                finally:
+                    self.merge = merge
                 self.seen.clear()  # (the searcher now sees those ids)
             self._open()
             if not written:
@@ -456,8 +468,11 @@ class _Run:
 
     def _full(self) -> bool:
         """Whether the writer holds a batch's worth of articles or a segment's of postings."""
-        return (self.batch_articles_count >= self.batch_articles
-                or getattr(self.writer.pool, "count", 0) >= self.segment_postings)
+        return self.batch_articles_count >= self.batch_articles or self._pool_full()
+
+    def _pool_full(self, share: int = 1) -> bool:
+        """Whether the writer holds 1/share of a segment's postings."""
+        return getattr(self.writer.pool, "count", 0) >= self.segment_postings // share
 
     def _articles(self, path: Path, parsed=None) -> list[Article]:
         """All the file's usable articles at once (see `_article_batches`)."""

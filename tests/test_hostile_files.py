@@ -151,16 +151,34 @@ def live_titles(idx) -> list[str]:
     return sorted(h.title for h in idx.search("harbour", limit=1000))
 
 
-def test_a_file_of_many_records_is_written_in_batches(tmp_path):
+def update(idx, corpus: Path, **options):
+    """Index.update with the indexer's own batch settings (segment_postings too)."""
+    from searchlib.indexing import update_index
+    return update_index(idx.path, [corpus], base=corpus.parent, jobs=1, **options)
+
+
+def test_a_file_of_many_records_is_written_in_batches(tmp_path, monkeypatch):
+    import searchlib.indexing as indexing
     corpus = tmp_path / "corpus"
     records_file(corpus / "many.jsonl", 10)
+    batches = []
+    real = indexing._Run._article_batches
+
+    def counted(self, *args, **kwargs):
+        for batch in real(self, *args, **kwargs):
+            batches.append(len(batch))
+            yield batch
+
+    monkeypatch.setattr(indexing._Run, "_article_batches", counted)
     with searchlib.Index(tmp_path / "index") as idx:
-        report = idx.update([corpus], jobs=1, batch_articles=3)
-        assert (report.articles, report.commits, report.added) == (10, math.ceil(10 / 3), 1)
+        report = update(idx, corpus, batch_articles=3)  # one commit: the writer's memory allows it
+        assert (report.articles, report.commits, report.added, batches) == (10, 1, 1, [3, 3, 3, 1])
         assert live_titles(idx) == sorted(f"Record {i}" for i in range(10))
-        records_file(corpus / "many.jsonl", 7, "Second")  # changed: replaced, in batches too
-        report = idx.update([corpus], jobs=1, batch_articles=3)
-        assert (report.articles, report.commits, report.updated, report.removed) == (7, 3, 1, 10)
+        records_file(corpus / "many.jsonl", 7, "Second")  # changed: replaced, a commit per batch
+        batches.clear()
+        report = update(idx, corpus, batch_articles=3, segment_postings=1)
+        assert (report.articles, report.commits, report.updated, report.removed) == (7, math.ceil(7 / 3), 1, 10)
+        assert batches == [3, 3, 1]
         assert live_titles(idx) == sorted(f"Second {i}" for i in range(7))
         assert idx.update([corpus], jobs=1).unchanged == 1
 
@@ -185,11 +203,11 @@ def test_a_run_killed_mid_file_leaves_the_index_consistent_and_the_next_run_comp
 
         monkeypatch.setattr(indexing, "to_document", dies_at_the_eighth)
         with pytest.raises(KeyboardInterrupt):
-            idx.update([corpus], jobs=1, batch_articles=3)
+            update(idx, corpus, batch_articles=3, segment_postings=1)
         monkeypatch.setattr(indexing, "to_document", real)
         # two batches were committed, with the old articles deleted in the first one's commit
         assert live_titles(idx) == sorted(f"Record {i}" for i in range(6))
-        report = idx.update([corpus], jobs=1, batch_articles=3)  # the file is redone, not "unchanged"
+        report = update(idx, corpus, batch_articles=3, segment_postings=1)  # redone, not "unchanged"
         assert (report.articles, report.unchanged) == (10, 0)
         assert live_titles(idx) == sorted(f"Record {i}" for i in range(10))
         assert idx.update([corpus], jobs=1).unchanged == 1
