@@ -47,7 +47,7 @@ def _take_queues(todo, done) -> None:
 def _write_from_queue(index_dir: str, base: str, limits, batch: int, postings: int) -> _Written:
     """In a worker process: take files from the queue until it says stop, parse them and write
     their articles into new segments of the index at `index_dir`, returned, not committed."""
-    from .indexing import UpdateReport, _Run
+    from .indexing import BATCH_ARTICLES, UpdateReport, _Run
     from .schema import to_document
     from .storage import open_for_writing
     from .writer import open_writer
@@ -63,10 +63,10 @@ def _write_from_queue(index_dir: str, base: str, limits, batch: int, postings: i
             place, path_text, state = entry
             path = Path(path_text)
             ids = []
-            # a file's articles a batch at a time, parsed here (never held whole: a file may
-            # hold hundreds of thousands of records); the index's lock is held by the process
-            # that commits
-            for articles in run._article_batches(path, None, batch, limits):
+            # a file's articles BATCH_ARTICLES at a time (a rebuild's `batch` is unbounded), parsed
+            # here, never held whole: a file may hold hundreds of thousands of records; the
+            # index's lock is held by the process that commits
+            for articles in run._article_batches(path, None, min(batch, BATCH_ARTICLES), limits):
                 for article in articles:
                     if writer is None:
                         writer = open_writer(ix, _lk=False, compound=False)
