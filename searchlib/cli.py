@@ -9,12 +9,8 @@ from __future__ import annotations
 
 import atexit
 import gc
-import json
 import os
-import re
 import sys
-import unicodedata
-from dataclasses import dataclass
 from enum import IntEnum
 from pathlib import Path
 
@@ -24,8 +20,7 @@ from .imports import defer_unused
 
 defer_unused()  # before Whoosh is imported: see imports.py
 
-from . import __version__, settings  # noqa: E402
-from .dates import isoformat  # noqa: E402
+from . import __version__, render, settings  # noqa: E402
 from .errors import ArticleNotFoundError, IndexLockedError, SearchlibError  # noqa: E402
 from .index import Index, exists, rebuild_index  # noqa: E402
 from .facets import FACETS  # noqa: E402
@@ -222,45 +217,27 @@ def query(query, index_dir, since, until, limit, page, sort, fresh, fragments, f
     results = idx.search(query, since=since, until=until, limit=0 if count_only else limit,
                          offset=(page - 1) * limit, sort=sort, snippets=fragments, facets=asked,
                          fresh=settings.FRESH_HALF_LIFE if fresh else None)
-    style = _Style(_use_color(color), marks)
+    style = render.Style(_use_color(color), marks)
     if results.partial and not count_only:
-        _note(_partial_note(results.complete))
+        _note(render.partial_note(results.complete))
     if count_only and not as_json:
         click.echo(results.total)
     elif as_json:
-        for hit in results:
-            click.echo(_json(hit.to_dict()))
-        click.echo(_json(_summary_object(results, page, limit, asked)))
+        _echo_lines([render.json_line(hit.to_dict()) for hit in results])
+        click.echo(render.json_line(render.summary_object(results, page, limit, asked)))
     else:
-        _render_hits(results, style)
+        _echo_lines(render.results_lines(results, style), style.color)
         for name in facets:
-            _render_facet(name, results.facets[name])
+            _echo_lines(render.facet_lines(name, results.facets[name]))
         if timeline:
-            _render_timeline(results.facets["date"], style.color)
+            encoding = (getattr(sys.stdout, "encoding", None) or "").lower().replace("-", "")
+            _echo_lines(render.timeline_lines(results.facets["date"], style.color,
+                                              "█" if encoding.startswith("utf") else "#"), style.color)
     if not count_only:
-        _note(_count_note(results))
+        _note(render.count_note(results))
     if results.suggestion:
-        _note(f"did you mean: {_safe(results.suggestion)}")
+        _note(f"did you mean: {render.safe(results.suggestion)}")
     click.get_current_context().exit(ExitCode.OK if results.total else ExitCode.NOTHING)
-
-
-def _summary_object(results, page: int | None, limit: int, asked) -> dict:
-    """The last line of `--json`: the numbers a script needs, the same whatever page is shown."""
-    complete = results.total if results.complete is None else results.complete
-    final = {"total": results.total, "complete": complete, "partial": results.partial,
-             "shown": len(results.hits), "page": page, "limit": limit}
-    if asked:
-        final["facets"] = {name: dict(pairs) for name, pairs in results.facets.items()}
-    if results.suggestion:
-        final["suggestion"] = results.suggestion
-    return final
-
-
-def _partial_note(complete: int) -> str:
-    if not complete:
-        return "no article has all the words; showing the best partial matches"
-    have = "article has" if complete == 1 else "articles have"
-    return f"only {complete} {have} all the words; the best partial matches follow"
 
 
 @cli.command(epilog=SIMILAR_EXAMPLES)
@@ -275,12 +252,12 @@ def similar(article_id, index_dir, limit, as_json, color, marks):
     idx = Index(settings.index_path(index_dir), create=False)
     results = idx.similar(article_id, limit=limit)
     if as_json:
-        for hit in results:
-            click.echo(_json(hit.to_dict()))
-        click.echo(_json(_summary_object(results, None, limit, ())))
+        _echo_lines([render.json_line(hit.to_dict()) for hit in results])
+        click.echo(render.json_line(render.summary_object(results, None, limit)))
     else:
-        _render_hits(results, _Style(_use_color(color), marks))
-    _note(_count_note(results))
+        style = render.Style(_use_color(color), marks)
+        _echo_lines(render.results_lines(results, style), style.color)
+    _note(render.count_note(results))
     click.get_current_context().exit(ExitCode.OK if results.total else ExitCode.NOTHING)
 
 
@@ -294,9 +271,9 @@ def show(article_id, index_dir, as_json):
     if article is None:
         raise ArticleNotFoundError(article_id)
     if as_json:
-        click.echo(_json(article.to_dict()))
+        click.echo(render.json_line(article.to_dict()))
     else:
-        _render_article(article)
+        _echo_lines(render.article_lines(article))
 
 
 @cli.command(epilog=STATS_EXAMPLES)
@@ -306,14 +283,9 @@ def stats(index_dir, as_json):
     """Summarise the index: size, articles, date span, top sources and sections."""
     info = Index(settings.index_path(index_dir), create=False).stats()
     if as_json:
-        click.echo(_json(info.to_dict()))
-        return
-    span = " to ".join(isoformat(d)[:10] for d in (info.first_date, info.last_date) if d) or "no dates"
-    click.echo(f"index     {info.path}/ ({info.size_bytes / 1e6:.1f} MB)")
-    click.echo(f"articles  {info.articles} from {info.files} files ({info.undated} undated)")
-    click.echo(f"dates     {span}")
-    for label, counts in (("sources", info.sources), ("sections", info.sections), ("formats", info.formats)):
-        click.echo(f"{label:9} " + ", ".join(f"{_safe(name)} ({n})" for name, n in counts))
+        click.echo(render.json_line(info.to_dict()))
+    else:
+        _echo_lines(render.stats_lines(info))
 
 
 @cli.command("index", epilog=INDEX_EXAMPLES)
@@ -353,10 +325,10 @@ def index_command(paths, index_dir, rebuild, wait, jobs, exclude, list_ignored, 
         for path in report.ignored:
             _warn(f"ignored {path}")
     if as_json:
-        click.echo(_json(report.to_dict()))
+        click.echo(render.json_line(report.to_dict()))
     else:
         _report_problems(report)
-        click.echo(_summary(report, index_path))
+        click.echo(render.update_summary(report, index_path))
     click.get_current_context().exit(ExitCode.OK if report.ok else ExitCode.NOTHING)
 
 
@@ -376,40 +348,16 @@ def parse(paths, exclude, as_json):
     for item in read_articles(paths, exclude=exclude):
         if isinstance(item, Skipped):
             skipped.append(item)
-            _warn(f"skipped {_safe(str(item))}")
+            _warn(f"skipped {render.safe(str(item))}")
             continue
         articles += 1
         if as_json:
-            click.echo(_json(item.to_dict()))
+            click.echo(render.json_line(item.to_dict()))
         else:
-            _render_article(item)
+            _echo_lines(render.article_lines(item))
     if as_json:
-        click.echo(_json({"articles": articles, "skipped": [s.to_dict() for s in skipped]}))
+        click.echo(render.json_line({"articles": articles, "skipped": [s.to_dict() for s in skipped]}))
     click.get_current_context().exit(ExitCode.NOTHING if skipped else ExitCode.OK)
-
-
-def _render_article(item) -> None:
-    for name, value in item.to_dict().items():
-        if value not in (None, "", []) and name != "body":
-            click.echo(f"{name + ':':9} {_safe(str(value))}")
-    click.echo(f"{'body:':9} {len(item.body)} characters\n{_safe(item.body)}\n")
-
-
-def _render_hits(results, style: "_Style") -> None:
-    """The hits as text; a rule marks where the articles with all the words end."""
-    complete_before = True
-    for hit in results:
-        complete = getattr(hit, "complete", True)
-        if complete_before and not complete and results.partial:
-            click.echo("-- partial matches: not all the words --\n")
-        complete_before = complete
-        _render_hit(hit, style)
-
-
-def _count_note(results) -> str:
-    last = results.offset + len(results.hits)
-    shown = f" (showing {results.offset + 1}–{last})" if len(results.hits) < results.total and results.hits else ""
-    return f"{results.total} matching article{'s' if results.total != 1 else ''}{shown}"
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -438,45 +386,13 @@ def _open_or_build(index_path: Path, demo: bool) -> Index:
     idx = Index(index_path)
     report = idx.update([corpus], progress=_ProgressBar())
     _report_problems(report)
-    _note(_summary(report, index_path))
+    _note(render.update_summary(report, index_path))
     return idx
 
 
-def _report_problems(report, examples: int = 3) -> None:
-    """On stderr: each skipped file or record, then the warnings grouped by reason, each group
-    with its count and the first few articles (file [record]); --json lists them all."""
-    for skipped in report.skipped:
-        _warn(f"skipped {_safe(str(skipped))}")
-    groups: dict[str, list] = {}
-    for warning in report.warnings:
-        groups.setdefault(warning.kind, []).append(warning)
-    for kind, items in sorted(groups.items(), key=lambda group: -len(group[1])):  # (stable sort)
-        count = f"{len(items):,} article{'s' if len(items) != 1 else ''}"
-        reasons = {w.reason for w in items}
-        if reasons == {"no date"}:
-            what = f"{count} {'have' if len(items) != 1 else 'has'} no date"
-        else:
-            what = f"{count}: {items[0].reason if len(reasons) == 1 else kind + ' (reasons vary)'}"
-        shown = ", ".join(_where(w.path, w.record) for w in items[:examples])
-        more = ", …; all in --json" if len(items) > examples else ""
-        _warn(f"warning: {_safe(what)} ({_safe(shown)}{more})")
-
-
-def _where(path: Path, record: str | None) -> str:
-    """A file as the user can read it (relative to the current folder when inside it), and record."""
-    try:
-        shown = str(Path(path).relative_to(Path.cwd()))
-    except (ValueError, OSError):  # elsewhere, or the current folder is gone
-        shown = str(path)
-    return f"{shown} [{record}]" if record else shown
-
-
-def _summary(report, index_path: Path) -> str:
-    skipped_files = len({s.path for s in report.skipped})
-    return (f"{index_path}/: {report.added} added, {report.updated} updated, {report.deleted} deleted, "
-            f"{report.unchanged} unchanged, {skipped_files} skipped, {len(report.ignored)} ignored files; "
-            f"{report.articles} article{'s' if report.articles != 1 else ''} written "
-            f"in {report.seconds:.1f} s.")
+def _report_problems(report) -> None:
+    for line in render.problem_lines(report):
+        _warn(line)
 
 
 class _ProgressBar:
@@ -509,115 +425,21 @@ def _use_color(choice: str) -> bool:
     return sys.stdout.isatty()
 
 
-@dataclass(frozen=True)
-class _Style:
-    """How matches are shown: colour (a terminal), else `**stars**` or no marks at all."""
-
-    color: bool
-    marks: str = "stars"
-
-
-def _render_hit(hit, style: _Style) -> None:
-    title = _marked(hit.title, hit.title_highlights, style, bold=True) if hit.title else "(untitled)"
-    meta = " · ".join(_safe(x) for x in (
-        _shown_date(hit.date),
-        f"source: {hit.source}" if hit.source else "",
-        f"section: {hit.section}" if hit.section else "", hit.id) if x)
-    click.echo(title, color=style.color)
-    click.echo(click.style(meta, fg="green") if style.color else meta, color=style.color)
-    for fragment in hit.fragments or []:
-        if fragment.text:
-            click.echo("  " + _marked(fragment.text, fragment.spans, style), color=style.color)
-    click.echo()
-
-
-def _shown_date(value) -> str:
-    """A date as a reader wants it: UTC, to the second (no microseconds), `undated` if none."""
-    if value is None:
-        return "undated"
-    return value.isoformat(timespec="seconds").replace("+00:00", "Z")
-
-
-def _render_facet(name: str, pairs) -> None:
-    click.echo(f"{name}:")
-    width = max((len(value) for value, _ in pairs), default=0)
-    for value, count in pairs:
-        click.echo(f"  {_safe(value).ljust(width)}  {count}")
-    click.echo()
-
-
-def _render_timeline(buckets, color: bool, width: int = 40) -> None:
-    """One bar per date bucket, the longest `width` characters."""
-    if not buckets:
-        return
-    top = max(count for _, count in buckets) or 1
-    encoding = (getattr(sys.stdout, "encoding", None) or "").lower().replace("-", "")
-    block = "█" if encoding.startswith("utf") else "#"
-    label_width = max(len(label) for label, _ in buckets)
-    for label, count in buckets:
-        bar = block * max(1 if count else 0, round(count / top * width))
-        bar = click.style(bar, fg="cyan") if color else bar
-        click.echo(f"{label.ljust(label_width)} {bar} {count}", color=color)
-
-
-def _marked(text: str, spans, style: _Style, bold: bool = False) -> str:
-    """Text with its match spans marked: bold red on a terminal, else `**word**` or unmarked."""
-    out, last = [], 0
-    color = style.color
-    plain = (lambda s: click.style(s, bold=True)) if (color and bold) else (lambda s: s)
-    for start, end in spans:
-        out.append(plain(_safe(text[last:start])))
-        word = _safe(text[start:end])
-        out.append(click.style(word, fg="red", bold=True) if color
-                   else f"**{word}**" if style.marks == "stars" else word)
-        last = end
-    out.append(plain(_safe(text[last:])))
-    return "".join(out)
-
-
-_BIDI = {0x202A, 0x202B, 0x202C, 0x202D, 0x202E, 0x2066, 0x2067, 0x2068, 0x2069}
-
-
-def _safe(text: str) -> str:
-    """Article text and file names fit for a terminal: control characters (ESC, CR, ...) and bidi
-    overrides become visible `\\x..` escapes, so only our own colours reach the terminal; a file
-    name's undecodable byte (a surrogate escape) is shown as `\\xNN` rather than crash the output."""
-    if text.isprintable():
-        return text
-    return "".join(
-        ch if ch == "\n" or (unicodedata.category(ch) not in ("Cc", "Cs") and ord(ch) not in _BIDI)
-        else f"\\x{ord(ch) - 0xDC00:02x}" if 0xDC80 <= ord(ch) <= 0xDCFF
-        else f"\\x{ord(ch):02x}" if ord(ch) < 0x100 else f"\\u{ord(ch):04x}"
-        for ch in text)
-
-
-# Characters JSON may carry raw but a terminal or a line splitter must not meet: DEL and the C1
-# controls (U+009B is CSI to some terminals), bidi overrides, the Unicode line separators, and
-# lone surrogates (a file name's undecodable bytes), which are not UTF-8 at all.
-_JSON_UNSAFE = re.compile("[\x7f-\x9f\u202a-\u202e\u2066-\u2069\u2028\u2029\ud800-\udfff]")
-
-
-def _json(obj) -> str:
-    """One line of JSON: UTF-8 text kept readable, the characters above escaped as \\uXXXX."""
-    text = json.dumps(obj, ensure_ascii=False)
-    return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
-
-
 def _note(message: str) -> None:
     click.echo(message, err=True)
 
 
 def _warn(message: str) -> None:
-    click.echo(f"search: {_one_line(message)}", err=True)
+    click.echo(f"search: {render.one_line(message)}", err=True)
 
 
 def _error(message: str) -> None:
-    click.echo(f"search: error: {_one_line(message)}", err=True)
+    click.echo(f"search: error: {render.one_line(message)}", err=True)
 
 
-def _one_line(message: str) -> str:
-    """A message as one line: a newline in a file name cannot forge another line."""
-    return _safe(message).replace("\n", "\\x0a")
+def _echo_lines(lines: list[str], color: bool = False) -> None:
+    for line in lines:
+        click.echo(line, color=color)
 
 
 if __name__ == "__main__":

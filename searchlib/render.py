@@ -1,0 +1,227 @@
+"""Render: results, articles, facets, timelines and reports as text lines and JSON, for any front end.
+
+Stage: presentation. Every function returns strings (or JSON-ready dicts) and prints nothing, so
+the CLI echoes them and a web page can reuse them (`marked_segments` gives the pieces to wrap in
+its own markup). Article text is hostile: `safe` makes it fit for a terminal and `json_line` for
+a line of JSON, and ANSI colour is added here, never taken from the data.
+"""
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+# ANSI styles, as click.style writes them (no import of click: the library never needs it)
+RESET = "\x1b[0m"
+BOLD, RED, GREEN, CYAN = "\x1b[1m", "\x1b[31m", "\x1b[32m", "\x1b[36m"
+PARTIAL_RULE = "-- partial matches: not all the words --"
+
+
+@dataclass(frozen=True)
+class Style:
+    """How matches are shown: colour (a terminal), else `**stars**` or no marks at all."""
+
+    color: bool = False
+    marks: str = "stars"  # or "none"
+
+
+# --- text fit for a terminal and JSON fit for a line ---------------------------------------
+
+_BIDI = {0x202A, 0x202B, 0x202C, 0x202D, 0x202E, 0x2066, 0x2067, 0x2068, 0x2069}
+
+
+def safe(text: str) -> str:
+    """Article text and file names fit for a terminal: control characters (ESC, CR, ...) and bidi
+    overrides become visible `\\x..` escapes, so only our own colours reach the terminal; a file
+    name's undecodable byte (a surrogate escape) is shown as `\\xNN` rather than crash the output."""
+    if text.isprintable():
+        return text
+    return "".join(
+        ch if ch == "\n" or (unicodedata.category(ch) not in ("Cc", "Cs") and ord(ch) not in _BIDI)
+        else f"\\x{ord(ch) - 0xDC00:02x}" if 0xDC80 <= ord(ch) <= 0xDCFF
+        else f"\\x{ord(ch):02x}" if ord(ch) < 0x100 else f"\\u{ord(ch):04x}"
+        for ch in text)
+
+
+def one_line(message: str) -> str:
+    """A message as one line: a newline in a file name cannot forge another line."""
+    return safe(message).replace("\n", "\\x0a")
+
+
+# Characters JSON may carry raw but a terminal or a line splitter must not meet: DEL and the C1
+# controls (U+009B is CSI to some terminals), bidi overrides, the Unicode line separators, and
+# lone surrogates (a file name's undecodable bytes), which are not UTF-8 at all.
+_JSON_UNSAFE = re.compile("[\x7f-\x9f\u202a-\u202e\u2066-\u2069\u2028\u2029\ud800-\udfff]")
+
+
+def json_line(obj) -> str:
+    """One line of JSON: UTF-8 text kept readable, the characters above escaped as \\uXXXX."""
+    text = json.dumps(obj, ensure_ascii=False)
+    return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+# --- hits --------------------------------------------------------------------------------------
+
+def marked_segments(text: str, spans) -> list[tuple[str, bool]]:
+    """`text` cut at its match spans: (piece, is_match) pairs, in order, for any markup."""
+    out, last = [], 0
+    for start, end in spans:
+        if start > last:
+            out.append((text[last:start], False))
+        out.append((text[start:end], True))
+        last = end
+    if last < len(text):
+        out.append((text[last:], False))
+    return out
+
+
+def marked(text: str, spans, style: Style, bold: bool = False) -> str:
+    """Text with its match spans marked: bold red on a terminal, else `**word**` or unmarked."""
+    out = []
+    for piece, is_match in marked_segments(text, spans):
+        piece = safe(piece)
+        if is_match:
+            out.append(f"{RED}{BOLD}{piece}{RESET}" if style.color
+                       else f"**{piece}**" if style.marks == "stars" else piece)
+        else:
+            out.append(f"{BOLD}{piece}{RESET}" if style.color and bold else piece)
+    return "".join(out)
+
+
+def shown_date(value: datetime | None) -> str:
+    """A date as a reader wants it: UTC, to the second (no microseconds), `undated` if none."""
+    if value is None:
+        return "undated"
+    return value.isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def hit_lines(hit, style: Style) -> list[str]:
+    """One hit: its title (or `(untitled)`), a metadata line, its passages, a blank line."""
+    title = marked(hit.title, hit.title_highlights, style, bold=True) if hit.title else "(untitled)"
+    meta = " · ".join(safe(x) for x in (
+        shown_date(hit.date),
+        f"source: {hit.source}" if hit.source else "",
+        f"section: {hit.section}" if hit.section else "", hit.id) if x)
+    lines = [title, f"{GREEN}{meta}{RESET}" if style.color else meta]
+    lines += ["  " + marked(f.text, f.spans, style) for f in hit.fragments or [] if f.text]
+    return lines + [""]
+
+
+def results_lines(results, style: Style) -> list[str]:
+    """The hits as text; a rule marks where the articles with all the words end."""
+    lines, complete_before = [], True
+    for hit in results:
+        if complete_before and not hit.complete and results.partial:
+            lines += [PARTIAL_RULE, ""]
+        complete_before = hit.complete
+        lines += hit_lines(hit, style)
+    return lines
+
+
+def count_note(results) -> str:
+    """`1,442 matching articles (showing 11–20)`."""
+    last = results.offset + len(results.hits)
+    shown = (f" (showing {results.offset + 1}–{last})"
+             if len(results.hits) < results.total and results.hits else "")
+    return f"{results.total} matching article{'s' if results.total != 1 else ''}{shown}"
+
+
+def partial_note(complete: int) -> str:
+    if not complete:
+        return "no article has all the words; showing the best partial matches"
+    have = "article has" if complete == 1 else "articles have"
+    return f"only {complete} {have} all the words; the best partial matches follow"
+
+
+def summary_object(results, page: int | None, limit: int, asked=()) -> dict:
+    """The last line of `--json`: the numbers a script needs, the same whatever page is shown."""
+    complete = results.total if results.complete is None else results.complete
+    final = {"total": results.total, "complete": complete, "partial": results.partial,
+             "shown": len(results.hits), "page": page, "limit": limit}
+    if asked:
+        final["facets"] = {name: dict(pairs) for name, pairs in results.facets.items()}
+    if results.suggestion:
+        final["suggestion"] = results.suggestion
+    return final
+
+
+# --- facets and timelines ---------------------------------------------------------------------
+
+def facet_lines(name: str, pairs) -> list[str]:
+    width = max((len(value) for value, _ in pairs), default=0)
+    return [f"{name}:"] + [f"  {safe(value).ljust(width)}  {count}" for value, count in pairs] + [""]
+
+
+def timeline_lines(buckets, color: bool, block: str = "█", width: int = 40) -> list[str]:
+    """One bar per date bucket, the longest `width` characters (`block` "#" where not UTF-8)."""
+    if not buckets:
+        return []
+    top = max(count for _, count in buckets) or 1
+    label_width = max(len(label) for label, _ in buckets)
+    lines = []
+    for label, count in buckets:
+        bar = block * max(1 if count else 0, round(count / top * width))
+        bar = f"{CYAN}{bar}{RESET}" if color and bar else bar
+        lines.append(f"{label.ljust(label_width)} {bar} {count}")
+    return lines
+
+
+# --- articles and reports ---------------------------------------------------------------------
+
+def article_lines(article) -> list[str]:
+    """Every field of an article, then its body."""
+    lines = [f"{name + ':':9} {safe(str(value))}" for name, value in article.to_dict().items()
+             if value not in (None, "", []) and name != "body"]
+    return lines + [f"{'body:':9} {len(article.body)} characters\n{safe(article.body)}\n"]
+
+
+def where(path: Path, record: str | None, cwd: Path | None = None) -> str:
+    """A file as the user can read it (relative to `cwd` when inside it), and record."""
+    try:
+        shown = str(Path(path).relative_to(cwd or Path.cwd()))
+    except (ValueError, OSError):  # elsewhere, or the current folder is gone
+        shown = str(path)
+    return f"{shown} [{record}]" if record else shown
+
+
+def problem_lines(report, examples: int = 3) -> list[str]:
+    """Each skipped file or record, then the warnings grouped by reason, each group with its
+    count and the first few articles (file [record]); --json lists them all."""
+    lines = [f"skipped {safe(str(skipped))}" for skipped in report.skipped]
+    groups: dict[str, list] = {}
+    for warning in report.warnings:
+        groups.setdefault(warning.kind, []).append(warning)
+    for kind, items in sorted(groups.items(), key=lambda group: -len(group[1])):  # (stable sort)
+        count = f"{len(items):,} article{'s' if len(items) != 1 else ''}"
+        reasons = {w.reason for w in items}
+        if reasons == {"no date"}:
+            what = f"{count} {'have' if len(items) != 1 else 'has'} no date"
+        else:
+            what = f"{count}: {items[0].reason if len(reasons) == 1 else kind + ' (reasons vary)'}"
+        shown = ", ".join(where(w.path, w.record) for w in items[:examples])
+        more = ", …; all in --json" if len(items) > examples else ""
+        lines.append(f"warning: {safe(what)} ({safe(shown)}{more})")
+    return lines
+
+
+def update_summary(report, index_path: Path) -> str:
+    """One line: what an indexing run did."""
+    skipped_files = len({s.path for s in report.skipped})
+    return (f"{index_path}/: {report.added} added, {report.updated} updated, {report.deleted} deleted, "
+            f"{report.unchanged} unchanged, {skipped_files} skipped, {len(report.ignored)} ignored files; "
+            f"{report.articles} article{'s' if report.articles != 1 else ''} written "
+            f"in {report.seconds:.1f} s.")
+
+
+def stats_lines(info) -> list[str]:
+    """`search stats`: size, articles, date span, top sources, sections and formats."""
+    span = " to ".join(shown_date(d)[:10] for d in (info.first_date, info.last_date) if d) or "no dates"
+    lines = [f"index     {info.path}/ ({info.size_bytes / 1e6:.1f} MB)",
+             f"articles  {info.articles} from {info.files} files ({info.undated} undated)",
+             f"dates     {span}"]
+    for label, counts in (("sources", info.sources), ("sections", info.sections), ("formats", info.formats)):
+        lines.append(f"{label:9} " + ", ".join(f"{safe(name)} ({n})" for name, n in counts))
+    return lines
