@@ -26,6 +26,10 @@ from .corpus import Skipped
 from .manifest import FileState
 
 _QUEUES: dict = {}  # in a worker: the queues of files to take and of files done
+# A worker's segment holds at most this many articles, whatever its postings: an article costs
+# the writer memory of its own (stored fields, lengths) besides its postings, so a corpus of
+# many tiny records (one JSON Lines file of 600,000) must not fill a segment by postings alone.
+SEGMENT_ARTICLES = 50_000
 
 
 @dataclass
@@ -73,7 +77,8 @@ def _write_from_queue(index_dir: str, base: str, limits, batch: int, postings: i
                     ids.append((article.id, article.key, len(out.segments), writer.docnum))
                     writer.add_document(**to_document(article))
                     run.seen[article.id] = path  # (this worker's files come in plan order)
-                    if writer.doc_count() >= batch or writer.pool.count >= postings:
+                    if (writer.doc_count() >= min(batch, SEGMENT_ARTICLES)
+                            or writer.pool.count >= postings):
                         full, writer = writer, None  # (a file's articles may span two segments)
                         out.segments.append(full._finalize_segment())
             if ids and not run.incomplete:  # (a file a parser failed part-way is redone next run)
