@@ -48,10 +48,14 @@ def _take_queues(todo, done) -> None:
     _QUEUES.update(todo=todo, done=done)
 
 
-def _write_from_queue(index_dir: str, base: str, limits, batch: int, postings: int) -> _Written:
+def _write_from_queue(index_dir: str, base: str, limits, batch: int, postings: int,
+                      roots: tuple | None = None) -> _Written:
     """In a worker process: take files from the queue until it says stop, parse them and write
     their articles into new segments of the index at `index_dir`, returned, not committed."""
     from .indexing import BATCH_ARTICLES, UpdateReport, _Run
+    from contextlib import nullcontext
+
+    from .parsers import boundary
     from .schema import to_document
     from .storage import open_for_writing
     from .writer import open_writer
@@ -63,27 +67,29 @@ def _write_from_queue(index_dir: str, base: str, limits, batch: int, postings: i
     out = _Written()
     writer = None
     try:
-        while (entry := todo.get()) is not None:
-            place, path_text, state = entry
-            path = Path(path_text)
-            ids = []
-            # a file's articles BATCH_ARTICLES at a time (a rebuild's `batch` is unbounded), parsed
-            # here, never held whole: a file may hold hundreds of thousands of records; the
-            # index's lock is held by the process that commits
-            for articles in run._article_batches(path, None, min(batch, BATCH_ARTICLES), limits):
-                for article in articles:
-                    if writer is None:
-                        writer = open_writer(ix, _lk=False, compound=False)
-                    ids.append((article.id, article.key, len(out.segments), writer.docnum))
-                    writer.add_document(**to_document(article))
-                    run.seen[article.id] = path  # (this worker's files come in plan order)
-                    if (writer.doc_count() >= min(batch, SEGMENT_ARTICLES)
-                            or writer.pool.count >= postings):
-                        full, writer = writer, None  # (a file's articles may span two segments)
-                        out.segments.append(full._finalize_segment())
-            if ids and not run.incomplete:  # (a file a parser failed part-way is redone next run)
-                out.files.append((place, path_text, state, ids))
-            done.put(path_text)
+        # files opened only where they really lie inside the folders being indexed
+        with boundary(roots) if roots is not None else nullcontext():
+            while (entry := todo.get()) is not None:
+                place, path_text, state = entry
+                path = Path(path_text)
+                ids = []
+                # a file's articles BATCH_ARTICLES at a time (a rebuild's `batch` is unbounded), parsed
+                # here, never held whole: a file may hold hundreds of thousands of records; the
+                # index's lock is held by the process that commits
+                for articles in run._article_batches(path, None, min(batch, BATCH_ARTICLES), limits):
+                    for article in articles:
+                        if writer is None:
+                            writer = open_writer(ix, _lk=False, compound=False)
+                        ids.append((article.id, article.key, len(out.segments), writer.docnum))
+                        writer.add_document(**to_document(article))
+                        run.seen[article.id] = path  # (this worker's files come in plan order)
+                        if (writer.doc_count() >= min(batch, SEGMENT_ARTICLES)
+                                or writer.pool.count >= postings):
+                            full, writer = writer, None  # (a file's articles may span two segments)
+                            out.segments.append(full._finalize_segment())
+                if ids and not run.incomplete:  # (a file a parser failed part-way is redone next run)
+                    out.files.append((place, path_text, state, ids))
+                done.put(path_text)
         if writer is not None:
             last, writer = writer, None
             out.segments.append(last._finalize_segment())
@@ -96,7 +102,7 @@ def _write_from_queue(index_dir: str, base: str, limits, batch: int, postings: i
 
 
 def build_segments(ix, todo: list, *, base: Path, jobs: int, report, batch: int, postings: int,
-                   progress=None) -> dict[str, FileState]:
+                   progress=None, roots: tuple | None = None) -> dict[str, FileState]:
     """Index the files in `todo` ((path, state, is_new), all new) into the empty index `ix` with
     `jobs` worker processes, commit the segments, and return the files' states for the manifest.
     Fills `report` (articles, added, skipped, warnings) as the one-writer path would."""
@@ -121,7 +127,7 @@ def build_segments(ix, todo: list, *, base: Path, jobs: int, report, batch: int,
     try:
         with worker_pool(jobs, _take_queues, (files, finished)) as pool:
             pending = {pool.submit(_write_from_queue, str(ix.storage.folder), str(base), limits, batch,
-                                   postings)
+                                   postings, roots)
                        for _ in range(jobs)}
             sizes = {str(path): state.size for path, state, _ in todo}
             done_bytes, total_bytes = 0, sum(sizes.values())

@@ -18,7 +18,7 @@ import fcntl
 import gc
 import os
 import time
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
@@ -30,7 +30,7 @@ from .corpus import Flagged, Skipped, find_files, flags
 from .errors import DiskFullError, IndexFormatError, IndexingError, IndexLockedError, ParseError
 from .limits import current as current_limits
 from .manifest import FileState, Manifest, digest_file, stat_file, within
-from .parsers import parse_file
+from .parsers import boundary, parse_file
 from .schema import to_document
 from .storage import open_for_writing
 from .writer import open_writer
@@ -166,18 +166,21 @@ class RunLock:
         os.close(self.fd)  # closing the descriptor releases the lock
 
 
-def _parse_worker(path: str, limits, most: int = BATCH_ARTICLES) -> list | tuple | None:
+def _parse_worker(path: str, limits, most: int = BATCH_ARTICLES,
+                  roots: tuple | None = None) -> list | tuple | None:
     """In a worker process: one file's items, or None when it holds more than `most` (the
     writer then reads it itself, a batch at a time: a file of many records must never be held
-    whole, nor pickled back whole). ParseErrors travel as tuples (an exception whose __init__
-    takes arguments does not unpickle)."""
+    whole, nor pickled back whole). The file is opened only where it really lies inside one of
+    `roots`, the folders being indexed (see `parsers.boundary`). ParseErrors travel as tuples
+    (an exception whose __init__ takes arguments does not unpickle)."""
     items = []
     try:
-        for item in parse_file(Path(path), limits):
-            if len(items) >= most:
-                return None
-            items.append(("error", str(item.path), item.reason, item.record)
-                         if isinstance(item, ParseError) else item)
+        with boundary(roots) if roots is not None else nullcontext():
+            for item in parse_file(Path(path), limits):
+                if len(items) >= most:
+                    return None
+                items.append(("error", str(item.path), item.reason, item.record)
+                             if isinstance(item, ParseError) else item)
     except ParseError as error:
         return ("failed", str(error.path), error.reason, error.record)
     return items
@@ -263,7 +266,7 @@ def _exit_with_parent() -> None:
     threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
 
 
-def _parsed(todo: list, jobs: int):
+def _parsed(todo: list, jobs: int, roots: tuple | None = None):
     """(path, state, is_new, items) for each file to index, in order. With jobs > 1 (and enough
     files) they are parsed in worker processes, at most 4 x jobs files ahead of the writer, each
     of at most BATCH_ARTICLES items (memory stays bounded), while this process writes; items is
@@ -279,14 +282,15 @@ def _parsed(todo: list, jobs: int):
         pending: deque = deque()
         queue = iter(todo)
         for entry in queue:
-            pending.append((entry, pool.submit(_parse_worker, str(entry[0]), limits)))
+            pending.append((entry, pool.submit(_parse_worker, str(entry[0]), limits, BATCH_ARTICLES, roots)))
             if len(pending) >= 4 * jobs:
                 break
         while pending:
             (path, state, is_new), future = pending.popleft()
             entry = next(queue, None)
             if entry is not None:
-                pending.append((entry, pool.submit(_parse_worker, str(entry[0]), limits)))
+                pending.append((entry, pool.submit(_parse_worker, str(entry[0]), limits, BATCH_ARTICLES,
+                                                   roots)))
             try:
                 items = future.result()
             except BrokenProcessPool:
@@ -309,8 +313,9 @@ def update_index(index_dir: Path, paths: Iterable[str | Path], *, base: Path, wa
     report = UpdateReport(index=Path(index_dir), files=len(files), skipped=list(problems),
                           ignored=list(listing.ignored))
     jobs = (os.cpu_count() or 1) if jobs is None else jobs
+    allowed = tuple(listing.roots)  # files are opened only where they really lie inside these
     with _full_disk(index_dir), RunLock(index_dir, wait), Manifest(index_dir) as manifest, \
-            fewer_collections():
+            fewer_collections(), boundary(allowed):
         ix = open_for_writing(index_dir)
         if jobs > 1 and len(files) >= PARALLEL_FROM and ix.is_empty():
             start_fork_server()  # a first build or a rebuild: workers will be needed
@@ -330,10 +335,10 @@ def update_index(index_dir: Path, paths: Iterable[str | Path], *, base: Path, wa
                 run.done.update(build_segments(ix, todo, base=base, jobs=jobs, report=report,
                                                batch=batch_articles,
                                                postings=max(1, segment_postings // jobs),
-                                               progress=progress))
+                                               progress=progress, roots=allowed))
             else:
                 done_bytes = 0
-                for path, state, is_new, items in _parsed(todo, jobs):
+                for path, state, is_new, items in _parsed(todo, jobs, allowed):
                     if progress:
                         progress(done_bytes, total_bytes, path)
                     run.index_file(path, state, is_new, items)

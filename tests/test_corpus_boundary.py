@@ -135,7 +135,7 @@ def test_a_link_flipped_between_listing_and_reading_is_not_followed(linked, monk
     report = idx.update([corpus], jobs=1)
     assert idx.search("zanzibar").total == 0
     assert [(s.path.name, s.reason) for s in report.skipped] == [
-        ("link.txt", f"cannot read: symbolic link to {secret}, outside {corpus}, (not followed)")]
+        ("link.txt", f"cannot read: symbolic link to {secret} outside the indexed folders (not followed)")]
 
 
 def test_a_folder_swapped_for_a_link_after_listing_is_not_followed(tmp_path, monkeypatch):
@@ -155,7 +155,7 @@ def test_a_folder_swapped_for_a_link_after_listing_is_not_followed(tmp_path, mon
     report = idx.update([corpus], jobs=1)
     assert idx.search("zanzibar").total == 0 and report.articles == 0
     assert [(s.path.name, s.reason) for s in report.skipped] == [
-        ("a.txt", f"cannot read: symbolic link to {tmp_path / 'outside' / 'a.txt'}, outside {corpus}, (not followed)")]
+        ("a.txt", f"cannot read: symbolic link to {tmp_path / 'outside' / 'a.txt'} outside the indexed folders (not followed)")]
 
 
 def test_an_unchanged_looking_file_that_now_resolves_outside_is_not_kept(linked, monkeypatch):
@@ -328,3 +328,19 @@ def test_bad_patterns_are_an_error_when_given_and_reported_in_an_ignore_file(tmp
     # a file named explicitly is read whatever the patterns say
     files, _ = find_files([corpus / "b.md"], exclude=["*.md"])
     assert names(files, corpus) == ["b.md"]
+
+
+@pytest.mark.parametrize("rebuild, jobs", [(False, 1), (False, 2), (True, 2)])
+def test_indexing_follows_a_link_between_folders_of_the_corpus(tmp_path, rebuild, jobs):
+    """The roots reach every process that opens files: a link from one folder of the corpus to
+    another is followed by the writer, by parsing workers and by a rebuild's workers alike."""
+    corpus = tmp_path / "corpus"
+    for n in range(20):  # enough files for worker processes (PARALLEL_FROM)
+        write(corpus / "b" / f"f{n:02}.txt", f"Ferry {n}\n\nThe ferry ran late.\n")
+    write(corpus / "b" / "x.txt", INSIDE)
+    os.makedirs(corpus / "a")
+    os.symlink("../b/x.txt", corpus / "a" / "alias.txt")
+    idx = searchlib.Index(tmp_path / "index")
+    report = idx.update([corpus], jobs=jobs, rebuild=rebuild)
+    assert report.skipped == []
+    assert report.files == 22 and report.articles == 22
