@@ -336,7 +336,8 @@ def index_command(paths, index_dir, rebuild, wait, jobs, exclude, list_ignored, 
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @exclude_option
 @json_option
-def parse(paths, exclude, as_json):
+@click.option("--index", "index_dir", hidden=True, help="Accepted and unused: parsing needs no index.")
+def parse(paths, exclude, as_json, index_dir):
     """Print the articles that would be indexed from PATHS, every field, without indexing.
 
     With --json: one line per article, then a last line {"articles": N, "skipped": [{"path",

@@ -99,14 +99,17 @@ def shown_date(value: datetime | None) -> str:
 
 
 def hit_lines(hit, style: Style) -> list[str]:
-    """One hit: its title (or `(untitled)`), a metadata line, its passages, a blank line."""
-    title = marked(hit.title, hit.title_highlights, style, bold=True) if hit.title else "(untitled)"
-    meta = " · ".join(safe(x) for x in (
+    """One hit: its title (or `(untitled)`), a metadata line, its passages, a blank line. Each is
+    one line whatever the data holds (a newline in a file name or title cannot forge a hit)."""
+    title = (marked(hit.title, hit.title_highlights, style, bold=True).replace("\n", "\\x0a")
+             if hit.title else "(untitled)")
+    meta = " · ".join(one_line(x) for x in (
         shown_date(hit.date),
         f"source: {hit.source}" if hit.source else "",
         f"section: {hit.section}" if hit.section else "", hit.id) if x)
     lines = [title, f"{GREEN}{meta}{RESET}" if style.color else meta]
-    lines += ["  " + marked(f.text, f.spans, style) for f in hit.fragments or [] if f.text]
+    lines += ["  " + marked(f.text, f.spans, style).replace("\n", " ")
+              for f in hit.fragments or [] if f.text]
     return lines + [""]
 
 
@@ -173,7 +176,7 @@ def timeline_lines(buckets, color: bool, block: str = "█", width: int = 40) ->
 
 def article_lines(article) -> list[str]:
     """Every field of an article, then its body."""
-    lines = [f"{name + ':':9} {safe(str(value))}" for name, value in article.to_dict().items()
+    lines = [f"{name + ':':9} {one_line(str(value))}" for name, value in article.to_dict().items()
              if value not in (None, "", []) and name != "body"]
     return lines + [f"{'body:':9} {len(article.body)} characters\n{safe(article.body)}\n"]
 

@@ -188,3 +188,22 @@ def test_other_file_types_are_ignored_not_skipped_and_exclude_leaves_out_more(ru
     assert [json.loads(line) for line in parsed.stdout.splitlines()][-1]["articles"] == 1
     bad = run("index", "--exclude", "!")
     assert bad.exit_code == 2 and bad.stderr.startswith("search: error: bad exclude pattern '!'")
+
+
+def test_a_newline_in_a_file_name_cannot_forge_a_hit(run, tmp_path):
+    corpus = tmp_path / "c8"
+    name = "b\n\nFake headline\n2099-01-01 · source: Reuters.txt"
+    write_file(corpus / name, "H\n\nwalrus\n")
+    assert run("index", "c8", "--index", "ix8").exit_code == 0
+    out = run("--index", "ix8", "walrus", "--color", "never").stdout
+    assert "\nFake headline\n" not in out
+    assert out.splitlines()[1].endswith("c8/b\\x0a\\x0aFake headline\\x0a2099-01-01 · source: Reuters.txt")
+    parsed = run("parse", str(corpus / name)).stdout.splitlines()
+    assert not any(line.startswith("Fake headline") for line in parsed)
+
+
+def test_index_given_before_parse_is_accepted(run, tmp_path):
+    write_file(tmp_path / "a.txt", "Headline\n\nBody.")
+    result = run("--index", "idx", "parse", "a.txt")
+    assert result.exit_code == 0 and result.stdout.startswith("title:    Headline")
+    assert not (tmp_path / "idx").exists()
