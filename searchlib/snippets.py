@@ -15,6 +15,10 @@ from dataclasses import dataclass, field
 from .analysis import TOKEN_PATTERN
 
 WIDTH = 240  # characters in a snippet, about two lines
+# Passages are looked for in the first this many characters of a body (as Elasticsearch's
+# `index.highlight.max_analyzed_offset`): far beyond any news article, and a search that hits a
+# hostile multi-megabyte record stays quick. A match beyond it is found, but not shown.
+MAX_ANALYZED_CHARS = 250_000
 ELLIPSIS = "…"
 _SENTENCE_END = re.compile(r"[.!?][\"'”’)]*\s+")
 _WS = re.compile(r"\s+")
@@ -131,8 +135,9 @@ def make_snippets(text: str, terms: Terms, analyzer, count: int = 1,
                   width: int = WIDTH) -> list[Snippet]:
     """Up to `count` passages of about `width` characters that do not overlap, chosen best first
     (most distinct matched words, then most matches) and returned in the order of the text.
-    Each starts at a sentence start and ends at a sentence end where one is near."""
-    matches = find_matches(text, terms, analyzer)
+    Each starts at a sentence start and ends at a sentence end where one is near; only the first
+    MAX_ANALYZED_CHARS characters are looked at."""
+    matches = find_matches(text[:MAX_ANALYZED_CHARS], terms, analyzer)
     if not matches:
         end = _fragment_end(text, 0, width)
         return [_normalised(text, 0, end, [], False, end < len(text))]

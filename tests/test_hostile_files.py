@@ -233,3 +233,19 @@ def test_parallel_runs_and_rebuilds_index_a_many_record_file_whole(tmp_path):
         report = idx.update([corpus], jobs=2, batch_articles=7, rebuild=True)
         assert (report.articles, report.skipped) == (60, [])
         assert len(live_titles(idx)) == 60
+
+
+def test_snippets_look_at_a_bounded_prefix_of_a_huge_body(tmp_path, monkeypatch):
+    """A match is shown from the first MAX_ANALYZED_CHARS characters only (as Elasticsearch's
+    max_analyzed_offset): a hostile multi-megabyte record cannot make every search that hits it
+    slow, and a match beyond the bound still finds the article."""
+    from searchlib import snippets
+    monkeypatch.setattr(snippets, "MAX_ANALYZED_CHARS", 1000)
+    body = "The ferry sailed. " + "calm water " * 200 + "A walrus appeared."
+    write_file(tmp_path / "c" / "a.jsonl", json.dumps({"title": "Harbour", "body": body}) + "\n")
+    idx = searchlib.Index(tmp_path / "index")
+    idx.update([tmp_path / "c"], jobs=1)
+    (near,) = idx.search("ferry").hits
+    assert near.snippet[slice(*near.highlights[0])] == "ferry"
+    (far,) = idx.search("walrus").hits  # found, shown without marks: beyond the bound
+    assert far.highlights == [] and far.snippet.startswith("The ferry sailed.")
