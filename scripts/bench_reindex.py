@@ -26,7 +26,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bench import TreePeak  # (scripts/ is on the path of a script run from it)
+from measuring import TreePeak  # (scripts/ is on the path of a script run from it)
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -5,7 +5,9 @@ side with SQLite FTS5 (the peer), in one run.
     python scripts/evaluate.py                       # CISI, CRAN, MED: searchlib vs FTS5
     python scripts/evaluate.py --collections med     # one collection
     python scripts/evaluate.py --json out.json       # also write every number (and per query)
-    python scripts/evaluate.py --experiment ...      # the tuning grid: scripts/ranking_experiments.py
+
+The tuning grid that chose the default path is `python scripts/ranking_experiments.py`, which
+builds on this script (this one never imports it).
 
 For each collection (`../shared/relevance/`, see its SOURCES.md):
 
@@ -254,9 +256,6 @@ def comparison(rows: list[dict]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    if argv and argv[0] == "--experiment":
-        import ranking_experiments
-        return ranking_experiments.main(argv[1:])
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--data", type=Path, default=DATA, help=f"test collections folder (default {DATA})")
     ap.add_argument("--collections", nargs="+", choices=list(COLLECTIONS), default=list(COLLECTIONS))

@@ -1,0 +1,78 @@
+"""Measuring: what the benchmark scripts share, written once: the memory of a whole process tree
+(its peak, sampled from /proc), sizes on disk, percentiles and progress lines on stderr.
+
+Used by `bench.py` and `bench_reindex.py` (scripts/ is on the path of a script run from it).
+"""
+from __future__ import annotations
+
+import math
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+
+def _tree_rss_kb(pid: int) -> int:
+    """Summed VmRSS of `pid` and its descendants, from /proc (0 where unavailable)."""
+    parents: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat", "rb") as f:
+                    stat = f.read()
+                parents[int(entry)] = int(stat[stat.rindex(b")") + 2:].split()[1])
+            except (OSError, ValueError):
+                pass
+    tree, frontier = {pid}, [pid]
+    while frontier:
+        parent = frontier.pop()
+        for child, ppid in parents.items():
+            if ppid == parent and child not in tree:
+                tree.add(child)
+                frontier.append(child)
+    total = 0
+    for p in tree:
+        try:
+            with open(f"/proc/{p}/status") as f:
+                for line in f:
+                    if line.startswith("VmRSS:"):
+                        total += int(line.split()[1])
+        except (OSError, ValueError):
+            pass
+    return total
+
+
+class TreePeak:
+    """The peak of a running process's memory with its descendants', sampled from /proc."""
+
+    def __init__(self, proc: subprocess.Popen, every: float = 0.05):
+        import threading
+        self.proc, self.every, self.peak_kb = proc, every, 0
+        self.thread = threading.Thread(target=self._watch, daemon=True)
+        self.thread.start()
+
+    def _watch(self) -> None:
+        while self.proc.poll() is None:
+            self.peak_kb = max(self.peak_kb, _tree_rss_kb(self.proc.pid))
+            time.sleep(self.every)
+
+    def mb(self) -> float:
+        """The peak, once the process has ended."""
+        self.thread.join()
+        return self.peak_kb / 1024
+
+
+def dir_size(path: Path) -> int:
+    if path.is_file():
+        return path.stat().st_size
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(p * len(ordered)) - 1)]
+
+
+def log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
