@@ -130,3 +130,26 @@ class ExcludeError(SearchlibError, ValueError):
     def __init__(self, pattern: str, problem: str):
         self.pattern = pattern
         super().__init__(f"bad exclude pattern {pattern!r}: {problem} (gitignore syntax, e.g. '*.md', 'drafts/')")
+
+
+class ArgumentError(SearchlibError):
+    """A library call's argument of the wrong type or out of range (`Index.update(None)`,
+    `jobs="2"`): refused before anything is read or written."""
+
+    def __init__(self, name: str, value: object, problem: str):
+        self.name, self.value, self.problem = name, value, problem
+        shown = repr(value)
+        shown = shown if len(shown) <= 60 else shown[:59] + "…"
+        super().__init__(f"bad argument {name}={shown}: {problem}")
+
+
+class RebuildInterruptedError(IndexNotFoundError):
+    """No index at the path because a rebuild was killed between the two renames of its swap:
+    the index is intact beside it (`.NAME.old`); a read-only command leaves it there, the next
+    update or rebuild (a writer, under the index's lock) puts it back."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        SearchlibError.__init__(
+            self, f"no index at {self.path}/: a rebuild was interrupted; run `search index "
+                  f"--index {self.path}` to finish it")

@@ -5,13 +5,15 @@ quoted phrases, `field:` scoping, wildcards and boosts; unfielded words search t
 `schema.DEFAULT_FIELDS`, and all of them must match (AND), as Elasticsearch's `default_operator=AND`.
 
 Also `+must -mustnot`, fuzzy `artilery~` and proximity `"korea artillery"~5` (its words in any
-order, as Lucene's sloppy phrases: a `ranking.SloppyPhrase`; the exact phrase keeps its order).
+order, as Lucene's sloppy phrases: a `ranking.SloppyPhrase`, for any `~N` from `~1`; the exact
+phrase, `"a b"` or `"a b"~0`, keeps its order).
 
 Checked before parsing (`_check_syntax`), as Lucene's parser refuses them too: a query longer
 than MAX_QUERY_CHARS; a `name:` prefix that is no field (field names are case-insensitive:
 `Title:` is `title:`); one field inside another (`title:date:x`); a boost that is not a number
-(`korea^abc`). Only an ASCII-letters word straight before a colon and straight before a value is
-taken as a field name: field names are such words, while times (`12:30`), ratios (`3:2`),
+(`korea^abc`); a fuzzy distance or proximity that is not a number (`oil~abc`, `"a b"~x`).
+Only an ASCII-letters word straight before a colon and straight before a value is taken as a
+field name: field names are such words, while times (`12:30`), ratios (`3:2`),
 URLs (`http://`, the colon followed by `/`) and a colon before a space (`note: …`) are text, as
 a typed question holds them. After parsing, a phrase on a field without word positions (the
 comma-separated lists, `places:"usa,uk"`) is refused rather than failing in the search.
@@ -24,21 +26,29 @@ built here directly, as the parser would build it (tested against it), in a tent
 in UTC, via `searchlib.dates`. Accepted forms: `date:2022`, `date:2022-09`, `date:2022-09-06`,
 `date:[2022-09-01 TO 2022-09-30]` (`*` for an open end, `{}` to exclude the ends), `date:>=2022-09-01`,
 `date:<2023`, `date:yesterday`, `date:"last week"`, `date:"Sept 2022"`.
+
+The library's arguments are checked here too, before anything is read or written (`check_arguments`
+for a search, `check_id`, `check_similar_arguments`, `check_update_arguments`): a wrong type or a
+value out of range is a QueryError (an ArgumentError for `update`), never a TypeError from deep
+inside; text holding lone surrogates (bytes that are not UTF-8, as Python decodes them from a
+command line) is refused with a clear error rather than failing when it is encoded.
 """
 from __future__ import annotations
 
 import copy
 import functools
+import math
+import os
 import re
 from collections import Counter
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Iterable
 
 from whoosh import query as wq
 
 from .analysis import TOKEN
 from .dates import DateSpan, parse_span
-from .errors import DateError, QueryError
+from .errors import ArgumentError, DateError, QueryError
 from .ranking import SloppyPhrase
 from .schema import DEFAULT_FIELDS, QUESTION_SCHEMA, SCHEMA, SEARCHABLE_FIELDS
 
@@ -149,9 +159,11 @@ def make_parser(now: datetime | None = None, group=None, schema=SCHEMA) -> Multi
 
     Whoosh's query parser is imported here, on first use: a query of plain words never needs it
     (3 ms of a cold start)."""
-    from whoosh.qparser import AndGroup, FuzzyTermPlugin, MultifieldParser, PlusMinusPlugin
+    from whoosh.qparser import AndGroup, FuzzyTermPlugin, MultifieldParser, PhrasePlugin, PlusMinusPlugin
     parser = MultifieldParser(list(DEFAULT_FIELDS), schema, fieldboosts=DEFAULT_FIELDS,
                               group=group or AndGroup)
+    parser.remove_plugin_class(PhrasePlugin)
+    parser.add_plugin(_phrase_plugin()())  # "a b"~1 is sloppy, as "a b"~5 is
     parser.add_plugin(_date_plugin()(now))
     # +must -mustnot, only at the start of a word: `el-salvador`, `west-germany` stay words
     parser.add_plugin(PlusMinusPlugin(plusexpr=r"(?<![^\s(])\+(?=[\w\"(])",
@@ -208,6 +220,43 @@ def _date_plugin():
     return DatePlugin
 
 
+@functools.cache
+def _phrase_plugin():
+    """Whoosh's phrase plugin, but a phrase with `~N` (N of 1 or more) becomes a SloppyPhrase:
+    Whoosh reads `"a b"~1` as `"a b"` (its slop 1 is the exact phrase), so the two cannot be told
+    apart after parsing. `~0` is the exact phrase, as in Lucene."""
+    from whoosh.qparser.plugins import PhrasePlugin
+    from whoosh.qparser.taggers import RegexTagger
+
+    class ProximityNode(PhrasePlugin.PhraseNode):
+        sloppy = False
+
+        def query(self, parser):
+            q = super().query(parser)
+            if self.sloppy and type(q) is wq.Phrase:
+                near = SloppyPhrase(q.fieldname, q.words, slop=q.slop, boost=q.boost,
+                                    char_ranges=q.char_ranges)
+                near.startchar, near.endchar = q.startchar, q.endchar
+                return near
+            return q
+
+    class ProximityTagger(RegexTagger):
+        def create(self, parser, match):
+            slop = match.group("slop")
+            node = ProximityNode(match.group("text"), match.start("text"), max(1, int(slop or 1)))
+            node.sloppy = slop is not None and int(slop) >= 1
+            return node
+
+    class ProximityPlugin(PhrasePlugin):
+        def __init__(self):
+            super().__init__(expr=r'"(?P<text>.*?)"(~(?P<slop>[0-9]+))?')
+
+        def taggers(self, parser):
+            return [(ProximityTagger(self.expr), 0)]
+
+    return ProximityPlugin
+
+
 # Text the parser would read as words only: no quotes, brackets, prefixes, wildcards, boosts or
 # operators. Such a query is built here directly (what the parser gives, in a tenth of the time).
 _WORDS_ONLY = re.compile(r"[\w\s.,;!]*")
@@ -243,23 +292,96 @@ def _words_query(text: str, any_word: bool) -> wq.Query | None:
 # boost (`^` straight after a word, quote or bracket) with what follows it.
 _SCAN = re.compile(r"""(?P<quote>"[^"]*"?)
                        |(?<![\w.:/\\-])(?P<field>[A-Za-z]+):(?=[^\s):/])
-                       |(?<=[\w")\]}*?~])\^(?P<boost>[^\s()]*)""", re.X)
+                       |(?<=[\w")\]}*?~])\^(?P<boost>[^\s()]*)
+                       |(?<=[\w"*?])~(?P<tilde>[^\s()^]*)""", re.X)
+# what may follow a word's `~` (edits, and a prefix length: korea~, korea~2, korea~/3, korea~2/3)
+# and a phrase's (a number of positions)
+_FUZZY = re.compile(r"(?P<edits>\d*)(?:/\d+)?")
+_SLOP = re.compile(r"\d*")
 _NESTED = re.compile(r"[A-Za-z]+:(?=[^\s):/])")
 _BOOST = re.compile(r"(?:\d+(?:\.\d*)?|\.\d+)")
 
 
-def check_arguments(query, limit, offset) -> None:
-    """A library call's query, page size and offset, checked before anything is read: a query
-    is text, `limit` and `offset` whole numbers, 0 or more (a negative offset would count from
-    the end of the hits)."""
+def check_arguments(query, limit, offset, *, snippets: int = 1, fresh: float | None = None) -> None:
+    """A library call's query, page size, offset, passages and recency half-life, checked before
+    anything is read: a query is text (valid UTF-8), `limit` and `offset` whole numbers, 0 or
+    more (a negative offset would count from the end of the hits), `snippets` a whole number, 1
+    or more, `fresh` None or a number of days above 0."""
     if not isinstance(query, str):
         raise QueryError(repr(query), f"a query is text (str), not {type(query).__name__}")
     _check_length(query)
+    check_text(query, "the query", query)
     for name, value in (("limit", limit), ("offset", offset)):
-        if not isinstance(value, int) or isinstance(value, bool):
-            raise QueryError(query, f"{name} must be a whole number, not {value!r}")
-        if value < 0:
-            raise QueryError(query, f"{name} must be 0 or more, not {value}")
+        _check_count(query, name, value)
+    _check_count(query, "snippets", snippets, least=1)
+    if fresh is not None and (not _is_number(fresh) or not math.isfinite(fresh) or fresh <= 0):
+        raise QueryError(query, f"fresh is a half-life in days, a number above 0 (or None for no "
+                                f"recency boost), not {fresh!r}")
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _check_count(query: str, name: str, value, least: int = 0) -> None:
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise QueryError(query, f"{name} must be a whole number, not {value!r}")
+    if value < least:
+        raise QueryError(query, f"{name} must be {least} or more, not {value}")
+
+
+def check_text(text: str, what: str, query: str | None = None) -> None:
+    """Raise QueryError if `text` holds lone surrogates: bytes that are not UTF-8, as Python
+    decodes them from a command line or a file name; no index word or id can hold them."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise QueryError(text if query is None else query,
+                         f"{what} is not valid text: it holds bytes that are not UTF-8") from None
+
+
+def check_id(article_id) -> None:
+    """An article id (`Index.get`, `Index.similar`): text, valid UTF-8."""
+    if not isinstance(article_id, str):
+        raise QueryError(repr(article_id), f"an article id is text (str), not {type(article_id).__name__}")
+    check_text(article_id, "the article id")
+
+
+def check_similar_arguments(article_id, limit) -> None:
+    """`Index.similar`'s id and page size (a whole number, 0 or more)."""
+    check_id(article_id)
+    _check_count(article_id, "limit", limit)
+
+
+def check_update_arguments(paths, *, jobs=None, batch_files=None, batch_articles=None, wait=0.0,
+                           exclude=()) -> tuple[list, list]:
+    """`Index.update`'s arguments, checked before anything is read or written; the paths and the
+    exclude patterns as lists (one path, or an iterable of them: str or os.PathLike, not bytes). `jobs`,
+    `batch_files`, `batch_articles`: None or a whole number, 1 or more; `wait`: seconds, a
+    number, 0 or more; `exclude`: an iterable of gitignore patterns (str), not one string.
+    Raises ArgumentError."""
+    if isinstance(paths, (str, os.PathLike)):
+        paths = [paths]
+    elif isinstance(paths, (bytes, bytearray)) or not isinstance(paths, Iterable):
+        raise ArgumentError("paths", paths, "give a path (str or pathlib.Path) or a list of them")
+    paths = list(paths)
+    for path in paths:
+        if not isinstance(path, (str, os.PathLike)) or isinstance(os.fspath(path), bytes):
+            raise ArgumentError("paths", path, "each path is text (str) or a pathlib.Path"
+                                + (", not bytes: decode it with os.fsdecode"
+                                   if isinstance(path, (bytes, bytearray)) else ""))
+    for name, value in (("jobs", jobs), ("batch_files", batch_files), ("batch_articles", batch_articles)):
+        if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
+            raise ArgumentError(name, value, "a whole number, 1 or more (or None for the default)")
+    if not _is_number(wait) or not 0 <= wait < math.inf:
+        raise ArgumentError("wait", wait, "seconds to wait for another run's lock, a finite number, 0 or more")
+    if isinstance(exclude, (str, bytes)) or not isinstance(exclude, Iterable):
+        raise ArgumentError("exclude", exclude, "a list of gitignore patterns, as ['*.md', 'drafts/']")
+    exclude = list(exclude)
+    for pattern in exclude:
+        if not isinstance(pattern, str):
+            raise ArgumentError("exclude", pattern, "each pattern is text (str), as '*.md'")
+    return paths, exclude
 
 
 def _check_length(text: str) -> None:
@@ -270,10 +392,12 @@ def _check_length(text: str) -> None:
 
 def _check_syntax(text: str) -> str:
     """The text with its field names in lower case; raises QueryError for an unknown field, a
-    field inside another, or a boost that is not a number (see the module's docstring)."""
+    field inside another, a boost, fuzzy distance or proximity that is not a number (see the
+    module's docstring). A fuzzy distance of several digits is given to Whoosh's parser, which
+    reads one, as 9 (searching counts any above 2 as 2)."""
     out, pos = [], 0
     for m in _SCAN.finditer(text):
-        name, boost = m.group("field"), m.group("boost")
+        name, boost, tilde = m.group("field"), m.group("boost"), m.group("tilde")
         if name is not None:
             field = name.lower()
             if field not in FIELD_NAMES:
@@ -288,6 +412,18 @@ def _check_syntax(text: str) -> str:
                 pos = m.end("field")
         elif boost is not None and not _BOOST.fullmatch(boost):
             raise QueryError(text, f"a boost is a number, as in korea^2, not ^{boost}")
+        elif tilde is not None and text[m.start() - 1] == '"':
+            if not _SLOP.fullmatch(tilde):
+                raise QueryError(text, f'a proximity is a whole number of positions, as in '
+                                       f'"korea artillery"~5, not ~{tilde}')
+        elif tilde is not None:
+            fuzzy = _FUZZY.fullmatch(tilde)
+            if not fuzzy:
+                raise QueryError(text, f"a fuzzy distance is a number of edits, as in korea~2 (or "
+                                       f"korea~ for one), not ~{tilde}")
+            if len(fuzzy.group("edits")) > 1:
+                out.append(text[pos:m.start("tilde")] + "9")
+                pos = m.start("tilde") + len(fuzzy.group("edits"))
     return "".join(out) + text[pos:] if out else text
 
 
@@ -325,6 +461,7 @@ def parse_query(text: str, now: datetime | None = None, *, any_word: bool = Fals
     if not text or not text.strip():
         raise QueryError(text, "the query is empty")
     _check_length(text)
+    check_text(text, "the query")
     try:
         typed = _check_syntax(natural(text))
         words = _words_query(typed, any_word)

@@ -78,7 +78,7 @@ def near(positions: list[list[int]], slop: int) -> tuple[int, int] | None:
 
 
 class SloppyPhrase(wq.Phrase):
-    """A proximity phrase (`"a b"~N`, N > 1): its words in any order (see `near`).
+    """A proximity phrase (`"a b"~N`, N ≥ 1): its words in any order (see `near`).
     Whoosh's own Phrase with a slop keeps the order; this one's matcher does not."""
 
     def matcher(self, searcher, context=None):

@@ -339,15 +339,24 @@ def _freshen(hits: list, reader, half_life: float, scores: dict) -> list:
     return sorted(hits, key=lambda hit: -scores[hit.docnum])  # stable: ties keep BM25F order
 
 
+SIMILAR_TERMS = 15  # the key terms of an article's body a more-like-this query looks for
+
+
 def run_similar(searcher, article_id: str, *, limit: int = 10) -> Results:
-    """Articles most like the given one (by the key terms of its body and title)."""
+    """Articles most like the given one: Whoosh's more-like-this query (an OR of the
+    SIMILAR_TERMS key terms of its body, weighted by how much each sets it apart), ranked by
+    BM25F. `total` counts every other article that query matches, whatever `limit` is (counted
+    from the postings, not scored)."""
     docnum = searcher.document_number(id=article_id)
     if docnum is None:
         raise ArticleNotFoundError(article_id)
-    found = searcher.more_like(docnum, SNIPPET_FIELD, top=limit + 1, numterms=15)
-    page = [hit for hit in found if hit.docnum != docnum][:limit]
+    # as Searcher.more_like builds it, kept to count its matches as well
+    terms = searcher.key_terms([docnum], SNIPPET_FIELD, numterms=SIMILAR_TERMS)
+    q = wq.Or([wq.Term(SNIPPET_FIELD, word, boost=weight) for word, weight in terms])
+    page = list(searcher.search(q, limit=limit, mask={docnum})) if limit and terms else []
     hits = [_to_hit(hit, rank, {}) for rank, hit in enumerate(page, start=1)]
-    return Results(query=f"similar:{article_id}", total=len(hits), hits=hits)
+    total = sum(1 for found in searcher.docs_for_query(q) if found != docnum) if terms else 0
+    return Results(query=f"similar:{article_id}", total=total, hits=hits, complete=total)
 
 
 class _DateOrder(sorting.FacetType):
