@@ -12,10 +12,12 @@ shows them the old index or the new one, never a mix.
 """
 from __future__ import annotations
 
+import errno
 import fcntl
 import gc
 import json
 import os
+import re
 import stat
 import threading
 import time
@@ -32,8 +34,8 @@ from . import __version__
 from .article import Article
 from .dates import parse_window
 from .errors import (IndexFormatError, IndexNotFoundError, NotAnIndexError, PathNotFoundError,
-                     QueryError, SearchlibError)
-from .query import check_arguments
+                     QueryError, RebuildInterruptedError, SearchlibError)
+from .query import check_arguments, check_id, check_similar_arguments, check_update_arguments
 from .schema import SCHEMA, SCHEMA_VERSION, to_article
 from .searching import RANKING, Results, run_search, run_similar
 from .storage import (READERS_GATE, READERS_LOCK, deleting, open_folder, open_for_reading,
@@ -48,6 +50,17 @@ FORMAT = "searchlib-index"
 LOCK_NAME = "searchlib.lock"  # indexing.LOCK_FILE (not imported: a search never needs indexing)
 # What a folder may hold and still count as empty: the repository's own index/ has a .gitignore
 _EMPTY_NAMES = {".gitignore", LOCK_NAME}
+# Every name searchlib and Whoosh (its FileStorage, W3 codec and TOC, index name MAIN) write in an
+# index folder: a folder holding anything else is never replaced, whatever its searchlib.json says.
+_OUR_NAMES = re.compile(r"""
+    _MAIN_[0-9]+\.toc(\.[0-9]+(\.[0-9]+)?(e[-+]?[0-9]+)?)?   # tables of contents (one being written)
+  | MAIN_[0-9a-z]+(\.[A-Za-z0-9_]+)?\.(seg|trm|pst|vps|col|fln|sto|vec|dag)   # a segment's files
+  | MAIN_[A-Z]*LOCK                                           # Whoosh's write lock
+  | files\.sqlite(-wal|-shm|-journal)?                         # manifest.FILE_NAME and SQLite's
+  | searchlib\.json | searchlib\.lock | readers\.lock | readers\.gate | \.gitignore
+""", re.VERBOSE)
+_TEMP_FOLDER = "MAIN.tmp"  # a Whoosh writer's temporary files (left behind by a killed run)
+_TEMP_NAMES = re.compile(r"[0-9a-z]+\.(run|ctmp)")
 MISSING, EMPTY, INDEX, OTHER = "missing", "empty", "index", "other"
 SWAP_WAIT = 2.0  # seconds a reader waits out a swap's two renames (microseconds apart) at most
 
@@ -74,11 +87,11 @@ class Index:
         self._fds: list[int] = []  # the index folder as opened (one descriptor, or none yet)
         self._folder_id: tuple[int, int] | None = None
         self._finalizer = weakref.finalize(self, _close_all, self._idle, self._idle_lock, self._fds)
-        kind = _settle(self.path)
+        kind = _settle(self.path, recover=create)  # (a read-only Index never renames anything)
         if kind == OTHER:
-            raise NotAnIndexError(self.path)
+            raise _refusal(self.path)
         if kind != INDEX and not create:
-            raise IndexNotFoundError(self.path)
+            raise _not_found(self.path)
         self._create = create
         self._made: tuple[bool, set[str]] | None = None  # (folder made?, names there before)
         if kind != INDEX:
@@ -104,17 +117,19 @@ class Index:
         if self._fds and (now == self._folder_id or now is None and _settle(self.path) != INDEX):
             return self._fds[0]  # (with no folder at the path at all, the one opened stays)
         for attempt in range(5):
-            kind = _settle(self.path)
+            kind = _settle(self.path, recover=self._create)
             if kind == OTHER:
-                raise NotAnIndexError(self.path)
+                raise _refusal(self.path)
             if kind != INDEX:
                 if not self._create:
-                    raise IndexNotFoundError(self.path)
+                    raise _not_found(self.path)
                 _make(self.path)
             try:
                 fd = open_folder(self.path)
-            except FileNotFoundError:
-                raise IndexNotFoundError(self.path) from None
+            except FileNotFoundError:  # a swap's first rename since: settle again
+                if attempt < 4:
+                    continue
+                raise _not_found(self.path) from None
             try:
                 _check_meta(self.path, fd)
                 st = os.fstat(fd)
@@ -161,7 +176,10 @@ class Index:
                 else:
                     kept.close()
         if searcher is None:
-            searcher = open_searcher(self.path, self._fds[0], weighting=RANKING)
+            try:
+                searcher = open_searcher(self.path, self._fds[0], weighting=RANKING)
+            except whoosh_index.EmptyIndexError as exc:
+                raise IndexFormatError(self.path, f"Whoosh cannot open it ({exc})") from None
             version = version[:2] + (searcher.reader().generation(),)
         try:
             yield searcher
@@ -196,8 +214,12 @@ class Index:
         swaps it in when complete. `wait` is how long to wait for another run's lock before
         raising IndexLockedError. Problems with single files are reported, never raised.
         """
-        if isinstance(paths, (str, os.PathLike)):
-            paths = [paths]
+        try:  # (a wrong argument: ArgumentError, and the empty index Index() made is taken back)
+            paths, exclude = check_update_arguments(paths, jobs=jobs, batch_files=batch_files,
+                                                    batch_articles=batch_articles, wait=wait, exclude=exclude)
+        except SearchlibError:
+            self._unmake()
+            raise
         try:
             paths = _existing(paths)
         except PathNotFoundError:
@@ -207,10 +229,14 @@ class Index:
             return rebuild_index(self.path, paths, progress=progress, wait=wait, jobs=jobs, exclude=exclude)
         from .indexing import BATCH_ARTICLES, BATCH_FILES, update_index
         self._ix = None
-        if _settle(self.path) != INDEX:
+        target = _writable(self.path)
+        kind = _settle(target, recover=True)
+        if kind == OTHER:
+            raise _refusal(self.path)
+        if kind != INDEX:
             if not self._create:
                 raise IndexNotFoundError(self.path)
-            _make(self.path, wait)
+            _make(target, wait)
         report = update_index(self.path, paths, base=self.path.resolve().parent, wait=wait,
                               progress=progress, batch_files=batch_files or BATCH_FILES,
                               batch_articles=batch_articles or BATCH_ARTICLES, jobs=jobs, exclude=exclude)
@@ -228,7 +254,7 @@ class Index:
         places, people, orgs, dateline, lang, format; day, month, year, or date for the bucket
         that fits) are counted over all matches. `fresh` boosts recent articles: the boost halves
         every `fresh` days. `now` pins relative dates (tests)."""
-        check_arguments(query, limit, offset)
+        check_arguments(query, limit, offset, snippets=snippets, fresh=fresh)
         since, until = parse_window(since, until, now)
         return self._retrying(lambda searcher: run_search(
             searcher, query, since=since, until=until, limit=limit, offset=offset, sort=sort,
@@ -268,17 +294,17 @@ class Index:
 
     def similar(self, article_id: str, *, limit: int = 10) -> Results:
         """The articles most like the one with this id (raises ArticleNotFoundError)."""
+        check_similar_arguments(article_id, limit)
         return self._retrying(lambda searcher: run_similar(searcher, article_id, limit=limit))
 
     def stats(self) -> IndexStats:
         """Size, article and file counts, date span, top sources and sections."""
         from .stats import compute_stats  # (imported here: a search never needs it)
-        return compute_stats(_OneSearcher(self), self.path)
+        return self._retrying(lambda searcher: compute_stats(searcher, self.path))
 
     def get(self, article_id: str) -> Article | None:
         """The stored article with this id, or None."""
-        if not isinstance(article_id, str):
-            raise QueryError(repr(article_id), f"an article id is text (str), not {type(article_id).__name__}")
+        check_id(article_id)
         fields = self._retrying(lambda searcher: searcher.document(id=article_id))
         return to_article(fields) if fields else None
 
@@ -287,17 +313,6 @@ class Index:
 
     def __repr__(self) -> str:
         return f"Index({str(self.path)!r})"
-
-
-class _OneSearcher:
-    """For `stats.compute_stats`, which asks for `ix.searcher()`: a searcher of its own, with
-    every file open (no lock held while it reads all stored fields), closed when it is done."""
-
-    def __init__(self, index: Index):
-        self.index = index
-
-    def searcher(self):
-        return open_searcher(self.index.path, self.index._folder())
 
 
 def _check_meta(path: Path, fd: int) -> None:
@@ -311,7 +326,7 @@ def _check_meta(path: Path, fd: int) -> None:
     except (OSError, ValueError) as exc:
         raise IndexFormatError(path, f"{META_FILE} is unreadable ({exc})") from None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-        raise NotAnIndexError(path)
+        raise _refusal(path)
     if meta.get("schema_version") != SCHEMA_VERSION:
         raise IndexFormatError(
             path, f"it has schema version {meta.get('schema_version')!r}, "
@@ -347,12 +362,15 @@ def create(path: str | os.PathLike, *, replace: bool = False) -> Index:
     replaced by one, swapped in (`replace` says so; an index is never emptied in place).
     Any other folder raises NotAnIndexError, untouched."""
     from .indexing import RunLock
-    path = Path(path)
-    kind = _settle(path)
+    given = Path(path)
+    path = _writable(given)
+    kind = _settle(path, recover=True)
     if kind == OTHER:
-        raise NotAnIndexError(path)
+        raise _refusal(given)
     if kind == INDEX:
         with RunLock(path, 0):
+            if _kind(path) != INDEX:  # changed meanwhile
+                raise _refusal(given)
             fresh = _sibling(path, "new")
             _sibling(path, "old")
             try:
@@ -364,7 +382,7 @@ def create(path: str | os.PathLike, *, replace: bool = False) -> Index:
                 raise
     else:
         _make(path)
-    return Index(path, create=False)
+    return Index(given, create=False)
 
 
 def rebuild_index(path: Path, paths, *, progress: Progress | None = None, wait: float = 0.0,
@@ -376,11 +394,12 @@ def rebuild_index(path: Path, paths, *, progress: Progress | None = None, wait: 
     from before the swap the new folder's too, so whoever waits for the lock meanwhile gets the
     new folder's (indexing.RunLock checks it locked the file now at the path)."""
     from .indexing import RunLock, update_index
-    path = Path(path)
+    given = Path(path)
     paths = _existing(paths)
-    kind = _settle(path)
+    path = _writable(given)  # through a symbolic link: the real folder (the link stays)
+    kind = _settle(path, recover=True)
     if kind == OTHER:
-        raise NotAnIndexError(path)
+        raise _refusal(given)
     for tag in ("rebuild", "old"):
         _check_sibling(path, tag)
     build = dict(base=path.resolve().parent, progress=progress, batch_files=1 << 30,
@@ -395,11 +414,11 @@ def rebuild_index(path: Path, paths, *, progress: Progress | None = None, wait: 
         except BaseException:  # an error or an interrupt: an index made for it and still empty goes
             _take_back(path, made)
             raise
-        report.index = path
+        report.index = given
         return report
     with RunLock(path, wait):
         if _kind(path) != INDEX:  # changed while we waited for the lock
-            raise NotAnIndexError(path)
+            raise _refusal(given)
         fresh = _sibling(path, "rebuild")
         _sibling(path, "old")
         try:
@@ -410,7 +429,7 @@ def rebuild_index(path: Path, paths, *, progress: Progress | None = None, wait: 
         except BaseException:  # an error or an interrupt, not a crash: the half-built index goes
             _remove_ours(fresh)
             raise
-    report.index = path
+    report.index = given
     return report
 
 
@@ -423,57 +442,157 @@ def _existing(paths) -> list:
     return paths
 
 
-def _kind(path: Path) -> str:
-    """MISSING, EMPTY (nothing, or only a .gitignore or a lock file), INDEX (searchlib.json
-    says format "searchlib-index", whatever its schema version) or OTHER. The folder is opened
-    once and read through that descriptor, so a swap meanwhile cannot mix two folders (and if
-    the one read is no longer at the path, a rebuild's old one being removed, it looks again)."""
+def _kind(path: Path, *, follow: bool = True) -> str:
+    """MISSING, EMPTY (nothing, or only a .gitignore or a lock file), INDEX or OTHER (see
+    `_inspect`, which also says why a folder is OTHER)."""
+    return _inspect(path, follow=follow)[0]
+
+
+def _inspect(path: Path, *, follow: bool = True) -> tuple[str, str | None]:
+    """What `path` holds, and for OTHER why: INDEX is a folder whose searchlib.json (a regular
+    file, not a link) says format "searchlib-index", whatever its schema version, and which holds
+    nothing but names searchlib writes (`_foreign`); `follow=False`: a symbolic link at `path`
+    is OTHER. The folder is opened once and read through that descriptor, so a swap meanwhile
+    cannot mix two folders (and if the one read is no longer at the path, a rebuild's old one
+    being removed, it looks again)."""
     for _ in range(5):
-        kind = _kind_once(path)
-        if kind is not None:
-            return kind
-    return OTHER
+        found = _inspect_once(path, follow)
+        if found is not None:
+            return found
+    return OTHER, f"{path}/ keeps changing"
 
 
-def _kind_once(path: Path) -> str | None:
+def _inspect_once(path: Path, follow: bool) -> tuple[str, str | None] | None:
     for _ in range(3):
         try:
-            fd = open_folder(path)
+            fd = open_folder(path, follow=follow)
             break
         except FileNotFoundError:
             if not os.path.lexists(path):
-                return MISSING
+                return MISSING, None
             if not os.path.exists(path):
-                return OTHER  # a dangling link is not ours
+                return OTHER, f"{path} is a symbolic link to {os.readlink(path)!r}, which does not exist"
             # (there now: a swap put it in place meanwhile; look again)
         except NotADirectoryError:
-            return OTHER
+            if os.path.islink(path):
+                return OTHER, f"{path} is a symbolic link"
+            return OTHER, f"{path} is not a folder"
         except OSError as exc:
+            if exc.errno == errno.ELOOP and not follow:
+                return OTHER, f"{path} is a symbolic link"
             raise IndexFormatError(path, f"cannot read the folder ({exc.strerror or exc})") from None
     else:
-        return OTHER
+        return OTHER, f"{path}/ keeps changing"
     try:
-        kind = _kind_of(fd)
+        kind, why = _kind_of(fd, path)
         if kind != INDEX and not _at_path(fd, path):
             return None  # swapped out meanwhile: look at the folder there now
-        return kind
+        return kind, why
     finally:
         os.close(fd)
 
 
-def _kind_of(fd: int) -> str:
-    names = os.listdir(fd)
-    if set(names) <= _EMPTY_NAMES:
-        return EMPTY
+def _kind_of(fd: int, path: Path) -> tuple[str, str | None]:
+    names = sorted(os.listdir(fd))
+    if set(names) <= _EMPTY_NAMES and not any(_mode(fd, name) == stat.S_IFLNK for name in names):
+        return EMPTY, None
     if META_FILE not in names:
-        return OTHER
+        first = next(name for name in names if name not in _EMPTY_NAMES
+                     or _mode(fd, name) == stat.S_IFLNK)
+        return OTHER, f"{path}/ is not a searchlib index and is not empty (it holds {first!r})"
     try:
-        meta_fd = os.open(META_FILE, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0), dir_fd=fd)
+        meta_fd = os.open(META_FILE, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0)
+                          | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NONBLOCK", 0), dir_fd=fd)
         with open(meta_fd, "rb") as file:
+            if not stat.S_ISREG(os.fstat(meta_fd).st_mode):
+                return OTHER, f"{path}/{META_FILE} is not a regular file: not a searchlib index"
             meta = json.loads(file.read(1 << 20).decode("utf-8"))
-    except (OSError, ValueError):
-        return OTHER
-    return INDEX if isinstance(meta, dict) and meta.get("format") == FORMAT else OTHER
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return OTHER, f"{path}/{META_FILE} is a symbolic link: not a searchlib index"
+        return OTHER, f"{path}/{META_FILE} is unreadable ({exc.strerror or exc})"
+    except ValueError:
+        return OTHER, f"{path}/{META_FILE} is not searchlib's (not JSON)"
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        return OTHER, f"{path}/{META_FILE} does not describe a searchlib index"
+    foreign = _foreign(fd, names)
+    if foreign is None:
+        return INDEX, None
+    if _mode(fd, foreign) == stat.S_IFLNK:
+        return OTHER, f"{path}/{foreign} is a symbolic link, which searchlib never makes: not a searchlib index"
+    return OTHER, (f"{path}/ holds {foreign!r}, which searchlib never writes there, so it is "
+                   "not (only) a searchlib index")
+
+
+def _mode(fd: int, name: str) -> int | None:
+    """The file type (stat.S_IFMT) of `name` in the folder opened as `fd`, not following a
+    link; None if it is gone."""
+    try:
+        return stat.S_IFMT(os.stat(name, dir_fd=fd, follow_symlinks=False).st_mode)
+    except FileNotFoundError:
+        return None
+
+
+def _foreign(fd: int, names: list[str]) -> str | None:
+    """The first entry of an index folder (opened as `fd`) that searchlib does not write: a name
+    not in `_OUR_NAMES`, a symbolic link, or a folder (but Whoosh's temporary one holding only
+    its temporary files); None if there is none."""
+    for name in names:
+        mode = _mode(fd, name)
+        if mode is None:  # removed meanwhile (a commit's old segment): nothing there
+            continue
+        if mode == stat.S_IFDIR:
+            if name != _TEMP_FOLDER or not _only_temp_files(fd, name):
+                return name
+        elif mode != stat.S_IFREG or not _OUR_NAMES.fullmatch(name):
+            return name
+    return None
+
+
+def _only_temp_files(fd: int, name: str) -> bool:
+    try:
+        sub = os.open(name, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_NOFOLLOW", 0)
+                      | getattr(os, "O_CLOEXEC", 0), dir_fd=fd)
+    except FileNotFoundError:
+        return True  # (the writer done meanwhile removed it)
+    except OSError:
+        return False
+    try:
+        return all(_TEMP_NAMES.fullmatch(name) and _mode(sub, name) in (stat.S_IFREG, None)
+                   for name in os.listdir(sub))
+    finally:
+        os.close(sub)
+
+
+def _refusal(path: Path) -> NotAnIndexError:
+    """The NotAnIndexError for `path`, saying what makes it no searchlib index."""
+    kind, why = _inspect(path)
+    return NotAnIndexError(path, why if kind == OTHER and why else None)
+
+
+def _not_found(path: Path) -> IndexNotFoundError:
+    """IndexNotFoundError, or RebuildInterruptedError when a killed rebuild left the index in
+    `.NAME.old` with nothing at the path (a writer puts it back; a reader never does)."""
+    try:
+        old = _sibling_path(path, "old")
+    except NotAnIndexError:
+        return IndexNotFoundError(path)
+    if _kind(path) == MISSING and _kind(old, follow=False) == INDEX:
+        return RebuildInterruptedError(path)
+    return IndexNotFoundError(path)
+
+
+def _writable(path: Path) -> Path:
+    """The real folder a writer works on for the index path `path`: a symbolic link is resolved
+    (the index is rebuilt beside the folder it points to, and the link stays), `.` and `..`
+    become names; a dangling link and the root folder are refused."""
+    path = Path(path)
+    if os.path.islink(path) and not os.path.exists(path):
+        raise _refusal(path)
+    real = Path(os.path.realpath(path))
+    if real.parent == real:
+        raise NotAnIndexError(path, f"{real} cannot be an index folder (no folder beside it to rebuild in)")
+    return real
 
 
 def _at_path(fd: int, path: Path) -> bool:
@@ -487,15 +606,20 @@ def _at_path(fd: int, path: Path) -> bool:
 
 
 def _sibling_path(path: Path, tag: str) -> Path:
-    return path.with_name(f".{path.name}.{tag}")
+    """`.NAME.tag` beside the folder, NAME taken from the absolute path (so `.` and `..` work)."""
+    absolute = Path(os.path.abspath(path))
+    if not absolute.name:
+        raise NotAnIndexError(path, f"{absolute} cannot be an index folder (no folder beside it)")
+    return absolute.with_name(f".{absolute.name}.{tag}")
 
 
 def _check_sibling(path: Path, tag: str) -> Path:
     """`.NAME.tag` beside the index, refused (NotAnIndexError) if something not searchlib's
     has that name."""
     sibling = _sibling_path(path, tag)
-    if _kind(sibling) not in (MISSING, EMPTY, INDEX):
-        raise NotAnIndexError(sibling, f"{sibling}/ is in the way of the rebuild and is not searchlib's")
+    kind, why = _inspect(sibling, follow=False)
+    if kind not in (MISSING, EMPTY, INDEX):
+        raise NotAnIndexError(sibling, f"{sibling} is in the way of the rebuild and is not searchlib's ({why})")
     return sibling
 
 
@@ -508,8 +632,9 @@ def _sibling(path: Path, tag: str) -> Path:
 
 
 def _remove_ours(folder: Path) -> None:
-    """Remove a folder searchlib made (an index, or empty), if it is there; anything else stays."""
-    if _kind(folder) in (EMPTY, INDEX):
+    """Remove a folder searchlib made (an index by `_inspect`'s rule, or empty; never a symbolic
+    link), if it is there; anything else stays."""
+    if _kind(folder, follow=False) in (EMPTY, INDEX):
         import shutil  # (here and below: a search never needs it, 2–3 ms of a cold start)
         shutil.rmtree(folder)
 
@@ -529,16 +654,23 @@ def _swap(fresh: Path, path: Path) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
-def _settle(path: Path, *, recover: bool = True) -> str:
-    """What `path` holds (see `_kind`) once a swap that left no folder at the path is done:
-    one under way (its run holds the lock in `.NAME.old`) is waited for, one a killed run left
-    halfway (our own index moved aside, nothing in its place) is finished if `recover`."""
-    kind = _kind(path)
-    old = _sibling_path(path, "old")
-    if kind != MISSING or _kind(old) != INDEX:
-        return kind
+def _settle(path: Path, *, recover: bool = False) -> str:
+    """What `path` holds (see `_kind`) once a swap that left no folder at the path is done: one
+    under way (its run holds the lock in `.NAME.old`) is waited for; one a killed run left
+    halfway (our own index moved aside, a real folder, nothing in its place) is finished only if
+    `recover` (writers: under that folder's run lock), else the path stays MISSING."""
     deadline = time.monotonic() + SWAP_WAIT
     while True:
+        kind = _kind(path)
+        if kind != MISSING:
+            return kind
+        try:
+            old = _sibling_path(path, "old")
+        except NotAnIndexError:
+            return kind
+        if _kind(old, follow=False) != INDEX:
+            # no swap (or one over, its old folder gone since the path was looked at): look again
+            return _kind(path)
         try:
             fd = os.open(old / LOCK_NAME, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0)
                          | getattr(os, "O_CLOEXEC", 0))
@@ -551,12 +683,9 @@ def _settle(path: Path, *, recover: bool = True) -> str:
                 if time.monotonic() > deadline:
                     return _kind(path)
                 time.sleep(0.001)
-                kind = _kind(path)
-                if kind != MISSING:
-                    return kind
                 continue
-            # nobody is swapping: a killed run's leftover (still ours: searchlib.json says so)
-            if recover and _kind(path) == MISSING and _kind(old) == INDEX:
+            # nobody is swapping: a killed run's leftover (still ours by `_inspect`'s rule)
+            if recover and _kind(path) == MISSING and _kind(old, follow=False) == INDEX:
                 old.rename(path)
                 sync_folder(path.parent)
             return _kind(path)
@@ -575,7 +704,7 @@ def _make(path: Path, wait: float = 0.0) -> tuple[bool, set[str]] | None:
         with RunLock(path, wait):
             kind = _kind(path)
             if kind == OTHER:
-                raise NotAnIndexError(path)
+                raise _refusal(path)
             if kind != EMPTY:
                 return None
             _create(path)

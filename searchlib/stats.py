@@ -5,6 +5,7 @@ analysis; cheap enough for an interactive command on tens of thousands of articl
 """
 from __future__ import annotations
 
+import os
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -37,19 +38,27 @@ class IndexStats:
         }
 
 
-def compute_stats(ix, path: Path) -> IndexStats:
+def compute_stats(searcher, path: Path) -> IndexStats:
+    """The summary of what `searcher` (open on the index at `path`) sees; the size is that of the
+    files in the folder now (one deleted meanwhile by a commit counts as gone)."""
     sources, sections, formats, files = Counter(), Counter(), Counter(), set()
     dates = []
-    with ix.searcher() as searcher:
-        for fields in searcher.all_stored_fields():
-            sources[fields.get("source") or "(none)"] += 1
-            sections[fields.get("section") or "(none)"] += 1
-            formats[fields.get("format") or "(unknown)"] += 1
-            files.add(fields.get("path"))
-            if isinstance(fields.get("date"), datetime):
-                dates.append(fields["date"])
-        articles = searcher.doc_count()
-    size = sum(p.stat().st_size for p in Path(path).iterdir() if p.is_file())
+    for fields in searcher.all_stored_fields():
+        sources[fields.get("source") or "(none)"] += 1
+        sections[fields.get("section") or "(none)"] += 1
+        formats[fields.get("format") or "(unknown)"] += 1
+        files.add(fields.get("path"))
+        if isinstance(fields.get("date"), datetime):
+            dates.append(fields["date"])
+    articles = searcher.doc_count()
+    size = 0
+    with os.scandir(path) as entries:
+        for entry in entries:
+            try:
+                if entry.is_file(follow_symlinks=False):
+                    size += entry.stat(follow_symlinks=False).st_size
+            except FileNotFoundError:
+                continue
     return IndexStats(
         path=Path(path), articles=articles, files=len(files), size_bytes=size,
         undated=articles - len(dates),

@@ -190,9 +190,10 @@ def _close_fds(fds: list[int], pins: dict[str, int]) -> None:
     pins.clear()
 
 
-def open_folder(index_dir: Path) -> int:
-    """A descriptor of the index folder, for `ReadingStorage` and `reading` (the caller closes it)."""
-    return os.open(index_dir, _DIR_FLAGS)
+def open_folder(index_dir: Path, *, follow: bool = True) -> int:
+    """A descriptor of the index folder, for `ReadingStorage` and `reading` (the caller closes it);
+    `follow=False`: never through a symbolic link (ELOOP or ENOTDIR if `index_dir` is one)."""
+    return os.open(index_dir, _DIR_FLAGS if follow else _DIR_FLAGS | getattr(os, "O_NOFOLLOW", 0))
 
 
 def open_for_reading(index_dir: Path, dirfd: int | None = None) -> FileIndex:

@@ -191,10 +191,13 @@ def test_an_update_from_a_missing_corpus_leaves_no_index_behind(tmp_path, run):
     assert result.exit_code == 2 and not (tmp_path / "cli-ix").exists()
 
 
-def test_a_killed_swap_is_finished_by_the_next_open(index, tmp_path):
+def test_a_killed_swap_is_finished_by_the_next_writer_not_by_a_reader(index, tmp_path):
     old = tmp_path / ".index.old"
     index.path.rename(old)  # killed between the swap's two renames
-    assert len(searchlib.Index(index.path, create=False)) == len(RECORDS)
+    with pytest.raises(IndexNotFoundError, match="a rebuild was interrupted"):
+        searchlib.Index(index.path, create=False)  # read-only: renames nothing (issue 15 item 2)
+    assert old.exists() and not index.path.exists()
+    assert len(searchlib.Index(index.path)) == len(RECORDS)
     assert not old.exists()
 
 

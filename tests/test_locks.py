@@ -134,7 +134,7 @@ def test_searches_during_rebuild_swaps_see_the_old_or_the_new_index(index, corpu
         stop.set()
         rebuilds, errors, error_count = out.get(timeout=WAIT)
         swapper.join(WAIT)
-    assert failures[:3] == [] and errors == [], (len(failures), error_count)
+    assert failures[:3] == [] and errors == [], (len(failures), error_count, failures[:1], errors[:1])
     assert rebuilds >= 3 and searches >= 20, (rebuilds, searches)
     assert sorted(p.name for p in index.path.parent.iterdir()) == ["corpus", "index"]
 
