@@ -155,17 +155,23 @@ class FastPositions(Positions):
         return pack_uint(len(poslist)) + dumps(list(map(sub, poslist, chain((0,), poslist))), 2)
 
     def encode_cached(self, poslist: list[int]) -> bytes:
-        """`encode`; a single position's bytes are made once and shared by every posting."""
+        """`encode`; a single position's bytes (below SINGLE_POSITIONS_CACHED) are made once and
+        shared by every posting."""
         if len(poslist) != 1:
             return self.encode(poslist)
         pos = poslist[0]
         vbytes = SINGLE_POSITIONS.get(pos)
         if vbytes is None:
-            vbytes = SINGLE_POSITIONS[pos] = self.encode(poslist)
+            vbytes = self.encode(poslist)
+            if pos < SINGLE_POSITIONS_CACHED:
+                SINGLE_POSITIONS[pos] = vbytes
         return vbytes
 
 
-# Positions.encode([p]) for each single position p seen (p < the longest text's token count)
+# Positions.encode([p]) for each single position p seen, p < SINGLE_POSITIONS_CACHED: the cache
+# lives as long as the process, so one huge document must not fill it with a million positions
+# (a news article has a few thousand tokens).
+SINGLE_POSITIONS_CACHED = 1 << 16
 SINGLE_POSITIONS: dict[int, bytes] = {}
 
 

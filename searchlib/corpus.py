@@ -17,9 +17,12 @@ The index folder is never part of the corpus; `.searchlibignore` files and `excl
 from __future__ import annotations
 
 import errno
+import gzip
+import json
 import os
 import re
 import stat
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Iterator
@@ -133,9 +136,12 @@ def find_files(paths: Iterable[str | Path], *, follow_links: bool = False, exclu
       a `.searchlibignore` file (gitignore syntax, relative to its folder; a deeper one overrides,
       `exclude` overrides them all) are left out, as hidden files are;
     - a file of a type searchlib does not read is *ignored* (`Listing.ignored`): its extension is
-      none of the known ones (`parsers.EXTENSIONS`, or `.gz`) and its first and last bytes are no
-      format `parsers.sniff` recognises (README.md, LICENSE, lewis.dtd, a PNG, an empty `.dat`).
-      A file with a known extension is always read; if it fails to parse it is skipped.
+      none of the known ones (`parsers.EXTENSIONS`) and its first and last bytes are no
+      format `parsers.sniff` recognises (README.md, LICENSE, lewis.dtd, a PNG, an empty `.dat`);
+      `X.gz` is judged as X, on its first decompressed bytes (`R2.md.gz`, `COPYING.gz`).
+      A file with a known extension is always read; if it fails to parse it is skipped;
+    - a folder holding another searchlib index (its `searchlib.json` says so) is not walked,
+      and is listed in `Listing.ignored`.
     """
     current_limits()
     given = _compile(exclude)
@@ -184,11 +190,14 @@ def find_files(paths: Iterable[str | Path], *, follow_links: bool = False, exclu
                 folder, filenames, boundary, problems)
 
             def excluded(path: str, is_dir: bool) -> bool:
-                verdict = None
-                for base, spec in own + ([(str(root), given)] if given else []):
-                    rel = os.path.relpath(path, base).replace(os.sep, "/") + ("/" if is_dir else "")
-                    verdict = _check(spec, rel, verdict)
-                return bool(verdict)
+                # git's rule: every pattern from the root's file down (each relative to its own
+                # folder), then `exclude`, in order; the last that matches the path itself decides
+                # (a folder left out is not walked, so nothing inside it can come back)
+                verdict = False
+                for base, rules in own + ([(str(root), given)] if given else []):
+                    rel = os.path.relpath(path, base).replace(os.sep, "/")
+                    verdict = _verdict(rules, rel, is_dir, verdict)
+                return verdict
 
             keep = []
             for name in sorted(dirnames):
@@ -200,6 +209,9 @@ def find_files(paths: Iterable[str | Path], *, follow_links: bool = False, exclu
                                                  "indexed folders (not followed)"))
                     continue
                 if (left_out and _identity(sub) in left_out) or excluded(str(sub), True):
+                    continue
+                if _is_index(sub, ["/"] if follow_links else boundary):
+                    ignored.append(sub)  # another searchlib index: its files are no articles
                     continue
                 keep.append(name)
             dirnames[:] = keep
@@ -222,7 +234,7 @@ def find_files(paths: Iterable[str | Path], *, follow_links: bool = False, exclu
 
 
 def _compile(patterns: Iterable[str]):
-    """The caller's exclude patterns as one spec (None if there are none); ExcludeError if bad."""
+    """The caller's exclude patterns as rules (None if there are none); ExcludeError if bad."""
     patterns = [patterns] if isinstance(patterns, str) else list(patterns)
     if not patterns:
         return None
@@ -232,13 +244,83 @@ def _compile(patterns: Iterable[str]):
             pathspec.GitIgnoreSpec.from_lines([pattern])
         except ValueError as exc:
             raise ExcludeError(pattern, str(exc)) from None
-    return pathspec.GitIgnoreSpec.from_lines(patterns)
+    return _rules(patterns)
 
 
-def _check(spec, rel: str, verdict: bool | None) -> bool | None:
-    """Git's rule: the last pattern that matches decides (`!pattern` re-includes)."""
-    result = spec.check_file(rel).include
-    return verdict if result is None else result
+def _rules(lines: Iterable[str]) -> list[tuple]:
+    """The gitignore patterns among `lines` (blank lines and `#` comments are none), each as
+    (compiled regex, excludes, only folders, anchored), in order."""
+    rules = []
+    for line in lines:
+        line = line.rstrip("\r\n")
+        while line.endswith(" ") and not line.endswith("\\ "):  # trailing spaces, unless escaped
+            line = line[:-1]
+        if not line or line.startswith("#"):
+            continue
+        excludes = not line.startswith("!")
+        if not excludes:
+            line = line[1:]
+        only_folders = line.endswith("/")
+        line = line.rstrip("/")
+        if not line:
+            continue
+        anchored = "/" in line  # a slash at the start or in the middle: relative to its folder
+        parts = line.lstrip("/").split("/")
+        rules.append((re.compile(_pattern(parts), re.DOTALL), excludes, only_folders, anchored))
+    return rules
+
+
+def _pattern(parts: list[str]) -> str:
+    """The regular expression for a gitignore pattern's parts (split at `/`): `**` as a whole
+    part is any number of folders, `*` and `?` never match a `/`."""
+    out = ""
+    last = len(parts) - 1
+    for i, part in enumerate(parts):
+        if part == "**":
+            out += ".*" if i == 0 == last else "(?:.*/)?" if i == 0 else "/.*" if i == last else "(?:/.+)?"
+            continue
+        if i and not (i == 1 and parts[0] == "**"):
+            out += "/"
+        out += _glob(part)
+    return out
+
+
+def _glob(part: str) -> str:
+    """One path component's wildcards (`*`, `?`, `[...]`, `\\x`) as a regular expression."""
+    out, i = "", 0
+    while i < len(part):
+        char = part[i]
+        if char == "\\" and i + 1 < len(part):
+            out += re.escape(part[i + 1])
+            i += 2
+            continue
+        if char == "*":
+            out += "[^/]*"
+        elif char == "?":
+            out += "[^/]"
+        elif char == "[" and (end := part.find("]", i + 2 if part[i + 1:i + 2] in ("!", "^") else i + 1)) > i:
+            body = part[i + 1:end]
+            negate = body[:1] in ("!", "^")
+            body = body[1:] if negate else body
+            out += "[" + ("^" if negate else "") + body.replace("\\", "\\\\").replace("[", "\\[") + "]"
+            i = end + 1
+            continue
+        else:
+            out += re.escape(char)
+        i += 1
+    return out
+
+
+def _verdict(rules: list[tuple], rel: str, is_dir: bool, verdict: bool) -> bool:
+    """Whether the path `rel` (relative to the rules' folder) is left out after `rules`, given
+    `verdict` from the rules before them: the last rule matching the path itself decides."""
+    name = rel.rsplit("/", 1)[-1]
+    for regex, excludes, only_folders, anchored in rules:
+        if only_folders and not is_dir:
+            continue
+        if regex.fullmatch(rel if anchored else name):
+            verdict = excludes
+    return verdict
 
 
 def _ignore_file(folder: str, filenames: list[str], roots: list[str], problems: list[Skipped]) -> list:
@@ -262,7 +344,7 @@ def _ignore_file(folder: str, filenames: list[str], roots: list[str], problems: 
             problems.append(Skipped(path, f"line {number}: {line!r} is not a valid gitignore pattern; left out"))
             continue
         lines.append(line)
-    return [(folder, pathspec.GitIgnoreSpec.from_lines(lines))]
+    return [(folder, _rules(lines))]
 
 
 def _identity(path: Path) -> tuple[int, int] | None:
@@ -287,10 +369,37 @@ def _identities(folders: Iterable[str | Path]) -> set[tuple[int, int]]:
     return found
 
 
+# What a searchlib index folder holds and says (index.META_FILE, index.FORMAT; not imported: the
+# walk needs none of the search machinery).
+INDEX_META = "searchlib.json"
+INDEX_FORMAT = "searchlib-index"
+
+
+def _is_index(folder: Path, roots: list[str] | None) -> bool:
+    """Whether `folder` is a searchlib index: its `searchlib.json` says format "searchlib-index"."""
+    meta = folder / INDEX_META
+    if not os.path.isfile(meta):
+        return False
+    try:
+        with open(open_within(meta, roots), "rb") as stream:
+            found = json.loads(stream.read(_MAX_INDEX_META))
+    except (OSError, ValueError, RecursionError):
+        return False
+    return isinstance(found, dict) and found.get("format") == INDEX_FORMAT
+
+
+_MAX_INDEX_META = 1 << 16
+
+
 def _read_type(path: Path, roots: list[str] | None) -> bool:
-    """Whether searchlib reads files like `path`: a known extension, or content it recognises."""
+    """Whether searchlib reads files like `path`: a known extension, or content it recognises.
+    `X.gz` is judged as X would be, on its first decompressed bytes; one that is no gzip file
+    is read (reading it says what is wrong)."""
     suffix = path.suffix.lower()
-    if suffix == ".gz" or suffix in EXTENSIONS:
+    if suffix == ".gz":
+        inner = path.with_suffix("").suffix.lower()
+        return inner in EXTENSIONS or _gzip_read_type(path, roots)
+    if suffix in EXTENSIONS:
         return True
     try:
         with open(open_within(path, roots), "rb") as stream:
@@ -305,6 +414,20 @@ def _read_type(path: Path, roots: list[str] | None) -> bool:
     except OSError:
         return True  # reading it will say what is wrong
     return sniff(head + tail) is not None
+
+
+def _gzip_read_type(path: Path, roots: list[str] | None) -> bool:
+    """Whether the first SNIFF_BYTES decompressed bytes of `path` are a format searchlib knows
+    (JSON cut short there is given the benefit of the doubt: its end is not read)."""
+    try:
+        with open(open_within(path, roots), "rb") as raw, gzip.GzipFile(fileobj=raw) as stream:
+            head = stream.read(SNIFF_BYTES)
+            more = bool(stream.read(1))
+    except (OSError, EOFError, zlib.error):
+        return True  # no gzip file (or unreadable): reading it will say what is wrong
+    if sniff(head) is not None:
+        return True
+    return more and head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith((b"{", b"["))
 
 
 def _add_file(path: Path, files: dict[Path, None], problems: list[Skipped]) -> bool:

@@ -437,7 +437,8 @@ class _Run:
     def index_file(self, path: Path, state: FileState, is_new: bool, parsed=None) -> None:
         """Write the file's articles, parsed and written `batch_articles` at a time, so a file
         of many records is never held whole; the writer's postings are committed within the file
-        when they reach 1/FILE_COMMIT_SHARE of `segment_postings`, without merging segments.
+        when they reach 1/FILE_COMMIT_SHARE of `segment_postings` (looked at before each article:
+        records of huge vocabularies are not held together), without merging segments.
         The first batch deletes the file's old articles (in the same commit); the file goes into
         the manifest only with its last batch's commit, so a run killed in between leaves it to
         be redone (its articles replaced) by the next. (Commits inside a file save nothing a
@@ -447,16 +448,14 @@ class _Run:
         written = 0
         for articles in self._article_batches(path, parsed, self.batch_articles):
             if written and self._pool_full(FILE_COMMIT_SHARE):  # more to come: commit what is written
-                merge, self.merge = self.merge, False
-                try:
-                    self.commit()
-                finally:
-                    self.merge = merge
-                self.seen.clear()  # (the searcher now sees those ids)
+                self._commit_within_file()
             self._open()
             if not written:
                 self.report.removed += self.writer.delete_by_term("path", str(path))
-            for article in articles:
+            for number, article in enumerate(articles):
+                if number and self._pool_full(FILE_COMMIT_SHARE):  # (records of huge vocabularies
+                    self._commit_within_file()                     # are not held together either)
+                    self._open()
                 self.writer.add_document(**to_document(article))
                 self.seen[article.id] = path
             written += len(articles)
@@ -470,6 +469,15 @@ class _Run:
         if len(self.done) >= self.batch_files or self._full():
             self.commit()
             self.seen.clear()
+
+    def _commit_within_file(self) -> None:
+        """Commit what is written of a file, without merging (see `index_file`)."""
+        merge, self.merge = self.merge, False
+        try:
+            self.commit()
+        finally:
+            self.merge = merge
+        self.seen.clear()  # (the searcher now sees those ids)
 
     def _full(self) -> bool:
         """Whether the writer holds a batch's worth of articles or a segment's of postings."""

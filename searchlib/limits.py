@@ -20,6 +20,11 @@ Each limit is resolved as settings are: an explicit `Limits` (`parse_file(path, 
 - `max_json_depth`, 512 (`SEARCHLIB_MAX_JSON_DEPTH`): a `.json` file longer than a record that
   nests deeper is skipped as soon as its scan gets there (a shorter one is decoded at once,
   and refused at Python's own recursion limit, about 1,000).
+- `max_field_tokens`, 1,000,000 (`SEARCHLIB_MAX_FIELD_TOKENS`): a text field (body, title, ...)
+  of more words is cut after that word, with a note, as Lucene's old `maxFieldLength` did: the
+  writer holds each distinct word of a document until it commits (a word list of 1.5 M
+  distinct words in one 8 M character record would cost over a gigabyte). A real article has
+  a few thousand words; the longest novels under a million.
 
 One setting says how to read rather than how much: `csv_columns` (`SEARCHLIB_CSV_COLUMNS`,
 e.g. `class,title,body`), the names of a CSV table's columns in order, for a table without a
@@ -63,6 +68,7 @@ class Limits:
     max_html_depth: int = 256
     max_feed_elements: int = 1_000_000
     max_json_depth: int = 512
+    max_field_tokens: int = 1_000_000
     csv_columns: tuple[str, ...] = ()
 
     def __post_init__(self):
@@ -98,6 +104,7 @@ ENVIRONMENT = {
     "max_html_depth": ("SEARCHLIB_MAX_HTML_DEPTH", 1),
     "max_feed_elements": ("SEARCHLIB_MAX_FEED_ELEMENTS", 1),
     "max_json_depth": ("SEARCHLIB_MAX_JSON_DEPTH", 1),
+    "max_field_tokens": ("SEARCHLIB_MAX_FIELD_TOKENS", 1),
 }
 CSV_COLUMNS = "SEARCHLIB_CSV_COLUMNS"
 DEFAULTS = Limits()

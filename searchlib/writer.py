@@ -9,7 +9,10 @@ just written; that was most of a build's writing time. This writer:
   fields with their analyzer's fused pass (analysis.FastPositions), ID, date and keyword-list
   fields directly (the same terms, tested against each field's `index`);
 - keeps the postings grouped by term as they come (`_TermPool`: document numbers arrive in order),
-  document numbers and weights in arrays (4 and 8 bytes a posting rather than ~30 as objects);
+  document numbers and weights in arrays (4 and 8 bytes a posting rather than ~30 as objects),
+  and a term's first posting as one tuple, made into arrays only when a second comes: one
+  document of a million distinct words (a word list, a dump) makes a million terms of one
+  posting each, which three arrays and a list apiece would make several times larger;
 - at commit, reads each field's lengths once and writes the terms in order, each at once
   (postings.py).
 
@@ -70,9 +73,11 @@ class _Lengths:
         return [_LENGTH_OF_BYTE[value] for value in column]
 
 
-def _postings(docnum: int, weight: float, vbytes) -> list:
-    """A term's postings so far: [docnums, weights, values, whether the docnums only went up]."""
-    return [array("I", (docnum,)), array("d", (weight,)), [vbytes], True]
+def _postings(first: tuple, docnum: int, weight: float, vbytes) -> list:
+    """A term's postings once it has two, `first` (a term's only posting, held as the tuple
+    (docnum, weight, vbytes)) and this one: [docnums, weights, values, whether the docnums only
+    went up]."""
+    return [array("I", (first[0], docnum)), array("d", (first[1], weight)), [first[2], vbytes], True]
 
 
 class _TermPool:
@@ -80,8 +85,8 @@ class _TermPool:
     as one tuple per posting, sorted at the end."""
 
     def __init__(self):
-        # field → term → _postings()
-        self.fields: dict[str, dict[bytes, list]] = {}
+        # field → term → its only posting (docnum, weight, vbytes), or _postings() once it has two
+        self.fields: dict[str, dict[bytes, tuple | list]] = {}
         self.count = 0  # postings held
 
     @property
@@ -99,8 +104,12 @@ class _TermPool:
         terms = self.terms_of(fieldname)
         postings = terms.get(tbytes)
         self.count += 1
-        if postings is None:  # (lists: weights keep their type, e.g. spelling words' int 1)
-            terms[tbytes] = [[docnum], [weight], [vbytes], True]
+        if postings is None:
+            terms[tbytes] = (docnum, weight, vbytes)
+            return
+        if type(postings) is tuple:  # (lists: weights keep their type, e.g. spelling words' int 1)
+            terms[tbytes] = [[postings[0], docnum], [postings[1], weight], [postings[2], vbytes],
+                             docnum > postings[0]]
             return
         if docnum <= postings[0][-1]:
             postings[3] = False  # e.g. spelling words, all added as document 0
@@ -113,7 +122,11 @@ class _TermPool:
         for fieldname in sorted(self.fields):
             terms = self.fields[fieldname]
             for tbytes in sorted(terms):
-                docnums, weights, values, in_order = terms[tbytes]
+                postings = terms[tbytes]
+                if type(postings) is tuple:
+                    yield fieldname, tbytes, [postings[0]], [postings[1]], [postings[2]]
+                    continue
+                docnums, weights, values, in_order = postings
                 if not in_order:  # sorted as the pool's tuples would be
                     docnums, weights, values = map(list, zip(*sorted(zip(docnums, weights, values))))
                 yield fieldname, tbytes, docnums, weights, values
@@ -175,7 +188,9 @@ class Writer(SegmentWriter):
                             length += freq
                         postings = get(tbytes)
                         if postings is None:
-                            terms[tbytes] = _postings(docnum, weight, vbytes)
+                            terms[tbytes] = (docnum, weight, vbytes)
+                        elif type(postings) is tuple:
+                            terms[tbytes] = _postings(postings, docnum, weight, vbytes)
                         else:
                             postings[0].append(docnum)
                             postings[1].append(weight)

@@ -119,11 +119,38 @@ def parse_file(path: Path, limits: Limits | None = None) -> Iterator[Article | P
                 if cut:  # the page ends early because we cut it: that is said already
                     item.notes = [n for n in item.notes if not n.startswith(CUT_OFF_NOTE)]
                 item.notes[:0] = notes
+                cap_words(item, limits)
             yield item
     except ParseError:
         raise
     except Exception as exc:  # a parser bug must cost one file, never the run
         raise ParseError(path, f"{fmt} parser failed: {type(exc).__name__}: {exc}") from exc
+
+
+# An article's text fields, in the order their cuts are noted (the writer indexes each word of them).
+WORD_FIELDS = ("title", "summary", "body", "url", "source", "section", "author", "dateline")
+
+
+def cap_words(article: Article, limits: Limits) -> None:
+    """Cut each text field of `article` after its `max_field_tokens`-th word (as the analyzer
+    finds words), with a note: the writer holds every distinct word of a document at once.
+    A field of no more characters than the limit cannot hold more words, and is not scanned."""
+    most = limits.max_field_tokens
+    for name in WORD_FIELDS:
+        text = getattr(article, name)
+        if not text or len(text) <= most:
+            continue
+        from ..analysis import TOKEN  # (only for a field this long: `search parse` needs no Whoosh)
+        end = None
+        for number, match in enumerate(TOKEN.finditer(text), 1):
+            if number == most:
+                end = match.end()
+                break
+        if end is None or not TOKEN.search(text, end):
+            continue
+        setattr(article, name, text[:end])
+        article.notes.append(f"truncated: only the first {most:,} words of the {name} were read "
+                             f"{limits.hint('max_field_tokens')}")
 
 
 def read_bytes(path: Path, limits: Limits, roots: Iterable[str | os.PathLike] | None = None) -> bytes:
