@@ -8,6 +8,10 @@ Index.update over a 100 MB one-line file, a 1 GB gzip bomb and a page nested 5,0
         file of N (600,000) tiny records, --jobs 1 and default jobs, and a --rebuild: peak RSS
         of the whole process tree (the sum of its processes' PSS, sampled every 20 ms) and
         of its largest process (RSS; GNU time's for the search process), about 10 minutes
+    python scripts/measure_untrusted.py --vocabulary   # only: `search index --jobs 1` (GNU
+        time's peak RSS) of a JSON Lines file of 2 records of 780,000 distinct words each and of
+        a .txt of 1.5 M distinct words (cut at SEARCHLIB_MAX_RECORD_MB, then at
+        SEARCHLIB_MAX_FIELD_TOKENS), about a minute
 """
 import os, shutil, sys, tempfile, time
 from pathlib import Path
@@ -88,6 +92,35 @@ def measure_many(records: int) -> None:
         print("   ", next((line for line in stderr if " added, " in line), stderr[-2:]))
     shutil.rmtree(base, ignore_errors=True)
 
+
+def measure_vocabulary() -> None:
+    """`search index --jobs 1` of files whose records hold very many distinct words."""
+    import json, subprocess
+    base = Path(tempfile.mkdtemp(prefix="searchlib-vocabulary-"))
+    search = [sys.executable, "-c", "import sys; from searchlib.cli import main; main(sys.argv[1:])"]
+    cases = {"2 JSON Lines records of 780,000 distinct words": ("words.jsonl", "".join(
+                 json.dumps({"id": f"r{r}", "title": f"T{r}", "body": " ".join(f"u{r}x{i}" for i in range(780_000)),
+                             "date": "2022-09-06"}) + "\n" for r in range(2))),
+             ".txt of 1.5 M distinct words": ("words.txt", "Word list\n\n" + " ".join(f"v{i}" for i in range(1_500_000)))}
+    for name, (file_name, text) in cases.items():
+        corpus = base / file_name.replace(".", "-")
+        corpus.mkdir()
+        (corpus / file_name).write_text(text)
+        text = None
+        t = time.monotonic()
+        child = subprocess.run(["/usr/bin/time", "-f", "maxrss %M"] + search
+                               + ["index", "--jobs", "1", "--index", str(base / f"ix-{corpus.name}"), str(corpus)],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, cwd=ROOT)
+        lines = child.stderr.strip().splitlines()
+        size = (corpus / file_name).stat().st_size
+        print(f"{name} ({size / MB:.1f} MB), search index --jobs 1, exit {child.returncode}: peak RSS "
+              f"{int(lines[-1].split()[-1]) * 1024 / MB:7.1f} MB, {time.monotonic() - t:5.1f} s")
+    shutil.rmtree(base, ignore_errors=True)
+
+
+if sys.argv[1:2] == ["--vocabulary"]:
+    measure_vocabulary()
+    sys.exit(0)
 
 if sys.argv[1:2] == ["--many"]:
     measure_many(int(sys.argv[2]) if len(sys.argv) > 2 else 600_000)
