@@ -13,6 +13,7 @@ Pipeline stages, one module each: `corpus` (which files) â†’ `parsers` (files â†
 __version__ = "0.1.0"
 
 from .errors import (  # noqa: E402
+    ArgumentError,
     ArticleNotFoundError,
     DateError,
     DateOrderError,
@@ -26,6 +27,7 @@ from .errors import (  # noqa: E402
     ParseError,
     PathNotFoundError,
     QueryError,
+    RebuildInterruptedError,
     SearchlibError,
 )
 
@@ -45,8 +47,8 @@ def __getattr__(name: str):
 
 
 __all__ = [
-    "Article", "ArticleNotFoundError", "DateError", "DateOrderError", "DiskFullError", "ExcludeError",
+    "ArgumentError", "Article", "ArticleNotFoundError", "DateError", "DateOrderError", "DiskFullError", "ExcludeError",
     "Flagged", "Hit", "Index", "IndexFormatError", "IndexingError", "IndexLockedError",
-    "IndexNotFoundError", "NotAnIndexError", "ParseError", "PathNotFoundError", "QueryError", "Results",
+    "IndexNotFoundError", "NotAnIndexError", "ParseError", "PathNotFoundError", "QueryError", "RebuildInterruptedError", "Results",
     "SearchlibError", "Skipped", "UpdateReport", "create", "exists", "read_articles",
 ]

@@ -34,7 +34,7 @@ from . import __version__
 from .article import Article
 from .dates import parse_window
 from .errors import (IndexFormatError, IndexNotFoundError, NotAnIndexError, PathNotFoundError,
-                     QueryError, RebuildInterruptedError, SearchlibError)
+                     RebuildInterruptedError, SearchlibError)
 from .query import check_arguments, check_id, check_similar_arguments, check_update_arguments
 from .schema import SCHEMA, SCHEMA_VERSION, to_article
 from .searching import RANKING, Results, run_search, run_similar
@@ -369,8 +369,8 @@ def create(path: str | os.PathLike, *, replace: bool = False) -> Index:
         raise _refusal(given)
     if kind == INDEX:
         with RunLock(path, 0):
-            if _kind(path) != INDEX:  # changed meanwhile
-                raise _refusal(given)
+            if _kind(path, strict=True) != INDEX:  # (also: changed meanwhile)
+                raise _refusal(given, strict=True)  # the old folder goes after the swap: ours alone
             fresh = _sibling(path, "new")
             _sibling(path, "old")
             try:
@@ -417,8 +417,8 @@ def rebuild_index(path: Path, paths, *, progress: Progress | None = None, wait: 
         report.index = given
         return report
     with RunLock(path, wait):
-        if _kind(path) != INDEX:  # changed while we waited for the lock
-            raise _refusal(given)
+        if _kind(path, strict=True) != INDEX:  # (also: changed while we waited for the lock)
+            raise _refusal(given, strict=True)  # the old folder goes after the swap: ours alone
         fresh = _sibling(path, "rebuild")
         _sibling(path, "old")
         try:
@@ -442,27 +442,30 @@ def _existing(paths) -> list:
     return paths
 
 
-def _kind(path: Path, *, follow: bool = True) -> str:
+def _kind(path: Path, *, follow: bool = True, strict: bool = False) -> str:
     """MISSING, EMPTY (nothing, or only a .gitignore or a lock file), INDEX or OTHER (see
     `_inspect`, which also says why a folder is OTHER)."""
-    return _inspect(path, follow=follow)[0]
+    return _inspect(path, follow=follow, strict=strict)[0]
 
 
-def _inspect(path: Path, *, follow: bool = True) -> tuple[str, str | None]:
+def _inspect(path: Path, *, follow: bool = True, strict: bool = False) -> tuple[str, str | None]:
     """What `path` holds, and for OTHER why: INDEX is a folder whose searchlib.json (a regular
-    file, not a link) says format "searchlib-index", whatever its schema version, and which holds
-    nothing but names searchlib writes (`_foreign`); `follow=False`: a symbolic link at `path`
-    is OTHER. The folder is opened once and read through that descriptor, so a swap meanwhile
+    file, not a link) says format "searchlib-index", whatever its schema version. `strict`, for
+    what may be removed or renamed as a whole (a rebuild's old index, a sibling left over): an
+    INDEX must also hold nothing but names searchlib writes (`_foreign`), so a user's file in it
+    (or a forged searchlib.json among a user's files) is never deleted; reading and updating an
+    index with a stray `.DS_Store` in it is fine. `follow=False`: a symbolic link at `path` is
+    OTHER. The folder is opened once and read through that descriptor, so a swap meanwhile
     cannot mix two folders (and if the one read is no longer at the path, a rebuild's old one
     being removed, it looks again)."""
     for _ in range(5):
-        found = _inspect_once(path, follow)
+        found = _inspect_once(path, follow, strict)
         if found is not None:
             return found
     return OTHER, f"{path}/ keeps changing"
 
 
-def _inspect_once(path: Path, follow: bool) -> tuple[str, str | None] | None:
+def _inspect_once(path: Path, follow: bool, strict: bool) -> tuple[str, str | None] | None:
     for _ in range(3):
         try:
             fd = open_folder(path, follow=follow)
@@ -484,7 +487,7 @@ def _inspect_once(path: Path, follow: bool) -> tuple[str, str | None] | None:
     else:
         return OTHER, f"{path}/ keeps changing"
     try:
-        kind, why = _kind_of(fd, path)
+        kind, why = _kind_of(fd, path, strict)
         if kind != INDEX and not _at_path(fd, path):
             return None  # swapped out meanwhile: look at the folder there now
         return kind, why
@@ -492,7 +495,7 @@ def _inspect_once(path: Path, follow: bool) -> tuple[str, str | None] | None:
         os.close(fd)
 
 
-def _kind_of(fd: int, path: Path) -> tuple[str, str | None]:
+def _kind_of(fd: int, path: Path, strict: bool) -> tuple[str, str | None]:
     names = sorted(os.listdir(fd))
     if set(names) <= _EMPTY_NAMES and not any(_mode(fd, name) == stat.S_IFLNK for name in names):
         return EMPTY, None
@@ -516,12 +519,15 @@ def _kind_of(fd: int, path: Path) -> tuple[str, str | None]:
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         return OTHER, f"{path}/{META_FILE} does not describe a searchlib index"
     foreign = _foreign(fd, names)
-    if foreign is None:
-        return INDEX, None
+    if foreign is None or (not strict and any(_TOC.fullmatch(name) for name in names)):
+        return INDEX, None  # (not strict: a stray file beside a whole index is left alone)
     if _mode(fd, foreign) == stat.S_IFLNK:
         return OTHER, f"{path}/{foreign} is a symbolic link, which searchlib never makes: not a searchlib index"
     return OTHER, (f"{path}/ holds {foreign!r}, which searchlib never writes there, so it is "
                    "not (only) a searchlib index")
+
+
+_TOC = re.compile(r"_MAIN_\d+\.toc")  # Whoosh's table of contents: a commit was made here
 
 
 def _mode(fd: int, name: str) -> int | None:
@@ -564,9 +570,10 @@ def _only_temp_files(fd: int, name: str) -> bool:
         os.close(sub)
 
 
-def _refusal(path: Path) -> NotAnIndexError:
-    """The NotAnIndexError for `path`, saying what makes it no searchlib index."""
-    kind, why = _inspect(path)
+def _refusal(path: Path, strict: bool = False) -> NotAnIndexError:
+    """The NotAnIndexError for `path`, saying what makes it no searchlib index (`strict`: no
+    index searchlib may replace as a whole)."""
+    kind, why = _inspect(path, strict=strict)
     return NotAnIndexError(path, why if kind == OTHER and why else None)
 
 
@@ -577,7 +584,7 @@ def _not_found(path: Path) -> IndexNotFoundError:
         old = _sibling_path(path, "old")
     except NotAnIndexError:
         return IndexNotFoundError(path)
-    if _kind(path) == MISSING and _kind(old, follow=False) == INDEX:
+    if _kind(path) == MISSING and _kind(old, follow=False, strict=True) == INDEX:
         return RebuildInterruptedError(path)
     return IndexNotFoundError(path)
 
@@ -617,7 +624,7 @@ def _check_sibling(path: Path, tag: str) -> Path:
     """`.NAME.tag` beside the index, refused (NotAnIndexError) if something not searchlib's
     has that name."""
     sibling = _sibling_path(path, tag)
-    kind, why = _inspect(sibling, follow=False)
+    kind, why = _inspect(sibling, follow=False, strict=True)
     if kind not in (MISSING, EMPTY, INDEX):
         raise NotAnIndexError(sibling, f"{sibling} is in the way of the rebuild and is not searchlib's ({why})")
     return sibling
@@ -634,7 +641,7 @@ def _sibling(path: Path, tag: str) -> Path:
 def _remove_ours(folder: Path) -> None:
     """Remove a folder searchlib made (an index by `_inspect`'s rule, or empty; never a symbolic
     link), if it is there; anything else stays."""
-    if _kind(folder, follow=False) in (EMPTY, INDEX):
+    if _kind(folder, follow=False, strict=True) in (EMPTY, INDEX):
         import shutil  # (here and below: a search never needs it, 2–3 ms of a cold start)
         shutil.rmtree(folder)
 
@@ -668,7 +675,7 @@ def _settle(path: Path, *, recover: bool = False) -> str:
             old = _sibling_path(path, "old")
         except NotAnIndexError:
             return kind
-        if _kind(old, follow=False) != INDEX:
+        if _kind(old, follow=False, strict=True) != INDEX:
             # no swap (or one over, its old folder gone since the path was looked at): look again
             return _kind(path)
         try:
@@ -685,7 +692,7 @@ def _settle(path: Path, *, recover: bool = False) -> str:
                 time.sleep(0.001)
                 continue
             # nobody is swapping: a killed run's leftover (still ours by `_inspect`'s rule)
-            if recover and _kind(path) == MISSING and _kind(old, follow=False) == INDEX:
+            if recover and _kind(path) == MISSING and _kind(old, follow=False, strict=True) == INDEX:
                 old.rename(path)
                 sync_folder(path.parent)
             return _kind(path)

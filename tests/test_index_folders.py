@@ -251,3 +251,21 @@ def test_a_dangling_link_as_the_index_says_so(run, tmp_path, news):
         assert result.exit_code == 2, args
         assert "not empty" not in result.output and "link" in result.output, result.output
     assert not os.path.lexists(tmp_path / "nowhere")
+
+
+def test_a_stray_file_in_an_index_is_read_and_updated_but_never_deleted_by_a_rebuild(tmp_path):
+    """A `.DS_Store` or a note in an index folder does not stop searching or updating it; a
+    rebuild, which removes the old folder as a whole, refuses rather than delete it."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "a.txt").write_text("Harbour fire\n\nThe harbour burned.\n", encoding="utf-8")
+    index = tmp_path / "index"
+    searchlib.Index(index).update([corpus], jobs=1)
+    (index / ".DS_Store").write_bytes(b"finder")
+    assert searchlib.Index(index, create=False).search("harbour").total == 1
+    (corpus / "b.txt").write_text("Harbour ferry\n\nThe ferry sailed.\n", encoding="utf-8")
+    assert searchlib.Index(index).update([corpus], jobs=1).added == 1
+    with pytest.raises(searchlib.NotAnIndexError, match="holds '.DS_Store'"):
+        searchlib.Index(index).update([corpus], rebuild=True, jobs=1)
+    assert (index / ".DS_Store").read_bytes() == b"finder"
+    assert searchlib.Index(index, create=False).search("harbour").total == 2
