@@ -71,7 +71,7 @@ def cran_gain(grade: int) -> int:
 
 def load_queries(col: Collection, data: Path) -> dict[str, str]:
     """Query id (as in the judgments) → the query's text on one line, as a user would type it."""
-    from searchlib.parsers.smart import records
+    from searchlib.ingest.parsers.smart import records
 
     out = {}
     for n, (key, fields) in enumerate(records(col.path(data, "queries").read_text(encoding="utf-8")), start=1):

@@ -29,10 +29,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
 
-from searchlib import Article  # noqa: E402
+from searchlib import Article
 from searchlib.dates import parse_article_date  # noqa: E402
 from searchlib.errors import ParseError  # noqa: E402
-from searchlib.parsers import parse_file  # noqa: E402
+from searchlib.ingest.parsers import parse_file  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGETS = {"median F1": 0.90, "mean F1": 0.85, "title match": 0.90, "date to the day": 0.90}

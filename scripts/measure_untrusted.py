@@ -19,8 +19,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 import searchlib
 from searchlib import read_articles
-from searchlib.limits import Limits
-from searchlib.parsers import parse_file
+from searchlib.ingest.limits import Limits
+from searchlib.ingest.parsers import parse_file
 from tests.test_untrusted import BODY, MB, gzip_bomb, peak_memory, record, write
 
 

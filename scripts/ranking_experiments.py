@@ -9,12 +9,12 @@ measured on CISI, CRAN and MED against SQLite FTS5, without touching searchlib's
 
 Two ways of running a configuration:
 
-- **whoosh**: the real thing. A `MultifieldParser` built like `searchlib.query.make_parser` (same
+- **whoosh**: the real thing. A `MultifieldParser` built like `searchlib.querying.query.make_parser` (same
   plugins; the group, field boosts and the handling of query-syntax characters vary) and a Whoosh
   searcher with a BM25F weighting, on the index built by `searchlib.Index.update`, or, for analyzer
   variants, on an extra temporary index whose schema is a modified copy of searchlib's text fields.
   Group `today` is searchlib's own `run_search` logic with searchlib's own `parse_query`: AND;
-  when nothing matches a plain query (`searchlib.query.is_plain`), the `any_word=True` parse.
+  when nothing matches a plain query (`searchlib.querying.query.is_plain`), the `any_word=True` parse.
 - **replica**: a vectorised re-implementation of what Whoosh computes for the words of a query
   over the fields (per-field BM25 with Whoosh's quantised field lengths and per-field IDF, field
   boosts multiplied in, ties by document number), used to sweep hundreds of combinations in
@@ -64,9 +64,9 @@ from whoosh.qparser import AndGroup, MultifieldParser, OrGroup  # noqa: E402
 from whoosh.support.charset import accent_map  # noqa: E402
 
 import searchlib  # noqa: E402
-import searchlib.query as slq  # noqa: E402
-from searchlib.analysis import TOKEN_PATTERN  # noqa: E402
-from searchlib.schema import SCHEMA as PROD_SCHEMA  # noqa: E402
+import searchlib.querying.query as slq  # noqa: E402
+from searchlib.engine.analysis import TOKEN_PATTERN  # noqa: E402
+from searchlib.engine.schema import SCHEMA as PROD_SCHEMA  # noqa: E402
 
 FIELDS = ("title", "summary", "body")
 NAMES = ("cisi", "cran", "med")
@@ -99,7 +99,7 @@ ANALYZERS = {
 
 
 def make_analyzer(stop: str = "whoosh34", stem: str = "porter", extra_stop: str | None = None):
-    """searchlib.analysis.text_analyzer with another stop list and/or stemmer."""
+    """searchlib.engine.analysis.text_analyzer with another stop list and/or stemmer."""
     stoplist = STOPLISTS[stop] | (STOPLISTS[extra_stop] if extra_stop else frozenset())
     return (RegexTokenizer(TOKEN_PATTERN) | LowercaseFilter() | CharsetFilter(accent_map)
             | StopFilter(stoplist=stoplist, minsize=2)
@@ -148,7 +148,7 @@ class Config:
     pairs: tuple | None = None     # proximity: (slop, boost) sloppy phrases for adjacent words
     # which queries get the OR pass of an and_else_X / and_then_X group: "always"; "operators": not
     # those with AND/OR/NOT, a +/- prefix or a known field: prefix (under OrGroup, `a NOT b` means
-    # `a OR (NOT b)`); "plain": searchlib.query.is_plain (quotes and parentheses also count)
+    # `a OR (NOT b)`); "plain": searchlib.querying.query.is_plain (quotes and parentheses also count)
     gate: str = "operators"
 
     def name(self) -> str:
@@ -401,7 +401,7 @@ def replica_run(bench: Bench, cfg: Config) -> dict[str, list[str]]:
 # --- the real Whoosh path -----------------------------------------------------------------------
 
 def make_parser(schema: Schema, cfg: Config, group) -> MultifieldParser:
-    """searchlib.query.make_parser with the schema and field boosts of the configuration."""
+    """searchlib.querying.query.make_parser with the schema and field boosts of the configuration."""
     fb = dict(cfg.boosts)
     saved = slq.SCHEMA, slq.DEFAULT_FIELDS
     try:
@@ -484,7 +484,7 @@ def whoosh_run(bench: Bench, cfg: Config):
         for qid, typed in bench.queries.items():
             text = handle_syntax(typed, cfg.syntax)
             try:
-                if group == "today":  # searchlib.searching.run_search, with searchlib's own parsing
+                if group == "today":  # searchlib.querying.searching.run_search, with searchlib's own parsing
                     docs = search(slq.parse_query(text))
                     if not docs and is_plain(text) and len(text.split()) > 1:
                         docs = search(slq.parse_query(text, any_word=True))

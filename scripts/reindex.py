@@ -23,7 +23,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
 
 import searchlib  # noqa: E402
-from searchlib import settings  # noqa: E402
+from searchlib import settings
 
 OK, SKIPPED, ERROR, LOCKED = 0, 1, 2, 75
 # Characters written as escapes besides C0/C1 controls: line and paragraph separators, bidi

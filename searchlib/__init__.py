@@ -6,9 +6,10 @@
     >>> results = idx.search("north korea artillery", since="2022-09", limit=5)
     >>> [(hit.title, hit.date, hit.snippet) for hit in results]
 
-Pipeline stages, one module each: `corpus` (which files) → `parsers` (files → `Article`) →
-`analysis` + `schema` (text → terms, fields) → `indexing` (write) → `query` (text → query) →
-`searching` (→ `Hit`, `Results`) → `snippets`; `index.Index` is the facade, `cli` the terminal.
+Stages, one package each (README, "Architecture"): `ingest` (files → `Article`) → `indexing`
+(Articles → commits) → `querying` (text → `Hit`, `Results`), over `engine` (the schema, the
+analysis and everything that knows Whoosh's file format); `render` presents, `index.Index` is the
+facade, `cli` the terminal.
 """
 __version__ = "0.1.0"
 
@@ -34,8 +35,8 @@ from .errors import (  # noqa: E402
 # Imported on first use: a search does not load the parsers, and `search` (cli.py) gets to set
 # up its imports (imports.py) before Whoosh is loaded.
 _LAZY = {"Article": "article", "Index": "index", "create": "index", "exists": "index",
-         "Hit": "searching", "Results": "searching",
-         "Skipped": "corpus", "Flagged": "corpus", "read_articles": "corpus", "UpdateReport": "indexing"}
+         "Hit": "querying.searching", "Results": "querying.searching",
+         "Skipped": "ingest.corpus", "Flagged": "ingest.corpus", "read_articles": "ingest.corpus", "UpdateReport": "indexing.update"}
 
 
 def __getattr__(name: str):

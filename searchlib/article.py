@@ -1,6 +1,6 @@
 """Article: the record every parser produces and the indexer stores.
 
-Stage: the hand-off between ingestion (`searchlib.parsers`) and indexing (`searchlib.indexing`).
+Stage: the hand-off between ingestion (`searchlib.ingest.parsers`) and indexing (`searchlib.indexing.update`).
 Plain Python only: no Whoosh types here.
 """
 from __future__ import annotations

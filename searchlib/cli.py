@@ -23,8 +23,8 @@ defer_unused()  # before Whoosh is imported: see imports.py
 from . import __version__, render, settings  # noqa: E402
 from .errors import ArticleNotFoundError, IndexLockedError, SearchlibError  # noqa: E402
 from .index import Index, exists, rebuild_index  # noqa: E402
-from .facets import FACETS  # noqa: E402
-from .searching import SORTS  # noqa: E402
+from .querying.facets import FACETS  # noqa: E402
+from .querying.searching import SORTS  # noqa: E402
 
 
 class ExitCode(IntEnum):
@@ -345,7 +345,7 @@ def parse(paths, exclude, as_json, index_dir):
     Exit status: 0 if everything parsed, 1 if something was skipped, 2 on error.
     """
     skipped, articles = [], 0
-    from .corpus import Skipped, read_articles  # the parsers: not loaded for a search
+    from .ingest.corpus import Skipped, read_articles  # the parsers: not loaded for a search
     for item in read_articles(paths, exclude=exclude):
         if isinstance(item, Skipped):
             skipped.append(item)

@@ -35,15 +35,15 @@ from .article import Article
 from .dates import parse_window
 from .errors import (IndexFormatError, IndexNotFoundError, NotAnIndexError, PathNotFoundError,
                      RebuildInterruptedError, SearchlibError)
-from .query import check_arguments, check_id, check_similar_arguments, check_update_arguments
-from .schema import SCHEMA, SCHEMA_VERSION, to_article
-from .searching import RANKING, Results, run_search, run_similar
-from .storage import (READERS_GATE, READERS_LOCK, deleting, open_folder, open_for_reading,
-                      open_searcher, sync_folder)
+from .querying.query import check_arguments, check_id, check_similar_arguments, check_update_arguments
+from .engine.schema import SCHEMA, SCHEMA_VERSION, to_article
+from .querying.searching import RANKING, Results, run_search, run_similar
+from .engine.storage import (READERS_GATE, READERS_LOCK, deleting, open_folder, open_for_reading,
+                             open_searcher, sync_folder)
 
 if TYPE_CHECKING:  # indexing (and the parsers it brings) is imported only when indexing
-    from .indexing import Progress, UpdateReport
-    from .stats import IndexStats
+    from .indexing.update import Progress, UpdateReport
+    from .querying.stats import IndexStats
 
 META_FILE = "searchlib.json"
 FORMAT = "searchlib-index"
@@ -227,7 +227,7 @@ class Index:
             raise
         if rebuild:
             return rebuild_index(self.path, paths, progress=progress, wait=wait, jobs=jobs, exclude=exclude)
-        from .indexing import BATCH_ARTICLES, BATCH_FILES, update_index
+        from .indexing.update import BATCH_ARTICLES, BATCH_FILES, update_index
         self._ix = None
         target = _writable(self.path)
         kind = _settle(target, recover=True)
@@ -299,7 +299,7 @@ class Index:
 
     def stats(self) -> IndexStats:
         """Size, article and file counts, date span, top sources and sections."""
-        from .stats import compute_stats  # (imported here: a search never needs it)
+        from .querying.stats import compute_stats  # (imported here: a search never needs it)
         return self._retrying(lambda searcher: compute_stats(searcher, self.path))
 
     def get(self, article_id: str) -> Article | None:
@@ -361,7 +361,7 @@ def create(path: str | os.PathLike, *, replace: bool = False) -> Index:
     """Create an empty index at `path` (a missing or empty folder); an existing index there is
     replaced by one, swapped in (`replace` says so; an index is never emptied in place).
     Any other folder raises NotAnIndexError, untouched."""
-    from .indexing import RunLock
+    from .indexing.update import RunLock
     given = Path(path)
     path = _writable(given)
     kind = _settle(path, recover=True)
@@ -393,7 +393,7 @@ def rebuild_index(path: Path, paths, *, progress: Progress | None = None, wait: 
     in place; any other folder raises NotAnIndexError, untouched. Holds the index's lock, and
     from before the swap the new folder's too, so whoever waits for the lock meanwhile gets the
     new folder's (indexing.RunLock checks it locked the file now at the path)."""
-    from .indexing import RunLock, update_index
+    from .indexing.update import RunLock, update_index
     given = Path(path)
     paths = _existing(paths)
     path = _writable(given)  # through a symbolic link: the real folder (the link stays)
@@ -704,7 +704,7 @@ def _make(path: Path, wait: float = 0.0) -> tuple[bool, set[str]] | None:
     """Make an empty index in the missing or empty folder `path`, under its run lock (so two
     processes starting at once make one); if another process made one meanwhile, keep it.
     What was made: (whether the folder was, the names it held before), or None."""
-    from .indexing import RunLock
+    from .indexing.update import RunLock
     made = _mkdir(path)
     before = set(os.listdir(path)) - {LOCK_NAME}
     try:
@@ -726,7 +726,7 @@ def _make(path: Path, wait: float = 0.0) -> tuple[bool, set[str]] | None:
 def _take_back(path: Path, made: tuple[bool, set[str]] | None) -> None:
     """Undo `_make` (what it returned: `made`) if nothing was ever committed to the index and no
     run holds it: remove the folder if it was made, else only the files written into it."""
-    from .indexing import RunLock
+    from .indexing.update import RunLock
     if made is None:
         return
     with RunLock(path, 0):

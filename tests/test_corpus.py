@@ -2,7 +2,7 @@
 import os
 from pathlib import Path
 
-from searchlib.corpus import find_files
+from searchlib.ingest.corpus import find_files
 
 
 def make(path: Path, text: str = "T\n\nB") -> Path:

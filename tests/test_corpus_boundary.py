@@ -13,14 +13,14 @@ from pathlib import Path
 import pytest
 
 import searchlib
-from searchlib import corpus as corpus_module
-from searchlib import indexing
-from searchlib.corpus import find_files, read_articles
+from searchlib.ingest import corpus as corpus_module
+from searchlib.indexing import update as indexing
+from searchlib.ingest.corpus import find_files, read_articles
 from searchlib.errors import ExcludeError
 from searchlib.errors import ParseError
-from searchlib.manifest import digest_file, stat_file
-from searchlib.parsers import boundary, parse_file, read_bytes
-from searchlib.limits import current
+from searchlib.indexing.manifest import digest_file, stat_file
+from searchlib.ingest.parsers import boundary, parse_file, read_bytes
+from searchlib.ingest.limits import current
 
 from .conftest import write_file as write, write_records
 

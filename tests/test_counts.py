@@ -9,8 +9,8 @@ from datetime import date, timedelta
 import pytest
 
 import searchlib
-from searchlib import facets, searching
-from searchlib.facets import UNDATED
+from searchlib.querying import facets, searching
+from searchlib.querying.facets import UNDATED
 
 from .conftest import ids, write_records
 

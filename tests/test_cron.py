@@ -39,7 +39,7 @@ def test_error_exits_2_and_lock_exits_75(tmp_path, capsys):
     assert "status=error" in capsys.readouterr().err
     write_records(tmp_path / "corpus")
     import searchlib
-    from searchlib.indexing import RunLock
+    from searchlib.indexing.update import RunLock
     searchlib.Index(tmp_path / "ix")
     with RunLock(tmp_path / "ix", wait=0):
         assert reindex.main([str(tmp_path / "corpus"), "--index", str(tmp_path / "ix")]) == 75

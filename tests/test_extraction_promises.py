@@ -10,8 +10,8 @@ import pytest
 
 from searchlib.article import Article
 from searchlib.errors import ParseError
-from searchlib.limits import Limits
-from searchlib.parsers import parse_file
+from searchlib.ingest.limits import Limits
+from searchlib.ingest.parsers import parse_file
 
 from .conftest import write_file
 

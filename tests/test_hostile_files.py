@@ -11,7 +11,7 @@ import pytest
 import searchlib
 from searchlib.article import Article
 from searchlib.errors import ParseError
-from searchlib.parsers import parse_file
+from searchlib.ingest.parsers import parse_file
 
 from .conftest import write_file
 
@@ -70,7 +70,7 @@ def test_feeds_without_a_dtd_still_parse(tmp_path):
 # --- item 15: no indexed word is longer than 255 characters; snippets stay linear -------------
 
 def test_words_over_255_characters_are_dropped_by_both_chains():
-    from searchlib.analysis import MAX_TOKEN_CHARS, NAME, TEXT
+    from searchlib.engine.analysis import MAX_TOKEN_CHARS, NAME, TEXT
     assert MAX_TOKEN_CHARS == 255
     text = "harbour " + "q" * 256 + " fire " + "é" * 255
     assert TEXT.term_positions(text) == {"harbour": [0], "fire": [1], "e" * 255: [2]}
@@ -99,9 +99,9 @@ def test_a_giant_word_is_not_indexed_and_prefix_queries_stay_fast(tmp_path):
 
 
 def test_a_snippet_of_a_2_mb_body_with_a_giant_word_and_many_matches_is_quick(monkeypatch):
-    from searchlib import snippets as snippets_module
-    from searchlib.analysis import TEXT
-    from searchlib.snippets import Terms, make_snippets
+    from searchlib.querying import snippets as snippets_module
+    from searchlib.engine.analysis import TEXT
+    from searchlib.querying.snippets import Terms, make_snippets
     monkeypatch.setattr(snippets_module, "MAX_ANALYZED_CHARS", 3_000_000)  # all of it, here
     body = "Flood warning. " + "f" * 1_000_000 + " " + "The flood rose and the river flooded. " * 27_000
     assert len(body) > 2_000_000
@@ -154,23 +154,23 @@ def live_titles(idx) -> list[str]:
 
 def update(idx, corpus: Path, **options):
     """Index.update with the indexer's own batch settings (segment_postings too)."""
-    from searchlib.indexing import update_index
+    from searchlib.indexing.update import update_index
     return update_index(idx.path, [corpus], base=corpus.parent, jobs=1, **options)
 
 
 def test_a_file_of_many_records_is_written_in_batches(tmp_path, monkeypatch):
-    import searchlib.indexing as indexing
+    import searchlib.indexing.update as indexing
     corpus = tmp_path / "corpus"
     records_file(corpus / "many.jsonl", 10)
     batches = []
-    real = indexing._Run._article_batches
+    real = indexing.Run.article_batches
 
     def counted(self, *args, **kwargs):
         for batch in real(self, *args, **kwargs):
             batches.append(len(batch))
             yield batch
 
-    monkeypatch.setattr(indexing._Run, "_article_batches", counted)
+    monkeypatch.setattr(indexing.Run, "article_batches", counted)
     with searchlib.Index(tmp_path / "index") as idx:
         report = update(idx, corpus, batch_articles=3)  # one commit: the writer's memory allows it
         assert (report.articles, report.commits, report.added, batches) == (10, 1, 1, [3, 3, 3, 1])
@@ -187,7 +187,7 @@ def test_a_file_of_many_records_is_written_in_batches(tmp_path, monkeypatch):
 @pytest.mark.parametrize("changed", [False, True])
 def test_a_run_killed_mid_file_leaves_the_index_consistent_and_the_next_run_completes_it(
         tmp_path, monkeypatch, changed):
-    import searchlib.indexing as indexing
+    import searchlib.indexing.update as indexing
     corpus = tmp_path / "corpus"
     with searchlib.Index(tmp_path / "index") as idx:
         if changed:
@@ -216,11 +216,11 @@ def test_a_run_killed_mid_file_leaves_the_index_consistent_and_the_next_run_comp
 
 
 def test_a_worker_hands_a_file_of_many_records_back_to_the_writer(tmp_path):
-    from searchlib.indexing import _parse_worker
-    from searchlib.limits import current
+    from searchlib.indexing.update import parse_worker
+    from searchlib.ingest.limits import current
     path = records_file(tmp_path / "many.jsonl", 10)
-    assert _parse_worker(str(path), current(), most=10) is not None
-    assert _parse_worker(str(path), current(), most=9) is None  # more than that: the writer reads it
+    assert parse_worker(str(path), current(), most=10) is not None
+    assert parse_worker(str(path), current(), most=9) is None  # more than that: the writer reads it
 
 
 def test_parallel_runs_and_rebuilds_index_a_many_record_file_whole(tmp_path):
@@ -241,7 +241,7 @@ def test_snippets_look_at_a_bounded_prefix_of_a_huge_body(tmp_path, monkeypatch)
     """A match is shown from the first MAX_ANALYZED_CHARS characters only (as Elasticsearch's
     max_analyzed_offset): a hostile multi-megabyte record cannot make every search that hits it
     slow, and a match beyond the bound still finds the article."""
-    from searchlib import snippets
+    from searchlib.querying import snippets
     monkeypatch.setattr(snippets, "MAX_ANALYZED_CHARS", 1000)
     body = "The ferry sailed. " + "calm water " * 200 + "A walrus appeared."
     write_file(tmp_path / "c" / "a.jsonl", json.dumps({"title": "Harbour", "body": body}) + "\n")

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 import searchlib
-from searchlib.indexing import RunLock
+from searchlib.indexing.update import RunLock
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -50,7 +50,7 @@ def counts(report):
 
 def test_nothing_changed_reads_nothing(idx, corpus, monkeypatch):
     calls = []
-    import searchlib.indexing as indexing
+    import searchlib.indexing.update as indexing
     monkeypatch.setattr(indexing, "parse_file", lambda path: calls.append(path) or iter(()))
     report = idx.update(corpus)
     assert counts(report) == (0, 0, 0, 5, 0) and calls == [] and report.commits == 0
@@ -192,7 +192,7 @@ import os, signal, sys
 sys.path.insert(0, {root!r})
 import searchlib
 from whoosh import writing
-from searchlib import manifest
+from searchlib.indexing import manifest
 target, calls = {target!r}, []
 def die_on_second(original):
     def wrapper(*args, **kwargs):
@@ -228,7 +228,7 @@ def test_a_run_killed_mid_commit_is_recovered_by_the_next(tmp_path, target, comm
 
 def test_lock_of_a_killed_run_is_released(tmp_path, idx, corpus):
     script = (f"import os, signal, sys; sys.path.insert(0, {str(ROOT)!r}); "
-              f"from searchlib.indexing import RunLock; RunLock({str(idx.path)!r}, 0).__enter__(); "
+              f"from searchlib.indexing.update import RunLock; RunLock({str(idx.path)!r}, 0).__enter__(); "
               f"os.kill(os.getpid(), signal.SIGKILL)")
     assert subprocess.run([sys.executable, "-c", script], timeout=60).returncode == -9
     assert counts(idx.update(corpus, wait=0)) == (0, 0, 0, 5, 0)
@@ -241,7 +241,7 @@ def run_cli(*args, cwd):
 
 
 def test_a_commit_waits_to_delete_files_while_a_search_has_the_index_open(tmp_path):
-    from searchlib.storage import open_for_writing, reading
+    from searchlib.engine.storage import open_for_writing, reading
     ix_dir = tmp_path / "ix"
     searchlib.Index(ix_dir)
     (ix_dir / "MAIN_old.seg").write_bytes(b"")  # stands for a merged-away segment file
@@ -310,7 +310,7 @@ def test_a_parallel_rebuild_gives_the_same_index_as_serial(tmp_path):
 def test_parallel_segment_writers_split_their_work_into_batches(tmp_path):
     from whoosh import index as whoosh_index
 
-    from searchlib.indexing import update_index
+    from searchlib.indexing.update import update_index
     folder = tmp_path / "c"
     _rebuild_corpus(folder)
     idx = searchlib.Index(tmp_path / "ix")
@@ -333,7 +333,7 @@ def _alive(pid: int) -> bool:
 def test_worker_processes_end_when_the_indexing_process_is_killed(tmp_path):
     script = (
         "import os, sys, time\n"
-        "from searchlib.indexing import worker_pool\n"
+        "from searchlib.indexing.update import worker_pool\n"
         "if __name__ == '__main__':\n"
         "    with worker_pool(2) as pool:\n"
         "        pids = {pool.submit(os.getpid).result() for _ in range(8)}\n"
@@ -369,7 +369,7 @@ def test_a_script_without_a_main_guard_gets_a_clear_error(tmp_path):
 
 
 def test_commits_are_synced_to_disk_before_the_manifest_records_them(tmp_path, monkeypatch):
-    import searchlib.storage as storage
+    import searchlib.engine.storage as storage
     events = []
     real_fsync = os.fsync
 
@@ -395,7 +395,7 @@ def test_a_writer_holding_many_postings_writes_a_segment(tmp_path):
     Most of the 25 articles have 10-11 postings (their title's spelling words included)."""
     from whoosh import index as whoosh_index
 
-    from searchlib.indexing import update_index
+    from searchlib.indexing.update import update_index
     folder = tmp_path / "c"
     _rebuild_corpus(folder)
     sizes = {}

@@ -9,7 +9,7 @@ import pytest
 import searchlib
 from searchlib import Article, Hit, IndexFormatError, IndexLockedError, IndexNotFoundError, PathNotFoundError
 
-from searchlib.indexing import RunLock
+from searchlib.indexing.update import RunLock
 
 from .conftest import ids, write_records
 
@@ -156,7 +156,7 @@ def test_closing_an_index_closes_its_kept_searchers(index):
 
 
 def test_searchers_read_segment_files_through_memory_maps(index, tmp_path):
-    from searchlib.storage import ReadingStorage, _MappedFile
+    from searchlib.engine.storage import ReadingStorage, _MappedFile
     from whoosh.filedb.structfile import StructFile
 
     assert index.search("flood").total > 0
@@ -177,7 +177,7 @@ def test_searchers_read_segment_files_through_memory_maps(index, tmp_path):
 def test_an_update_collects_garbage_less_often_and_then_as_before(tmp_path):
     import gc
 
-    from searchlib import indexing
+    from searchlib.indexing import update as indexing
     before = gc.get_threshold()
     with indexing.fewer_collections():
         during = gc.get_threshold()

@@ -13,7 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 import searchlib
-from searchlib import indexing, manifest
+from searchlib.indexing import update as indexing, manifest
 from searchlib.cli import cli
 from searchlib.errors import (DiskFullError, IndexFormatError, IndexNotFoundError, NotAnIndexError,
                               PathNotFoundError, SearchlibError)
@@ -252,7 +252,7 @@ def test_an_interrupted_rebuild_cleans_up_its_half_built_sibling(index, corpus, 
     def interrupt(self):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(indexing._Run, "commit", interrupt)
+    monkeypatch.setattr(indexing.Run, "commit", interrupt)
     with pytest.raises(KeyboardInterrupt):
         rebuild_index(index.path, [corpus])
     monkeypatch.undo()
@@ -265,7 +265,7 @@ def test_an_interrupted_rebuild_into_a_new_or_empty_folder_leaves_it_as_it_was(c
     def interrupt(self):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(indexing._Run, "commit", interrupt)
+    monkeypatch.setattr(indexing.Run, "commit", interrupt)
     with pytest.raises(KeyboardInterrupt):
         rebuild_index(tmp_path / "new", [corpus])
     assert not (tmp_path / "new").exists()

@@ -14,10 +14,10 @@ import pytest
 from whoosh import index as whoosh_index
 
 import searchlib
-from searchlib.corpus import find_files
-from searchlib.indexing import update_index
-from searchlib.limits import Limits
-from searchlib.parsers import parse_file
+from searchlib.ingest.corpus import find_files
+from searchlib.indexing.update import update_index
+from searchlib.ingest.limits import Limits
+from searchlib.ingest.parsers import parse_file
 
 from .conftest import write_file
 
@@ -76,7 +76,7 @@ def test_writing_a_document_of_many_distinct_words_costs_little_per_word(tmp_pat
 
 
 def test_single_position_encodings_are_not_cached_without_end(tmp_path):
-    from searchlib.analysis import SINGLE_POSITIONS, SINGLE_POSITIONS_CACHED
+    from searchlib.engine.analysis import SINGLE_POSITIONS, SINGLE_POSITIONS_CACHED
     corpus = tmp_path / "c"
     write_file(corpus / "r.jsonl", json.dumps({"id": "a", "title": "Huge",
                                                "body": words(SINGLE_POSITIONS_CACHED + 5000, "p")}) + "\n")

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from searchlib.errors import ParseError
-from searchlib.parsers import charset, decode, parse_file
+from searchlib.ingest.parsers import charset, decode, parse_file
 
 TEXT = "Café crème – naïve “quotes” déjà vu"
 

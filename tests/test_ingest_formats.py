@@ -8,8 +8,8 @@ import pytest
 import searchlib
 from searchlib import Article
 from searchlib.errors import ParseError
-from searchlib.parsers import detect_format, parse_file
-from searchlib.schema import to_article, to_document
+from searchlib.ingest.parsers import detect_format, parse_file
+from searchlib.engine.schema import to_article, to_document
 
 from .conftest import write_file
 

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from searchlib import Article
 from searchlib.errors import ParseError
-from searchlib.parsers import EXTENSIONS, PARSERS, charset, parse_file
+from searchlib.ingest.parsers import EXTENSIONS, PARSERS, charset, parse_file
 
 FUZZ = settings(max_examples=120, deadline=None, database=None,
                 suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])

@@ -6,7 +6,7 @@ import pytest
 
 from searchlib import Article
 from searchlib.errors import ParseError
-from searchlib.parsers import parse_file
+from searchlib.ingest.parsers import parse_file
 
 UTC = timezone.utc
 PROSE = ("The council voted on Tuesday to rebuild the harbour wall, which storms damaged last winter, "
@@ -194,7 +194,7 @@ def test_complete_pages_and_fragments_are_not_noted(tmp_path, html):
 
 
 def test_page_truncated_at_the_record_limit_is_noted_once(tmp_path):
-    from searchlib.limits import Limits
+    from searchlib.ingest.limits import Limits
     path = tmp_path / "long.html"
     path.write_text(f"<html><body>{paragraphs(40)}</body></html>", encoding="utf-8")
     (article,) = parse_file(path, Limits(max_record_chars=2000))

@@ -4,7 +4,7 @@ import json
 from pathlib import Path
 
 import searchlib
-from searchlib.corpus import Flagged
+from searchlib.ingest.corpus import Flagged
 
 ENCODING_GUESS = "encoding: not valid UTF-8 and no charset declared: decoded as Windows-1252 (a guess)"
 CUT_OFF = "truncated page: it opens <html> or <body> but ends without closing either (a truncated file?)"

@@ -15,7 +15,7 @@ import pytest
 
 import searchlib
 from searchlib.errors import IndexLockedError
-from searchlib.indexing import RunLock
+from searchlib.indexing.update import RunLock
 
 from .conftest import RECORDS, write_records
 
@@ -43,7 +43,7 @@ def _update_waiting(path: str, corpus: str, waiting, acquired, release) -> None:
     """An update with --wait that says when it finds the lock taken and when it has it."""
     import fcntl
 
-    from searchlib import indexing
+    from searchlib.indexing import update as indexing
     flock, enter = fcntl.flock, indexing.RunLock.__enter__
 
     def noting_flock(fd, operation):

@@ -7,7 +7,7 @@ import pytest
 
 from searchlib import Article, Skipped, read_articles
 from searchlib.errors import ParseError
-from searchlib.parsers import parse_file
+from searchlib.ingest.parsers import parse_file
 
 from .conftest import write_file
 

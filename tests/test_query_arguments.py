@@ -11,8 +11,8 @@ import pytest
 
 import searchlib
 from searchlib import QueryError, SearchlibError
-from searchlib.query import parse_query
-from searchlib.ranking import SloppyPhrase, top_matches
+from searchlib.querying.query import parse_query
+from searchlib.engine.ranking import SloppyPhrase, top_matches
 
 from .conftest import RECORDS, ids, write_records
 

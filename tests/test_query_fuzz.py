@@ -58,7 +58,7 @@ _WORDS = ["river", "Flood", "the", "of", "a", "U.S.", "korea's", "café", "Café
        st.sampled_from([" ", "  ", ", ", "\t", "! "]), st.booleans())
 def test_plain_words_are_built_as_the_parser_builds_them(words, joiner, any_word):
     """query._words_query (plain words, built directly) against Whoosh's parser, both passes."""
-    from searchlib import query
+    from searchlib.querying import query
     text = query.natural(joiner.join(words))
     if not text.strip():
         return
@@ -69,7 +69,7 @@ def test_plain_words_are_built_as_the_parser_builds_them(words, joiner, any_word
 
 
 def test_plain_words_take_the_direct_path():
-    from searchlib import query
+    from searchlib.querying import query
     assert query._words_query("north korea, artillery!", False) is not None
     assert query._words_query("the U.S. café", True) is not None
     for text in ('"north korea"', "north OR korea", "title:korea", "korea*", "north-korea", "korea~",

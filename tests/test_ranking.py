@@ -9,9 +9,10 @@ from whoosh import collectors
 from whoosh.matching import AndNotMatcher
 
 import searchlib
-from searchlib import ranking, searching
-from searchlib.query import parse_query
-from searchlib.ranking import top_matches
+from searchlib.engine import ranking
+from searchlib.querying import searching
+from searchlib.querying.query import parse_query
+from searchlib.engine.ranking import top_matches
 
 from .conftest import write_records
 

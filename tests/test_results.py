@@ -7,9 +7,10 @@ from hypothesis import given, settings, strategies as st
 from click.testing import CliRunner
 
 import searchlib
-from searchlib import QueryError, snippets
+from searchlib import QueryError
+from searchlib.querying import snippets
 from searchlib.cli import cli
-from searchlib.schema import SCHEMA
+from searchlib.engine.schema import SCHEMA
 
 from .conftest import ids, write_records
 
@@ -216,7 +217,7 @@ def test_facets_and_date_order_across_segments_with_and_without_dates(tmp_path):
 
 
 def test_the_fast_word_matcher_marks_what_full_analysis_marks():
-    from searchlib.snippets import Terms, find_matches
+    from searchlib.querying.snippets import Terms, find_matches
     text = ("Dying and lying, tying skies: the news of généreux generously early flooding. "
             "Floods flooded; ÉLAN élan Élan sky skiing idly ugly only singly Andes atlas bias. ") * 3
     every = {t.text for t in ANALYZER(text)}
@@ -227,7 +228,7 @@ def test_the_fast_word_matcher_marks_what_full_analysis_marks():
 
 def _every_token_matches(text, words, analyzer):
     """Reference for snippets._word_matches: analyse every token on its own."""
-    from searchlib.snippets import _TOKEN
+    from searchlib.querying.snippets import _TOKEN
     return [m.span() for m in _TOKEN.finditer(text)
             if any(t.text in words for t in analyzer(m.group(), mode="index"))]
 
@@ -241,8 +242,8 @@ _PIECES = ["U.S.", "u.s", "dying", "die", "Shells", "shelling", "a.b", "x..y", "
     ["shell", "korea", "u.", "die", "dy", "lie", "tie", "cafe", "3.5", "ab.cd.ef", "2022", "x", "_under"]),
     min_size=1, max_size=4))
 def test_word_matches_finds_what_analysing_every_token_finds(pieces, words):
-    from searchlib import analysis
-    from searchlib.snippets import _word_matches
+    from searchlib.engine import analysis
+    from searchlib.querying.snippets import _word_matches
     for text in ("".join(pieces), " ".join(pieces)):
         assert _word_matches(text, frozenset(words), analysis.TEXT) == \
             _every_token_matches(text, frozenset(words), analysis.TEXT), text

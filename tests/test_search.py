@@ -241,7 +241,7 @@ def test_typed_questions_fall_back_to_their_words(index):
 
 
 def test_wildcards_and_fuzzy_words_are_bounded(index, monkeypatch):
-    from searchlib import searching
+    from searchlib.querying import searching
     assert sorted(ids(index.search("*"))) == ["alpha", "beta", "delta", "epsilon", "gamma"]
     assert ids(index.search("title:*", limit=1)) == ["alpha"]
     assert ids(index.search("festiv*")) == ["gamma"]

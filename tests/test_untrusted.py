@@ -27,11 +27,11 @@ from click.testing import CliRunner
 import searchlib
 from searchlib import Article, Skipped, read_articles
 from searchlib.cli import cli
-from searchlib.corpus import find_files
+from searchlib.ingest.corpus import find_files
 from searchlib.errors import IndexFormatError, ParseError, PathNotFoundError
-from searchlib.limits import DEFAULTS, ENVIRONMENT, Limits, LimitsError, current
-from searchlib.parsers import parse_file
-from searchlib.parsers.html import flatten_deep, make_soup
+from searchlib.ingest.limits import DEFAULTS, ENVIRONMENT, Limits, LimitsError, current
+from searchlib.ingest.parsers import parse_file
+from searchlib.ingest.parsers.html import flatten_deep, make_soup
 
 from .conftest import write_file as write
 
@@ -551,7 +551,7 @@ def test_limits_are_in_one_place_with_documented_defaults(monkeypatch):
 
 
 def test_an_oversized_file_is_not_hashed_on_every_run(tmp_path, monkeypatch):
-    from searchlib import indexing
+    from searchlib.indexing import update as indexing
     corpus = tmp_path / "corpus"
     write(corpus / "fine.jsonl", record("Harbour fire"))
     big = corpus / "big.jsonl"

@@ -8,10 +8,10 @@ from whoosh import index as whoosh_index
 from whoosh.formats import Positions
 from whoosh.writing import SegmentWriter
 
-from searchlib import analysis
-from searchlib.schema import build_schema
-from searchlib.postings import INLINE_POSTINGS
-from searchlib.writer import open_writer
+from searchlib.engine import analysis
+from searchlib.engine.schema import build_schema
+from searchlib.engine.postings import INLINE_POSTINGS
+from searchlib.engine.writer import open_writer
 
 WORDS = ["The", "the", "U.S.", "café", "Café", "shells", "shelling", "a", "I", "of", "o'neill",
          "naïve", "2022", "x", "running", "ran", "İstanbul", "ß", "déjà", "and", "North", "korea"]
@@ -224,7 +224,7 @@ def test_merging_segments_writes_what_whoosh_writes(tmp_path, options):
 def test_direct_terms_are_what_the_fields_index(text, parts, when):
     """writer.direct_terms (text, name, ID, DATETIME and keyword-list fields) against field.index.
     (`url`, split into its words since schema version 6, goes through Whoosh's own chain.)"""
-    from searchlib.writer import direct_terms
+    from searchlib.engine.writer import direct_terms
     schema = build_schema()
     direct = {name: direct_terms(schema[name]) for name in schema.names()}
     assert {name for name, f in direct.items() if f} == {

@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
-from .errors import DiskFullError
-from .parsers import open_within
+from ..errors import DiskFullError
+from ..ingest.parsers import open_within
 
 FILE_NAME = "files.sqlite"
 _HASH_CHUNK = 1 << 20

@@ -45,7 +45,7 @@ from dataclasses import dataclass, fields, replace
 from functools import lru_cache
 from typing import Mapping
 
-from .errors import SearchlibError
+from ..errors import SearchlibError
 
 MB = 2**20
 

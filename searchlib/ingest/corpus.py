@@ -27,8 +27,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Iterator
 
-from .article import Article
-from .errors import ExcludeError, ParseError, PathNotFoundError
+from ..article import Article
+from ..errors import ExcludeError, ParseError, PathNotFoundError
 from .limits import Limits, current as current_limits
 from .parsers import EXTENSIONS, boundary, open_within, parse_file, sniff
 from .parsers.charset import SNIFF_BYTES
@@ -479,7 +479,7 @@ def read_articles(paths: str | Path | Iterable[str | Path], *, limits: Limits | 
     """The articles in files and folders, as they would be indexed, with a Skipped for each problem.
 
     The library twin of `search parse PATH`; ids are not assigned (that needs an index). `limits`
-    bound what one file may cost (default: `searchlib.limits.current()`). `exclude`: gitignore
+    bound what one file may cost (default: `searchlib.ingest.limits.current()`). `exclude`: gitignore
     patterns, as for `find_files`; files of types searchlib does not read are left out. Files are
     read only where they really lie inside `paths` (`parsers.boundary`), even if a link changes.
     """

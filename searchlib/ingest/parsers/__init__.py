@@ -5,7 +5,7 @@ ParseError]`: it yields articles, and yields (does not raise) a ParseError for a
 so the rest of the file is kept. A problem with the whole file raises ParseError. Nothing else may
 escape: `parse_file` turns any unexpected exception into a ParseError naming the file.
 
-Files are untrusted, so every step is bounded by `searchlib.limits`: only regular files are read
+Files are untrusted, so every step is bounded by `searchlib.ingest.limits`: only regular files are read
 (never a FIFO or a device), a file over `max_file_bytes` is refused before any of it is read, a
 gzip-compressed file (`x.jsonl.gz`) is decompressed only up to `max_file_bytes` (its format is
 that of the inner name, `x.jsonl`), and a format that makes the whole file one article (plain text,
@@ -29,8 +29,8 @@ from contextvars import ContextVar
 from pathlib import Path
 from typing import Iterator
 
-from ..article import Article
-from ..errors import ParseError
+from ...article import Article
+from ...errors import ParseError
 from ..limits import Limits, current as current_limits, size as _size
 from . import charset
 
@@ -91,7 +91,7 @@ _FEED_ROOT = re.compile(rb"<(?:[\w-]+:)?(?:rss|feed|rdf)[\s>/]", re.I)
 def parse_file(path: Path, limits: Limits | None = None) -> Iterator[Article | ParseError]:
     """Articles (and per-record problems) in one file; raises ParseError if the file is unusable.
 
-    `limits` defaults to `searchlib.limits.current()` (the defaults and SEARCHLIB_MAX_* variables).
+    `limits` defaults to `searchlib.ingest.limits.current()` (the defaults and SEARCHLIB_MAX_* variables).
     """
     path = Path(path)
     limits = current_limits(limits)
@@ -140,7 +140,7 @@ def cap_words(article: Article, limits: Limits) -> None:
         text = getattr(article, name)
         if not text or len(text) <= most:
             continue
-        from ..analysis import TOKEN  # (only for a field this long: `search parse` needs no Whoosh)
+        from ...engine.analysis import TOKEN  # (only for a field this long: `search parse` needs no Whoosh)
         end = None
         for number, match in enumerate(TOKEN.finditer(text), 1):
             if number == most:

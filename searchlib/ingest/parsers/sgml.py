@@ -22,9 +22,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Iterator
 
-from ..article import Article
+from ...article import Article
 from .records import date as parse_date
-from ..errors import ParseError
+from ...errors import ParseError
 from ..limits import Limits, current as current_limits, size
 from .charset import guess_note
 

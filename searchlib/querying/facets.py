@@ -14,7 +14,7 @@ from bisect import bisect_left, bisect_right
 from collections import Counter
 from datetime import datetime
 
-from .errors import QueryError
+from ..errors import QueryError
 
 VALUE_FACETS = ("source", "section", "author", "dateline", "lang", "format")
 LIST_FACETS = ("tags", "topics", "places", "people", "orgs")

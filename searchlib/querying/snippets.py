@@ -12,7 +12,7 @@ import functools
 import re
 from dataclasses import dataclass, field
 
-from .analysis import TOKEN_PATTERN
+from ..engine.analysis import TOKEN_PATTERN
 
 WIDTH = 240  # characters in a snippet, about two lines
 # Passages are looked for in the first this many characters of a body (as Elasticsearch's

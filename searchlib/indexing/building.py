@@ -22,7 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .corpus import Skipped
+from ..ingest.corpus import Skipped
 from .manifest import FileState
 
 _QUEUES: dict = {}  # in a worker: the queues of files to take and of files done
@@ -52,18 +52,18 @@ def _write_from_queue(index_dir: str, base: str, limits, batch: int, postings: i
                       roots: tuple | None = None) -> _Written:
     """In a worker process: take files from the queue until it says stop, parse them and write
     their articles into new segments of the index at `index_dir`, returned, not committed."""
-    from .indexing import BATCH_ARTICLES, UpdateReport, _Run
+    from .update import BATCH_ARTICLES, UpdateReport, Run
     from contextlib import nullcontext
 
-    from .parsers import boundary
-    from .schema import to_document
-    from .storage import open_for_writing
-    from .writer import open_writer
+    from ..ingest.parsers import boundary
+    from ..engine.schema import to_document
+    from ..engine.storage import open_for_writing
+    from ..engine.writer import open_writer
 
     todo, done = _QUEUES["todo"], _QUEUES["done"]
     ix = open_for_writing(Path(index_dir))  # (its files are synced to disk as they are closed)
     report = UpdateReport(index=Path(index_dir))
-    run = _Run(ix, None, report, Path(base), 1 << 30, 1 << 30, merge=False)
+    run = Run(ix, None, report, Path(base), 1 << 30, 1 << 30, merge=False)
     out = _Written()
     writer = None
     try:
@@ -76,7 +76,7 @@ def _write_from_queue(index_dir: str, base: str, limits, batch: int, postings: i
                 # a file's articles BATCH_ARTICLES at a time (a rebuild's `batch` is unbounded), parsed
                 # here, never held whole: a file may hold hundreds of thousands of records; the
                 # index's lock is held by the process that commits
-                for articles in run._article_batches(path, None, min(batch, BATCH_ARTICLES), limits):
+                for articles in run.article_batches(path, None, min(batch, BATCH_ARTICLES), limits):
                     for article in articles:
                         if writer is None:
                             writer = open_writer(ix, _lk=False, compound=False)
@@ -96,7 +96,7 @@ def _write_from_queue(index_dir: str, base: str, limits, batch: int, postings: i
     finally:
         if writer is not None:
             writer.cancel()
-        run._close_searcher()
+        run.close_searcher()
     out.skipped, out.warnings = report.skipped, report.warnings
     return out
 
@@ -111,10 +111,10 @@ def build_segments(ix, todo: list, *, base: Path, jobs: int, report, batch: int,
     from concurrent.futures import wait as wait_for
     from concurrent.futures.process import BrokenProcessPool
 
-    from .errors import IndexingError
-    from .indexing import WORKER_DIED, worker_context, worker_pool
-    from .limits import current as current_limits
-    from .writer import open_writer
+    from ..errors import IndexingError
+    from .update import WORKER_DIED, worker_context, worker_pool
+    from ..ingest.limits import current as current_limits
+    from ..engine.writer import open_writer
 
     limits = current_limits()  # resolved here: a worker's environment may be older
     context = worker_context()

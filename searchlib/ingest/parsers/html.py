@@ -9,7 +9,7 @@ decoration (parts set off by separators, or a known site name), while a `<title>
 "Headline_Section_Site" on a page that names no site is kept as the page gives it. The body is
 extracted afterwards by `htmlbody` (which prunes the tree).
 
-Bounded (`searchlib.limits`): a page is read up to its `max_html_tags`-th tag (a parsed tag costs
+Bounded (`searchlib.ingest.limits`): a page is read up to its `max_html_tags`-th tag (a parsed tag costs
 ~1 KB), and elements nested deeper than `max_html_depth` are flattened into their text (deep
 nesting makes the extractor's work grow with the square of the depth); both are noted on the
 article. `parse_file` has already truncated the page to `max_record_chars`. A page that opens
@@ -28,9 +28,9 @@ from urllib.parse import urljoin, urlparse
 from bs4 import BeautifulSoup, MarkupResemblesLocatorWarning, NavigableString, Tag, XMLParsedAsHTMLWarning
 from bs4.exceptions import ParserRejectedMarkup
 
-from ..article import Article, clean_line, clean_text
-from ..dates import to_utc_aware
-from ..errors import ParseError
+from ...article import Article, clean_line, clean_text
+from ...dates import to_utc_aware
+from ...errors import ParseError
 from ..limits import Limits, current as current_limits
 from . import CUT_OFF_NOTE, htmlbody
 from .records import date as parse_date, site_name

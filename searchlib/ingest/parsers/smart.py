@@ -11,8 +11,8 @@ import re
 from pathlib import Path
 from typing import Iterator
 
-from ..article import Article, clean_line
-from ..errors import ParseError
+from ...article import Article, clean_line
+from ...errors import ParseError
 from ..limits import Limits, current as current_limits, size
 from .records import line_spans
 

@@ -46,11 +46,11 @@ from typing import TYPE_CHECKING, Iterable
 
 from whoosh import query as wq
 
-from .analysis import TOKEN
-from .dates import DateSpan, parse_span
-from .errors import ArgumentError, DateError, QueryError
-from .ranking import SloppyPhrase
-from .schema import DEFAULT_FIELDS, QUESTION_SCHEMA, SCHEMA, SEARCHABLE_FIELDS
+from ..engine.analysis import TOKEN
+from ..dates import DateSpan, parse_span
+from ..errors import ArgumentError, DateError, QueryError
+from ..engine.ranking import SloppyPhrase
+from ..engine.schema import DEFAULT_FIELDS, QUESTION_SCHEMA, SCHEMA, SEARCHABLE_FIELDS
 
 if TYPE_CHECKING:
     from whoosh.qparser import MultifieldParser

@@ -26,8 +26,8 @@ from html.parser import HTMLParser
 from pathlib import Path
 from typing import Iterator
 
-from ..article import Article, clean_line
-from ..errors import ParseError
+from ...article import Article, clean_line
+from ...errors import ParseError
 from ..limits import Limits, current as current_limits, size
 from .records import date as parse_date
 

@@ -16,9 +16,9 @@ from urllib.parse import urlparse
 
 from dateutil.parser import UnknownTimezoneWarning
 
-from ..article import Article, source_name
-from ..dates import parse_article_date
-from ..errors import ParseError
+from ...article import Article, source_name
+from ...dates import parse_article_date
+from ...errors import ParseError
 
 # Article field → record keys that may hold it, in order of preference (compared lower-cased).
 KEYS = {

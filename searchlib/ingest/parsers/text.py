@@ -17,9 +17,9 @@ import re
 from pathlib import Path
 from typing import Iterator
 
-from ..article import Article
+from ...article import Article
 from .records import date as parse_date
-from ..errors import ParseError
+from ...errors import ParseError
 from ..limits import Limits
 
 _HEADER = re.compile(

@@ -17,12 +17,12 @@ from whoosh import scoring, sorting
 from whoosh.fields import TEXT
 
 from . import snippets
-from .dates import isoformat, to_utc_aware
-from .errors import ArticleNotFoundError, QueryError
+from ..dates import isoformat, to_utc_aware
+from ..errors import ArticleNotFoundError, QueryError
 from .facets import article_dates, check_facets, count_facets, dated_docs
 from .query import is_plain, parse_query
-from .ranking import top_matches
-from .schema import SCHEMA, SNIPPET_FIELD
+from ..engine.ranking import top_matches
+from ..engine.schema import SCHEMA, SNIPPET_FIELD
 
 
 @dataclass

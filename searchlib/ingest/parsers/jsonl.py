@@ -20,8 +20,8 @@ import re
 from pathlib import Path
 from typing import Iterator
 
-from ..article import Article
-from ..errors import ParseError
+from ...article import Article
+from ...errors import ParseError
 from ..limits import Limits, current as current_limits, size
 from .records import KEYS, line_spans, to_article
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from .dates import isoformat, to_utc_aware
+from ..dates import isoformat, to_utc_aware
 
 TOP = 10
 

@@ -13,8 +13,8 @@ from whoosh.analysis import LowercaseFilter, RegexTokenizer
 from whoosh.fields import DATETIME, ID, KEYWORD, STORED, TEXT, Schema
 
 from . import analysis
-from .article import Article
-from .dates import to_utc_aware, to_utc_naive
+from ..article import Article
+from ..dates import to_utc_aware, to_utc_naive
 
 SCHEMA_VERSION = 6  # 6: `url` holds the URL's words (`url:cnn`), not the whole URL as one term
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 
-from .schema import DEFAULT_FIELDS, SCHEMA, SNIPPET_FIELD
+from ..engine.schema import DEFAULT_FIELDS, SCHEMA, SNIPPET_FIELD
 
 _WORD = re.compile(r"(?<![\w:.'’*?~^-])([^\W\d_]{3,30})(?![\w:*?~^'’])")  # 30: longer is no word
 _OPERATORS = {"AND", "OR", "NOT", "ANDNOT", "ANDMAYBE", "TO"}

@@ -1,7 +1,7 @@
 """Indexing: source files → the Whoosh index, incrementally, in batches, one writer at a time.
 
 Stage: indexing. A run compares the files under the given paths with the manifest
-(`searchlib.manifest`): new files are added, changed ones (size or mtime differ and the content
+(`searchlib.indexing.manifest`): new files are added, changed ones (size or mtime differ and the content
 hash confirms it) have their articles replaced, files gone from disk have their articles removed,
 and unchanged files are not read at all. Work is committed every `batch_files` files,
 `batch_articles` articles or `segment_postings` postings, whichever comes first, so a killed run
@@ -25,15 +25,15 @@ from typing import Callable, Iterable, Iterator
 
 from whoosh.index import LockError
 
-from .article import Article
-from .corpus import Flagged, Skipped, find_files, flags
-from .errors import DiskFullError, IndexFormatError, IndexingError, IndexLockedError, ParseError
-from .limits import current as current_limits
+from ..article import Article
+from ..ingest.corpus import Flagged, Skipped, find_files, flags
+from ..errors import DiskFullError, IndexFormatError, IndexingError, IndexLockedError, ParseError
+from ..ingest.limits import current as current_limits
 from .manifest import FileState, Manifest, digest_file, stat_file, within
-from .parsers import boundary, parse_file
-from .schema import to_document
-from .storage import open_for_writing
-from .writer import open_writer
+from ..ingest.parsers import boundary, parse_file
+from ..engine.schema import to_document
+from ..engine.storage import open_for_writing
+from ..engine.writer import open_writer
 
 Progress = Callable[[int, int, Path], None]  # (bytes read, bytes to read in all, the file at hand)
 LOCK_FILE = "searchlib.lock"
@@ -166,7 +166,7 @@ class RunLock:
         os.close(self.fd)  # closing the descriptor releases the lock
 
 
-def _parse_worker(path: str, limits, most: int = BATCH_ARTICLES,
+def parse_worker(path: str, limits, most: int = BATCH_ARTICLES,
                   roots: tuple | None = None) -> list | tuple | None:
     """In a worker process: one file's items, or None when it holds more than `most` (the
     writer then reads it itself, a batch at a time: a file of many records must never be held
@@ -209,9 +209,10 @@ def worker_context():
 
 # What every worker imports (Whoosh and BeautifulSoup with them: ~190 ms), imported once by the
 # fork server, which workers are forked from, rather than by each worker as it starts.
-WORKER_MODULES = ("searchlib.indexing", "searchlib.building", "searchlib.parsers.text",
-                  "searchlib.parsers.html", "searchlib.parsers.sgml", "searchlib.parsers.csvfmt",
-                  "searchlib.parsers.jsonl")
+WORKER_MODULES = ("searchlib.indexing.update", "searchlib.indexing.building",
+                  "searchlib.ingest.parsers.text", "searchlib.ingest.parsers.html",
+                  "searchlib.ingest.parsers.sgml", "searchlib.ingest.parsers.csvfmt",
+                  "searchlib.ingest.parsers.jsonl")
 
 
 def start_fork_server() -> None:
@@ -282,14 +283,14 @@ def _parsed(todo: list, jobs: int, roots: tuple | None = None):
         pending: deque = deque()
         queue = iter(todo)
         for entry in queue:
-            pending.append((entry, pool.submit(_parse_worker, str(entry[0]), limits, BATCH_ARTICLES, roots)))
+            pending.append((entry, pool.submit(parse_worker, str(entry[0]), limits, BATCH_ARTICLES, roots)))
             if len(pending) >= 4 * jobs:
                 break
         while pending:
             (path, state, is_new), future = pending.popleft()
             entry = next(queue, None)
             if entry is not None:
-                pending.append((entry, pool.submit(_parse_worker, str(entry[0]), limits, BATCH_ARTICLES,
+                pending.append((entry, pool.submit(parse_worker, str(entry[0]), limits, BATCH_ARTICLES,
                                                    roots)))
             try:
                 items = future.result()
@@ -319,7 +320,7 @@ def update_index(index_dir: Path, paths: Iterable[str | Path], *, base: Path, wa
         ix = open_for_writing(index_dir)
         if jobs > 1 and len(files) >= PARALLEL_FROM and ix.is_empty():
             start_fork_server()  # a first build or a rebuild: workers will be needed
-        run = _Run(ix, manifest, report, base, batch_files, batch_articles, merge, segment_postings)
+        run = Run(ix, manifest, report, base, batch_files, batch_articles, merge, segment_postings)
         known = manifest.files()
         if not manifest.is_current(ix.latest_generation()):
             for path in _indexed_paths(ix):  # a crash left the manifest behind the index
@@ -376,7 +377,7 @@ def _full_disk(index_dir: Path) -> Iterator[None]:
     raise DiskFullError(where) from None
 
 
-class _Run:
+class Run:
     """One update run's writer, batch and bookkeeping."""
 
     def __init__(self, ix, manifest: Manifest, report: UpdateReport, base: Path,
@@ -446,7 +447,7 @@ class _Run:
         many segments, and merging them at each commit holds their postings again, which grows
         with the file.)"""
         written = 0
-        for articles in self._article_batches(path, parsed, self.batch_articles):
+        for articles in self.article_batches(path, parsed, self.batch_articles):
             if written and self._pool_full(FILE_COMMIT_SHARE):  # more to come: commit what is written
                 self._commit_within_file()
             self._open()
@@ -488,10 +489,10 @@ class _Run:
         return getattr(self.writer.pool, "count", 0) >= self.segment_postings // share
 
     def _articles(self, path: Path, parsed=None) -> list[Article]:
-        """All the file's usable articles at once (see `_article_batches`)."""
-        return [a for batch in self._article_batches(path, parsed, 1 << 30) for a in batch]
+        """All the file's usable articles at once (see `article_batches`)."""
+        return [a for batch in self.article_batches(path, parsed, 1 << 30) for a in batch]
 
-    def _article_batches(self, path: Path, parsed=None, size: int = BATCH_ARTICLES,
+    def article_batches(self, path: Path, parsed=None, size: int = BATCH_ARTICLES,
                          limits=None) -> Iterator[list[Article]]:
         """The file's usable articles (parsed here, or by a worker), in lists of at most `size`,
         reporting parse problems and duplicate ids, and each indexed article's doubts (its
@@ -552,7 +553,7 @@ class _Run:
                 getattr(self.ix.storage, "release_locks", lambda: None)()
                 raise
 
-    def _close_searcher(self) -> None:
+    def close_searcher(self) -> None:
         if self.searcher is not None:
             self.searcher.close()
             self.searcher = None
@@ -569,7 +570,7 @@ class _Run:
             self.report.commits += 1
         if self.done or self.gone or not self.manifest.is_current(self.ix.latest_generation()):
             self.manifest.record(self.done, self.gone, self.ix.latest_generation())
-        self._close_searcher()
+        self.close_searcher()
         self.done, self.gone, self.batch_articles_count = {}, set(), 0
 
     def abandon(self) -> None:
@@ -577,7 +578,7 @@ class _Run:
         if self.writer is not None:
             _abandon(self.writer)
             self.writer = None
-        self._close_searcher()
+        self.close_searcher()
 
 
 def _abandon(writer) -> None:
