@@ -7,15 +7,14 @@ articles into segments of its own, and this process commits them together. What 
 holds is what the one-writer path would give: the same articles, and when two files carry the
 same article id, the one from the file that comes first keeps it (the other is reported). Only
 the articles' internal numbers differ, and with them the order of hits whose scores are exactly
-equal (on the 335 benchmark queries, top 50: the same hits and scores; 79 queries list some tied
-hits in another order).
+equal (the same hits and scores; tied hits may come in another order).
 
 The workers take the files one at a time, in order, from a shared queue, so they stay evenly
 busy, and each finishes a segment once its writer holds `postings` postings (in memory until
 then, see writer.py; a rebuild passes no article batch): on a few cores, one segment per worker.
-Fewer segments search faster (the benchmark's queries, in one process: p50 8.8 ms on one
-segment, 9.4 ms on 3, 10.5 ms on 7; each term is looked up and its postings read once per
-segment), and the index is smaller (a term's entry is written once per segment).
+Fewer segments search faster (each query term is looked up and its postings read once per
+segment; README, "Performance", has the measured figures), and the index is smaller (a term's
+entry is written once per segment).
 """
 from __future__ import annotations
 

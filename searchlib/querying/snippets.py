@@ -73,7 +73,7 @@ _IRREGULAR = {"die": "dy", "lie": "ly", "tie": "ty"}  # Porter2's exceptions: dy
 
 
 def _word_matches(text: str, words: frozenset[str], analyzer) -> list[tuple[int, int]]:
-    """The same spans as analysing the whole text, 3x faster: a token is analysed (on its own:
+    """The same spans as analysing the whole text, faster: a token is analysed (on its own:
     the chain works token by token) only if it is not ASCII or starts like a matched stem, as
     Porter2 keeps the first two letters and rewrites at most the last three it keeps. Where no
     word of the text has a non-ASCII letter, a regular expression finds those tokens' starts,
