@@ -36,7 +36,7 @@ from .errors import (  # noqa: E402
 # up its imports (imports.py) before Whoosh is loaded.
 _LAZY = {"Article": "article", "Index": "index", "create": "index", "exists": "index",
          "Hit": "querying.searching", "Results": "querying.searching",
-         "Skipped": "ingest.corpus", "Flagged": "ingest.corpus", "read_articles": "ingest.corpus", "UpdateReport": "indexing.update"}
+         "Skipped": "ingest.corpus", "Flagged": "ingest.corpus", "read_articles": "ingest.corpus", "UpdateReport": "indexing.run"}
 
 
 def __getattr__(name: str):

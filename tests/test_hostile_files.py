@@ -187,7 +187,7 @@ def test_a_file_of_many_records_is_written_in_batches(tmp_path, monkeypatch):
 @pytest.mark.parametrize("changed", [False, True])
 def test_a_run_killed_mid_file_leaves_the_index_consistent_and_the_next_run_completes_it(
         tmp_path, monkeypatch, changed):
-    import searchlib.indexing.update as indexing
+    import searchlib.indexing.run as indexing  # (where articles become documents)
     corpus = tmp_path / "corpus"
     with searchlib.Index(tmp_path / "index") as idx:
         if changed:

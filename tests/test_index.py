@@ -177,7 +177,7 @@ def test_searchers_read_segment_files_through_memory_maps(index, tmp_path):
 def test_an_update_collects_garbage_less_often_and_then_as_before(tmp_path):
     import gc
 
-    from searchlib.indexing import update as indexing
+    from searchlib.indexing import workers as indexing
     before = gc.get_threshold()
     with indexing.fewer_collections():
         during = gc.get_threshold()

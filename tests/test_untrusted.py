@@ -551,7 +551,7 @@ def test_limits_are_in_one_place_with_documented_defaults(monkeypatch):
 
 
 def test_an_oversized_file_is_not_hashed_on_every_run(tmp_path, monkeypatch):
-    from searchlib.indexing import update as indexing
+    from searchlib.indexing import run as indexing  # (where a file is hashed)
     corpus = tmp_path / "corpus"
     write(corpus / "fine.jsonl", record("Harbour fire"))
     big = corpus / "big.jsonl"

@@ -51,7 +51,7 @@ def _write_from_queue(index_dir: str, base: str, limits, batch: int, postings: i
                       roots: tuple | None = None) -> _Written:
     """In a worker process: take files from the queue until it says stop, parse them and write
     their articles into new segments of the index at `index_dir`, returned, not committed."""
-    from .update import BATCH_ARTICLES, UpdateReport, Run
+    from .run import BATCH_ARTICLES, Run, UpdateReport
     from contextlib import nullcontext
 
     from ..ingest.parsers import boundary
@@ -111,7 +111,7 @@ def build_segments(ix, todo: list, *, base: Path, jobs: int, report, batch: int,
     from concurrent.futures.process import BrokenProcessPool
 
     from ..errors import IndexingError
-    from .update import WORKER_DIED, worker_context, worker_pool
+    from .workers import WORKER_DIED, worker_context, worker_pool
     from ..ingest.limits import current as current_limits
     from ..engine.writer import open_writer
 
