@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import re
 
+from whoosh.support.levenshtein import distance as whoosh_distance
+
 from ..engine.schema import DEFAULT_FIELDS, SCHEMA, SNIPPET_FIELD
 
 _WORD = re.compile(r"(?<![\w:.'’*?~^-])([^\W\d_]{3,30})(?![\w:*?~^'’])")  # 30: longer is no word
@@ -86,13 +88,54 @@ def _candidates(reader, typed: str, stem: str, maxdist: int) -> set[str]:
     words: set[str] = set()
     spell_field = SCHEMA["title"].spelling_fieldname("title")
     if spell_field in reader.indexed_field_names():
-        words.update(reader.terms_within(spell_field, typed, maxdist, prefix=1))
-    stems = {c for name in DEFAULT_FIELDS for c in reader.terms_within(name, stem, maxdist, prefix=1)}
+        words.update(terms_within(reader, spell_field, typed, maxdist, prefix=1))
+    stems = {c for name in DEFAULT_FIELDS for c in terms_within(reader, name, stem, maxdist, prefix=1)}
     for candidate in sorted(stems, key=lambda c: -_frequency(reader, c))[:STEM_CANDIDATES]:
         surface = _surface(reader, candidate, typed)
         if surface:
             words.add(surface)
     return words
+
+
+def terms_within(reader, fieldname: str, text: str, maxdist: int, prefix: int = 0) -> set[str]:
+    """The words of `fieldname` within `maxdist` edits of `text` (sharing its first `prefix`
+    letters): the words Whoosh's `reader.terms_within` gives. A reader of one segment is asked
+    itself (it walks an automaton); on several, Whoosh merges the segments' word lists and runs
+    its edit-distance table on every word, so they are read here segment by segment, words of
+    the wrong length skipped, and one edit checked by comparing slices."""
+    if reader.is_atomic():
+        return set(reader.terms_within(fieldname, text, maxdist, prefix))
+    field = reader.schema[fieldname]
+    shortest, longest = len(text) - maxdist, len(text) + maxdist
+    found: set[str] = set()
+    for leaf, _ in reader.leaf_readers():
+        if fieldname not in leaf.indexed_field_names():
+            continue
+        for btext in leaf.expand_prefix(fieldname, text[:prefix]):
+            word = field.from_bytes(btext)
+            if not shortest <= len(word) <= longest or word in found:
+                continue  # (more than maxdist letters to add or remove)
+            if within_one(word, text) if maxdist == 1 else whoosh_distance(word, text, limit=maxdist) <= maxdist:
+                found.add(word)
+    return found
+
+
+def within_one(a: str, b: str) -> bool:
+    """Whether `a` and `b` are at most one edit apart: one letter replaced, added or removed, or
+    two adjacent letters swapped (the Damerau-Levenshtein distance Whoosh computes, <= 1)."""
+    if len(a) > len(b):
+        a, b = b, a
+    if len(b) - len(a) > 1:
+        return False
+    i = 0
+    while i < len(a) and a[i] == b[i]:
+        i += 1
+    if i == len(a):
+        return True  # equal, or b is a with one more letter at the end
+    if len(a) < len(b):
+        return a[i:] == b[i + 1:]
+    return a[i + 1:] == b[i + 1:] or (
+        i + 1 < len(a) and a[i] == b[i + 1] and a[i + 1] == b[i] and a[i + 2:] == b[i + 2:])
 
 
 def _surface(reader, stem: str, typed: str, docs: int = SURFACE_DOCS) -> str | None:
