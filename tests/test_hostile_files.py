@@ -251,3 +251,19 @@ def test_snippets_look_at_a_bounded_prefix_of_a_huge_body(tmp_path, monkeypatch)
     assert near.snippet[slice(*near.highlights[0])] == "ferry"
     (far,) = idx.search("walrus").hits  # found, shown without marks: beyond the bound
     assert far.highlights == [] and far.snippet.startswith("The ferry sailed.")
+
+
+def test_similar_reads_a_bounded_prefix_of_a_huge_body(tmp_path, monkeypatch):
+    """More-like-this takes its key words from the first MAX_ANALYZED_CHARS characters, as
+    snippets do: a multi-megabyte record cannot make `search similar` take seconds."""
+    from searchlib.querying import snippets
+    body = "The ferry sailed from the harbour. " * 3 + "calm water " * 200 + "walrus walrus walrus"
+    write_file(tmp_path / "c" / "a.jsonl", "".join(json.dumps(r) + "\n" for r in (
+        {"id": "a", "title": "Harbour", "body": body},
+        {"id": "b", "title": "Walrus", "body": "A walrus walrus appeared."},
+        {"id": "c", "title": "Ferry", "body": "The ferry left the harbour late."})))
+    idx = searchlib.Index(tmp_path / "index")
+    idx.update([tmp_path / "c"], jobs=1)
+    assert {h.id[-1] for h in idx.similar("c/a.jsonl#a")} == {"b", "c"}
+    monkeypatch.setattr(snippets, "MAX_ANALYZED_CHARS", 200)
+    assert {h.id[-1] for h in idx.similar("c/a.jsonl#a")} == {"c"}

@@ -269,3 +269,22 @@ def test_a_stray_file_in_an_index_is_read_and_updated_but_never_deleted_by_a_reb
         searchlib.Index(index).update([corpus], rebuild=True, jobs=1)
     assert (index / ".DS_Store").read_bytes() == b"finder"
     assert searchlib.Index(index, create=False).search("harbour").total == 2
+
+
+def test_an_index_whose_schema_names_moved_classes_says_to_rebuild(tmp_path):
+    """Whoosh pickles the schema, analyzers by module, into the table of contents: an index
+    written before a module moved cannot be unpickled. That is a clear IndexFormatError (exit 2,
+    rebuild), for searching and for updating, not a ModuleNotFoundError traceback."""
+    corpus = tmp_path / "corpus"
+    write_records(corpus)
+    index = tmp_path / "index"
+    searchlib.Index(index).update([corpus], jobs=1)
+    (toc,) = index.glob("_MAIN_*.toc")
+    data = toc.read_bytes()
+    assert b"searchlib.engine.analysis" in data
+    toc.write_bytes(data.replace(b"searchlib.engine.analysis", b"searchlib.enginx.analysis"))
+    for command in (["river"], ["stats"], ["index", str(corpus)]):
+        result = CliRunner().invoke(cli, [*command, "--index", str(index)])
+        assert result.exit_code == 2, result.output
+        assert "written by another version of searchlib" in result.output
+        assert "search index --rebuild --index" in result.output

@@ -33,6 +33,7 @@ import fcntl
 import io
 import mmap
 import os
+import pickle
 import weakref
 from contextlib import contextmanager
 from pathlib import Path
@@ -41,6 +42,8 @@ from typing import Iterator
 from whoosh.filedb.filestore import FileStorage
 from whoosh.filedb.structfile import StructFile
 from whoosh.index import FileIndex
+
+from ..errors import IndexFormatError
 
 READERS_LOCK = "readers.lock"
 READERS_GATE = "readers.gate"
@@ -196,10 +199,34 @@ def open_folder(index_dir: Path, *, follow: bool = True) -> int:
     return os.open(index_dir, _DIR_FLAGS if follow else _DIR_FLAGS | getattr(os, "O_NOFOLLOW", 0))
 
 
+# What unpickling a table of contents written by another version raises: its schema names
+# classes (the analyzers) by module, and those may have moved or gone.
+_FOREIGN_TOC = (ImportError, AttributeError, EOFError, pickle.UnpicklingError)
+
+
+@contextmanager
+def _readable_toc(index_dir: Path) -> Iterator[None]:
+    """IndexFormatError (which says to rebuild) for a table of contents this code cannot read."""
+    try:
+        yield
+    except _FOREIGN_TOC as exc:
+        problem = f"{type(exc).__name__}: {exc}"
+        import traceback
+        import warnings
+        with warnings.catch_warnings():  # Whoosh leaves the file it was reading open: close it now
+            warnings.simplefilter("ignore", ResourceWarning)
+            traceback.clear_frames(exc.__traceback__)
+    else:
+        return
+    raise IndexFormatError(Path(index_dir), f"its table of contents was written by another "
+                           f"version of searchlib ({problem})")
+
+
 def open_for_reading(index_dir: Path, dirfd: int | None = None) -> FileIndex:
     """The Whoosh index in `index_dir` (or the folder `dirfd` was opened on), for searching."""
     storage = ReadingStorage(index_dir, dirfd)
-    return storage.open_index()
+    with _readable_toc(index_dir):
+        return storage.open_index()
 
 
 def open_searcher(index_dir: Path, dirfd: int, **kwargs):
@@ -208,7 +235,7 @@ def open_searcher(index_dir: Path, dirfd: int, **kwargs):
     a commit may delete those files afterwards, the searcher keeps reading them."""
     storage = ReadingStorage(index_dir, dirfd, searcher=True)
     try:
-        with reading(dirfd):
+        with reading(dirfd), _readable_toc(index_dir):
             searcher = FileIndex(storage).searcher(**kwargs)
             try:
                 segments = [getattr(sub, "segment", lambda: None)()
@@ -225,7 +252,8 @@ def open_searcher(index_dir: Path, dirfd: int, **kwargs):
 
 def open_for_writing(index_dir: Path) -> FileIndex:
     """The Whoosh index in `index_dir`, for an update run (its deletions wait for searchers)."""
-    return FileIndex(_GuardedStorage(str(index_dir)))
+    with _readable_toc(index_dir):
+        return FileIndex(_GuardedStorage(str(index_dir)))
 
 
 def sync_folder(folder: Path) -> None:

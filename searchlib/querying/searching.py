@@ -350,8 +350,11 @@ def run_similar(searcher, article_id: str, *, limit: int = 10) -> Results:
     docnum = searcher.document_number(id=article_id)
     if docnum is None:
         raise ArticleNotFoundError(article_id)
-    # as Searcher.more_like builds it, kept to count its matches as well
-    terms = searcher.key_terms([docnum], SNIPPET_FIELD, numterms=SIMILAR_TERMS)
+    # as Searcher.more_like builds it, kept to count its matches as well; from the first
+    # MAX_ANALYZED_CHARS of the body, as snippets are (a multi-megabyte record stays quick)
+    body = searcher.stored_fields(docnum).get(SNIPPET_FIELD) or ""
+    terms = searcher.key_terms_from_text(SNIPPET_FIELD, body[:snippets.MAX_ANALYZED_CHARS],
+                                         numterms=SIMILAR_TERMS)
     q = wq.Or([wq.Term(SNIPPET_FIELD, word, boost=weight) for word, weight in terms])
     page = list(searcher.search(q, limit=limit, mask={docnum})) if limit and terms else []
     hits = [_to_hit(hit, rank, {}) for rank, hit in enumerate(page, start=1)]
