@@ -236,3 +236,11 @@ def test_cli_similar_total_does_not_depend_on_limit(small, limit):
     assert summary["total"] == 4
     text = cli(b"--index", os.fsencode(small.path), b"similar", ALPHA.encode(), b"-n", limit.encode())
     assert b"4 matching articles" in text.stderr
+
+
+def test_a_fuzzy_prefix_longer_than_the_word_is_the_whole_word(index):
+    """`x~/2` asks for a 2-letter prefix of a 1-letter word: Whoosh's automaton read past the end
+    (IndexError, found by hypothesis as `~~/2`); the prefix is the whole word at most."""
+    assert index.search("x~/2").total == 0
+    assert index.search("~~/2").total == 0
+    assert index.search("rive~/9").total == index.search("rive~").total > 0

@@ -262,6 +262,8 @@ def _bounded(q: wq.Query, reader, text: str) -> wq.Query:
         if isinstance(leaf, wq.FuzzyTerm):
             leaf = copy.copy(leaf)
             leaf.prefixlength = max(leaf.prefixlength, 1)  # the first letter is kept: 10x faster
+            # at most the whole word (`x~/2`: Whoosh's automaton read past the word's end)
+            leaf.prefixlength = min(leaf.prefixlength, len(leaf.text))
             # Whoosh builds a Levenshtein automaton whose size explodes with the distance
             # (`river~22` took minutes and 7 GB); Lucene clamps the same way
             leaf.maxdist = min(leaf.maxdist, MAX_EDITS)
