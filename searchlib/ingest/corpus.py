@@ -181,8 +181,8 @@ def find_files(paths: Iterable[str | Path], *, follow_links: bool = False, exclu
         visited: set[Path] = set()
         rules: dict[str, list] = {}
         for folder, dirnames, filenames in os.walk(root, onerror=report, followlinks=True):
-            real = Path(os.path.realpath(folder))
-            if real in visited:  # a link loop, or a folder reached twice through links
+            real = _realpath(folder)
+            if real is None or real in visited:  # a link loop, or a folder reached twice through links
                 dirnames[:] = []
                 continue
             visited.add(real)
@@ -204,10 +204,15 @@ def find_files(paths: Iterable[str | Path], *, follow_links: bool = False, exclu
                 if name.startswith("."):
                     continue
                 sub = Path(folder, name)
-                if _is_link(sub) and not follow_links and not inside(Path(os.path.realpath(sub))):
-                    problems.append(Skipped(sub, f"symbolic link to {os.path.realpath(sub)} outside the "
-                                                 "indexed folders (not followed)"))
-                    continue
+                if _is_link(sub) and not follow_links:
+                    target = _realpath(sub)
+                    if target is None:
+                        problems.append(Skipped(sub, CHANGED))
+                        continue
+                    if not inside(target):
+                        problems.append(Skipped(sub, f"symbolic link to {target} outside the "
+                                                     "indexed folders (not followed)"))
+                        continue
                 if (left_out and _identity(sub) in left_out) or excluded(str(sub), True):
                     continue
                 if _is_index(sub, ["/"] if follow_links else boundary):
@@ -222,7 +227,10 @@ def find_files(paths: Iterable[str | Path], *, follow_links: bool = False, exclu
                 if excluded(str(path), False):
                     continue
                 if _is_link(path):
-                    target = Path(os.path.realpath(path))
+                    target = _realpath(path)
+                    if target is None:
+                        problems.append(Skipped(path, CHANGED))
+                        continue
                     if not follow_links and not inside(target):
                         problems.append(Skipped(path, f"symbolic link to {target} outside the indexed "
                                                       "folders (not followed)"))
@@ -231,6 +239,18 @@ def find_files(paths: Iterable[str | Path], *, follow_links: bool = False, exclu
                     del files[path]
                     ignored.append(path)
     return Listing(sorted(files), problems, sorted(ignored), roots)
+
+
+CHANGED = "cannot read: it changed while the folder was being listed (tried again next run)"
+
+
+def _realpath(path: str | Path) -> Path | None:
+    """Where `path` really leads, or None when it changes under us (a link or folder swapped
+    while being resolved can make even a non-strict realpath fail)."""
+    try:
+        return Path(os.path.realpath(path))
+    except OSError:
+        return None
 
 
 def _compile(patterns: Iterable[str]):
