@@ -57,6 +57,20 @@ def write_records(folder: Path, records: dict = RECORDS) -> Path:
 
 
 @pytest.fixture
+def run(tmp_path, monkeypatch):
+    """The `search` command through click's CliRunner, in tmp_path, with none of searchlib's
+    environment variables set: `run("korea", "--json")` -> click's Result."""
+    from click.testing import CliRunner
+
+    from searchlib.cli import cli
+    monkeypatch.chdir(tmp_path)
+    for name in ("SEARCHLIB_INDEX", "SEARCHLIB_CORPUS", "NO_COLOR"):
+        monkeypatch.delenv(name, raising=False)
+    runner = CliRunner()
+    return lambda *args, **kw: runner.invoke(cli, list(args), catch_exceptions=False, **kw)
+
+
+@pytest.fixture
 def corpus(tmp_path) -> Path:
     folder = tmp_path / "corpus"
     write_records(folder)

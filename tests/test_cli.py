@@ -4,23 +4,11 @@ import shutil
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from searchlib.cli import cli
 
 from .conftest import write_records
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-@pytest.fixture
-def run(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.delenv("SEARCHLIB_INDEX", raising=False)
-    monkeypatch.delenv("SEARCHLIB_CORPUS", raising=False)
-    monkeypatch.delenv("NO_COLOR", raising=False)
-    runner = CliRunner()
-    return lambda *args, **kw: runner.invoke(cli, list(args), catch_exceptions=False, **kw)
 
 
 def json_hits(result) -> list[dict]:

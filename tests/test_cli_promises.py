@@ -6,20 +6,9 @@ import os
 import stat
 
 import pytest
-from click.testing import CliRunner
 
-from searchlib.cli import cli
 
 from .conftest import write_file, write_records
-
-
-@pytest.fixture
-def run(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    for name in ("SEARCHLIB_INDEX", "SEARCHLIB_CORPUS", "NO_COLOR"):
-        monkeypatch.delenv(name, raising=False)
-    runner = CliRunner()
-    return lambda *args, **kw: runner.invoke(cli, list(args), catch_exceptions=False, **kw)
 
 
 @pytest.fixture

@@ -19,15 +19,6 @@ from .conftest import RECORDS, write_records
 
 
 @pytest.fixture
-def run(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    for name in ("SEARCHLIB_INDEX", "SEARCHLIB_CORPUS", "NO_COLOR"):
-        monkeypatch.delenv(name, raising=False)
-    runner = CliRunner()
-    return lambda *args, **kw: runner.invoke(cli, list(args), catch_exceptions=False, **kw)
-
-
-@pytest.fixture
 def news(tmp_path):
     write_records(tmp_path / "news")
     return tmp_path / "news"

@@ -10,11 +10,9 @@ import stat
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
 import searchlib
 from searchlib.indexing import update as indexing, manifest
-from searchlib.cli import cli
 from searchlib.errors import (DiskFullError, IndexFormatError, IndexNotFoundError, NotAnIndexError,
                               PathNotFoundError, SearchlibError)
 from searchlib.index import rebuild_index
@@ -34,15 +32,6 @@ def snapshot(folder: Path) -> dict:
 
 def siblings(folder: Path) -> list[str]:
     return sorted(p.name for p in folder.parent.iterdir())
-
-
-@pytest.fixture
-def run(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    for name in ("SEARCHLIB_INDEX", "SEARCHLIB_CORPUS", "NO_COLOR"):
-        monkeypatch.delenv(name, raising=False)
-    runner = CliRunner()
-    return lambda *args: runner.invoke(cli, list(args), catch_exceptions=False)
 
 
 # --- item 1: a rebuild replaces only a searchlib index, a missing folder or an empty one ------
