@@ -23,35 +23,23 @@ from searchlib.ingest.limits import Limits
 from searchlib.ingest.parsers import parse_file
 from tests.test_untrusted import BODY, MB, gzip_bomb, peak_memory, record, write
 
+from measuring import status_kb, tree_pids  # (scripts/ is on the path of a script run from it)
+
 
 
 def tree_rss(pid: int) -> tuple[int, int]:
     """The memory (bytes) of process `pid` and all its descendants, from /proc: the sum of their
     proportional set sizes (PSS: pages shared by forked workers counted once, not once in each),
     and the largest RSS of any one of them."""
-    children: dict[int, list[int]] = {}
-    rss: dict[int, int] = {}
-    pss: dict[int, int] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            status = Path(f"/proc/{entry}/status").read_text()
-        except OSError:
-            continue
-        fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
-        children.setdefault(int(fields["PPid"]), []).append(int(entry))
-        rss[int(entry)] = int(fields.get("VmRSS", "0 kB").split()[0]) * 1024
-    total, largest, todo = 0, 0, [pid]
-    while todo:
-        p = todo.pop()
+    total, largest = 0, 0
+    for p in tree_pids(pid):
+        rss = status_kb(p) * 1024
         try:
             rollup = Path(f"/proc/{p}/smaps_rollup").read_text()
             total += int(rollup.split("Pss:", 1)[1].split()[0]) * 1024
         except (OSError, IndexError, ValueError):
-            total += rss.get(p, 0)
-        largest = max(largest, rss.get(p, 0))
-        todo.extend(children.get(p, []))
+            total += rss
+        largest = max(largest, rss)
     return total, largest
 
 

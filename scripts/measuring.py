@@ -13,8 +13,8 @@ import time
 from pathlib import Path
 
 
-def _tree_rss_kb(pid: int) -> int:
-    """Summed VmRSS of `pid` and its descendants, from /proc (0 where unavailable)."""
+def tree_pids(pid: int) -> set[int]:
+    """`pid` and all its descendants, from /proc."""
     parents: dict[int, int] = {}
     for entry in os.listdir("/proc"):
         if entry.isdigit():
@@ -31,16 +31,24 @@ def _tree_rss_kb(pid: int) -> int:
             if ppid == parent and child not in tree:
                 tree.add(child)
                 frontier.append(child)
-    total = 0
-    for p in tree:
-        try:
-            with open(f"/proc/{p}/status") as f:
-                for line in f:
-                    if line.startswith("VmRSS:"):
-                        total += int(line.split()[1])
-        except (OSError, ValueError):
-            pass
-    return total
+    return tree
+
+
+def status_kb(pid: int, key: str = "VmRSS") -> int:
+    """A `/proc/PID/status` figure in kB (0 where unavailable)."""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith(key + ":"):
+                    return int(line.split()[1])
+    except (OSError, ValueError):
+        pass
+    return 0
+
+
+def _tree_rss_kb(pid: int) -> int:
+    """Summed VmRSS of `pid` and its descendants, from /proc (0 where unavailable)."""
+    return sum(status_kb(p) for p in tree_pids(pid))
 
 
 class TreePeak:

@@ -56,6 +56,15 @@ def write_records(folder: Path, records: dict = RECORDS) -> Path:
     return path
 
 
+def index_of(folder: Path, records: dict = RECORDS) -> searchlib.Index:
+    """An index in `folder`/index of `records` written as JSON Lines into `folder`/corpus (one
+    process): for module-scoped fixtures, `with index_of(tmp_path_factory.mktemp(..), ..) as idx`."""
+    write_records(folder / "corpus", records)
+    idx = searchlib.Index(folder / "index")
+    idx.update([folder / "corpus"], jobs=1)
+    return idx
+
+
 @pytest.fixture
 def run(tmp_path, monkeypatch):
     """The `search` command through click's CliRunner, in tmp_path, with none of searchlib's

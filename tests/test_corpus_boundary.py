@@ -121,16 +121,22 @@ def test_a_link_to_another_folder_of_the_corpus_needs_the_roots(tmp_path):
         stat_file(corpus / "a" / "alias.txt")
 
 
-def test_a_link_flipped_between_listing_and_reading_is_not_followed(linked, monkeypatch):
-    corpus, good, secret = linked
-    real_find = indexing.find_files
+def race_after_listing(monkeypatch, module, attack) -> None:
+    """Make `module.find_files` run `attack()` right after it lists the folders: the race between
+    listing and reading, won by the attacker every time."""
+    real_find = module.find_files
 
-    def find_then_flip(*args, **kwargs):
+    def find_then_attack(*args, **kwargs):
         listing = real_find(*args, **kwargs)
-        flip(corpus / "link.txt", secret)     # the race, won by the attacker every time
+        attack()
         return listing
 
-    monkeypatch.setattr(indexing, "find_files", find_then_flip)
+    monkeypatch.setattr(module, "find_files", find_then_attack)
+
+
+def test_a_link_flipped_between_listing_and_reading_is_not_followed(linked, monkeypatch):
+    corpus, good, secret = linked
+    race_after_listing(monkeypatch, indexing, lambda: flip(corpus / "link.txt", secret))
     idx = searchlib.Index(corpus.parent / "index")
     report = idx.update([corpus], jobs=1)
     assert idx.search("zanzibar").total == 0
@@ -142,15 +148,12 @@ def test_a_folder_swapped_for_a_link_after_listing_is_not_followed(tmp_path, mon
     corpus = tmp_path / "corpus"
     write(corpus / "sub" / "a.txt", INSIDE)
     write(tmp_path / "outside" / "a.txt", SECRET)
-    real_find = indexing.find_files
 
-    def find_then_swap(*args, **kwargs):
-        listing = real_find(*args, **kwargs)
+    def swap() -> None:
         (corpus / "sub").rename(tmp_path / "moved")
         os.symlink(tmp_path / "outside", corpus / "sub")
-        return listing
 
-    monkeypatch.setattr(indexing, "find_files", find_then_swap)
+    race_after_listing(monkeypatch, indexing, swap)
     idx = searchlib.Index(tmp_path / "index")
     report = idx.update([corpus], jobs=1)
     assert idx.search("zanzibar").total == 0 and report.articles == 0
@@ -168,14 +171,7 @@ def test_an_unchanged_looking_file_that_now_resolves_outside_is_not_kept(linked,
     os.utime(secret, ns=(st.st_atime_ns, st.st_mtime_ns))
     idx = searchlib.Index(corpus.parent / "index")
     assert idx.update([corpus], jobs=1).articles == 2
-    real_find = indexing.find_files
-
-    def find_then_flip(*args, **kwargs):
-        listing = real_find(*args, **kwargs)
-        flip(corpus / "link.txt", secret)
-        return listing
-
-    monkeypatch.setattr(indexing, "find_files", find_then_flip)
+    race_after_listing(monkeypatch, indexing, lambda: flip(corpus / "link.txt", secret))
     report = idx.update([corpus], jobs=1)
     assert report.unchanged == 1                      # good.txt; link.txt is not "unchanged"
     assert [s.path.name for s in report.skipped] == ["link.txt"]
@@ -184,14 +180,7 @@ def test_an_unchanged_looking_file_that_now_resolves_outside_is_not_kept(linked,
 
 def test_reading_articles_keeps_to_the_folders_given(linked, monkeypatch):
     corpus, good, secret = linked
-    real_find = corpus_module.find_files
-
-    def find_then_flip(*args, **kwargs):
-        listing = real_find(*args, **kwargs)
-        flip(corpus / "link.txt", secret)
-        return listing
-
-    monkeypatch.setattr(corpus_module, "find_files", find_then_flip)
+    race_after_listing(monkeypatch, corpus_module, lambda: flip(corpus / "link.txt", secret))
     items = list(read_articles(corpus))
     assert [getattr(i, "title", None) for i in items] == ["Harbour fire", None]
     assert items[1].path.name == "link.txt" and "outside the indexed folders" in items[1].reason

@@ -12,7 +12,7 @@ import searchlib
 from searchlib.querying import facets, searching
 from searchlib.querying.facets import UNDATED
 
-from .conftest import ids, write_records
+from .conftest import ids, index_of, write_records
 
 COMPLETE = {0, 5, 11, 17}  # articles with both "harbour" and "crane"
 
@@ -180,12 +180,8 @@ def _spelling_records() -> dict:
 
 @pytest.fixture(scope="module")
 def spelled(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("spell")
-    write_records(folder / "corpus", _spelling_records())
-    idx = searchlib.Index(folder / "index")
-    idx.update([folder / "corpus"], jobs=1)
-    yield idx
-    idx.close()
+    with index_of(tmp_path_factory.mktemp("spell"), _spelling_records()) as idx:
+        yield idx
 
 
 @pytest.mark.parametrize("query, suggestion", [

@@ -14,7 +14,7 @@ from searchlib import QueryError, SearchlibError
 from searchlib.querying.query import parse_query
 from searchlib.engine.ranking import SloppyPhrase, top_matches
 
-from .conftest import RECORDS, ids, write_records
+from .conftest import RECORDS, ids, index_of, write_records
 
 # --- item 6: `~1` is within one position, in either order; only `~0` (or no `~`) is exact -------
 
@@ -29,12 +29,8 @@ WORDS = {
 
 @pytest.fixture(scope="module")
 def words(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("slop1")
-    write_records(folder / "corpus", WORDS)
-    idx = searchlib.Index(folder / "index")
-    idx.update(folder / "corpus", jobs=1)
-    yield idx
-    idx.close()
+    with index_of(tmp_path_factory.mktemp("slop1"), WORDS) as idx:
+        yield idx
 
 
 SLOP_CASES = [
@@ -93,13 +89,9 @@ def test_fast_scorer_and_whoosh_matcher_agree(words, query):
 
 @pytest.fixture(scope="module")
 def small(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("small")
-    write_records(folder / "corpus", {**RECORDS, "zeta": {"title": "Zeta stock markets",
-                                                           "body": "Shares rallied on Tuesday."}})
-    idx = searchlib.Index(folder / "index")
-    idx.update(folder / "corpus", jobs=1)
-    yield idx
-    idx.close()
+    records = {**RECORDS, "zeta": {"title": "Zeta stock markets", "body": "Shares rallied on Tuesday."}}
+    with index_of(tmp_path_factory.mktemp("small"), records) as idx:
+        yield idx
 
 
 NOT_TEXT = "is not valid text: it holds bytes that are not UTF-8"

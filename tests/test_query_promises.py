@@ -4,7 +4,6 @@ Sloppy phrases do not depend on word order; unknown fields are errors, field nam
 case-insensitive and `url:` finds URL words; bad input is a QueryError/DateError, never another
 exception; a query's length and its total wildcard expansion are bounded.
 """
-import json
 import random
 import time
 
@@ -14,7 +13,7 @@ import searchlib
 from searchlib import QueryError
 from searchlib.errors import DateError
 
-from .conftest import NOW, ids, write_records
+from .conftest import NOW, ids, index_of, write_records
 
 
 def hits(index, query, **kwargs):
@@ -35,12 +34,8 @@ PROXIMITY = {
 
 @pytest.fixture(scope="module")
 def proximity(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("proximity")
-    write_records(folder / "corpus", PROXIMITY)
-    idx = searchlib.Index(folder / "index")
-    idx.update(folder / "corpus", jobs=1)
-    yield idx
-    idx.close()
+    with index_of(tmp_path_factory.mktemp("proximity"), PROXIMITY) as idx:
+        yield idx
 
 
 @pytest.mark.parametrize("query, expected", [
@@ -188,16 +183,12 @@ def _vocabulary(n: int) -> list[str]:
 def wordy(tmp_path_factory):
     """An index of 600 articles over 4,000 distinct made-up words (bac*, bec*, ... each stand for
     a few dozen words)."""
-    folder = tmp_path_factory.mktemp("wordy")
     vocab = _vocabulary(4000)
     rng = random.Random(9)
     records = {f"a{i}": {"title": " ".join(rng.sample(vocab, 3)), "body": " ".join(rng.sample(vocab, 60))}
                for i in range(600)}
-    write_records(folder / "corpus", records)
-    idx = searchlib.Index(folder / "index")
-    idx.update(folder / "corpus", jobs=1)
-    yield idx, vocab
-    idx.close()
+    with index_of(tmp_path_factory.mktemp("wordy"), records) as idx:
+        yield idx, vocab
 
 
 def test_many_wildcards_are_refused_quickly(wordy):
