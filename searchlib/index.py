@@ -38,18 +38,15 @@ from .errors import (IndexFormatError, IndexNotFoundError, NotAnIndexError, Path
 from .querying.query import check_arguments, check_id, check_similar_arguments, check_update_arguments
 from .engine.schema import SCHEMA, SCHEMA_VERSION, to_article
 from .querying.searching import RANKING, Results, run_search, run_similar
-from .engine.storage import (READERS_GATE, READERS_LOCK, deleting, open_folder, open_for_reading,
-                             open_searcher, sync_folder)
+from .engine.layout import FORMAT, LOCK_FILE, META_FILE, READERS_GATE, READERS_LOCK
+from .engine.storage import deleting, open_folder, open_for_reading, open_searcher, sync_folder
 
 if TYPE_CHECKING:  # indexing (and the parsers it brings) is imported only when indexing
     from .indexing.update import Progress, UpdateReport
     from .querying.stats import IndexStats
 
-META_FILE = "searchlib.json"
-FORMAT = "searchlib-index"
-LOCK_NAME = "searchlib.lock"  # indexing.LOCK_FILE (not imported: a search never needs indexing)
 # What a folder may hold and still count as empty: the repository's own index/ has a .gitignore
-_EMPTY_NAMES = {".gitignore", LOCK_NAME}
+_EMPTY_NAMES = {".gitignore", LOCK_FILE}
 # Every name searchlib and Whoosh (its FileStorage, W3 codec and TOC, index name MAIN) write in an
 # index folder: a folder holding anything else is never replaced, whatever its searchlib.json says.
 _OUR_NAMES = re.compile(r"""
@@ -679,7 +676,7 @@ def _settle(path: Path, *, recover: bool = False) -> str:
             # no swap (or one over, its old folder gone since the path was looked at): look again
             return _kind(path)
         try:
-            fd = os.open(old / LOCK_NAME, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0)
+            fd = os.open(old / LOCK_FILE, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0)
                          | getattr(os, "O_CLOEXEC", 0))
         except OSError:  # gone (the swap is over), or never locked: not a swap of ours
             return _kind(path)
@@ -706,7 +703,7 @@ def _make(path: Path, wait: float = 0.0) -> tuple[bool, set[str]] | None:
     What was made: (whether the folder was, the names it held before), or None."""
     from .indexing.update import RunLock
     made = _mkdir(path)
-    before = set(os.listdir(path)) - {LOCK_NAME}
+    before = set(os.listdir(path)) - {LOCK_FILE}
     try:
         with RunLock(path, wait):
             kind = _kind(path)

@@ -44,9 +44,7 @@ from whoosh.filedb.structfile import StructFile
 from whoosh.index import FileIndex
 
 from ..errors import IndexFormatError
-
-READERS_LOCK = "readers.lock"
-READERS_GATE = "readers.gate"
+from .layout import READERS_GATE, READERS_LOCK
 
 
 class _GuardedStorage(FileStorage):

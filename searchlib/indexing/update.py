@@ -22,6 +22,7 @@ from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
+from ..engine.layout import LOCK_FILE
 from ..engine.storage import open_for_writing
 from ..errors import DiskFullError, IndexFormatError, IndexingError, IndexLockedError, ParseError
 from ..ingest.corpus import find_files
@@ -33,7 +34,6 @@ from .workers import WORKER_DIED, fewer_collections, start_fork_server, worker_p
 
 
 Progress = Callable[[int, int, Path], None]  # (bytes read, bytes to read in all, the file at hand)
-LOCK_FILE = "searchlib.lock"
 PARALLEL_FROM = 16  # files to parse before worker processes are worth starting
 
 

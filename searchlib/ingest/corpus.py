@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 from ..article import Article
+from ..engine.layout import FORMAT, META_FILE
 from ..errors import ExcludeError, ParseError, PathNotFoundError
 from .limits import Limits, current as current_limits
 from .parsers import EXTENSIONS, boundary, open_within, parse_file, sniff
@@ -389,15 +390,9 @@ def _identities(folders: Iterable[str | Path]) -> set[tuple[int, int]]:
     return found
 
 
-# What a searchlib index folder holds and says (index.META_FILE, index.FORMAT; not imported: the
-# walk needs none of the search machinery).
-INDEX_META = "searchlib.json"
-INDEX_FORMAT = "searchlib-index"
-
-
 def _is_index(folder: Path, roots: list[str] | None) -> bool:
     """Whether `folder` is a searchlib index: its `searchlib.json` says format "searchlib-index"."""
-    meta = folder / INDEX_META
+    meta = folder / META_FILE
     if not os.path.isfile(meta):
         return False
     try:
@@ -405,7 +400,7 @@ def _is_index(folder: Path, roots: list[str] | None) -> bool:
             found = json.loads(stream.read(_MAX_INDEX_META))
     except (OSError, ValueError, RecursionError):
         return False
-    return isinstance(found, dict) and found.get("format") == INDEX_FORMAT
+    return isinstance(found, dict) and found.get("format") == FORMAT
 
 
 _MAX_INDEX_META = 1 << 16

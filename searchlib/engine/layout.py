@@ -1,0 +1,11 @@
+"""Layout: the names of the files searchlib keeps in an index folder beside Whoosh's.
+
+Defined once for whoever needs them without the engine's imports (Whoosh): the facade that opens
+and replaces index folders, the indexing run that locks one, the corpus walk that leaves any
+index out, and the storage layer's reader locks.
+"""
+META_FILE = "searchlib.json"    # the folder's description: format and schema version
+FORMAT = "searchlib-index"      # what META_FILE's "format" says
+LOCK_FILE = "searchlib.lock"    # one indexing run at a time (an advisory flock)
+READERS_LOCK = "readers.lock"   # searches opening files (shared) against a commit deleting them
+READERS_GATE = "readers.gate"   # a deleter's turn, so searches cannot starve it
