@@ -84,16 +84,9 @@ class Index:
         self._fds: list[int] = []  # the index folder as opened (one descriptor, or none yet)
         self._folder_id: tuple[int, int] | None = None
         self._finalizer = weakref.finalize(self, _close_all, self._idle, self._idle_lock, self._fds)
-        kind = _settle(self.path, recover=create)  # (a read-only Index never renames anything)
-        if kind == OTHER:
-            raise _refusal(self.path)
-        if kind != INDEX and not create:
-            raise _not_found(self.path)
-        self._create = create
+        self._create = create  # (a read-only Index never renames anything)
         self._made: tuple[bool, set[str]] | None = None  # (folder made?, names there before)
-        if kind != INDEX:
-            self._made = _make(self.path)
-        self._folder()
+        self._folder(initial=True)
 
     def _unmake(self) -> None:
         """Take away the empty index this object made, if nothing was ever committed to it (and
@@ -102,10 +95,11 @@ class Index:
         self.close()
         _take_back(self.path, made)
 
-    def _folder(self) -> int:
+    def _folder(self, initial: bool = False) -> int:
         """The descriptor of the index folder, (re)opened when the path holds another folder
         than the one opened (a rebuild swapped it in); an empty index is made first if the path
-        holds none and this Index may create one."""
+        holds none and this Index may create one (`initial`: the one this Index takes back if
+        nothing is ever committed to it, see `_unmake`)."""
         try:
             st = os.stat(self.path)
             now = (st.st_dev, st.st_ino)
@@ -120,7 +114,9 @@ class Index:
             if kind != INDEX:
                 if not self._create:
                     raise _not_found(self.path)
-                _make(self.path)
+                made = _make(self.path)
+                if initial and self._made is None:
+                    self._made = made
             try:
                 fd = open_folder(self.path)
             except FileNotFoundError:  # a swap's first rename since: settle again
