@@ -307,10 +307,7 @@ def check_arguments(query, limit, offset, *, snippets: int = 1, fresh: float | N
     anything is read: a query is text (valid UTF-8), `limit` and `offset` whole numbers, 0 or
     more (a negative offset would count from the end of the hits), `snippets` a whole number, 1
     or more, `fresh` None or a number of days above 0."""
-    if not isinstance(query, str):
-        raise QueryError(repr(query), f"a query is text (str), not {type(query).__name__}")
-    _check_length(query)
-    check_text(query, "the query", query)
+    check_query(query)
     for name, value in (("limit", limit), ("offset", offset)):
         _check_count(query, name, value)
     _check_count(query, "snippets", snippets, least=1)
@@ -382,6 +379,17 @@ def check_update_arguments(paths, *, jobs=None, batch_files=None, batch_articles
         if not isinstance(pattern, str):
             raise ArgumentError("exclude", pattern, "each pattern is text (str), as '*.md'")
     return paths, exclude
+
+
+def check_query(text) -> None:
+    """A query is text, not empty, valid UTF-8, of at most MAX_QUERY_CHARS characters (checked
+    before it is parsed: Whoosh's parser took seconds on long ones)."""
+    if not isinstance(text, str):
+        raise QueryError(repr(text), f"a query is text (str), not {type(text).__name__}")
+    if not text.strip():
+        raise QueryError(text, "the query is empty")
+    _check_length(text)
+    check_text(text, "the query")
 
 
 def _check_length(text: str) -> None:
@@ -456,12 +464,7 @@ def parse_query(text: str, now: datetime | None = None, *, any_word: bool = Fals
 
     Words are ANDed; `any_word=True` ORs them instead (ranked by BM25F).
     """
-    if not isinstance(text, str):
-        raise QueryError(repr(text), f"a query is text (str), not {type(text).__name__}")
-    if not text or not text.strip():
-        raise QueryError(text, "the query is empty")
-    _check_length(text)
-    check_text(text, "the query")
+    check_query(text)
     try:
         typed = _check_syntax(natural(text))
         words = _words_query(typed, any_word)
