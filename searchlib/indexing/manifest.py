@@ -132,8 +132,3 @@ class _transaction:
 
     def __exit__(self, exc_type, *_):
         self.db.execute("ROLLBACK" if exc_type else "COMMIT")
-
-
-def within(path: str, roots: list[Path]) -> bool:
-    """Whether `path` is one of `roots` or inside one of them (for deciding what a run may delete)."""
-    return any(path == str(root) or path.startswith(str(root) + os.sep) for root in roots)

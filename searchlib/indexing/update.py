@@ -27,8 +27,8 @@ from ..engine.storage import open_for_writing
 from ..errors import DiskFullError, IndexFormatError, IndexingError, IndexLockedError, ParseError
 from ..ingest.corpus import find_files
 from ..ingest.limits import current as current_limits
-from ..ingest.parsers import boundary, parse_file
-from .manifest import FileState, Manifest, within
+from ..ingest.parsers import boundary, parse_file, within
+from .manifest import FileState, Manifest
 from .run import BATCH_ARTICLES, BATCH_FILES, SEGMENT_POSTINGS, Run, UpdateReport
 from .workers import WORKER_DIED, fewer_collections, start_fork_server, worker_pool
 

@@ -31,7 +31,7 @@ from ..article import Article
 from ..engine.layout import FORMAT, META_FILE
 from ..errors import ExcludeError, ParseError, PathNotFoundError
 from .limits import Limits, current as current_limits
-from .parsers import EXTENSIONS, boundary, open_within, parse_file, sniff
+from .parsers import EXTENSIONS, boundary, open_within, parse_file, sniff, within
 from .parsers.charset import SNIFF_BYTES
 
 
@@ -167,9 +167,6 @@ def find_files(paths: Iterable[str | Path], *, follow_links: bool = False, exclu
     left_out = _identities(exclude_dirs)
     boundary = [str(root) for root in roots]
 
-    def inside(target: Path) -> bool:
-        return any(target == root or root in target.parents for root in roots)
-
     def report(error: OSError) -> None:
         problems.append(Skipped(Path(error.filename or "?"), f"cannot read folder: {error.strerror}"))
 
@@ -210,7 +207,7 @@ def find_files(paths: Iterable[str | Path], *, follow_links: bool = False, exclu
                     if target is None:
                         problems.append(Skipped(sub, CHANGED))
                         continue
-                    if not inside(target):
+                    if not within(target, roots):
                         problems.append(Skipped(sub, f"symbolic link to {target} outside the "
                                                      "indexed folders (not followed)"))
                         continue
@@ -232,7 +229,7 @@ def find_files(paths: Iterable[str | Path], *, follow_links: bool = False, exclu
                     if target is None:
                         problems.append(Skipped(path, CHANGED))
                         continue
-                    if not follow_links and not inside(target):
+                    if not follow_links and not within(target, roots):
                         problems.append(Skipped(path, f"symbolic link to {target} outside the indexed "
                                                       "folders (not followed)"))
                         continue

@@ -230,7 +230,7 @@ def open_within(path: str | os.PathLike, roots: Iterable[str | os.PathLike] | No
     fd = _open_nonblocking(path, flags)
     try:
         real = _real_path(fd, path)
-        if not any(_inside(real, root) for root in allowed):
+        if not within(real, allowed):
             raise OutsideCorpus(real, folder)
     except BaseException:
         os.close(fd)
@@ -250,8 +250,12 @@ def _real_path(fd: int, path) -> str:
         return real
 
 
-def _inside(real: str, root: str) -> bool:
-    return real == root or real.startswith(root.rstrip(os.sep) + os.sep)
+def within(path: str | os.PathLike, roots: Iterable[str | os.PathLike]) -> bool:
+    """Whether the absolute `path` is one of `roots` or inside one of them, by name (resolve
+    links first where they matter)."""
+    path = os.fspath(path)
+    return any(path == os.fspath(root) or path.startswith(os.fspath(root).rstrip(os.sep) + os.sep)
+               for root in roots)
 
 
 def _unlinked_prefix(path: str) -> str:
