@@ -46,7 +46,8 @@ def proximity(tmp_path_factory):
     ('"coffee brazil"~2', ["near", "reversed", "three"]),
     ('"brazil coffee"~2', ["near", "reversed", "three"]),
     ('"brazil beans coffee"~3', ["three"]),                   # three words, any order, within 4
-    ('"coffee brazil"', ["near"]),                            # the exact phrase stays ordered
+    ('"coffee from brazil"', ["near"]),                       # the exact phrase stays ordered
+    ('"coffee brazil"', []),                                  # ... and exact: `from` is a word
     ('"brazil coffee"', []),
 ])
 def test_sloppy_phrase_ignores_word_order(proximity, query, expected):

@@ -55,10 +55,12 @@ def test_spell_words_are_whooshs_spellable_words(text):
 
 
 def test_the_fused_pass_on_an_example():
-    # tokens: The U.S café s shells the shelling of a café; kept ones numbered on from the first
+    # tokens: The U.S café s shells the shelling of a café; stop words are kept (schema 7), one-letter
+    # tokens dropped and the kept ones numbered on
     text = "The U.S. café's shells: the shelling of a café."
-    assert analysis.TEXT.term_positions(text) == {"u.": [1], "cafe": [2, 5], "shell": [3, 4]}
-    assert analysis.TEXT.term_positions("the of a") == {}
+    assert analysis.TEXT.term_positions(text) == {"the": [0, 4], "u.": [1], "cafe": [2, 7], "shell": [3, 5],
+                                                 "of": [6]}
+    assert analysis.TEXT.term_positions("the of a") == {"the": [0], "of": [1]}
     assert analysis.NAME.term_positions("The Café de la Paix, the café") == \
         {"the": [0, 5], "cafe": [1, 6], "de": [2], "la": [3], "paix": [4]}
 

@@ -216,6 +216,6 @@ def name_analyzer():
     return NameAnalyzer()
 
 
-TEXT = text_analyzer()
+TEXT = text_analyzer(())  # every word is indexed: `to be or not to be` is a phrase to find
 QUESTION_TEXT = text_analyzer(QUESTION_STOP_WORDS)  # query side, partial-match (OR) pass only
 NAME = name_analyzer()

@@ -10,13 +10,15 @@ from datetime import datetime
 from pathlib import Path
 
 from whoosh.analysis import LowercaseFilter, RegexTokenizer
-from whoosh.fields import DATETIME, ID, KEYWORD, STORED, TEXT, Schema
+from whoosh.fields import DATETIME, ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
 
 from . import analysis
 from ..article import Article
 from ..dates import to_utc_aware, to_utc_naive
 
-SCHEMA_VERSION = 6  # 6: `url` holds the URL's words (`url:cnn`), not the whole URL as one term
+# 6: `url` holds the URL's words (`url:cnn`), not the whole URL as one term
+# 7: stop words are indexed; text is analysed in its article's language (CJK as bigrams)
+SCHEMA_VERSION = 7
 
 # Fields searched by a word with no `field:` prefix, and their weights.
 DEFAULT_FIELDS = {"title": 0.5, "summary": 1.0, "body": 1.0}
@@ -60,6 +62,9 @@ def build_schema(text=analysis.TEXT) -> Schema:
         notes=STORED(),
         lang=ID(stored=True, sortable=True),
         date=DATETIME(stored=True, sortable=True),
+        # when the article's current text entered the index (indexing.stamps): watches report
+        # what entered after they last ran
+        entered=NUMERIC(numtype=int, bits=64, signed=False, stored=True, sortable=True),
     )
 
 
