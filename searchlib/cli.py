@@ -223,8 +223,7 @@ def query(query, index_dir, since, until, limit, page, sort, fresh, fragments, f
     if count_only and not as_json:
         click.echo(results.total)
     elif as_json:
-        _echo_lines([render.json_line(hit.to_dict()) for hit in results])
-        click.echo(render.json_line(render.summary_object(results, page, limit, asked)))
+        _echo_lines(render.results_json(results, page, limit, asked))
     else:
         _echo_lines(render.results_lines(results, style), style.color)
         for name in facets:
@@ -252,8 +251,7 @@ def similar(article_id, index_dir, limit, as_json, color, marks):
     idx = Index(settings.index_path(index_dir), create=False)
     results = idx.similar(article_id, limit=limit)
     if as_json:
-        _echo_lines([render.json_line(hit.to_dict()) for hit in results])
-        click.echo(render.json_line(render.summary_object(results, None, limit)))
+        _echo_lines(render.results_json(results, None, limit))
     else:
         style = render.Style(_use_color(color), marks)
         _echo_lines(render.results_lines(results, style), style.color)

@@ -98,15 +98,27 @@ def shown_date(value: datetime | None) -> str:
     return value.isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
+def meta_parts(hit) -> list[str]:
+    """A hit's metadata as a reader sees it (raw text: each front end escapes it its own way):
+    its date, `source: …`, `section: …` where known, and its id."""
+    return [x for x in (shown_date(hit.date), f"source: {hit.source}" if hit.source else "",
+                        f"section: {hit.section}" if hit.section else "", hit.id) if x]
+
+
+def first_partial(results) -> int | None:
+    """Where the partial matches start among `results.hits` (None if the page holds none):
+    the text output draws its rule there, a web page its note."""
+    if not results.partial:
+        return None
+    return next((i for i, hit in enumerate(results.hits) if not hit.complete), None)
+
+
 def hit_lines(hit, style: Style) -> list[str]:
     """One hit: its title (or `(untitled)`), a metadata line, its passages, a blank line. Each is
     one line whatever the data holds (a newline in a file name or title cannot forge a hit)."""
     title = (marked(hit.title, hit.title_highlights, style, bold=True).replace("\n", "\\x0a")
              if hit.title else "(untitled)")
-    meta = " · ".join(one_line(x) for x in (
-        shown_date(hit.date),
-        f"source: {hit.source}" if hit.source else "",
-        f"section: {hit.section}" if hit.section else "", hit.id) if x)
+    meta = " · ".join(one_line(x) for x in meta_parts(hit))
     lines = [title, f"{GREEN}{meta}{RESET}" if style.color else meta]
     lines += ["  " + marked(f.text, f.spans, style).replace("\n", " ")
               for f in hit.fragments or [] if f.text]
@@ -115,11 +127,10 @@ def hit_lines(hit, style: Style) -> list[str]:
 
 def results_lines(results, style: Style) -> list[str]:
     """The hits as text; a rule marks where the articles with all the words end."""
-    lines, complete_before = [], True
-    for hit in results:
-        if complete_before and not hit.complete and results.partial:
+    lines, rule = [], first_partial(results)
+    for i, hit in enumerate(results):
+        if i == rule:
             lines += [PARTIAL_RULE, ""]
-        complete_before = hit.complete
         lines += hit_lines(hit, style)
     return lines
 
@@ -151,6 +162,12 @@ def summary_object(results, page: int | None, limit: int, asked=()) -> dict:
     return final
 
 
+def results_json(results, page: int | None, limit: int, asked=()) -> list[str]:
+    """`--json` of a search (or of `similar`, page None): one line per hit, then the summary."""
+    return [json_line(hit.to_dict()) for hit in results] + [
+        json_line(summary_object(results, page, limit, asked))]
+
+
 # --- facets and timelines ---------------------------------------------------------------------
 
 def facet_lines(name: str, pairs) -> list[str]:
@@ -158,15 +175,22 @@ def facet_lines(name: str, pairs) -> list[str]:
     return [f"{name}:"] + [f"  {safe(value).ljust(width)}  {count}" for value, count in pairs] + [""]
 
 
+def bar_lengths(buckets, width: int) -> list[tuple[str, int, int]]:
+    """(label, count, length) per timeline bucket: the longest bar `width` units, every other in
+    proportion, a bucket holding anything at least 1 (the terminal's characters, a page's pixels)."""
+    top = max((count for _, count in buckets), default=0) or 1
+    return [(label, count, max(1 if count else 0, round(count / top * width)))
+            for label, count in buckets]
+
+
 def timeline_lines(buckets, color: bool, block: str = "█", width: int = 40) -> list[str]:
     """One bar per date bucket, the longest `width` characters (`block` "#" where not UTF-8)."""
     if not buckets:
         return []
-    top = max(count for _, count in buckets) or 1
     label_width = max(len(label) for label, _ in buckets)
     lines = []
-    for label, count in buckets:
-        bar = block * max(1 if count else 0, round(count / top * width))
+    for label, count, length in bar_lengths(buckets, width):
+        bar = block * length
         bar = f"{CYAN}{bar}{RESET}" if color and bar else bar
         lines.append(f"{label.ljust(label_width)} {bar} {count}")
     return lines

@@ -364,6 +364,26 @@ def run_similar(searcher, article_id: str, *, limit: int = 10) -> Results:
     return Results(query=f"similar:{article_id}", total=total, hits=hits, complete=total)
 
 
+MARKED_FIELDS = ("title", "summary", "body")
+
+
+def mark_article(searcher, article_id: str, text: str, now: datetime | None = None
+                 ) -> dict[str, list[tuple[int, int]]]:
+    """Where the query `text` matches in one article: (start, end) spans in its whole title,
+    summary and body (an article page marks all of its text, not passages), found as a search
+    finds them (stems, phrases, wildcards expanded within the same bounds); in the body, only
+    in the first snippets.MAX_ANALYZED_CHARS characters, as for snippets."""
+    fields = searcher.document(id=article_id)
+    if fields is None:
+        raise ArticleNotFoundError(article_id)
+    reader = searcher.reader()
+    q, _ = _date_conjuncts(parse_query(text, now))
+    terms = _matched_words(_bounded(q, reader, text), reader)
+    return {name: snippets.find_matches((fields.get(name) or "")[:snippets.MAX_ANALYZED_CHARS],
+                                        terms.get(name, snippets.Terms()), SCHEMA[name].analyzer)
+            for name in MARKED_FIELDS}
+
+
 class _DateOrder(sorting.FacetType):
     """Sort by the date column, newest or oldest first, undated articles last either way.
     (A QueryFacet on `Every("date")` would do it too, but expands every date term: seconds.)"""
