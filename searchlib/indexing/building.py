@@ -48,21 +48,22 @@ def _take_queues(todo, done) -> None:
 
 
 def _write_from_queue(index_dir: str, base: str, limits, batch: int, postings: int,
-                      roots: tuple | None = None) -> _Written:
+                      roots: tuple | None = None, previous: str | None = None,
+                      stamp: int | None = None) -> _Written:
     """In a worker process: take files from the queue until it says stop, parse them and write
     their articles into new segments of the index at `index_dir`, returned, not committed."""
     from .run import BATCH_ARTICLES, Run, UpdateReport
     from contextlib import nullcontext
 
     from ..ingest.parsers import boundary
-    from ..engine.schema import to_document
     from ..engine.storage import open_for_writing
     from ..engine.writer import open_writer
 
     todo, done = _QUEUES["todo"], _QUEUES["done"]
     ix = open_for_writing(Path(index_dir))  # (its files are synced to disk as they are closed)
     report = UpdateReport(index=Path(index_dir))
-    run = Run(ix, None, report, Path(base), 1 << 30, 1 << 30, merge=False)
+    run = Run(ix, None, report, Path(base), 1 << 30, 1 << 30, merge=False,
+              previous=Path(previous) if previous else None, stamp=stamp)
     out = _Written()
     writer = None
     try:
@@ -80,7 +81,7 @@ def _write_from_queue(index_dir: str, base: str, limits, batch: int, postings: i
                         if writer is None:
                             writer = open_writer(ix, _lk=False, compound=False)
                         ids.append((article.id, article.key, len(out.segments), writer.docnum))
-                        writer.add_document(**to_document(article))
+                        writer.add_document(**run.document(article))
                         run.seen[article.id] = path  # (this worker's files come in plan order)
                         if (writer.doc_count() >= min(batch, SEGMENT_ARTICLES)
                                 or writer.pool.count >= postings):
@@ -96,15 +97,18 @@ def _write_from_queue(index_dir: str, base: str, limits, batch: int, postings: i
         if writer is not None:
             writer.cancel()
         run.close_searcher()
+        run.close_previous()
     out.skipped, out.warnings = report.skipped, report.warnings
     return out
 
 
 def build_segments(ix, todo: list, *, base: Path, jobs: int, report, batch: int, postings: int,
-                   progress=None, roots: tuple | None = None) -> dict[str, FileState]:
+                   progress=None, roots: tuple | None = None, previous: Path | None = None,
+                   stamp: int | None = None) -> dict[str, FileState]:
     """Index the files in `todo` ((path, state, is_new), all new) into the empty index `ix` with
     `jobs` worker processes, commit the segments, and return the files' states for the manifest.
-    Fills `report` (articles, added, skipped, warnings) as the one-writer path would."""
+    Fills `report` (articles, added, skipped, warnings) as the one-writer path would; articles
+    get `entered` stamps as there (`stamp`, or the one each had in `previous`, see stamps.py)."""
     import queue as queues
     from concurrent.futures import FIRST_COMPLETED
     from concurrent.futures import wait as wait_for
@@ -126,7 +130,7 @@ def build_segments(ix, todo: list, *, base: Path, jobs: int, report, batch: int,
     try:
         with worker_pool(jobs, _take_queues, (files, finished)) as pool:
             pending = {pool.submit(_write_from_queue, str(ix.storage.folder), str(base), limits, batch,
-                                   postings, roots)
+                                   postings, roots, str(previous) if previous else None, stamp)
                        for _ in range(jobs)}
             sizes = {str(path): state.size for path, state, _ in todo}
             done_bytes, total_bytes = 0, sum(sizes.values())

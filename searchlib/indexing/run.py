@@ -14,6 +14,7 @@ from whoosh.index import LockError
 
 from ..article import Article
 from ..engine.schema import to_document
+from .stamps import ENTERED, Carried, new_stamp, previous_searcher
 from ..engine.writer import open_writer
 from ..errors import IndexLockedError, ParseError
 from ..ingest.corpus import Flagged, Skipped, flags
@@ -100,8 +101,13 @@ class Run:
 
     def __init__(self, ix, manifest: Manifest, report: UpdateReport, base: Path,
                  batch_files: int, batch_articles: int, merge: bool = True,
-                 segment_postings: int = SEGMENT_POSTINGS):
+                 segment_postings: int = SEGMENT_POSTINGS, previous: Path | None = None,
+                 stamp: int | None = None):
         self.ix, self.manifest, self.report, self.base = ix, manifest, report, base
+        # `entered` stamps (stamps.py): this run's, taken when it first writes; the stamps an
+        # article with unchanged text keeps come from this index, or from `previous` (a rebuild's)
+        self.previous, self._stamp, self._previous_searcher = previous, stamp, None
+        self.carried = Carried(self._stamps_searcher)
         self.batch_files, self.batch_articles, self.merge = batch_files, batch_articles, merge
         self.segment_postings = segment_postings
         self.writer = self.searcher = None
@@ -148,6 +154,7 @@ class Run:
             return
         self._open()
         for path in paths:
+            self.carried.remember(self._last_commit(), path)
             self.report.removed += self.writer.delete_by_term("path", path)
             self.gone.add(path)
             self.replacing.add(path)
@@ -170,12 +177,14 @@ class Run:
                 self._commit_within_file()
             self._open()
             if not written:
+                if self.previous is None:
+                    self.carried.remember(self._last_commit(), str(path))
                 self.report.removed += self.writer.delete_by_term("path", str(path))
             for number, article in enumerate(articles):
                 if number and self._pool_full(FILE_COMMIT_SHARE):  # (records of huge vocabularies
                     self._commit_within_file()                     # are not held together either)
                     self._open()
-                self.writer.add_document(**to_document(article))
+                self.writer.add_document(**self.document(article))
                 self.seen[article.id] = path
             written += len(articles)
             self.report.articles += len(articles)
@@ -188,6 +197,39 @@ class Run:
         if len(self.done) >= self.batch_files or self._full():
             self.commit()
             self.seen.clear()
+
+    @property
+    def stamp(self) -> int:
+        """This run's `entered` stamp (stamps.new_stamp), taken when first needed."""
+        if self._stamp is None:
+            self._stamp = new_stamp(Path(self.ix.storage.folder), self.previous)
+        return self._stamp
+
+    def document(self, article: Article) -> dict:
+        """The Whoosh document for `article`, with its `entered` stamp (where the schema has it)."""
+        doc = to_document(article)
+        if ENTERED in self.ix.schema:
+            doc[ENTERED] = self.carried.stamp(article, self.stamp)
+        return doc
+
+    def _last_commit(self):
+        """A searcher on the index's last commit (also for `_indexed_elsewhere`)."""
+        if self.searcher is None:
+            self.searcher = self.ix.searcher()
+        return self.searcher
+
+    def _stamps_searcher(self):
+        if self.previous is None:
+            return self._last_commit()
+        if self._previous_searcher is None:
+            self._previous_searcher = previous_searcher(self.previous) or False
+        return self._previous_searcher or None
+
+    def close_previous(self) -> None:
+        """Close the searcher on a rebuild's old index, if one was opened."""
+        if self._previous_searcher:
+            self._previous_searcher.close()
+        self._previous_searcher = None
 
     def _commit_within_file(self) -> None:
         """Commit what is written of a file, without merging (see `index_file`)."""
@@ -254,9 +296,8 @@ class Run:
         other = self.seen.get(article_id)
         if other is not None:
             return other if other != path else None
-        if self.searcher is None:  # the last commit; ids added since are in self.seen
-            self.searcher = self.ix.searcher()
-        stored = self.searcher.document(id=article_id)
+        # the last commit; ids added since are in self.seen
+        stored = self._last_commit().document(id=article_id)
         if stored and stored.get("path") != str(path) and stored.get("path") not in self.replacing:
             return Path(stored["path"])
         return None
@@ -297,6 +338,7 @@ class Run:
             _abandon(self.writer)
             self.writer = None
         self.close_searcher()
+        self.close_previous()
 
 
 def _abandon(writer) -> None:

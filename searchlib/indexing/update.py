@@ -150,10 +150,11 @@ def update_index(index_dir: Path, paths: Iterable[str | Path], *, base: Path, wa
                  progress: Progress | None = None, batch_files: int = BATCH_FILES,
                  batch_articles: int = BATCH_ARTICLES, jobs: int | None = None,
                  merge: bool = True, segment_postings: int = SEGMENT_POSTINGS,
-                 exclude: Iterable[str] = ()) -> UpdateReport:
+                 exclude: Iterable[str] = (), previous: Path | None = None) -> UpdateReport:
     """Bring the index in `index_dir` up to date with the files the paths stand for. `jobs`
     processes parse files (default: one per core); `merge=False` leaves each batch's segment
-    as it is (a rebuild: merging would rewrite what was just written)."""
+    as it is (a rebuild: merging would rewrite what was just written). `previous`, for a
+    rebuild: the index being replaced, whose articles' `entered` stamps carry over (stamps.py)."""
     started = time.perf_counter()
     paths = list(paths)
     files, problems = listing = find_files(paths, exclude=exclude, exclude_dirs=[index_dir])
@@ -167,7 +168,8 @@ def update_index(index_dir: Path, paths: Iterable[str | Path], *, base: Path, wa
         ix = open_for_writing(index_dir)
         if jobs > 1 and len(files) >= PARALLEL_FROM and ix.is_empty():
             start_fork_server()  # a first build or a rebuild: workers will be needed
-        run = Run(ix, manifest, report, base, batch_files, batch_articles, merge, segment_postings)
+        run = Run(ix, manifest, report, base, batch_files, batch_articles, merge, segment_postings,
+                  previous=previous)
         known = manifest.files()
         if not manifest.is_current(ix.latest_generation()):
             for path in _indexed_paths(ix):  # a crash left the manifest behind the index
@@ -183,7 +185,8 @@ def update_index(index_dir: Path, paths: Iterable[str | Path], *, base: Path, wa
                 run.done.update(build_segments(ix, todo, base=base, jobs=jobs, report=report,
                                                batch=batch_articles,
                                                postings=max(1, segment_postings // jobs),
-                                               progress=progress, roots=allowed))
+                                               progress=progress, roots=allowed,
+                                               previous=previous, stamp=run.stamp))
             else:
                 done_bytes = 0
                 for path, state, is_new, items in _parsed(todo, jobs, allowed):
@@ -195,6 +198,7 @@ def update_index(index_dir: Path, paths: Iterable[str | Path], *, base: Path, wa
         except BaseException:
             run.abandon()
             raise
+        run.close_previous()
         if progress:
             progress(total_bytes, total_bytes, report.index)
     report.seconds = time.perf_counter() - started
