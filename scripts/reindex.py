@@ -9,8 +9,13 @@ then one indented line per skipped file or error. File names come from the corpu
 written is escaped (`escape`): a newline in a name cannot forge a log line, a terminal escape
 cannot reach whoever reads the log, and a name that is not UTF-8 shows its bytes as \\xNN.
 Files of types searchlib does not read (README.md, LICENSE) are ignored: counted, not skipped.
-Exit codes: 0 everything indexed, 1 some files skipped (named in the log), 2 error,
-75 another reindex holds the lock (the overlapping cron tick just gives up).
+With --watch, every saved search (`search watch add`) runs after the reindex: the line gains
+`new.NAME=N` per watch, `--digest-dir DIR` updates DIR/NAME.atom, `--mail-command CMD` pipes a
+plain-text digest to CMD when a watch has something new; a watch whose digest fails is named
+in an indented line, keeps its cursor (its articles come again next run) and the status is
+`watch-error`.
+Exit codes: 0 everything indexed, 1 some files skipped (named in the log), 2 error (also a
+failed watch), 75 another reindex holds the lock (the overlapping cron tick just gives up).
 """
 from __future__ import annotations
 
@@ -68,7 +73,16 @@ def main(argv: list[str] | None = None) -> int:
                         help="processes parsing files (default: one per core; 1: none)")
     parser.add_argument("--exclude", action="append", default=[], metavar="GLOB",
                         help="leave out files and folders matching this gitignore pattern (repeatable)")
+    parser.add_argument("--watch", action="store_true",
+                        help="then run every watch (saved search) and log new.NAME=N for each")
+    parser.add_argument("--digest-dir", type=Path, metavar="DIR",
+                        help="with --watch: write each watch's Atom feed to DIR/NAME.atom")
+    parser.add_argument("--mail-command", metavar="CMD",
+                        help="with --watch: pipe a plain-text digest to CMD (e.g. 'sendmail -t') when a watch has news")
+    parser.add_argument("--mail-to", metavar="ADDRESS", help="with --mail-command: the digest's To: header")
     args = parser.parse_args(argv)
+    if (args.digest_dir or args.mail_command) and not args.watch:
+        parser.error("--digest-dir and --mail-command go with --watch")
 
     if args.log:  # a run nobody can read about is not started
         try:
@@ -89,6 +103,13 @@ def main(argv: list[str] | None = None) -> int:
                   "skipped": len({s.path for s in report.skipped}), "ignored": len(report.ignored),
                   "articles": report.articles}
         details = [f"  skipped {s}" for s in report.skipped]
+        if args.watch:
+            done = idx.watches.run(digest_dir=args.digest_dir, mail_command=args.mail_command,
+                                   mail_to=args.mail_to, wait=max(args.wait, 60.0))
+            fields.update((f"new.{o.name}", o.new) for o in done.outcomes)
+            details += [f"  {error}" for error in done.errors]
+            if done.errors:
+                status, code = "watch-error", ERROR
     except searchlib.IndexLockedError as exc:
         status, code, details = "locked", LOCKED, [f"  {exc}"]
     except searchlib.SearchlibError as exc:

@@ -252,3 +252,59 @@ def stats_lines(info) -> list[str]:
     for label, counts in (("sources", info.sources), ("sections", info.sections), ("formats", info.formats)):
         lines.append(f"{label:9} " + ", ".join(f"{safe(name)} ({n})" for name, n in counts))
     return lines
+
+
+# --- watches and receipts ----------------------------------------------------------------------
+
+def watch_object(watch) -> dict:
+    """A watch as `search watch list/show --json` prints it."""
+    return watch.to_dict()
+
+
+def watch_line(watch) -> str:
+    """`korea  "north korea"  found 12 in 3 runs, last 2026-12-06T10:00:00Z`."""
+    last = shown_date(watch.last_run) if watch.last_run else "never run"
+    dates = "".join(f" {name} {value}" for name, value in (("since", watch.since), ("until", watch.until)) if value)
+    return one_line(f"{watch.name}  {watch.query!r}{dates}  found {watch.found:,} in {watch.runs:,} "
+                    f"run{'s' if watch.runs != 1 else ''}, last: {last}")
+
+
+def watch_lines(watch) -> list[str]:
+    """Every field of a watch, one per line (`search watch show`)."""
+    data = watch.to_dict()
+    return [one_line(f"{name}: {'' if value is None else value}") for name, value in data.items()]
+
+
+def arrival_heading(watch, count: int) -> str:
+    return one_line(f"== {watch.name}: {count:,} new article{'s' if count != 1 else ''} "
+                    f"for {watch.query!r} ==")
+
+
+def arrival_lines(watch, arrivals, style: Style) -> list[str]:
+    """A watch's new articles as `search watch run` prints them: a heading, then each hit."""
+    lines = [arrival_heading(watch, len(arrivals))]
+    if len(arrivals):
+        lines.append("")
+    for item in arrivals:
+        lines += hit_lines(item.hit, style)
+    return lines
+
+
+def verdict_lines(verdict) -> list[str]:
+    """What `search verify` found: same, or each article that came, went or changed."""
+    if verdict.same:
+        return [one_line(f"same: {verdict.query!r} returns what the receipt says "
+                         f"({verdict.total_now:,} matching articles)")]
+    lines = [one_line(f"different: {verdict.query!r}: {verdict.count('came')} came, "
+                      f"{verdict.count('went')} went, {verdict.count('changed')} changed; "
+                      f"{verdict.total_then:,} matching articles then, {verdict.total_now:,} now")]
+    for change in verdict.changes:
+        if change.kind == "came":
+            what = f"came    #{change.rank_now} {change.id} (score {change.score_now:.6g})"
+        elif change.kind == "went":
+            what = f"went    #{change.rank_then} {change.id} (score {change.score_then:.6g})"
+        else:
+            what = (f"changed {change.id}: #{change.rank_then} → #{change.rank_now}, score "
+                    f"{change.score_then:.6g} → {change.score_now:.6g}")
+        lines.append("  " + one_line(what))
+    return lines

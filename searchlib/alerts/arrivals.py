@@ -1,0 +1,112 @@
+"""Arrivals: the articles matching a query whose current text entered the index after a cursor.
+
+Stage: alerts, reading an open Whoosh searcher (called through `Index.arrivals`). Every article
+carries the stamp of the update run that indexed its current text (`indexing.stamps`); a watch
+keeps the highest stamp it has reported as its cursor, and what is new for it is what matches
+its query with a stamp above the cursor, up to the index's `head` (its highest stamp) when the
+run began. The query is matched as written (all of its words, no partial matches); the articles
+come newest first by publication date (undated last, then by stamp).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+from ..dates import to_utc_aware
+from ..engine.schema import SCHEMA, SNIPPET_FIELD
+from ..indexing.stamps import ENTERED
+from ..querying.query import parse_query
+from ..querying.searching import Hit
+from ..querying.snippets import Terms, make_snippets
+
+
+def stamp_time(stamp: int) -> datetime:
+    """A stamp (µs since 1970) as an aware UTC datetime."""
+    return datetime.fromtimestamp(stamp / 1_000_000, tz=timezone.utc)
+
+
+@dataclass
+class Arrival:
+    """One article new to a watch: the hit (its snippet the article's opening) and when its
+    current text entered the index."""
+
+    hit: Hit
+    entered: datetime
+
+    def to_dict(self) -> dict:
+        return {**self.hit.to_dict(), "entered": self.entered.isoformat()}
+
+
+@dataclass
+class Arrivals:
+    """The articles matching a query that entered the index after `after`, up to `head`."""
+
+    query: str
+    after: int
+    head: int
+    items: list[Arrival] = field(default_factory=list)
+
+    def __iter__(self):
+        return iter(self.items)
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+
+def head_of(searcher) -> int:
+    """The index's highest `entered` stamp (0 for an empty index, or one without the field)."""
+    return max((stamp for _, stamp in _stamps(searcher.reader())), default=0)
+
+
+def _stamps(reader):
+    """(document number, stamp) of every live article."""
+    if ENTERED not in reader.schema or not reader.has_column(ENTERED):
+        return
+    column = reader.column_reader(ENTERED)
+    deletions = reader.has_deletions()
+    for docnum, stamp in enumerate(column):
+        if stamp and not (deletions and reader.is_deleted(docnum)):
+            yield docnum, stamp
+
+
+def find_arrivals(searcher, query: str, *, after: int, head: int | None = None,
+                  since: datetime | None = None, until: datetime | None = None,
+                  now: datetime | None = None) -> Arrivals:
+    """The articles matching `query` (parsed as a search would, `now` pinning relative dates)
+    stamped after `after` and at most `head` (default: the index's head now), published within
+    [since, until) (naive UTC bounds, as `dates.parse_window` gives) if given."""
+    q = parse_query(query, now)  # (QueryError for a query the index can no longer take)
+    reader = searcher.reader()
+    stamps = dict(_stamps(reader))
+    if head is None:
+        head = max(stamps.values(), default=0)
+    fresh = {docnum for docnum, stamp in stamps.items() if after < stamp <= head}
+    items = []
+    if fresh:
+        for match in searcher.search(q, filter=fresh, limit=None):
+            fields = match.fields()
+            date = fields.get("date")
+            if isinstance(date, datetime) and (since and date < since or until and date >= until):
+                continue
+            if not isinstance(date, datetime) and (since or until):
+                continue  # an undated article never matches a date filter
+            items.append(Arrival(_hit(fields, match.score), stamp_time(stamps[match.docnum])))
+    items.sort(key=lambda a: (a.hit.date is None, -(a.hit.date.timestamp() if a.hit.date else 0),
+                              -a.entered.timestamp(), a.hit.id))
+    for rank, item in enumerate(items, start=1):
+        item.hit.rank = rank
+    return Arrivals(query=query, after=after, head=head, items=items)
+
+
+def _hit(fields: dict, score: float) -> Hit:
+    text = fields.get(SNIPPET_FIELD) or fields.get("summary") or ""
+    opening = make_snippets(text, Terms(), SCHEMA[SNIPPET_FIELD].analyzer)[0]
+    date = fields.get("date")
+    return Hit(id=fields.get("id", ""), title=fields.get("title", ""),
+               date=to_utc_aware(date) if isinstance(date, datetime) else None,
+               source=fields.get("source"), url=fields.get("url"),
+               path=Path(fields["path"]) if fields.get("path") else None,
+               score=float(score or 0.0), snippet=opening.text, fragments=[opening],
+               section=fields.get("section"),
+               author=fields.get("author"))

@@ -1,0 +1,306 @@
+"""Watches: saved searches kept in the index folder, each with a cursor saying what it has reported.
+
+Stage: alerts, over the index facade. `watches.json` in the index folder holds every watch's
+query, date filters and cursor (the highest `entered` stamp it has delivered, see
+`indexing.stamps`). It is replaced whole and atomically (written beside, synced, renamed, the
+folder synced), under `watches.lock`, so a crash leaves the old file or the new one.
+
+A run (`Watches.run`) holds the index's run lock, so it never overlaps a reindex or another run:
+for each watch it finds the matching articles stamped after its cursor, delivers them (an Atom
+feed, a mail, the caller's `deliver`), and only then advances the cursor. A run killed before
+that reports the same articles next time; nothing is reported twice. A watch that fails (its
+query no longer parses, its feed cannot be written, its mail command fails) is reported with
+its name, keeps its cursor, and the others still run.
+"""
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import re
+import uuid
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable, Iterable, Iterator
+
+from ..errors import ArgumentError, DigestError, SearchlibError, UnknownWatchError, WatchError
+from ..indexing.stamps import WATCHES_FILE
+from .arrivals import Arrivals, stamp_time
+
+if TYPE_CHECKING:
+    from ..index import Index
+
+LOCK_NAME = "watches.lock"
+NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")  # also a feed's file name: NAME.atom
+STORE_VERSION = 1
+
+
+@dataclass
+class Watch:
+    """A saved search: its query and date filters (as typed: `7d` stays relative to each run),
+    its cursor (the highest stamp delivered), when it last ran and how many articles it found."""
+
+    name: str
+    query: str
+    since: str | None = None
+    until: str | None = None
+    created: datetime | None = None
+    cursor: int = 0
+    last_run: datetime | None = None
+    found: int = 0
+    runs: int = 0
+    feed_id: str = ""
+
+    def to_dict(self) -> dict:
+        return {"name": self.name, "query": self.query, "since": self.since, "until": self.until,
+                "created": _iso(self.created), "cursor": self.cursor,
+                "seen_until": _iso(stamp_time(self.cursor)) if self.cursor else None,
+                "last_run": _iso(self.last_run), "found": self.found, "runs": self.runs,
+                "feed_id": self.feed_id}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Watch":
+        return cls(name=data["name"], query=data["query"], since=data.get("since"),
+                   until=data.get("until"), created=_parse_iso(data.get("created")),
+                   cursor=int(data.get("cursor") or 0), last_run=_parse_iso(data.get("last_run")),
+                   found=int(data.get("found") or 0), runs=int(data.get("runs") or 0),
+                   feed_id=data.get("feed_id") or "")
+
+
+@dataclass
+class WatchOutcome:
+    """What one watch's run gave: its new articles, or the error that stopped it (its cursor
+    then stays), and the feed it wrote / whether a mail went out."""
+
+    name: str
+    arrivals: Arrivals | None = None
+    error: WatchError | None = None
+    feed: Path | None = None
+    mailed: bool = False
+
+    @property
+    def new(self) -> int:
+        return len(self.arrivals) if self.arrivals is not None else 0
+
+    def to_dict(self) -> dict:
+        return {"watch": self.name, "new": self.new, "error": str(self.error) if self.error else None,
+                "feed": str(self.feed) if self.feed else None, "mailed": self.mailed}
+
+
+@dataclass
+class WatchRun:
+    """Every watch's outcome, in the order run."""
+
+    outcomes: list[WatchOutcome] = field(default_factory=list)
+
+    @property
+    def new(self) -> int:
+        return sum(o.new for o in self.outcomes)
+
+    @property
+    def errors(self) -> list[WatchError]:
+        return [o.error for o in self.outcomes if o.error is not None]
+
+    def to_dict(self) -> dict:
+        return {"new": self.new, "errors": len(self.errors),
+                "watches": {o.name: o.to_dict() for o in self.outcomes}}
+
+
+Deliver = Callable[[Watch, Arrivals], None]
+
+
+class Watches:
+    """The watches of one index (`Index.watches`)."""
+
+    def __init__(self, index: "Index"):
+        self.index = index
+        self.folder = Path(index.path)
+
+    # --- the store ---------------------------------------------------------------------------
+
+    def list(self) -> list[Watch]:
+        """Every watch, by name."""
+        return [self._watch(data) for _, data in sorted(self._load().items())]
+
+    def get(self, name: str) -> Watch:
+        """The watch called `name` (UnknownWatchError if there is none)."""
+        watches = self._load()
+        if name not in watches:
+            raise UnknownWatchError(name, watches)
+        return self._watch(watches[name])
+
+    def add(self, name: str, query: str, *, since: str | None = None, until: str | None = None,
+            backfill: bool = False, wait: float = 0.0, now: datetime | None = None) -> Watch:
+        """Save a watch. Its first run reports what enters the index from now on (`backfill`:
+        also every matching article already there). The query and dates are checked by
+        searching with them once."""
+        _check_name(name)
+        self.index.search(query, since=since, until=until, limit=0, now=now)  # QueryError, DateError
+        from ..indexing.update import RunLock
+        with RunLock(self.folder, wait):  # the head read is not in the middle of a reindex
+            head = 0 if backfill else self.index.head()
+            with self._locked():
+                watches = self._load()
+                if name in watches:
+                    raise WatchError(name, "a watch of that name exists already (remove it with: "
+                                           f"search watch rm {name})")
+                watch = Watch(name=name, query=query, since=since, until=until,
+                              created=_now(now), cursor=head, feed_id=uuid.uuid4().urn)
+                watches[name] = watch.to_dict()
+                self._save(watches)
+        return watch
+
+    def remove(self, name: str) -> Watch:
+        """Delete the watch (its feed file, if any, is left where it is)."""
+        with self._locked():
+            watches = self._load()
+            if name not in watches:
+                raise UnknownWatchError(name, watches)
+            gone = watches.pop(name)
+            self._save(watches)
+        return self._watch(gone)
+
+    # --- running -----------------------------------------------------------------------------
+
+    def run(self, names: Iterable[str] | None = None, *, deliver: Deliver | None = None,
+            digest_dir: str | os.PathLike | None = None, mail_command: str | None = None,
+            mail_to: str | None = None, wait: float = 0.0, now: datetime | None = None) -> WatchRun:
+        """Run the watches named (default: all): find each one's new articles, deliver them
+        (`digest_dir`: an Atom feed NAME.atom there, updated in place; `mail_command`: a plain
+        text digest piped to it when something is new; `deliver(watch, arrivals)`: the caller's
+        own, e.g. printing), then advance its cursor. Under the index's run lock (`wait` seconds
+        for it, else IndexLockedError). Failures are in the outcomes, never raised."""
+        from ..indexing.update import RunLock
+        names = list(names) if names is not None else None
+        outcome = WatchRun()
+        with RunLock(self.folder, wait):
+            head = self.index.head()
+            watches = self._load()
+            for name in names if names is not None else sorted(watches):
+                result = WatchOutcome(name)
+                outcome.outcomes.append(result)
+                if name not in watches:
+                    result.error = UnknownWatchError(name, watches)
+                    continue
+                watch = self._watch(watches[name])
+                try:
+                    self._run_one(watch, head, result, deliver, digest_dir, mail_command, mail_to, now)
+                except WatchError as exc:
+                    result.error = exc
+                except SearchlibError as exc:  # its query or dates no longer parse, ...
+                    result.error = WatchError(name, str(exc))
+        return outcome
+
+    def _run_one(self, watch: Watch, head: int, result: WatchOutcome, deliver, digest_dir,
+                 mail_command, mail_to, now) -> None:
+        arrivals = self.index.arrivals(watch.query, after=watch.cursor, head=head,
+                                       since=watch.since, until=watch.until, now=now)
+        # (issue 20, stories: copies of one story would be collapsed here, once the index knows them)
+        when = _now(now)
+        feed = Path(digest_dir) / f"{watch.name}.atom" if digest_dir is not None else None
+        if feed is not None and (len(arrivals) or not feed.exists()):  # (else it stays as it is)
+            from .feeds import write_feed
+            result.feed = feed
+            try:
+                feed.parent.mkdir(parents=True, exist_ok=True)
+                write_feed(feed, watch, arrivals, when, base=self.folder.resolve().parent)
+            except OSError as exc:
+                raise DigestError(watch.name, f"cannot write its feed {result.feed}: "
+                                              f"{exc.strerror or exc}") from None
+        if mail_command and len(arrivals):
+            from .digests import digest_text, send_digest
+            send_digest(mail_command, digest_text(watch, arrivals, when, to=mail_to), watch.name)
+            result.mailed = True
+        if deliver is not None:
+            deliver(watch, arrivals)
+        result.arrivals = arrivals
+        self._advance(watch, max(watch.cursor, head), len(arrivals), when)
+
+    def _advance(self, watch: Watch, cursor: int, found: int, when: datetime) -> None:
+        """Move the watch's cursor (after its digest went out), unless it was removed or
+        replaced meanwhile."""
+        with self._locked():
+            watches = self._load()
+            data = watches.get(watch.name)
+            if data is None or data.get("created") != _iso(watch.created):
+                return
+            data.update(cursor=max(int(data.get("cursor") or 0), cursor), last_run=_iso(when),
+                        found=int(data.get("found") or 0) + found, runs=int(data.get("runs") or 0) + 1)
+            self._save(watches)
+
+    # --- the file ----------------------------------------------------------------------------
+
+    def _watch(self, data: dict) -> Watch:
+        try:
+            return Watch.from_dict(data)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise WatchError(str(data.get("name", "?")), f"{self.folder / WATCHES_FILE} holds a "
+                             f"watch searchlib cannot read ({exc})") from None
+
+    def _load(self) -> dict[str, dict]:
+        path = self.folder / WATCHES_FILE
+        try:
+            with open(path, "rb") as file:
+                data = json.loads(file.read().decode("utf-8"))
+        except FileNotFoundError:
+            return {}
+        except (OSError, ValueError) as exc:
+            raise WatchError("*", f"cannot read {path} ({exc})") from None
+        if not isinstance(data, dict) or not isinstance(data.get("watches"), dict):
+            raise WatchError("*", f"{path} is not searchlib's list of watches")
+        return data["watches"]
+
+    def _save(self, watches: dict[str, dict]) -> None:
+        """Replace watches.json atomically: a crash leaves the old file or the new one."""
+        path = self.folder / WATCHES_FILE
+        temp = self.folder / f"{WATCHES_FILE}.{os.getpid()}.tmp"
+        text = json.dumps({"version": STORE_VERSION, "watches": watches}, indent=2, ensure_ascii=False)
+        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0), 0o600)
+        try:
+            with open(fd, "wb", closefd=True) as file:
+                file.write((text + "\n").encode("utf-8"))
+                file.flush()
+                os.fsync(file.fileno())
+            os.replace(temp, path)
+        except BaseException:
+            try:
+                os.unlink(temp)
+            except OSError:
+                pass
+            raise
+        folder = os.open(self.folder, os.O_RDONLY)
+        try:
+            os.fsync(folder)
+        finally:
+            os.close(folder)
+
+    @contextmanager
+    def _locked(self) -> Iterator[None]:
+        """The watches file's own lock, held while it is read, changed and replaced."""
+        fd = os.open(self.folder / LOCK_NAME, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0)
+                     | getattr(os, "O_CLOEXEC", 0), 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)
+
+
+def _check_name(name) -> None:
+    if not isinstance(name, str) or not NAME.fullmatch(name):
+        raise ArgumentError("name", name, "a watch's name is 1 to 64 letters, digits, '.', '_' "
+                                          "or '-', starting with a letter or digit")
+
+
+def _now(now: datetime | None) -> datetime:
+    return (now or datetime.now(timezone.utc)).astimezone(timezone.utc)
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def _parse_iso(value) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
