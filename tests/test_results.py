@@ -228,8 +228,8 @@ def test_the_fast_word_matcher_marks_what_full_analysis_marks():
 
 def _every_token_matches(text, words, analyzer):
     """Reference for snippets._word_matches: analyse every token on its own."""
-    from searchlib.querying.snippets import _TOKEN
-    return [m.span() for m in _TOKEN.finditer(text)
+    from searchlib.engine.analysis import TOKEN
+    return [m.span() for m in TOKEN.finditer(text)
             if any(t.text in words for t in analyzer(m.group(), mode="index"))]
 
 

@@ -1,139 +1,401 @@
-"""Analysis: the one analyzer chain that turns text into index terms, for indexing and querying.
+"""Analysis: the analyzer chains that turn text into index terms, one per language, used for
+indexing and querying alike.
 
 Stage: text → tokens. Whoosh applies a field's analyzer both when a document is added and when a
 query is parsed, so defining the chains here, once, keeps the two in step.
 
-- `TEXT` (title, summary, body): words and numbers, lower-cased, accents folded (`café` → `cafe`),
-  English stop words and one-letter tokens dropped, Porter-stemmed (`shells` → `shell`).
-- `NAME` (source, section, author): the same tokens without stemming or stop words, so
-  `source:"new york times"` and `author:kim` match names as written.
+- Tokens: words and numbers (with their combining marks: Devanagari vowel signs, Arabic
+  harakat), words joined by apostrophes or inner dots kept whole (`U.S.`, `o'neill`). Scripts
+  written without spaces (Chinese, Japanese, Korean, Thai, Lao, Khmer, Myanmar) become
+  overlapping character bigrams, as Lucene's and Elasticsearch's `cjk` analyzers make them:
+  `梁振英` → `梁振 振英`, so a name or word of two or more characters is found as a phrase of
+  its bigrams; a lone character is one token.
+- `TEXT` (title, summary, body): each word normalised (NFKC: full-width forms, ligatures),
+  case-folded (`Straße` → `strasse`), Arabic letters normalised (alef forms, teh marbuta, alef
+  maksura; tatweel and harakat dropped), stemmed with the Snowball stemmer of the article's
+  language (PyStemmer; English when the language is unknown, none for languages without one),
+  then accents folded (`café` → `cafe`, `ё` → `е`, `æ` → `ae`). Every word is indexed, stop
+  words too (a query decides what to do with them); one-letter words are dropped.
+- `NAME` (source, section, author, dateline): the same tokens and folding without stemming.
 
-Both drop any token longer than `MAX_TOKEN_CHARS` (255, Lucene's `maxTokenLength`), in indexing
-and querying alike: such a "word" is an inline blob (base64, an expanded entity), never typed,
-and one of megabytes made every prefix query and snippet that met it slow. Lucene's
-StandardTokenizer splits such a token into 255-character pieces instead; we drop it, so that a
-blob leaves no meaningless pieces in the vocabulary (the stored text keeps it).
-
-Indexing a text field does not run the chain token by token: `NewsAnalyzer.term_positions` (and
-`NameAnalyzer.term_positions`) give the same terms and positions in one pass (see
-`FastPositions`), several times faster.
+A query has no language: it is parsed with the chain of every language in the index
+(`chain_for`) and the variants are joined (querying/query.py). Each chain drops any token
+longer than `MAX_TOKEN_CHARS` (255, Lucene's `maxTokenLength`): such a "word" is an inline
+blob, never typed. Indexing a text field does not run Whoosh's token generator:
+`term_positions` gives the same terms and positions in one pass.
 """
 from __future__ import annotations
 
 import re
+import unicodedata
 from functools import lru_cache
 from itertools import chain
 from operator import sub
 from pickle import dumps
 
-from whoosh.analysis import (
-    CharsetFilter,
-    CompositeAnalyzer,
-    LowercaseFilter,
-    RegexTokenizer,
-    StemFilter,
-    StopFilter,
-)
+from whoosh.analysis import Analyzer, Token
 from whoosh.analysis.analyzers import STOP_WORDS
 from whoosh.formats import Positions
-from whoosh.lang.porter2 import stem as porter2
 from whoosh.lang.stopwords import stoplists
 from whoosh.system import pack_uint
-from whoosh.support.charset import accent_map
 
-# Words joined by apostrophes or inner dots stay one token ("U.S.", "o'neill"), as Whoosh's default.
-TOKEN_PATTERN = r"\w+(\.?\w+)*"
-# The longest token indexed or searched (characters, after lower-casing and accent folding).
+# The longest token indexed or searched (characters, after folding).
 MAX_TOKEN_CHARS = 255
-
+# The language whose stemmer analyses an article that declares none and is not detected, and a
+# query's words when the index holds no language at all.
+DEFAULT_LANGUAGE = "en"
 
 # The words of a typed question that say nothing about its subject ("what", "which", "how", "only",
-# "more", ...): NLTK's 127 English stop words, as shipped by Whoosh. Dropped from the OR pass only,
-# so a plain search for `only` or `the who` still finds them.
+# "more", ...): NLTK's 127 English stop words and Whoosh's 34, for the query side (the index keeps
+# every word).
 QUESTION_STOP_WORDS = frozenset(STOP_WORDS) | frozenset(stoplists["en"])
 
+# ISO 639-1 code → PyStemmer's (Snowball's) algorithm.
+STEMMERS = {
+    "ar": "arabic", "hy": "armenian", "eu": "basque", "ca": "catalan", "cs": "czech", "da": "danish",
+    "nl": "dutch", "en": "english", "eo": "esperanto", "et": "estonian", "fi": "finnish",
+    "fr": "french", "de": "german", "el": "greek", "hi": "hindi", "hu": "hungarian",
+    "id": "indonesian", "ga": "irish", "it": "italian", "lt": "lithuanian", "ne": "nepali",
+    "no": "norwegian", "nb": "norwegian", "nn": "norwegian", "fa": "persian", "pl": "polish",
+    "pt": "portuguese", "ro": "romanian", "ru": "russian", "sr": "serbian", "st": "sesotho",
+    "es": "spanish", "sv": "swedish", "ta": "tamil", "tr": "turkish", "yi": "yiddish",
+}
 
-class CachedStemFilter(StemFilter):
-    """Whoosh's StemFilter with functools' cache, written in C: Whoosh's own LFU cache is a
-    Python call per token and sorts itself whenever it fills, which a news vocabulary does.
-    Pickles (into the index's table of contents) as StemFilter does, without the cache."""
 
-    def clear(self):
-        self._stem = lru_cache(maxsize=self.cachesize if self.cachesize and self.cachesize > 0 else None)(
-            self.stemfn)
+def stemmer_name(lang: str | None) -> str | None:
+    """The Snowball algorithm for a language code (`de`, `pt`), the default language's for None,
+    and None (no stemming) for a language Snowball does not cover (`zh`, `ja`, `th`)."""
+    primary = (lang or DEFAULT_LANGUAGE).lower().replace("_", "-").split("-")[0]
+    return STEMMERS.get(primary or DEFAULT_LANGUAGE)
 
 
-class NewsAnalyzer(CompositeAnalyzer):
-    """The TEXT chain (tokenize, lower-case, fold accents, drop stop words, stem), which Whoosh
-    runs for queries and highlights, plus `term_positions`: the same chain fused into one pass
-    for indexing, with one cached call per token instead of a generator step per filter."""
+# --- tokens -------------------------------------------------------------------------------------
 
-    def __init__(self, stoplist=STOP_WORDS, minsize=2, maxsize=MAX_TOKEN_CHARS):
-        super().__init__(RegexTokenizer(TOKEN_PATTERN), LowercaseFilter(), CharsetFilter(accent_map),
-                         StopFilter(stoplist=stoplist, minsize=minsize, maxsize=maxsize),
-                         CachedStemFilter(stemfn=porter2, cachesize=200_000))
+# Scripts written without spaces between words: Thai, Lao, Myanmar, Hangul Jamo, Khmer,
+# Hiragana, Katakana, Hangul compatibility Jamo, Katakana extension, CJK extension A, CJK
+# ideographs, Hangul Jamo extension A, Hangul syllables and extension B, CJK compatibility
+# ideographs, half-width Katakana, and the supplementary ideographs.
+_UNSPACED = ((0x0E00, 0x0EFF), (0x1000, 0x109F), (0x1100, 0x11FF), (0x1780, 0x17FF), (0x3040, 0x30FF),
+             (0x3130, 0x318F), (0x31F0, 0x31FF), (0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xA960, 0xA97F),
+             (0xAC00, 0xD7FF), (0xF900, 0xFAFF), (0xFF66, 0xFF9F), (0x20000, 0x3134F))
+_LETTER_BLOCKS = {(0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xAC00, 0xD7FF), (0xF900, 0xFAFF), (0x20000, 0x3134F)}
 
-    def term_positions(self, text: str) -> dict[str, list[int]]:
-        """Each term of `text` and its positions, exactly as the chain numbers them: a token's
-        place among all tokens for the first term kept, then one more for each term after it
-        (Whoosh's StopFilter renumbers the tokens it keeps)."""
-        term = self.__dict__.get("_term") or self._make_term()
-        words = list(map(term, TOKEN.findall(text)))  # None for a dropped token (never "")
-        kept = list(filter(None, words))
-        if not kept:
-            return {}
-        return _positions(kept, words.index(kept[0]))  # (the first kept token: none before it is)
 
-    def terms_with_chars(self, text: str) -> list[tuple[str, int, int]]:
-        """(term, start, end) for each token the chain keeps: what it gives with chars=True,
-        in one pass (snippets mark phrases with these)."""
-        term = self.__dict__.get("_term") or self._make_term()
-        out = []
-        for m in TOKEN.finditer(text):
-            word = term(m.group())
-            if word is not None:
-                out.append((word, m.start(), m.end()))
-        return out
+def _is_wordish(c: str) -> bool:
+    return c.isalnum() or unicodedata.category(c) in ("Mn", "Mc", "Me")
 
-    def spell_words(self, text: str) -> list[str]:
-        """The words of `text` as the chain keeps them but unstemmed, each once, sorted: what
-        Whoosh's `spellable_words` gives (the chain run with no_morph=True), in one pass."""
-        if "_unstemmed" not in self.__dict__:
-            self._make_term()
-        words = set(map(self._unstemmed, TOKEN.findall(text)))
-        words.discard(None)
-        return sorted(words)
 
+def _class(ranges) -> str:
+    out = []
+    for a, b in ranges:
+        out.append(re.escape(chr(a)) if a == b else f"{re.escape(chr(a))}-{re.escape(chr(b))}")
+    return "".join(out)
+
+
+def _runs(codes) -> list[tuple[int, int]]:
+    runs: list[list[int]] = []
+    for c in codes:
+        if runs and runs[-1][1] == c - 1:
+            runs[-1][1] = c
+        else:
+            runs.append([c, c])
+    return [(a, b) for a, b in runs]
+
+
+def _unspaced_ranges() -> list[tuple[int, int]]:
+    """_UNSPACED without its punctuation (`・`, `๏`, `។`): the big ideograph and syllable blocks
+    are letters throughout and taken whole, the small alphabetic ones checked character by character."""
+    codes = []
+    for a, b in _UNSPACED:
+        if (a, b) in _LETTER_BLOCKS:
+            continue
+        codes.extend(c for c in range(a, b + 1) if _is_wordish(chr(c)))
+    return sorted(_runs(codes) + list(_LETTER_BLOCKS))
+
+
+# Combining marks outside those scripts (Latin and Cyrillic diacritics typed decomposed, Hebrew
+# points, Arabic harakat, the vowel signs of Indic scripts): parts of a word, which `\w` is not.
+_MARKS = _class(_runs(c for a, b in ((0x0300, 0x0DFF), (0x0F00, 0x0FFF), (0x1AB0, 0x1DFF), (0x20D0, 0x20FF),
+                                     (0xFE20, 0xFE2F))
+                      for c in range(a, b + 1) if unicodedata.category(chr(c)) in ("Mn", "Mc", "Me")))
+_BIGRAM_CHARS = _class(_unspaced_ranges())
+_WORD_CHARS = rf"[^\W{_BIGRAM_CHARS}]"
+_WORD = rf"{_WORD_CHARS}+(?:[{_MARKS}]+{_WORD_CHARS}*)*"
+# A word: word characters (and marks), joined by single inner dots (`u.s`); a run of unspaced
+# script. TOKEN_PATTERN finds both.
+WORD_PATTERN = rf"{_WORD}(?:\.{_WORD})*"
+RUN_PATTERN = rf"[{_BIGRAM_CHARS}]+"
+TOKEN_PATTERN = rf"{RUN_PATTERN}|{WORD_PATTERN}"
+RUN = re.compile(RUN_PATTERN)
+# Text with neither unspaced script nor combining marks (nearly all of it) has the tokens of this
+# much simpler pattern, whose compiling costs a tenth as much at start-up.
+_PLAIN_WORDS = re.compile(r"\w+(?:\.\w+)*")
+_SPECIAL = re.compile(rf"[{_BIGRAM_CHARS}{_MARKS}]")
+
+
+class _Tokens:
+    """TOKEN_PATTERN as a compiled pattern (`findall`, `finditer`, `match`, `fullmatch`), compiled
+    only for text that needs it: the rest is scanned with the plain pattern, which finds the same."""
+
+    def pattern_for(self, text: str) -> re.Pattern:
+        """The compiled pattern that finds TOKEN_PATTERN's tokens in `text` (to scan it many times)."""
+        return _PLAIN_WORDS if _SPECIAL.search(text) is None else _full_tokens()
+
+    def findall(self, text: str, *pos) -> list[str]:
+        return self.pattern_for(text).findall(text, *pos)
+
+    def finditer(self, text: str, *pos):
+        return self.pattern_for(text).finditer(text, *pos)
+
+    def search(self, text: str, *pos):
+        return self.pattern_for(text).search(text, *pos)
+
+    def match(self, text: str, *pos):
+        return self.pattern_for(text).match(text, *pos)
+
+    def fullmatch(self, text: str, *pos):
+        return self.pattern_for(text).fullmatch(text, *pos)
+
+
+@lru_cache(maxsize=None)
+def _full_tokens() -> re.Pattern:
+    return re.compile(TOKEN_PATTERN)
+
+
+TOKEN = _Tokens()
+
+
+def is_run(token: str) -> bool:
+    """Whether a token of TOKEN_PATTERN is a run of unspaced script (indexed as bigrams)."""
+    return RUN.match(token) is not None
+
+
+def bigrams(run: str, start: int = 0) -> list[tuple[str, int, int]]:
+    """A run of unspaced script as (bigram, start, end): overlapping pairs of characters, or the
+    one character of a run of one. Normalised (NFKC: half-width Katakana); the offsets are the
+    run's own characters where normalising kept its length, else the whole run's."""
+    text = unicodedata.normalize("NFKC", run).casefold()
+    same = len(text) == len(run)
+    if len(text) == 1:
+        return [(text, start, start + len(run))]
+    return [(text[i:i + 2], start + i if same else start, start + i + 2 if same else start + len(run))
+            for i in range(len(text) - 1)]
+
+
+# --- folding ------------------------------------------------------------------------------------
+
+# Arabic: alef with madda / hamza above / hamza below / wasla → alef, alef maksura → yeh, teh
+# marbuta → heh (Lucene's ArabicNormalizer); tatweel and harakat dropped.
+_ARABIC = {**{ord(c): "ا" for c in "آأإٱ"}, ord("ى"): "ي", ord("ة"): "ه", ord("ـ"): None,
+           **{c: None for c in range(0x064B, 0x0660)}, 0x0670: None}
+
+
+def _accent_table() -> dict[int, str]:
+    """Latin and Greek letters with diacritics → their base letters (NFKD without its marks),
+    Cyrillic `ё` → `е` (Russian readers write either), and the Latin letters that do not
+    decompose: `æ` → `ae`, `œ` → `oe`, `ø` → `o`, `ł` → `l`, `đ`/`ð` → `d`, `þ` → `th`, `ı` → `i`."""
+    table: dict[int, str] = {}
+    for a, b in ((0x00C0, 0x024F), (0x0370, 0x03FF), (0x1E00, 0x1EFF), (0x1F00, 0x1FFF)):
+        for c in range(a, b + 1):
+            base = "".join(ch for ch in unicodedata.normalize("NFKD", chr(c)) if not unicodedata.combining(ch))
+            if base and base != chr(c):
+                table[c] = base.casefold()
+    table.update({ord("ё"): "е", ord("Ё"): "е", ord("æ"): "ae", ord("œ"): "oe", ord("ø"): "o",
+                  ord("ł"): "l", ord("đ"): "d", ord("ð"): "d", ord("þ"): "th", ord("ı"): "i"})
+    table.update({c: None for c in range(0x0300, 0x0370)})  # marks left over
+    return table
+
+
+ACCENTS = _accent_table()
+
+
+def normalise(word: str) -> str:
+    """A word as the chains see it before stemming: NFKC, case-folded, Arabic normalised."""
+    if word.isascii():
+        return word.lower()
+    word = unicodedata.normalize("NFKC", word).casefold()
+    return word.translate(_ARABIC) if "\u0600" <= max(word) else word
+
+
+def fold(word: str) -> str:
+    """Accents folded, after stemming (Snowball's French, German and Spanish rules read them)."""
+    return word if word.isascii() else word.translate(ACCENTS)
+
+
+@lru_cache(maxsize=None)
+def _stemmer(name: str):
+    import Stemmer  # PyStemmer: Snowball in C
+    return Stemmer.Stemmer(name, 0)
+
+
+# --- the chains ---------------------------------------------------------------------------------
+
+class NewsAnalyzer(Analyzer):
+    """The TEXT chain for one language (`lang`, a code such as `de`; `stoplist`: words dropped,
+    none in the index), as Whoosh runs it for queries, plus `term_positions`: the same chain in
+    one pass for indexing. `for_language(code)` gives the chain of another language."""
+
+    stem = True
+
+    def __init__(self, stoplist=(), minsize=2, maxsize=MAX_TOKEN_CHARS, lang=DEFAULT_LANGUAGE):
+        super().__init__()
+        self.stoplist = frozenset(stoplist)
+        self.min, self.max = minsize, maxsize
+        self.lang = lang
+        self.algorithm = stemmer_name(lang) if self.stem else None
+
+    def __repr__(self):
+        return f"{type(self).__name__}(lang={self.lang!r}, stop={len(self.stoplist)})"
+
+    def __eq__(self, other):
+        return (type(other) is type(self) and self.lang == other.lang and self.stoplist == other.stoplist
+                and (self.min, self.max) == (other.min, other.max))
+
+    def __hash__(self):
+        return hash((type(self), self.lang, self.stoplist, self.min, self.max))
+
+    def for_language(self, lang: str | None) -> "NewsAnalyzer":
+        """This chain for articles in language `lang` (None: the default language)."""
+        return _chain(type(self), self.stoplist, self.min, self.max, lang or DEFAULT_LANGUAGE)
+
+    def has_morph(self) -> bool:
+        """Whether terms are stems (Whoosh then keeps a field's unstemmed words apart for spelling)."""
+        return self.algorithm is not None
+
+    @property
+    def prefix_safe(self) -> bool:
+        """Whether a word's term keeps the word's first letters but the last three (Porter2, or no
+        stemming): snippets then analyse only the words that start like a matched term."""
+        return self.algorithm in (None, "english")
+
+    # the chain, token by token
     def term(self, token: str) -> str | None:
-        """The chain's term for one token of TOKEN_PATTERN (None: dropped), cached."""
+        """The term of one word token (None: dropped); a run of unspaced script → its first bigram."""
+        if is_run(token):
+            return bigrams(token)[0][0]
         return (self.__dict__.get("_term") or self._make_term())(token)
 
     def _make_term(self):
-        _, _, charset, stop, stemmer = self.items
-        charmap, stops, minsize, maxsize, stem = (charset.charmap, stop.stops, stop.min, stop.max,
-                                                  stemmer.stemfn)
-        ignore = stemmer.ignore
+        stops, minsize, maxsize = self.stoplist, self.min, self.max
+        stem = _stemmer(self.algorithm).stemWord if self.algorithm else None
 
-        def unstemmed(token: str) -> str | None:  # the chain but its stemmer
-            word = token.lower().translate(charmap)
+        def unstemmed(token: str) -> str | None:
+            word = normalise(token)
             if len(word) < minsize or (maxsize is not None and len(word) > maxsize) or word in stops:
                 return None
             return word
 
         def term(token: str) -> str | None:
             word = unstemmed(token)
-            return word if word is None or word in ignore else stem(word)
+            if word is None:
+                return None
+            return fold(stem(word) if stem else word)
 
-        self._unstemmed = unstemmed
+        def unstemmed_folded(token: str) -> str | None:
+            word = unstemmed(token)
+            return word if word is None else fold(word)
+
+        self._unstemmed = unstemmed_folded
         self._term = lru_cache(maxsize=200_000)(term)
         return self._term
+
+    def tokens(self, text: str) -> list[tuple[str, int, int]]:
+        """(term, start, end) for each token the chain keeps, in order (a kept token's position
+        is its place in this list)."""
+        term = self.__dict__.get("_term") or self._make_term()
+        out = []
+        if not RUN.search(text):
+            for m in TOKEN.finditer(text):
+                word = term(m.group())
+                if word is not None:
+                    out.append((word, m.start(), m.end()))
+            return out
+        for m in TOKEN.finditer(text):
+            token = m.group()
+            if is_run(token):
+                out.extend(bigrams(token, m.start()))
+            else:
+                word = term(token)
+                if word is not None:
+                    out.append((word, m.start(), m.end()))
+        return out
+
+    def term_positions(self, text: str) -> dict[str, list[int]]:
+        """Each term of `text` and its positions (its places among the kept tokens)."""
+        if not RUN.search(text):
+            term = self.__dict__.get("_term") or self._make_term()
+            return _positions(list(filter(None, map(term, TOKEN.findall(text)))))
+        return _positions([t for t, _, _ in self.tokens(text)])
+
+    def terms_with_chars(self, text: str) -> list[tuple[str, int, int]]:
+        """(term, start, end) for each token the chain keeps (snippets mark phrases with these)."""
+        return self.tokens(text)
+
+    def spell_words(self, text: str) -> list[str]:
+        """The words of `text` unstemmed, each once, sorted, for "did you mean" (the chain run
+        with no_morph=True). Runs of unspaced script are left out: no suggestion is made there."""
+        if "_unstemmed" not in self.__dict__:
+            self._make_term()
+        tokens = TOKEN.findall(text)
+        words = set(map(self._unstemmed, tokens if not RUN.search(text) else
+                        [t for t in tokens if not is_run(t)]))
+        words.discard(None)
+        return sorted(words)
+
+    # Whoosh's analyzer protocol
+    def __call__(self, value, positions=False, chars=False, keeporiginal=False, removestops=True,
+                 start_pos=0, start_char=0, tokenize=True, mode="", no_morph=False, **kwargs):
+        t = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
+        if not tokenize:  # a wildcard's, fuzzy word's or range end's text: folded (and stemmed) whole
+            word = normalise(value)
+            if self.algorithm and not no_morph:
+                word = _stemmer(self.algorithm).stemWord(word)
+            items = [(fold(word), 0, len(value))]
+        elif no_morph:
+            items = [(w, 0, 0) for w in self.spell_words(value)]
+        else:
+            chain_ = self if removestops or not self.stoplist else text_analyzer((), self.lang)
+            items = chain_.tokens(value)
+        for pos, (text, s, e) in enumerate(items):
+            t.text, t.boost, t.stopped = text, 1.0, False
+            if keeporiginal:
+                t.original = value[s:e]
+            if positions:
+                t.pos = start_pos + pos
+            if chars:
+                t.startchar, t.endchar = start_char + s, start_char + e
+            yield t
 
     def __getstate__(self):  # the functions are made again on first use, not pickled into the index
         return {k: v for k, v in self.__dict__.items() if k not in ("_term", "_unstemmed")}
 
 
-# TOKEN_PATTERN without its group, so that `findall` gives whole matches (the same matches).
-TOKEN = re.compile(TOKEN_PATTERN.replace("(", "(?:"), re.UNICODE)
+class NameAnalyzer(NewsAnalyzer):
+    """The NAME chain: the TEXT chain's tokens and folding, without stemming, every token kept."""
+
+    stem = False
+
+    def __init__(self, maxsize=MAX_TOKEN_CHARS, lang=DEFAULT_LANGUAGE):
+        super().__init__(stoplist=(), minsize=1, maxsize=maxsize, lang=lang)
+
+    def for_language(self, lang: str | None) -> "NameAnalyzer":
+        return self
+
+
+@lru_cache(maxsize=None)
+def _chain(cls, stoplist: frozenset, minsize: int, maxsize: int, lang: str) -> NewsAnalyzer:
+    return cls(stoplist, minsize, maxsize, lang)
+
+
+def _positions(words: list[str], first: int = 0) -> dict[str, list[int]]:
+    """Each word and its places in `words`, counted from `first`."""
+    positions: dict[str, list[int]] = {}
+    for pos, word in enumerate(words, first):
+        if word in positions:
+            positions[word].append(pos)
+        else:
+            positions[word] = [pos]
+    return positions
 
 
 class FastPositions(Positions):
@@ -175,47 +437,14 @@ SINGLE_POSITIONS_CACHED = 1 << 16
 SINGLE_POSITIONS: dict[int, bytes] = {}
 
 
-def text_analyzer(stoplist=STOP_WORDS):
-    return NewsAnalyzer(stoplist)
+def text_analyzer(stoplist=(), lang=DEFAULT_LANGUAGE) -> NewsAnalyzer:
+    return _chain(NewsAnalyzer, frozenset(stoplist), 2, MAX_TOKEN_CHARS, lang)
 
 
-class NameAnalyzer(CompositeAnalyzer):
-    """The NAME chain (tokenize, lower-case, fold accents, drop tokens over MAX_TOKEN_CHARS), with
-    `term_positions`: the same terms and positions in one pass, for indexing."""
-
-    def __init__(self, maxsize=MAX_TOKEN_CHARS):
-        super().__init__(RegexTokenizer(TOKEN_PATTERN), LowercaseFilter(), CharsetFilter(accent_map),
-                         StopFilter(stoplist=(), minsize=1, maxsize=maxsize))
-
-    def term_positions(self, text: str) -> dict[str, list[int]]:
-        """Each term of `text` and its positions: every token's place among all tokens, as the
-        chain numbers them (after a dropped overlong token, the kept ones are renumbered on)."""
-        charmap = self.items[2].charmap
-        maxsize = self.items[3].max if len(self.items) > 3 else None  # (an index made before the cap)
-        words = [token.lower().translate(charmap) for token in TOKEN.findall(text)]
-        if maxsize is None or all(len(word) <= maxsize for word in words):
-            return _positions(words)
-        kept = [word for word in words if len(word) <= maxsize]
-        if not kept:
-            return {}
-        return _positions(kept, next(i for i, word in enumerate(words) if len(word) <= maxsize))
-
-
-def _positions(words: list[str], first: int = 0) -> dict[str, list[int]]:
-    """Each word and its places in `words`, counted from `first`."""
-    positions: dict[str, list[int]] = {}
-    for pos, word in enumerate(words, first):
-        if word in positions:
-            positions[word].append(pos)
-        else:
-            positions[word] = [pos]
-    return positions
-
-
-def name_analyzer():
+def name_analyzer() -> NameAnalyzer:
     return NameAnalyzer()
 
 
-TEXT = text_analyzer(())  # every word is indexed: `to be or not to be` is a phrase to find
+TEXT = text_analyzer()  # every word is indexed: `to be or not to be` is a phrase to find
 QUESTION_TEXT = text_analyzer(QUESTION_STOP_WORDS)  # query side, partial-match (OR) pass only
 NAME = name_analyzer()

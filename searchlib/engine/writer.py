@@ -161,6 +161,7 @@ class Writer(SegmentWriter):
         docnum = self.docnum
         docboost = self._doc_boost(fields)
         fieldnames = sorted(name for name in fields if not name.startswith("_"))
+        lang = fields.get("lang")  # the language whose chain analyses the text fields
         self._check_fields(schema, fieldnames)
         perdocwriter.start_doc(docnum)
         vbytes = None
@@ -180,7 +181,7 @@ class Writer(SegmentWriter):
                     direct = self._direct.get(fieldname, False)
                     if direct is False:
                         direct = self._direct[fieldname] = direct_terms(field)
-                    items = direct(value) if direct is not None else None
+                    items = direct(value, lang) if direct is not None else None
                     for tbytes, freq, weight, vbytes in items if items is not None else field.index(value):
                         weight *= fieldboost
                         added += 1
@@ -239,16 +240,18 @@ def direct_terms(field):
     """For a text or name field indexed with a fused pass (analysis.FastPositions), an ID, DATETIME
     or comma-separated KEYWORD field, a function from a value to the list of (term bytes,
     frequency, weight, value bytes) that `field.index(value)` gives (the same, in the same order;
-    None for a value of another type), made without Whoosh's chain of generators, and for a date
+    None for a value of another type; a text field analysed in the document's language), made without Whoosh's chain of generators, and for a date
     each conversion done once rather than once per term; else None."""
     fmt = field.format
     if type(fmt) is FastPositions and hasattr(field.analyzer, "term_positions"):
-        term_positions, encode, shared = field.analyzer.term_positions, fmt.encode_cached, SINGLE_POSITIONS.get
+        analyzer, encode, shared = field.analyzer, fmt.encode_cached, SINGLE_POSITIONS.get
         boost = fmt.field_boost
+        for_language = getattr(analyzer, "for_language", lambda lang: analyzer)
 
-        def text_terms(value):  # FastPositions.word_values, as FieldType.index gives it
+        def text_terms(value, lang=None):  # FastPositions.word_values, as FieldType.index gives it
             if not isinstance(value, str):
                 return None
+            term_positions = for_language(lang).term_positions
             return [(word.encode("utf-8"), 1, boost, shared(poslist[0]) or encode(poslist))
                     if len(poslist) == 1 else
                     (word.encode("utf-8"), len(poslist), len(poslist) * boost, encode(poslist))
@@ -256,11 +259,11 @@ def direct_terms(field):
         return text_terms
     if type(field) is ID and type(field.analyzer) is IDTokenizer and type(fmt) is Existence:
         boost = fmt.field_boost  # (Existence.word_values: the one token, the whole value)
-        return lambda value: [(value.encode("utf-8"), 1, boost, b"")] if type(value) is str else None
+        return lambda value, lang=None: [(value.encode("utf-8"), 1, boost, b"")] if type(value) is str else None
     if type(field) is DATETIME and field.shift_step and type(fmt) is Existence:
         shifts = range(0, field.bits, field.shift_step)
 
-        def date_terms(value):  # NUMERIC.index, DATETIME.to_bytes per shift
+        def date_terms(value, lang=None):  # NUMERIC.index, DATETIME.to_bytes per shift
             if not isinstance(value, datetime):
                 return None
             number = to_sortable(field.numtype, field.bits, field.signed,
@@ -273,7 +276,7 @@ def direct_terms(field):
             and [type(i) for i in items[1:]] == [StripFilter, LowercaseFilter]):
         pattern, boost = items[0].expression, fmt.field_boost
 
-        def keyword_terms(value):  # Frequency.word_values over tokenize | strip | lower-case
+        def keyword_terms(value, lang=None):  # Frequency.word_values over tokenize | strip | lower-case
             if type(value) is not str:
                 return None
             counts: dict[str, int] = {}

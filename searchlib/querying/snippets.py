@@ -12,7 +12,7 @@ import functools
 import re
 from dataclasses import dataclass, field
 
-from ..engine.analysis import TOKEN_PATTERN
+from ..engine.analysis import RUN, TOKEN
 
 WIDTH = 240  # characters in a snippet, about two lines
 # Passages are looked for in the first this many characters of a body (as Elasticsearch's
@@ -50,7 +50,7 @@ def find_matches(text: str, terms: Terms, analyzer) -> list[tuple[int, int]]:
     of the runs of tokens that spell one of `terms.phrases` (longest first where they overlap)."""
     if not terms or not text:
         return []
-    if not terms.phrases:
+    if not terms.phrases and getattr(analyzer, "prefix_safe", True) and not RUN.search(text):
         return _word_matches(text, terms.words, analyzer)
     fused = getattr(analyzer, "terms_with_chars", None)
     tokens = fused(text) if fused else \
@@ -65,10 +65,11 @@ def find_matches(text: str, terms: Terms, analyzer) -> list[tuple[int, int]]:
     for s, e in sorted(spans, key=lambda span: (span[0], -span[1])):
         if not kept or s >= kept[-1][1]:
             kept.append((s, e))
+        elif e > kept[-1][1]:  # overlapping bigrams of one word (`梁振`, `振英`): one span
+            kept[-1] = (kept[-1][0], e)
     return kept
 
 
-_TOKEN = re.compile(TOKEN_PATTERN)
 _IRREGULAR = {"die": "dy", "lie": "ly", "tie": "ty"}  # Porter2's exceptions: dying → die, ...
 
 
@@ -82,10 +83,11 @@ def _word_matches(text: str, words: frozenset[str], analyzer) -> list[tuple[int,
     prefixes = tuple(prefixes | {_IRREGULAR[w] for w in words if w in _IRREGULAR})
     if not prefixes:
         return []
+    pattern = TOKEN.pattern_for(text)
     if _NON_ASCII_LETTER.search(text):
-        candidates = _TOKEN.finditer(text)
+        candidates = pattern.finditer(text)
     else:  # lower() keeps every position; each start is a token's start if no token runs on there
-        candidates = (_TOKEN.match(text, m.start()) for m in _starts(prefixes).finditer(text.lower())
+        candidates = (pattern.match(text, m.start()) for m in _starts(prefixes).finditer(text.lower())
                       if _token_starts_at(text, m.start()))
     term = getattr(analyzer, "term", None)  # NewsAnalyzer's, cached; else the whole chain
     seen: dict[str, bool] = {}
