@@ -27,6 +27,9 @@ class Article:
     number, a record id) when the file holds many. `id` is stable: the URL where known, else
     the path (relative to the index's project folder) plus the record key; the indexer sets it.
 
+    `lang` is an ISO 639-1 code (`en`, `pt`, `zh`) and `region` the region its tag named (`US`,
+    `BR`), as `searchlib.ingest.language.settle` normalises them when a file is parsed.
+
     `dateline` is the wire-service place line ("SALVADOR, Feb 26"); `topics`, `places`, `people`
     and `orgs` are a newswire's controlled category lists (Reuters-21578). `notes` records doubts
     about how the article was read, e.g. an encoding that had to be guessed.
@@ -44,6 +47,7 @@ class Article:
     summary: str | None = None
     date: datetime | None = None
     lang: str | None = None
+    region: str | None = None
     tags: list[str] = field(default_factory=list)
     dateline: str | None = None
     topics: list[str] = field(default_factory=list)
@@ -60,7 +64,7 @@ class Article:
         self.date = to_utc_aware(self.date)
         self.title = clean_line(self.title)
         self.body = clean_text(self.body)
-        for name in ("url", "source", "section", "author", "summary", "lang", "dateline"):
+        for name in ("url", "source", "section", "author", "summary", "lang", "region", "dateline"):
             value = getattr(self, name)
             setattr(self, name, clean_line(value) or None if value is not None else None)
         for name in LIST_FIELDS:

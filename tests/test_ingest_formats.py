@@ -232,7 +232,7 @@ def test_rss_items(tmp_path):
     first, second, third = articles
     assert (first.title, first.url, first.key, first.format) == ("Ferry back & running", "https://g.example/ferry", "g-1", "feed")
     assert first.date == datetime(2022, 10, 4, 19, 0, tzinfo=UTC)  # EST is UTC-5
-    assert (first.author, first.source, first.lang) == ("Jo Bloggs", "Harbour Gazette", "en-gb")
+    assert (first.author, first.source, first.lang, first.region) == ("Jo Bloggs", "Harbour Gazette", "en", "GB")
     assert (first.section, first.tags) == ("Transport", ["Transport", "Harbour"])
     assert first.body == "The ferry sailed.\n\nSecond para." and first.summary == "The ferry is back."
     assert (second.title, second.url, second.body, second.date) == ("Only a title here", "https://g.example/only", "", None)

@@ -90,7 +90,7 @@ def test_date_from_time_tag_and_byline_without_its_date(tmp_path):
     article = page(tmp_path, html)
     assert article.author == "Nathan Willis"
     assert article.date == datetime(2015, 3, 25, 14, 0, tzinfo=UTC)
-    assert (article.lang, article.url) == ("en-GB", "https://news.example/story/1")
+    assert (article.lang, article.region, article.url) == ("en", "GB", "https://news.example/story/1")
     assert "Nathan" not in article.body and "March 25" not in article.body
 
 

@@ -11,7 +11,8 @@ gzip-compressed file (`x.jsonl.gz`) is decompressed only up to `max_file_bytes` 
 that of the inner name, `x.jsonl`), and a format that makes the whole file one article (plain text,
 HTML) is truncated to `max_record_chars`, with a note. Decoding is `charset.decode`'s; when it had
 to guess the encoding, every article from the file carries a note saying so, or, in a Reuters SGML
-file that is UTF-8 but for a few stray bytes, every record holding one of them.
+file that is UTF-8 but for a few stray bytes, every record holding one of them. Every article
+leaves with its language settled (`language.settle`: the declared tag normalised, else detected).
 """
 from __future__ import annotations
 
@@ -31,6 +32,7 @@ from typing import Iterator
 
 from ...article import Article
 from ...errors import ParseError
+from ..language import settle as settle_language
 from ..limits import Limits, current as current_limits, size as _size
 from . import charset
 
@@ -120,6 +122,7 @@ def parse_file(path: Path, limits: Limits | None = None) -> Iterator[Article | P
                     item.notes = [n for n in item.notes if not n.startswith(CUT_OFF_NOTE)]
                 item.notes[:0] = notes
                 cap_words(item, limits)
+                settle_language(item)
             yield item
     except ParseError:
         raise
