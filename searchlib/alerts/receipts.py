@@ -89,11 +89,14 @@ class Verdict:
 
 def make_receipt(index: "Index", results: "Results", *, since=None, until=None, limit: int = 10,
                  offset: int = 0, sort: str = "relevance", fresh: float | None = None,
-                 snippets: int = 1, now: datetime) -> Receipt:
+                 snippets: int = 1, lang=None, now: datetime) -> Receipt:
     """The receipt of `results`, the answer `index.search(results.query, ...)` gave with these
     options at `now` (which relative dates such as `7d` were read against)."""
+    if isinstance(lang, str):
+        lang = [lang]
     asked = {"query": results.query, "since": _when(since), "until": _when(until), "limit": limit,
              "offset": offset, "sort": sort, "fresh": fresh, "snippets": snippets,
+             "lang": list(lang) if lang else None,
              "now": now.astimezone(timezone.utc).isoformat(),
              "index": {"path": str(index.path), "generation": index.generation(),
                        "articles": len(index)}}
@@ -160,9 +163,11 @@ def verify_receipt(path: str | os.PathLike, index: "Index") -> Verdict:
     receipt = read_receipt(path)
     asked, then = receipt.asked, receipt.results
     now = datetime.fromisoformat(asked["now"])
+    languages = {"lang": asked["lang"]} if asked.get("lang") else {}  # (only a search that had them)
     results = index.search(asked["query"], since=asked["since"], until=asked["until"],
                            limit=asked["limit"], offset=asked["offset"], sort=asked["sort"],
-                           fresh=asked["fresh"], snippets=asked.get("snippets", 1), now=now)
+                           fresh=asked["fresh"], snippets=asked.get("snippets", 1), now=now,
+                           **languages)
     before = {hit["id"]: hit for hit in then["hits"]}
     after = {hit.id: hit for hit in results}
     changes = []
