@@ -110,17 +110,18 @@ def npl_records(text: str) -> list[tuple[str, str]]:
 
 
 _LISA_DOC = re.compile(r"^Document\s+(\d+)\s*$", re.M)
+_BLANK_LINE = re.compile(r"\n[ \t]*\n")  # (half of LISA's blank lines hold spaces)
 
 
 def lisa_documents(text: str) -> list[tuple[str, str, str]]:
     """LISA's documents: (number, title, abstract); a record is `Document n`, its title (up to the
-    first blank line), its abstract, and a line of `*`."""
+    first blank line, which may hold spaces), its abstract, and a line of `*`."""
     out = []
     starts = list(_LISA_DOC.finditer(text))
     for m, after in zip(starts, [*starts[1:], None]):
         record = text[m.end():after.start() if after else len(text)]
         record = re.sub(r"^\*+\s*$", "", record, flags=re.M).strip("\n")
-        title, _, body = record.partition("\n\n")
+        title, body = (_BLANK_LINE.split(record, maxsplit=1) + [""])[:2]
         out.append((str(int(m.group(1))), one_line(title), one_line(body)))
     return out
 

@@ -33,7 +33,7 @@ LITTLE RESEARCH.
 ********************************************
 Document   12
 XXV ALL INDIA LIBRARY CONFERENCE 14-18 MAY 1979.
-
+     
 PAPERS OF THE CONFERENCE.
 ********************************************
 """
