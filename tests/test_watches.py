@@ -300,3 +300,22 @@ def test_the_command_line(run, setup):
     assert run("watch", "show", "nosuch", *where).exit_code == 2
     assert run("watch", "rm", "floods", *where).exit_code == 0
     assert run("watch", "list", *where).exit_code == 1
+
+
+def test_a_big_file_committed_in_parts_keeps_the_stamps_of_its_unchanged_records(tmp_path):
+    """A file of many records is committed a part at a time (its old articles deleted with the
+    first part): the records of later parts still keep their stamps when unchanged."""
+    from searchlib.indexing.update import update_index
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    records = [{"id": f"r{n}", "title": f"Flood record {n}", "body": f"Flood number {n} here."} for n in range(12)]
+    big = corpus / "big.jsonl"
+    big.write_text("".join(json.dumps(r) + "\n" for r in records))
+    idx = searchlib.Index(tmp_path / "index")
+    idx.update([corpus], jobs=1)
+    idx.watches.add("floods", "flood")
+    records[9]["body"] = "Flood number 9, corrected."
+    big.write_text("".join(json.dumps(r) + "\n" for r in records))
+    report = update_index(idx.path, [corpus], base=tmp_path, jobs=1, batch_articles=2, segment_postings=40)
+    assert report.commits > 2  # committed in parts
+    assert keys(run_one(idx)) == ["r9"]

@@ -197,6 +197,7 @@ class Run:
         if len(self.done) >= self.batch_files or self._full():
             self.commit()
             self.seen.clear()
+            self.carried.forget()  # (bounded memory: an article moved to a file of a later batch is new)
 
     @property
     def stamp(self) -> int:

@@ -64,6 +64,10 @@ class Carried:
                 self._known[fields["id"]] = (entered, text_key(fields.get("title"), fields.get("summary"),
                                                                fields.get("body")))
 
+    def forget(self) -> None:
+        """Drop what `remember` noted (the files it was noted for are written)."""
+        self._known.clear()
+
     def stamp(self, article, stamp: int) -> int:
         """The article's stamp: its old one if its text is the same, else `stamp`."""
         old = self._known.get(article.id)
