@@ -85,6 +85,11 @@ def test_a_watch_remembers_nothing_of_an_article_deleted_and_restored_with_the_s
     """Deleted and indexed again later: it entered the index again, so it is new again."""
     idx, corpus = setup
     idx.watches.add("floods", "flood")
+    put(corpus, "e", "Flood for a moment", "Indexed, then deleted before the watch ran.")
+    idx.update([corpus], jobs=1)
+    (corpus / "e.jsonl").unlink()
+    idx.update([corpus], jobs=1)
+    assert run_one(idx).new == 0
     saved = (corpus / "a.jsonl").read_text()
     (corpus / "a.jsonl").unlink()
     idx.update([corpus], jobs=1)

@@ -9,9 +9,14 @@ come newest first by publication date (undated last, then by stamp).
 """
 from __future__ import annotations
 
+import sys
+from array import array
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Sequence
+
+from whoosh.columns import NumericColumn
 
 from ..dates import to_utc_aware
 from ..engine.schema import SCHEMA, SNIPPET_FIELD
@@ -60,14 +65,29 @@ def head_of(searcher) -> int:
 
 
 def _stamps(reader):
-    """(document number, stamp) of every live article."""
-    if ENTERED not in reader.schema or not reader.has_column(ENTERED):
+    """(document number, stamp) of every live article, read a segment's column at once."""
+    if ENTERED not in reader.schema:
         return
-    column = reader.column_reader(ENTERED)
-    deletions = reader.has_deletions()
-    for docnum, stamp in enumerate(column):
-        if stamp and not (deletions and reader.is_deleted(docnum)):
-            yield docnum, stamp
+    for sub, offset in reader.leaf_readers():
+        if not sub.has_column(ENTERED):
+            continue
+        deleted = sub.deleted_docs_set if sub.has_deletions() else ()  # (a cached property)
+        for docnum, stamp in enumerate(_column(sub)):
+            if stamp and docnum not in deleted:
+                yield offset + docnum, stamp
+
+
+def _column(reader) -> Sequence[int]:
+    """The segment's `entered` column as numbers: its bytes read at once where it is the plain
+    big-endian array Whoosh's NumericColumn writes (one Python call per article otherwise: 1 s
+    per million articles, for each watch)."""
+    column = reader.column_reader(ENTERED, translate=False)
+    if isinstance(column, NumericColumn.Reader) and column._typecode == "Q" and column._default == 0:
+        values = array("Q", column._dbfile.get(column._basepos, column._count * 8))
+        if sys.byteorder == "little":
+            values.byteswap()
+        return values
+    return list(column)
 
 
 def find_arrivals(searcher, query: str, *, after: int, head: int | None = None,
