@@ -129,3 +129,14 @@ def test_an_index_of_one_language_parses_a_query_once():
     body = [q for q in both.subqueries[0].subqueries if getattr(q, "subqueries", None)
             and q.subqueries[0].fieldname == "body"]
     assert sorted(t.text for t in body[0].subqueries) == ["strass", "strassen"]
+
+
+@pytest.mark.parametrize("query, marked", [
+    ("เศรษฐกิจ", ["เศรษฐกิจ"]),                 # Thai: the word's bigrams, one span
+    ("الامارات", ["الإمارات"]),                  # Arabic: the form written, found by the normalised one
+    ("елка", ["ёлку"]),
+    ("Ｈｏｕｓｅｓ", ["Houses"]),               # full-width query, the text's own form marked
+])
+def test_snippets_mark_matches_in_every_script(index, query, marked):
+    (hit,) = index.search(query)
+    assert [hit.snippet[s:e] for s, e in hit.highlights] == marked

@@ -130,7 +130,12 @@ RUN = re.compile(RUN_PATTERN)
 # Text with neither unspaced script nor combining marks (nearly all of it) has the tokens of this
 # much simpler pattern, whose compiling costs a tenth as much at start-up.
 _PLAIN_WORDS = re.compile(r"\w+(?:\.\w+)*")
-_SPECIAL = re.compile(rf"[{_BIGRAM_CHARS}{_MARKS}]")
+_SPECIAL_CHARS = rf"[{_BIGRAM_CHARS}{_MARKS}]"
+
+
+@lru_cache(maxsize=None)
+def _special() -> re.Pattern:
+    return re.compile(_SPECIAL_CHARS)  # (6 ms to compile: only once some text is not ASCII)
 
 
 class _Tokens:
@@ -139,7 +144,9 @@ class _Tokens:
 
     def pattern_for(self, text: str) -> re.Pattern:
         """The compiled pattern that finds TOKEN_PATTERN's tokens in `text` (to scan it many times)."""
-        return _PLAIN_WORDS if _SPECIAL.search(text) is None else _full_tokens()
+        if text.isascii() or _special().search(text) is None:
+            return _PLAIN_WORDS
+        return _full_tokens()
 
     def findall(self, text: str, *pos) -> list[str]:
         return self.pattern_for(text).findall(text, *pos)
@@ -163,6 +170,11 @@ def _full_tokens() -> re.Pattern:
 
 
 TOKEN = _Tokens()
+
+
+def has_runs(text: str) -> bool:
+    """Whether `text` holds any unspaced script (ASCII text, most of it, is known not to)."""
+    return not text.isascii() and RUN.search(text) is not None
 
 
 def is_run(token: str) -> bool:
@@ -206,7 +218,7 @@ def _accent_table() -> dict[int, str]:
     return table
 
 
-ACCENTS = _accent_table()
+_accents = lru_cache(maxsize=None)(_accent_table)
 
 
 def normalise(word: str) -> str:
@@ -219,7 +231,7 @@ def normalise(word: str) -> str:
 
 def fold(word: str) -> str:
     """Accents folded, after stemming (Snowball's French, German and Spanish rules read them)."""
-    return word if word.isascii() else word.translate(ACCENTS)
+    return word if word.isascii() else word.translate(_accents())
 
 
 @lru_cache(maxsize=None)
@@ -304,7 +316,7 @@ class NewsAnalyzer(Analyzer):
         is its place in this list)."""
         term = self.__dict__.get("_term") or self._make_term()
         out = []
-        if not RUN.search(text):
+        if not has_runs(text):
             for m in TOKEN.finditer(text):
                 word = term(m.group())
                 if word is not None:
@@ -322,7 +334,7 @@ class NewsAnalyzer(Analyzer):
 
     def term_positions(self, text: str) -> dict[str, list[int]]:
         """Each term of `text` and its positions (its places among the kept tokens)."""
-        if not RUN.search(text):
+        if not has_runs(text):
             term = self.__dict__.get("_term") or self._make_term()
             return _positions(list(filter(None, map(term, TOKEN.findall(text)))))
         return _positions([t for t, _, _ in self.tokens(text)])
@@ -337,7 +349,7 @@ class NewsAnalyzer(Analyzer):
         if "_unstemmed" not in self.__dict__:
             self._make_term()
         tokens = TOKEN.findall(text)
-        words = set(map(self._unstemmed, tokens if not RUN.search(text) else
+        words = set(map(self._unstemmed, tokens if not has_runs(text) else
                         [t for t in tokens if not is_run(t)]))
         words.discard(None)
         return sorted(words)

@@ -12,7 +12,7 @@ import functools
 import re
 from dataclasses import dataclass, field
 
-from ..engine.analysis import RUN, TOKEN
+from ..engine.analysis import TOKEN, has_runs
 
 WIDTH = 240  # characters in a snippet, about two lines
 # Passages are looked for in the first this many characters of a body (as Elasticsearch's
@@ -50,7 +50,7 @@ def find_matches(text: str, terms: Terms, analyzer) -> list[tuple[int, int]]:
     of the runs of tokens that spell one of `terms.phrases` (longest first where they overlap)."""
     if not terms or not text:
         return []
-    if not terms.phrases and getattr(analyzer, "prefix_safe", True) and not RUN.search(text):
+    if not terms.phrases and getattr(analyzer, "prefix_safe", True) and not has_runs(text):
         return _word_matches(text, terms.words, analyzer)
     fused = getattr(analyzer, "terms_with_chars", None)
     tokens = fused(text) if fused else \
