@@ -19,6 +19,7 @@ pytest.importorskip("starlette")  # the web extra (installed by the test extra)
 from starlette.testclient import TestClient  # noqa: E402
 
 import searchlib  # noqa: E402
+from searchlib import cli as searchlib_cli  # noqa: E402
 from searchlib.web import app as web_app  # noqa: E402
 from searchlib.web import create_app  # noqa: E402
 
@@ -130,8 +131,34 @@ def test_search_json_equals_the_clis_json_for_the_same_search(site, run):
         assert json.loads(twin.text.splitlines()[-1])["facets"]["date"]  # the timeline is in both
     # the page names that command, and its JSON link is this twin
     html = client.get("/", params={"q": "river flood"}).text
-    assert "<code>search river flood --facet source --facet section" in html
+    assert "<code>search &#39;river flood&#39; --facet source --facet section --facet year --timeline</code>" in html
     assert '<a href="/search.json?q=river+flood">JSON</a>' in html
+
+
+def test_the_terminal_command_shown_runs_as_shown(site, run):
+    """The command a results page names is quoted for a shell, and a query that is a command's
+    name or starts with - is put where the CLI reads it as a query."""
+    import shlex
+    client, index_dir = site
+    for q, shown in (('"river valley" date:>=2022-09', """search '"river valley" date:>=2022-09' --since 2022"""),
+                     ("stats", "search query stats --since 2022"),
+                     ("-election valley", "search --since 2022 --facet source --facet section --facet year "
+                                          "--timeline -- '-election valley'")):
+        html = client.get("/", params={"q": q, "since": "2022"}).text
+        (code,) = re.findall(r"In the terminal: <code>([^<]+)</code>", html)
+        command = code.replace("&#39;", "'").replace("&#34;", '"').replace("&gt;", ">").replace("&amp;", "&")
+        assert command.startswith(shown), command
+        args = shlex.split(command)[1:]
+        twin = client.get("/search.json", params={"q": q, "since": "2022"}).text
+        assert cli_json(run, "--json", "--index", str(index_dir), *args) == twin
+    assert set(web_app.COMMANDS) == set(searchlib_cli.cli.commands)
+
+
+def test_each_hit_shows_its_date_source_section_and_author(site):
+    client, _ = site
+    html = client.get("/", params={"q": "alpha"}).text
+    assert '<p class="meta">2022-09-06T11:50:00Z · <span class="source">North Desk</span> · Weather · Ann Lee · ' \
+           '<span class="id">corpus/fixture.jsonl#alpha</span></p>' in html
 
 
 def test_article_similar_and_stats_json_equal_the_clis(site, run):

@@ -13,6 +13,7 @@ is opened read-only, once, and its searcher follows new commits (the cron job's)
 from __future__ import annotations
 
 import re
+import shlex
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit
@@ -47,6 +48,9 @@ HEADERS = {
     "referrer-policy": "no-referrer",
 }
 NDJSON = "application/x-ndjson; charset=utf-8"
+# The CLI's command names (cli.py's; kept equal by a test): a query that is one of them is
+# written `search query NAME` in the command a results page shows, as the CLI reads it.
+COMMANDS = ("query", "index", "parse", "show", "similar", "stats", "serve", "verify", "watch")
 _YEAR_LIKE = re.compile(r"(\d{4})(?:-(\d{2}))?(?:-(\d{2}))?")
 _DECADE = re.compile(r"(\d{4})s")
 _CENTURY = re.compile(r"(\d{4})-(\d{4})")
@@ -125,7 +129,13 @@ class State:
         for name in self.facets:
             args += ["--facet", name]
         args.append("--timeline")
-        return args + ["--", self.q] if self.q.startswith("-") else [self.q] + args
+        if self.q.startswith("-"):
+            return args + ["--", self.q]
+        return (["query"] if self.q in COMMANDS else []) + [self.q] + args
+
+    def cli_command(self) -> str:
+        """The same search as a command line to paste into a shell (quoted where needed)."""
+        return shlex.join(["search", *self.cli_args()])
 
 
 def _whole(params, name: str, default: int, least: int, most: int | None) -> int:
@@ -316,7 +326,7 @@ class Site:
             partial_note=render.partial_note(results.complete) if results.partial else None,
             panels=facet_panels(state, results.facets),
             bars=timeline_bars(state, results.facets.get("date", [])),
-            pages=page_links(state, results.total), cli=state.cli_args())
+            pages=page_links(state, results.total), cli=state.cli_command())
 
     async def results_json(self, request: Request) -> Response:
         try:
