@@ -303,6 +303,8 @@ def test_the_command_line(run, setup):
     failed = run("watch", "run", "floods", "nosuch", *where)
     assert failed.exit_code == 2 and "watch 'nosuch': no such watch" in failed.stderr
     assert run("watch", "show", "nosuch", *where).exit_code == 2
+    assert json.loads(run(*where, "watch", "show", "floods", "--json").output)["name"] == "floods"  # options first
+    assert run(*where, "watch", "run", "--wait", "1").exit_code == 1
     assert run("watch", "rm", "floods", *where).exit_code == 0
     assert run("watch", "list", *where).exit_code == 1
 
