@@ -275,7 +275,9 @@ def test_names_and_duplicates_are_refused(setup):
     with pytest.raises(UnknownWatchError):
         idx.watches.remove("nosuch")
     assert [w.name for w in idx.watches.list()] == ["floods"]
+    (idx.path / "watches.json.999999.tmp").write_text("{")  # left by a writer killed mid-write
     assert idx.watches.remove("floods").query == "flood"
+    assert not (idx.path / "watches.json.999999.tmp").exists()
     assert idx.watches.list() == []
 
 

@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 LOCK_NAME = "watches.lock"
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")  # also a feed's file name: NAME.atom
 STORE_VERSION = 1
+_TEMP = re.compile(re.escape(WATCHES_FILE) + r"\.[0-9]+\.tmp")  # as index.py's _OUR_NAMES has it
 
 
 @dataclass
@@ -256,6 +257,9 @@ class Watches:
         """Replace watches.json atomically: a crash leaves the old file or the new one."""
         path = self.folder / WATCHES_FILE
         temp = self.folder / f"{WATCHES_FILE}.{os.getpid()}.tmp"
+        for left in self.folder.glob(f"{WATCHES_FILE}.*.tmp"):  # a killed writer's (the lock is ours)
+            if _TEMP.fullmatch(left.name) and left.is_file() and not left.is_symlink():
+                left.unlink()
         text = json.dumps({"version": STORE_VERSION, "watches": watches}, indent=2, ensure_ascii=False)
         fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0), 0o600)
         try:
