@@ -379,6 +379,19 @@ def test_new_commits_are_seen_without_a_restart(tmp_path):
         assert "<mark>Lighthouse</mark> keeper retires" in client.get("/", params={"q": "lighthouse"}).text
 
 
+def test_a_rebuild_swapped_in_under_the_page_is_seen_without_a_restart(tmp_path):
+    from searchlib.index import rebuild_index
+    index_of(tmp_path).close()
+    with TestClient(create_app(tmp_path / "index"), base_url="http://127.0.0.1") as client:
+        assert json.loads(client.get("/search.json", params={"q": "lighthouse"}).text)["total"] == 0
+        write_records(tmp_path / "corpus", {"zeta": {"title": "Lighthouse keeper retires",
+                                                      "body": "The lighthouse goes dark."}})
+        rebuild_index(tmp_path / "index", [tmp_path / "corpus"], jobs=1)
+        last = json.loads(client.get("/search.json", params={"q": "lighthouse OR valley"}).text.splitlines()[-1])
+        assert last["total"] == 1  # the new index alone: the old articles went with the old one
+        assert "<p>1 article. Type words" in client.get("/").text
+
+
 # --- search serve --------------------------------------------------------------------------
 
 def test_serve_says_where_it_listens_and_warns_beyond_localhost(site, run, monkeypatch):
@@ -389,10 +402,11 @@ def test_serve_says_where_it_listens_and_warns_beyond_localhost(site, run, monke
     local = run("serve", "--index", str(index_dir), "--port", "0")
     assert local.exit_code == 0, local.output
     port = served[-1][1]
-    assert local.stderr == f"serving the index at http://127.0.0.1:{port}/ (Ctrl-C stops)\n" and local.stdout == ""
+    assert local.stderr == f"serving the index at http://127.0.0.1:{port}/, to this machine only (Ctrl-C stops)\n" and local.stdout == ""
     wide = run("serve", "--index", str(index_dir), "--host", "0.0.0.0", "--port", "0")
     assert wide.exit_code == 0 and served[-1][0] == "0.0.0.0"
-    assert "search: warning: listening beyond this machine" in wide.stderr
+    assert wide.stderr.startswith(f"serving the index at http://0.0.0.0:{served[-1][1]}/ (Ctrl-C stops)\n"
+                                  "search: warning: listening beyond this machine")
 
 
 def test_serve_errors_are_one_line_and_exit_2(site, run, monkeypatch, tmp_path):
