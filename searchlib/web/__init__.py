@@ -63,9 +63,9 @@ def is_local(sock: socket.socket) -> bool:
 
 def serve(index_path: str | os.PathLike, host: str = "127.0.0.1", port: int = 8000, *,
           ready: Callable[[str, bool], None] | None = None) -> None:
-    """Serve the index's web page until interrupted. The index is opened first (a missing one is
-    IndexNotFoundError) and the port taken (ListenError); then `ready(url, local)` is called, so
-    the caller can say where it listens and whether only this machine can reach it."""
+    """Serve the index's web page until interrupted. The port is taken first (ListenError), then
+    the index opened (a missing one is IndexNotFoundError); then `ready(url, local)` is called,
+    so the caller can say where it listens and whether only this machine can reach it."""
     require()
     import uvicorn
     sock = listen(host, port)

@@ -48,9 +48,9 @@ HEADERS = {
     "referrer-policy": "no-referrer",
 }
 NDJSON = "application/x-ndjson; charset=utf-8"
-# The CLI's command names (cli.py's; kept equal by a test): a query that is one of them is
-# written `search query NAME` in the command a results page shows, as the CLI reads it.
-COMMANDS = ("query", "index", "parse", "show", "similar", "stats", "serve", "verify", "watch")
+# A query that could be a command's name (`stats`, and any command added later) is written
+# `search query WORD` in the command a results page shows, as the CLI reads it.
+_COMMAND_LIKE = re.compile(r"[a-z][a-z0-9_-]*")
 _YEAR_LIKE = re.compile(r"(\d{4})(?:-(\d{2}))?(?:-(\d{2}))?")
 _DECADE = re.compile(r"(\d{4})s")
 _CENTURY = re.compile(r"(\d{4})-(\d{4})")
@@ -131,7 +131,7 @@ class State:
         args.append("--timeline")
         if self.q.startswith("-"):
             return args + ["--", self.q]
-        return (["query"] if self.q in COMMANDS else []) + [self.q] + args
+        return (["query"] if _COMMAND_LIKE.fullmatch(self.q) else []) + [self.q] + args
 
     def cli_command(self) -> str:
         """The same search as a command line to paste into a shell (quoted where needed)."""
