@@ -163,6 +163,22 @@ def test_each_hit_shows_its_date_source_section_and_author(site):
            '<span class="id">corpus/fixture.jsonl#alpha</span></p>' in html
 
 
+def test_a_language_filter_is_in_the_url_the_form_and_the_twin_as_with_lang(site, run):
+    client, index_dir = site
+    english = client.get("/", params={"q": "valley", "lang": "en-US"}).text
+    assert "4 matching articles · language en-US" in english
+    assert '<input type="hidden" name="lang" value="en-US">' in english
+    assert '<a class="clear-lang" href="/?q=valley">all languages</a>' in english
+    assert "--lang en-US" in english
+    assert "0 matching articles" in client.get("/", params={"q": "valley", "lang": "de,fr"}).text
+    for lang in ("en-US", "de,fr"):
+        twin = client.get("/search.json", params={"q": "valley", "lang": lang}).text
+        assert twin == cli_json(run, "valley", "--lang", lang, *PAGE_FACETS, "--json", "--index", str(index_dir))
+    bad = client.get("/", params={"q": "valley", "lang": "zz"})
+    assert bad.status_code == 400 and "bad argument lang=" in bad.text
+    assert web_app.State(q="a", lang="de").url(page=2) == "/?q=a&lang=de&page=2"
+
+
 def test_article_similar_and_stats_json_equal_the_clis(site, run):
     client, index_dir = site
     where = ["--index", str(index_dir)]
@@ -354,8 +370,8 @@ def test_a_timeline_bar_narrows_the_dates_and_the_state_round_trips(site):
         "q": "valley", "since": "2022-09", "until": "2022-09"}
     september = client.get(href.replace("&amp;", "&")).text
     assert "2 matching articles" in september and "Beta election result" in september
-    state = web_app.State(q="a b", since="2022", until="2023-01", sort="oldest", fresh=True, page=3,
-                          limit=5, snippets=2, facets=("author", "month"))
+    state = web_app.State(q="a b", since="2022", until="2023-01", lang="de,fr", sort="oldest", fresh=True,
+                          page=3, limit=5, snippets=2, facets=("author", "month"))
     url = state.url(page=3)
 
     class Params(dict):

@@ -63,6 +63,7 @@ class State:
     q: str = ""
     since: str = ""
     until: str = ""
+    lang: str = ""  # language codes as `--lang` takes them (`de,fr`); checked by Index.search
     sort: str = "relevance"
     fresh: bool = False
     page: int = 1
@@ -81,7 +82,7 @@ class State:
         if sort not in SORTS:
             raise ArgumentError("sort", sort, f"use one of {', '.join(SORTS)}")
         state = cls(q=params.get("q", "").strip(), since=params.get("since", "").strip(),
-                    until=params.get("until", "").strip(), sort=sort,
+                    until=params.get("until", "").strip(), lang=params.get("lang", "").strip(), sort=sort,
                     fresh=params.get("fresh", "") not in ("", "0"),
                     page=_whole(params, "page", 1, 1, None),
                     limit=_whole(params, "limit", settings.DEFAULT_LIMIT, 1, MAX_LIMIT),
@@ -96,7 +97,7 @@ class State:
         """This state's URL, with `changes` (any change but a page's goes back to page 1)."""
         state = replace(self, **({"page": 1} | changes))
         pairs = [(name, value) for name, value in (
-            ("q", state.q), ("since", state.since), ("until", state.until),
+            ("q", state.q), ("since", state.since), ("until", state.until), ("lang", state.lang),
             ("sort", state.sort if state.sort != "relevance" else ""), ("fresh", "1" if state.fresh else ""),
             ("limit", state.limit if state.limit != settings.DEFAULT_LIMIT else ""),
             ("snippets", state.snippets if state.snippets != 1 else ""),
@@ -113,7 +114,7 @@ class State:
     def cli_args(self) -> list[str]:
         """The same search as `search` arguments: its --json prints what /search.json does."""
         args = []
-        for name, value in (("--since", self.since), ("--until", self.until)):
+        for name, value in (("--since", self.since), ("--until", self.until), ("--lang", self.lang)):
             if value:
                 args += [name, value]
         if self.sort != "relevance":
@@ -302,6 +303,7 @@ class Site:
 
     def search(self, state: State):
         return self.index.search(state.q, since=state.since or None, until=state.until or None,
+                                 lang=state.lang or None,
                                  limit=state.limit, offset=(state.page - 1) * state.limit,
                                  sort=state.sort, snippets=state.snippets, facets=state.asked,
                                  fresh=settings.FRESH_HALF_LIFE if state.fresh else None)
