@@ -140,3 +140,9 @@ def test_an_index_of_one_language_parses_a_query_once():
 def test_snippets_mark_matches_in_every_script(index, query, marked):
     (hit,) = index.search(query)
     assert [hit.snippet[s:e] for s, e in hit.highlights] == marked
+
+
+def test_did_you_mean_knows_each_languages_stems(index):
+    # `Straßen` is in no article as written, but its German stem is: a known word, left alone
+    assert index.search("Straßen").suggestion is None
+    assert index.search("Strase").suggestion == "strasse"   # a typo is still respelt

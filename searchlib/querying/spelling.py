@@ -17,6 +17,7 @@ import re
 from whoosh.support.levenshtein import distance as whoosh_distance
 
 from ..engine.schema import DEFAULT_FIELDS, SCHEMA, SNIPPET_FIELD
+from .languages import languages_in
 
 _WORD = re.compile(r"(?<![\w:.'’*?~^-])([^\W\d_]{3,30})(?![\w:*?~^'’])")  # 30: longer is no word
 _OPERATORS = {"AND", "OR", "NOT", "ANDNOT", "ANDMAYBE", "TO"}
@@ -32,11 +33,12 @@ def suggest(reader, text: str) -> str | None:
     there is nothing to correct. Words inside quotes, field:values and operators are left alone."""
     changed, out, last = False, [], 0
     quoted = _quoted_ranges(text)
+    languages = languages_in(reader)
     for m in _WORD.finditer(text):
         word = m.group(1)
         if word in _OPERATORS or any(a <= m.start() < b for a, b in quoted):
             continue
-        better = _correct(reader, word)
+        better = _correct(reader, word, languages)
         if better and better != word.lower():
             out.append(text[last:m.start()] + better)
             last, changed = m.end(), True
@@ -51,29 +53,37 @@ def _frequency(reader, stem: str) -> int:
     return max(reader.doc_frequency(name, stem) for name in DEFAULT_FIELDS)
 
 
-def _stem(word: str) -> str | None:
-    stems = [t.text for t in SCHEMA[SNIPPET_FIELD].analyzer(word)]
+def _stem(word: str, lang: str | None = None) -> str | None:
+    stems = [t.text for t in SCHEMA[SNIPPET_FIELD].analyzer.for_language(lang)(word)]
     return stems[0] if len(stems) == 1 else None  # None: a stop word, or several tokens
 
 
-def _correct(reader, word: str) -> str | None:
+def _stems(word: str, languages) -> list[str]:
+    """The word's stem in each language (the first language's first); [] when some language's
+    chain makes several tokens of it (a run of unspaced script) or none."""
+    stems = [_stem(word, lang) for lang in languages]
+    return [] if None in stems else list(dict.fromkeys(stems))
+
+
+def _correct(reader, word: str, languages=(None,)) -> str | None:
     """The best respelling of `word`, or None: for a word no article has, the candidate within
     one or two edits with the most articles per EDIT_PENALTY per edit; for a word at most
     RARE_DOCS articles have, a word one edit away in POPULAR_FACTOR times as many."""
     typed = word.lower()
-    stem = _stem(typed)
-    if stem is None:
+    stems = _stems(typed, languages)  # a word known in any language's form is known
+    if not stems:
         return None
-    known = _frequency(reader, stem)
+    stem = stems[0]
+    known = max(_frequency(reader, s) for s in stems)
     if known > RARE_DOCS:  # a real word is left alone, and costs no lookup
         return None
     maxdist = 1 if known or len(typed) <= 4 else 2
     best, best_key = None, None
     for candidate in _candidates(reader, typed, stem, maxdist):
-        cstem = _stem(candidate)
-        if cstem is None or cstem == stem:
+        cstems = _stems(candidate, languages)
+        if not cstems or set(cstems) & set(stems):
             continue
-        df, distance = _frequency(reader, cstem), _distance(typed, candidate)
+        df, distance = max(_frequency(reader, c) for c in cstems), _distance(typed, candidate)
         if distance > maxdist or not df or df < POPULAR_FACTOR * known:
             continue
         key = (-df / EDIT_PENALTY ** distance, distance, candidate)
@@ -149,8 +159,9 @@ def _surface(reader, stem: str, typed: str, docs: int = SURFACE_DOCS) -> str | N
         for i, docnum in enumerate(reader.postings(name, stem).all_ids()):
             if i == docs:
                 break
-            text = reader.stored_fields(docnum).get(name) or ""
-            for token in analyzer(text, chars=True, mode="index"):
+            fields = reader.stored_fields(docnum)
+            text = fields.get(name) or ""
+            for token in analyzer.for_language(fields.get("lang"))(text, chars=True, mode="index"):
                 if token.text == stem:
                     word = text[token.startchar:token.endchar].lower()
                     seen[word] = seen.get(word, 0) + 1

@@ -1,0 +1,26 @@
+"""Languages: which languages the articles of an index are in, so that a query is analysed with
+the chain of each (engine/analysis.py: one chain per stemmer).
+
+Stage: querying, read from the index's `lang` field (its few distinct values) at each search, so a
+commit that adds a language is seen by the next search.
+"""
+from __future__ import annotations
+
+from ..engine.analysis import DEFAULT_LANGUAGE, stemmer_name
+
+
+def languages_in(reader) -> tuple[str, ...]:
+    """The languages of the indexed articles, one code per stemmer (the default language first,
+    when some article has no language or one analysed as it): a query is analysed with each."""
+    by_stemmer: dict[str | None, str] = {}
+    declared = 0
+    if "lang" in reader.schema:
+        for tbytes in reader.lexicon("lang"):
+            code = tbytes.decode("utf-8")
+            declared += reader.doc_frequency("lang", code)
+            by_stemmer.setdefault(stemmer_name(code), code)
+    default = stemmer_name(DEFAULT_LANGUAGE)
+    if declared < reader.doc_count_all() or default in by_stemmer or not by_stemmer:
+        by_stemmer.pop(default, None)
+        return (DEFAULT_LANGUAGE, *sorted(by_stemmer.values()))
+    return tuple(sorted(by_stemmer.values()))
