@@ -28,7 +28,7 @@ from starlette.staticfiles import StaticFiles
 from .. import render, settings
 from ..errors import ArgumentError, ArticleNotFoundError, SearchlibError
 from ..index import Index
-from ..querying.facets import DATE_FACETS, FACETS, LIST_FACETS, NONE, UNDATED
+from ..querying.facets import DATE_FACETS, FACETS, NONE, UNDATED
 from ..querying.searching import SORTS
 
 HERE = Path(__file__).parent
@@ -279,8 +279,7 @@ def _environment() -> Environment:
                       trim_blocks=True, lstrip_blocks=True)
     env.filters["safe_text"] = render.safe
     env.globals.update(marked=marked, shown_date=render.shown_date, safe_href=safe_href,
-                       meta_parts=render.meta_parts, SORTS=SORTS, FACETS=FACETS,
-                       LIST_FACETS=LIST_FACETS, BAR_WIDTH=BAR_WIDTH, CHART_HEIGHT=CHART_HEIGHT,
+                       SORTS=SORTS, BAR_WIDTH=BAR_WIDTH, CHART_HEIGHT=CHART_HEIGHT,
                        MAX_WINDOW=MAX_WINDOW)
     return env
 
