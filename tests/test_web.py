@@ -329,6 +329,8 @@ def test_query_bounds_apply(site):
     assert too_long.status_code == 400 and "characters long; the most is 4,096 characters" in too_long.text
     for params, words in (({"q": "flood", "limit": "101"}, "limit"), ({"q": "flood", "limit": "0"}, "limit"),
                           ({"q": "flood", "page": "0"}, "page"), ({"q": "flood", "page": "x"}, "page"),
+                          ({"q": "flood", "limit": "\u00b2"}, "limit"),  # a digit to isdigit(), not to int()
+                          ({"q": "flood", "page": "9" * 5000}, "page"),  # past int()'s digit limit
                           ({"q": "flood", "page": "1001"}, "at most the first 10,000 hits"),
                           ({"q": "flood", "snippets": "21"}, "snippets"),
                           ({"q": "flood", "facet": "colour"}, "facet"),
@@ -339,6 +341,8 @@ def test_query_bounds_apply(site):
         assert page.status_code == 400 and words in page.text, (params, page.text[-600:])
         twin = client.get("/search.json", params=params)
         assert twin.status_code == 400 and words in json.loads(twin.text)["error"]
+    similar = client.get("/similar.json", params={"id": ALPHA, "limit": "\u00b2"})
+    assert similar.status_code == 400 and "limit" in json.loads(similar.text)["error"]
 
 
 # --- the state in the URL --------------------------------------------------------------------

@@ -54,6 +54,7 @@ _COMMAND_LIKE = re.compile(r"[a-z][a-z0-9_-]*")
 _YEAR_LIKE = re.compile(r"(\d{4})(?:-(\d{2}))?(?:-(\d{2}))?")
 _DECADE = re.compile(r"(\d{4})s")
 _CENTURY = re.compile(r"(\d{4})-(\d{4})")
+_WHOLE = re.compile(r"[0-9]{1,18}")
 
 
 @dataclass(frozen=True)
@@ -143,7 +144,9 @@ def _whole(params, name: str, default: int, least: int, most: int | None) -> int
     raw = params.get(name, "").strip()
     if not raw:
         return default
-    if not raw.isdigit() or int(raw) < least or (most is not None and int(raw) > most):
+    # ASCII digits only, and few (str.isdigit() takes '²', which int() refuses, and int() refuses
+    # more than 4,300 digits): anything else is the user's error, not a crash
+    if not _WHOLE.fullmatch(raw) or int(raw) < least or (most is not None and int(raw) > most):
         span = f"from {least} to {most}" if most is not None else f"{least} or more"
         raise ArgumentError(name, raw, f"give a whole number {span}")
     return int(raw)
