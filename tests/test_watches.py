@@ -328,3 +328,17 @@ def test_a_big_file_committed_in_parts_keeps_the_stamps_of_its_unchanged_records
     report = update_index(idx.path, [corpus], base=tmp_path, jobs=1, batch_articles=2, segment_postings=40)
     assert report.commits > 2  # committed in parts
     assert keys(run_one(idx)) == ["r9"]
+
+
+def test_a_watch_finds_articles_in_other_languages_as_a_search_does(tmp_path):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    put(corpus, "en", "Street works", "The streets are closed.")
+    idx = searchlib.Index(tmp_path / "index")
+    idx.update([corpus], jobs=1)
+    idx.watches.add("streets", "Straßen")
+    (corpus / "de.jsonl").write_text(json.dumps({"id": "de", "lang": "de", "title": "Die Straße",
+                                                 "body": "Die Straße ist gesperrt."}) + "\n")
+    idx.update([corpus], jobs=1)
+    assert [h.id for h in idx.search("Straßen")] == [f"{corpus.name}/de.jsonl#de"]
+    assert keys(run_one(idx, "streets")) == ["de"]

@@ -21,6 +21,7 @@ from whoosh.columns import NumericColumn
 from ..dates import to_utc_aware
 from ..engine.schema import SCHEMA, SNIPPET_FIELD
 from ..indexing.stamps import ENTERED
+from ..querying.languages import languages_in
 from ..querying.query import parse_query
 from ..querying.searching import Hit
 from ..querying.snippets import Terms, make_snippets
@@ -96,8 +97,10 @@ def find_arrivals(searcher, query: str, *, after: int, head: int | None = None,
     """The articles matching `query` (parsed as a search would, `now` pinning relative dates)
     stamped after `after` and at most `head` (default: the index's head now), published within
     [since, until) (naive UTC bounds, as `dates.parse_window` gives) if given."""
-    q = parse_query(query, now)  # (QueryError for a query the index can no longer take)
     reader = searcher.reader()
+    # (QueryError for a query the index can no longer take); analysed in each language of the
+    # index, as a search is
+    q = parse_query(query, now, languages=languages_in(reader))
     stamps = dict(_stamps(reader))
     if head is None:
         head = max(stamps.values(), default=0)
