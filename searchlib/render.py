@@ -120,9 +120,22 @@ def hit_lines(hit, style: Style) -> list[str]:
              if hit.title else "(untitled)")
     meta = " · ".join(one_line(x) for x in meta_parts(hit))
     lines = [title, f"{GREEN}{meta}{RESET}" if style.color else meta]
+    if getattr(hit, "copies", 1) > 1:
+        lines.append(one_line(copies_note(hit)))
     lines += ["  " + marked(f.text, f.spans, style).replace("\n", " ")
               for f in hit.fragments or [] if f.text]
     return lines + [""]
+
+
+def copies_note(hit, most: int = 3) -> str:
+    """`+36 other outlets (AP, The Guardian, …)`: the hit's story's other copies (stories)."""
+    others, outlets = hit.copies - 1, list(hit.outlets)
+    named = ", ".join(outlets[:most]) + (", …" if len(outlets) > most else "")
+    if len(outlets) == others:  # each copy in an outlet of its own
+        noun = "outlet" if others == 1 else "outlets"
+    else:
+        noun = "copy" if others == 1 else "copies"
+    return f"+{others} other {noun}" + (f" ({named})" if named else "")
 
 
 def results_lines(results, style: Style) -> list[str]:
@@ -138,6 +151,11 @@ def results_lines(results, style: Style) -> list[str]:
 def count_note(results) -> str:
     """`1,442 matching articles (showing 11–20)`."""
     last = results.offset + len(results.hits)
+    stories = getattr(results, "stories", None)
+    if stories is not None and stories != results.total:  # pages count stories
+        shown = f" (showing stories {results.offset + 1}–{last})" if len(results.hits) < stories and results.hits else ""
+        return (f"{results.total} matching article{'s' if results.total != 1 else ''} in "
+                f"{stories} stor{'ies' if stories != 1 else 'y'}{shown}")
     shown = (f" (showing {results.offset + 1}–{last})"
              if len(results.hits) < results.total and results.hits else "")
     return f"{results.total} matching article{'s' if results.total != 1 else ''}{shown}"
@@ -155,6 +173,9 @@ def summary_object(results, page: int | None, limit: int, asked=()) -> dict:
     complete = results.total if results.complete is None else results.complete
     final = {"total": results.total, "complete": complete, "partial": results.partial,
              "shown": len(results.hits), "page": page, "limit": limit}
+    stories = getattr(results, "stories", None)
+    if stories is not None and stories != results.total:  # copies collapsed: pages count stories
+        final.update(stories=stories, pages="stories")
     if asked:
         final["facets"] = {name: dict(pairs) for name, pairs in results.facets.items()}
     if results.suggestion:
@@ -194,6 +215,37 @@ def timeline_lines(buckets, color: bool, block: str = "█", width: int = 40) ->
         bar = f"{CYAN}{bar}{RESET}" if color and bar else bar
         lines.append(f"{label.ljust(label_width)} {bar} {count}")
     return lines
+
+
+# --- stories ---------------------------------------------------------------------------------
+
+def copies_lines(story) -> list[str]:
+    """A story's copies, first published first: date, outlet, title, id, and what each changed."""
+    lines = [f"story {story.id}: {len(story.copies)} cop{'ies' if len(story.copies) != 1 else 'y'}", ""]
+    for copy in story.copies:
+        lines.append(one_line(f"{shown_date(copy.date)} · {copy.source or '(no source)'} · {copy.title or '(untitled)'}"))
+        lines.append(one_line(f"  {copy.id}" + ("  (first published)" if copy.first else "")))
+        changed = copy.changes
+        if changed.headline is not None:
+            lines.append(one_line(f"  headline: {changed.headline}"))
+        for label, items in (("added", changed.added), ("cut", changed.cut), ("edited", changed.edited)):
+            if items:
+                lines.append(one_line(f"  {label} {len(items)} paragraph{'s' if len(items) != 1 else ''}: "
+                                      f"{_clip(items[0])}" + (" …" if len(items) > 1 else "")))
+        if not copy.first and changed.none:
+            lines.append("  the same text")
+        lines.append("")
+    return lines
+
+
+def _clip(text: str, most: int = 70) -> str:
+    return text if len(text) <= most else text[:most - 1] + "…"
+
+
+def copies_json(story) -> list[str]:
+    """`search copies --json`: one line per copy, then `{"story": …, "copies": N}`."""
+    return [json_line(copy.to_dict()) for copy in story.copies] + [
+        json_line({"story": story.id, "copies": len(story.copies)})]
 
 
 # --- articles and reports ---------------------------------------------------------------------

@@ -15,6 +15,8 @@ from whoosh.index import LockError
 from ..article import Article
 from ..engine.schema import to_document
 from .stamps import ENTERED, Carried, new_stamp, previous_searcher
+from ..stories.fields import STORY_FIELD
+from ..stories.linking import Linker, story_text
 from ..engine.writer import open_writer
 from ..errors import IndexLockedError, ParseError
 from ..ingest.corpus import Flagged, Skipped, flags
@@ -108,6 +110,7 @@ class Run:
         # article with unchanged text keeps come from this index, or from `previous` (a rebuild's)
         self.previous, self._stamp, self._previous_searcher = previous, stamp, None
         self.carried = Carried(self._stamps_searcher)
+        self.linker = Linker(self._last_commit)  # each article's story (searchlib.stories)
         self.batch_files, self.batch_articles, self.merge = batch_files, batch_articles, merge
         self.segment_postings = segment_postings
         self.writer = self.searcher = None
@@ -211,6 +214,9 @@ class Run:
         doc = to_document(article)
         if ENTERED in self.ix.schema:
             doc[ENTERED] = self.carried.stamp(article, self.stamp)
+        if STORY_FIELD in self.ix.schema:
+            doc.update(self.linker.fields(article.id, story_text(article.title, article.summary,
+                                                                 article.body), article.date))
         return doc
 
     def _last_commit(self):

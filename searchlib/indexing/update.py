@@ -187,6 +187,8 @@ def update_index(index_dir: Path, paths: Iterable[str | Path], *, base: Path, wa
                                                postings=max(1, segment_postings // jobs),
                                                progress=progress, roots=allowed,
                                                previous=previous, stamp=run.stamp))
+                from ..stories.relinking import relink
+                relink(ix)  # copies that different workers wrote join one story
             else:
                 done_bytes = 0
                 for path, state, is_new, items in _parsed(todo, jobs, allowed):

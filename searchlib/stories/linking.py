@@ -1,0 +1,139 @@
+"""Linking: which story an article being indexed belongs to, found through the index itself.
+
+Stage: stories (indexing side). Each article is written with its LSH band keys (field `bands`,
+see signatures.py) and a story id (field `story`). To write an article, the Linker looks its
+band keys up in the index's last commit and among the articles written since (not committed
+yet), checks each candidate exactly (shared shingles: a copy when Jaccard >= JACCARD or the
+shorter text is at least CONTAINED inside the longer one) within WINDOW_DAYS of its date, and
+takes the story of the most similar; with none, the article starts a story of its own. All of
+it lives in the index's commits (no state file): a run killed before a commit loses nothing
+that the next run does not redo, and a copy indexed months later finds its story by a term
+lookup. A story id is opaque and stays with the story; its *first-published* article is the
+earliest dated one still indexed (querying, grouping.py), so deleting it hands the story on.
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Callable
+
+import numpy as np
+
+from .fields import BANDS_FIELD, STORY_FIELD
+from .signatures import band_keys, shingle_hashes, similarity
+
+JACCARD = 0.4        # a copy: at least 40 % of the two texts' shingles shared ...
+CONTAINED = 0.6      # ... or the shorter text's shingles 60 % inside the longer (cut paragraphs)
+WINDOW_DAYS = 3      # copies are looked for within 3 days either side (undated: any date)
+MOST_CANDIDATES = 50  # candidates checked per article, those sharing the most band keys first
+PENDING_MOST = 20_000  # articles written since the last commit that are remembered for lookups
+
+
+def story_text(title: str | None, summary: str | None, body: str | None) -> str:
+    """What copies share: the body (the summary when there is none); the headline is what
+    outlets change most, so it is left out."""
+    return body or summary or ""
+
+
+def new_story_id(article_id: str) -> str:
+    """A story id for a story that `article_id` starts: opaque, stable for the same article."""
+    return "s" + hashlib.blake2b(article_id.encode("utf-8", "surrogatepass"), digest_size=8).hexdigest()
+
+
+@dataclass
+class _Written:
+    """An article written since the last commit, as a candidate for the ones after it."""
+
+    id: str
+    story: str
+    date: datetime | None
+    hashes: np.ndarray
+
+
+def within_window(one: datetime | None, other: datetime | None, days: float = WINDOW_DAYS) -> bool:
+    """Whether two dates are close enough for copies (an undated article may be a copy of any)."""
+    if one is None or other is None:
+        return True
+    one, other = one.replace(tzinfo=None), other.replace(tzinfo=None)
+    return abs(one - other) <= timedelta(days=days)
+
+
+def is_copy(one: np.ndarray, other: np.ndarray) -> tuple[bool, float]:
+    """Whether two shingle-hash sets are copies of one story, and how similar (the Jaccard)."""
+    jaccard, contained = similarity(one, other)
+    return jaccard >= JACCARD or contained >= CONTAINED, jaccard
+
+
+class Linker:
+    """Story ids for the articles of one indexing run. `searcher_of()` gives a Whoosh searcher
+    on the index's last commit (a new object after each commit, which makes what was written
+    before it visible there, so the Linker then forgets it)."""
+
+    def __init__(self, searcher_of: Callable[[], object]):
+        self._searcher_of = searcher_of
+        self._searcher = None
+        self._pending: list[_Written] = []
+        self._by_band: dict[str, list[int]] = {}
+
+    def fields(self, article_id: str, text: str, date: datetime | None) -> dict:
+        """The `bands` and `story` fields for an article about to be written."""
+        hashes = shingle_hashes(text)
+        keys = band_keys(hashes)
+        story = self._story_of(article_id, hashes, keys, date) if keys else None
+        story = story or new_story_id(article_id)
+        if keys:
+            self._remember(_Written(article_id, story, date, hashes), keys)
+        doc = {STORY_FIELD: story}
+        if keys:
+            doc[BANDS_FIELD] = ",".join(keys)
+        return doc
+
+    def _remember(self, written: _Written, keys: list[str]) -> None:
+        if len(self._pending) >= PENDING_MOST:  # (bounded memory: a rebuild's worker never commits)
+            self._pending, self._by_band = [], {}
+        self._pending.append(written)
+        for key in keys:
+            self._by_band.setdefault(key, []).append(len(self._pending) - 1)
+
+    def _current(self):
+        searcher = self._searcher_of()
+        if searcher is not self._searcher:  # a commit since: what was pending is in it now
+            self._searcher, self._pending, self._by_band = searcher, [], {}
+        return searcher
+
+    def _story_of(self, article_id: str, hashes: np.ndarray, keys: list[str],
+                  date: datetime | None) -> str | None:
+        searcher = self._current()
+        shared: dict[tuple[str, int], int] = {}  # ("c", docnum) committed / ("p", i) pending
+        if searcher is not None and BANDS_FIELD in searcher.schema:
+            reader = searcher.reader()
+            for key in keys:
+                if (BANDS_FIELD, key) in reader:
+                    for docnum in reader.postings(BANDS_FIELD, key).all_ids():
+                        shared[("c", docnum)] = shared.get(("c", docnum), 0) + 1
+        for key in keys:
+            for i in self._by_band.get(key, ()):
+                shared[("p", i)] = shared.get(("p", i), 0) + 1
+        best, best_jaccard = None, -1.0
+        for (kind, number), _ in sorted(shared.items(), key=lambda item: -item[1])[:MOST_CANDIDATES]:
+            if kind == "p":
+                other = self._pending[number]
+                other_id, other_story, other_date, other_hashes = other.id, other.story, other.date, other.hashes
+            else:
+                stored = searcher.stored_fields(number)
+                other_id, other_story, other_date = stored.get("id"), stored.get(STORY_FIELD), stored.get("date")
+                if not other_story:
+                    continue
+                other_hashes = None
+            if other_id == article_id and kind == "p":
+                continue
+            if not within_window(date, other_date):
+                continue
+            if other_hashes is None:
+                other_hashes = shingle_hashes(story_text(stored.get("title"), stored.get("summary"),
+                                                         stored.get("body")))
+            copy, jaccard = is_copy(hashes, other_hashes)
+            if copy and jaccard > best_jaccard:
+                best, best_jaccard = other_story, jaccard
+        return best

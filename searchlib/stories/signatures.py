@@ -1,0 +1,91 @@
+"""Signatures: an article's text as word shingles, their MinHash signature and its LSH band keys.
+
+Stage: stories (indexing side). Two copies of a wire story share most of their runs of
+SHINGLE_WORDS words even when one has another headline, a credit line, a typo or its last
+paragraphs cut. A MinHash signature of PERMUTATIONS values estimates the Jaccard similarity of
+two shingle sets; split into BANDS bands of ROWS values, two articles whose sets are similar
+share a band (a *band key*) with high probability, dissimilar ones rarely. The keys are indexed
+as terms of the `bands` field, so a copy finds its candidates by a term lookup, however much
+later it is indexed. The MinHash is datasketch's "legacy" scheme (SHA-1 of each shingle, then
+(a·h + b) mod 2^61−1 per permutation; tests check the values equal datasketch's), written with
+numpy so that indexing does not import datasketch's SciPy.
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+import struct
+
+import numpy as np
+
+SHINGLE_WORDS = 5      # words per shingle (scripts/eval_stories.py measured 3 to 7)
+BANDS, ROWS = 40, 2    # LSH: 40 band keys per article, 2 MinHash values each (README: the sweep)
+PERMUTATIONS = BANDS * ROWS
+MIN_SHINGLES = 20      # shorter texts (fewer than 24 words) get no band keys: too little to tell
+MOST_WORDS = 2_000     # only a text's first 2,000 words are shingled (bounded time and memory)
+_CHUNK = 1_024         # shingles permuted at a time (a chunk × PERMUTATIONS matrix of uint64)
+SEED = 1
+
+_WORD = re.compile(r"\w+")
+_PRIME = np.uint64((1 << 61) - 1)
+_MAX = np.uint64((1 << 32) - 1)
+
+
+def _permutations(count: int, seed: int = SEED) -> tuple[np.ndarray, np.ndarray]:
+    """datasketch's legacy permutation parameters (a, b) for `count` permutations."""
+    gen = np.random.RandomState(seed)
+    pairs = np.array([(gen.randint(1, _PRIME, dtype=np.uint64), gen.randint(0, _PRIME, dtype=np.uint64))
+                      for _ in range(count)], dtype=np.uint64).T
+    return pairs[0], pairs[1]
+
+
+_A, _B = _permutations(PERMUTATIONS)
+
+
+def words(text: str) -> list[str]:
+    """The text's words, lower-cased (numbers kept: they tell one day's report from the next)."""
+    return _WORD.findall(text.lower())
+
+
+def shingle_hashes(text: str, size: int = SHINGLE_WORDS) -> np.ndarray:
+    """The distinct 32-bit hashes (SHA-1, as datasketch's sha1_hash32) of the text's runs of
+    `size` words (in its first MOST_WORDS words), sorted (an array of uint64)."""
+    tokens = words(text[:MOST_WORDS * 30])[:MOST_WORDS]
+    if len(tokens) < size:
+        return np.zeros(0, dtype=np.uint64)
+    unpack = struct.Struct("<I").unpack_from
+    sha1 = hashlib.sha1
+    hashes = {unpack(sha1(" ".join(tokens[i:i + size]).encode("utf-8")).digest())[0]
+              for i in range(len(tokens) - size + 1)}
+    return np.array(sorted(hashes), dtype=np.uint64)
+
+
+def signature(hashes: np.ndarray, permutations: int = PERMUTATIONS) -> np.ndarray:
+    """The MinHash signature of a set of shingle hashes (`permutations` values)."""
+    a, b = (_A, _B) if permutations == PERMUTATIONS else _permutations(permutations)
+    values = np.ones(permutations, dtype=np.uint64) * _MAX
+    for start in range(0, len(hashes), _CHUNK):
+        chunk = hashes[start:start + _CHUNK].reshape(-1, 1)
+        with np.errstate(over="ignore"):
+            permuted = np.bitwise_and((chunk * a + b) % _PRIME, _MAX)
+        values = np.minimum(values, permuted.min(axis=0))
+    return values
+
+
+def band_keys(hashes: np.ndarray, bands: int = BANDS, rows: int = ROWS) -> list[str]:
+    """The LSH band keys of a set of shingle hashes: one short word per band (the band's number
+    and a hash of its values), none when the set is smaller than MIN_SHINGLES."""
+    if len(hashes) < MIN_SHINGLES:
+        return []
+    values = signature(hashes, bands * rows)
+    return [f"{band:02d}{hashlib.blake2b(values[band * rows:(band + 1) * rows].tobytes(), digest_size=6).hexdigest()}"
+            for band in range(bands)]
+
+
+def similarity(one: np.ndarray, other: np.ndarray) -> tuple[float, float]:
+    """(Jaccard similarity, containment of the smaller set in the larger) of two sorted arrays
+    of distinct shingle hashes, computed exactly."""
+    if not len(one) or not len(other):
+        return 0.0, 0.0
+    shared = len(np.intersect1d(one, other, assume_unique=True))
+    return shared / (len(one) + len(other) - shared), shared / min(len(one), len(other))
