@@ -6,15 +6,15 @@ paragraphs cut. A MinHash signature of PERMUTATIONS values estimates the Jaccard
 two shingle sets; split into BANDS bands of ROWS values, two articles whose sets are similar
 share a band (a *band key*) with high probability, dissimilar ones rarely. The keys are indexed
 as terms of the `bands` field, so a copy finds its candidates by a term lookup, however much
-later it is indexed. The MinHash is datasketch's "legacy" scheme (SHA-1 of each shingle, then
-(a·h + b) mod 2^61−1 per permutation; tests check the values equal datasketch's), written with
-numpy so that indexing does not import datasketch's SciPy.
+later it is indexed. The MinHash is datasketch's "legacy" scheme ((a·h + b) mod 2^61−1 per
+permutation over 32-bit shingle hashes; tests check the values equal datasketch's for the same
+hashes), written with numpy so that indexing does not import datasketch's SciPy.
 """
 from __future__ import annotations
 
 import hashlib
 import re
-import struct
+import zlib
 
 import numpy as np
 
@@ -29,6 +29,7 @@ SEED = 1
 _WORD = re.compile(r"\w+")
 _PRIME = np.uint64((1 << 61) - 1)
 _MAX = np.uint64((1 << 32) - 1)
+_MIX = np.uint64(0x9E3779B97F4A7C15)  # (an odd 64-bit constant: the golden ratio's bits)
 
 
 def _permutations(count: int, seed: int = SEED) -> tuple[np.ndarray, np.ndarray]:
@@ -48,16 +49,24 @@ def words(text: str) -> list[str]:
 
 
 def shingle_hashes(text: str, size: int = SHINGLE_WORDS) -> np.ndarray:
-    """The distinct 32-bit hashes (SHA-1, as datasketch's sha1_hash32) of the text's runs of
-    `size` words (in its first MOST_WORDS words), sorted (an array of uint64)."""
+    """The distinct 32-bit hashes of the text's runs of `size` words (in its first MOST_WORDS
+    words), sorted (an array of uint64): each word hashed once (CRC-32), a shingle's hash a
+    fixed polynomial of its words' hashes, so hashing costs one C call per word, not per shingle."""
     tokens = words(text[:MOST_WORDS * 30])[:MOST_WORDS]
     if len(tokens) < size:
         return np.zeros(0, dtype=np.uint64)
-    unpack = struct.Struct("<I").unpack_from
-    sha1 = hashlib.sha1
-    hashes = {unpack(sha1(" ".join(tokens[i:i + size]).encode("utf-8")).digest())[0]
-              for i in range(len(tokens) - size + 1)}
-    return np.array(sorted(hashes), dtype=np.uint64)
+    crc = zlib.crc32
+    per_word = np.fromiter((crc(w.encode("utf-8", "surrogatepass")) for w in tokens),
+                           dtype=np.uint64, count=len(tokens))
+    count = len(tokens) - size + 1
+    combined = np.zeros(count, dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        for k in range(size):  # (a wrapping 64-bit polynomial, then mixed down to 32 bits)
+            combined = combined * _MIX + per_word[k:k + count]
+        combined ^= combined >> np.uint64(29)
+        combined *= _MIX
+        combined ^= combined >> np.uint64(32)
+    return np.unique(np.bitwise_and(combined, _MAX))
 
 
 def signature(hashes: np.ndarray, permutations: int = PERMUTATIONS) -> np.ndarray:
@@ -74,11 +83,15 @@ def signature(hashes: np.ndarray, permutations: int = PERMUTATIONS) -> np.ndarra
 
 def band_keys(hashes: np.ndarray, bands: int = BANDS, rows: int = ROWS) -> list[str]:
     """The LSH band keys of a set of shingle hashes: one short word per band (the band's number
-    and a hash of its values), none when the set is smaller than MIN_SHINGLES."""
+    and its values, or a hash of them when more than two), none when the set is smaller than
+    MIN_SHINGLES."""
     if len(hashes) < MIN_SHINGLES:
         return []
-    values = signature(hashes, bands * rows)
-    return [f"{band:02d}{hashlib.blake2b(values[band * rows:(band + 1) * rows].tobytes(), digest_size=6).hexdigest()}"
+    values = signature(hashes, bands * rows).reshape(bands, rows)
+    if rows <= 2:
+        joined = values[:, 0] if rows == 1 else (values[:, 0] << np.uint64(32)) | values[:, 1]
+        return [f"{band:02d}{int(key):x}" for band, key in enumerate(joined)]
+    return [f"{band:02d}{hashlib.blake2b(values[band].tobytes(), digest_size=8).hexdigest()}"
             for band in range(bands)]
 
 
