@@ -89,14 +89,14 @@ class Verdict:
 
 def make_receipt(index: "Index", results: "Results", *, since=None, until=None, limit: int = 10,
                  offset: int = 0, sort: str = "relevance", fresh: float | None = None,
-                 snippets: int = 1, lang=None, now: datetime) -> Receipt:
+                 snippets: int = 1, lang=None, all_copies: bool = False, now: datetime) -> Receipt:
     """The receipt of `results`, the answer `index.search(results.query, ...)` gave with these
     options at `now` (which relative dates such as `7d` were read against)."""
     if isinstance(lang, str):
         lang = [lang]
     asked = {"query": results.query, "since": _when(since), "until": _when(until), "limit": limit,
              "offset": offset, "sort": sort, "fresh": fresh, "snippets": snippets,
-             "lang": list(lang) if lang else None,
+             "lang": list(lang) if lang else None, "all_copies": bool(all_copies),
              "now": now.astimezone(timezone.utc).isoformat(),
              "index": {"path": str(index.path), "generation": index.generation(),
                        "articles": len(index)}}
@@ -163,11 +163,15 @@ def verify_receipt(path: str | os.PathLike, index: "Index") -> Verdict:
     receipt = read_receipt(path)
     asked, then = receipt.asked, receipt.results
     now = datetime.fromisoformat(asked["now"])
-    languages = {"lang": asked["lang"]} if asked.get("lang") else {}  # (only a search that had them)
+    extra = {}  # (only what the search had)
+    if asked.get("lang"):
+        extra["lang"] = asked["lang"]
+    if asked.get("all_copies"):
+        extra["all_copies"] = True
     results = index.search(asked["query"], since=asked["since"], until=asked["until"],
                            limit=asked["limit"], offset=asked["offset"], sort=asked["sort"],
                            fresh=asked["fresh"], snippets=asked.get("snippets", 1), now=now,
-                           **languages)
+                           **extra)
     before = {hit["id"]: hit for hit in then["hits"]}
     after = {hit.id: hit for hit in results}
     changes = []
