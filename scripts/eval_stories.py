@@ -15,10 +15,10 @@ Parts:
    the same template). All are indexed through searchlib (JSON Lines, `Index.update`, one
    process: the incremental path), and the stories read back. Pair precision and recall: a pair
    of articles in one story is right when both come from one original; a pair of two real
-   articles counts as right only when their texts are near-verbatim (Jaccard of 5-word shingles
-   >= 0.9) or they carry the same headline (Reuters sent a story again, often longer, under its
-   headline): a wire story sent twice; else as a false copy. The precision counting every such
-   pair as false is printed too.
+   articles (or of copies of two real articles) counts as right only when the real texts are
+   near-verbatim (Jaccard of 5-word shingles >= 0.9) or carry the same headline (Reuters sent
+   a story again, often longer, under its headline): a wire story sent twice; else as a false
+   copy. The precision counting every such pair as false is printed too.
 2. sweep: the same set in memory, for shingle sizes, LSH bands x rows, and copy thresholds:
    pair precision / recall / candidates checked, and how many verified pairs of real Reuters
    articles lie how many days apart (what a wider window would add).
@@ -191,11 +191,11 @@ def pair_scores(pairs_found, group, records, verbatim: float = 0.9):
     """(tp, fp, fp if every real-real pair counted false, positives) over the found pairs."""
     tp = fp = strict_fp = 0
     for a, b in pairs_found:
-        if group[a] == group[b]:
+        real_a, real_b = group[a], group[b]  # the real articles behind them (a copy's original)
+        if real_a == real_b:
             tp += 1
-        elif a.startswith("n") and b.startswith("n") and (
-                shingle_jaccard(records[a]["body"], records[b]["body"]) >= verbatim
-                or _headline(records[a]["title"]) == _headline(records[b]["title"])):
+        elif (shingle_jaccard(records[real_a]["body"], records[real_b]["body"]) >= verbatim
+                or _headline(records[real_a]["title"]) == _headline(records[real_b]["title"])):
             tp += 1  # a real wire story sent twice (the same text, or the same headline that day)
             strict_fp += 1
         else:
@@ -285,6 +285,7 @@ def part_sweep(records, group) -> None:
     configs += [(4, 40, 2, j, c, 20) for j, c in ((0.5, 0.8), (0.4, 0.7), (0.4, 0.6))]
     configs += [(5, 40, 2, j, c, m) for j, c in ((0.4, 0.7), (0.4, 0.6)) for m in (20, 40)]
     configs += [(3, 40, 2, j, c, 20) for j, c in ((0.5, 0.8), (0.4, 0.7))]
+    configs += [(5, bands, 2, 0.4, 0.6, 20) for bands in (12, 16, 20, 24, 32)]
     hashes_of = {}
     for size, bands, rows, jac, con, least in configs:
         if size not in hashes_of:
@@ -366,7 +367,7 @@ class _NoStories:
         self.saved = (run.STORY_FIELD, searching.extra_copies, searching.annotate)
         run.STORY_FIELD = "(no stories)"
         searching.extra_copies = lambda reader: 0
-        searching.annotate = lambda searcher, hits: None
+        searching.annotate = lambda searcher, hits, docnums: None
         return self
 
     def __exit__(self, *exc):

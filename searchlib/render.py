@@ -152,10 +152,11 @@ def count_note(results) -> str:
     """`1,442 matching articles (showing 11–20)`."""
     last = results.offset + len(results.hits)
     stories = getattr(results, "stories", None)
-    if stories is not None and stories != results.total:  # pages count stories
-        shown = f" (showing stories {results.offset + 1}–{last})" if len(results.hits) < stories and results.hits else ""
-        return (f"{results.total} matching article{'s' if results.total != 1 else ''} in "
-                f"{stories} stor{'ies' if stories != 1 else 'y'}{shown}")
+    if getattr(results, "grouped", False) and stories != results.total:  # pages count stories
+        more = stories is None or len(results.hits) < stories
+        shown = f" (showing stories {results.offset + 1}–{last})" if more and results.hits else ""
+        counted = f" in {stories} stor{'ies' if stories != 1 else 'y'}" if stories is not None else ""
+        return f"{results.total} matching article{'s' if results.total != 1 else ''}{counted}{shown}"
     shown = (f" (showing {results.offset + 1}–{last})"
              if len(results.hits) < results.total and results.hits else "")
     return f"{results.total} matching article{'s' if results.total != 1 else ''}{shown}"
@@ -174,8 +175,8 @@ def summary_object(results, page: int | None, limit: int, asked=()) -> dict:
     final = {"total": results.total, "complete": complete, "partial": results.partial,
              "shown": len(results.hits), "page": page, "limit": limit}
     stories = getattr(results, "stories", None)
-    if stories is not None and stories != results.total:  # copies collapsed: pages count stories
-        final.update(stories=stories, pages="stories")
+    if getattr(results, "grouped", False) and stories != results.total:  # pages count stories
+        final.update(stories=stories, pages="stories")  # (stories None: not counted)
     if asked:
         final["facets"] = {name: dict(pairs) for name, pairs in results.facets.items()}
     if results.suggestion:

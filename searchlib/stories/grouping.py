@@ -19,7 +19,7 @@ from ..errors import ArticleNotFoundError
 from .fields import STORY_FIELD
 
 EDITED_FROM = 0.6  # a paragraph of a copy at least this like one of the original's is "edited"
-_cache: dict = {}   # (segment id, deleted count) → articles beyond one per story in the segment
+_cache: dict = {}   # the segments' ids and deletion counts → their _Table
 
 
 @dataclass
@@ -131,27 +131,62 @@ def changes(original: dict, copy: dict) -> Changes:
     return result
 
 
+class _Table:
+    """The stories of more than one live article in one state of the index: each such article's
+    story by document number, each such story's articles, and how many articles are not the
+    first of their story (`extra`)."""
+
+    def __init__(self, reader):
+        values: list = []
+        deleted: list = []
+        for sub in _leaves(reader):
+            count = sub.doc_count_all()
+            if sub.has_column(STORY_FIELD):
+                values.extend(sub.column_reader(STORY_FIELD))
+            else:
+                values.extend([""] * count)
+            if sub.has_deletions():
+                deleted.extend(sub.is_deleted(d) for d in range(count))
+            else:
+                deleted.extend([False] * count)
+        counts: dict = {}
+        for value, gone in zip(values, deleted):
+            if value and not gone:
+                counts[value] = counts.get(value, 0) + 1
+        self.story: dict[int, str] = {}
+        self.members: dict[str, list[int]] = {}
+        for docnum, (value, gone) in enumerate(zip(values, deleted)):
+            if value and not gone and counts[value] > 1:
+                self.story[docnum] = value
+                self.members.setdefault(value, []).append(docnum)
+        self.extra = sum(n - 1 for n in counts.values() if n > 1)
+
+
+def table(reader) -> _Table:
+    """The _Table of this state of the index (remembered: the same segments and deletions
+    give the same table; read once per commit, a pass over the `story` column)."""
+    key = tuple(_segment_key(sub) for sub in _leaves(reader))
+    found = _cache.get(key)
+    if found is None:
+        if len(_cache) >= 4:
+            _cache.clear()
+        found = _cache[key] = _Table(reader)
+    return found
+
+
+def _segment_key(reader):
+    segment = reader.segment() if hasattr(reader, "segment") else None
+    if segment is None:  # (an empty index's reader: nothing to remember)
+        return ("empty", reader.doc_count_all())
+    return segment.segment_id(), segment.deleted_count()
+
+
 def extra_copies(reader) -> int:
-    """At most how many articles of the index are not the only one of their story (0: no story
-    has two): how far beyond a page a collapsed search may have to look. Counted per segment
-    from its `story` terms' document frequencies (deleted articles included, so never too few)
-    and remembered per segment."""
+    """How many matching articles at most a collapsed page may pass over: the live articles
+    that are not the first of their story (0: no story has two)."""
     if STORY_FIELD not in reader.schema:
         return 0
-    total = 0
-    for segment_reader in _leaves(reader):
-        segment = segment_reader.segment() if hasattr(segment_reader, "segment") else None
-        key = (segment.segment_id(), segment.deleted_count()) if segment is not None else None
-        extra = _cache.get(key) if key is not None else None
-        if extra is None:
-            extra = sum(info.doc_frequency() - 1 for _, info in segment_reader.iter_field(STORY_FIELD)
-                        if info.doc_frequency() > 1)
-            if key is not None:
-                if len(_cache) > 10_000:
-                    _cache.clear()
-                _cache[key] = extra
-        total += extra
-    return total
+    return table(reader).extra
 
 
 def _leaves(reader) -> list:
@@ -160,37 +195,48 @@ def _leaves(reader) -> list:
     return [sub for sub, _ in reader.leaf_readers()]
 
 
-def collapse(reader, ranked: list, total: int, *, key=lambda item: item[0].docnum) -> tuple[list, int]:
-    """The ranked items with only the first of each story (an article with no story is one of
-    its own), and the number of stories among the `total` matches (exact when `ranked` holds
-    every match, or when no story has two: see `extra_copies`)."""
-    if STORY_FIELD not in reader.schema or not reader.has_column(STORY_FIELD):
+def collapse(reader, ranked: list, total: int, *, key=lambda item: item[0].docnum
+             ) -> tuple[list, int | None]:
+    """The ranked items with only the first of each story (an article of no story of two is
+    one of its own), and the number of stories among the `total` matches: exact when `ranked`
+    holds every match or no story has two articles, else None (not counted: it would take
+    another pass over the matches)."""
+    if STORY_FIELD not in reader.schema:
         return ranked, total
-    column = reader.column_reader(STORY_FIELD)
+    stories = table(reader)
+    if not stories.story:
+        return ranked, total
     seen: set = set()
     kept = []
     for item in ranked:
-        docnum = key(item)
-        story = column[docnum] or ("#", docnum)
-        if story in seen:
-            continue
-        seen.add(story)
+        story = stories.story.get(key(item))
+        if story is not None:
+            if story in seen:
+                continue
+            seen.add(story)
         kept.append(item)
-    return kept, total - (len(ranked) - len(kept))
+    if len(ranked) >= total:
+        return kept, total - (len(ranked) - len(kept))
+    return kept, None
 
 
-def annotate(searcher, hits: Iterable) -> None:
-    """Set each hit's `story`, `copies` (articles in its story, itself included) and `outlets`
-    (the other copies' distinct sources, the first published first)."""
-    for hit in hits:
-        docnum = searcher.document_number(id=hit.id)
-        story = searcher.stored_fields(docnum).get(STORY_FIELD) if docnum is not None else None
-        members = _members(searcher, story) if story else []
-        hit.story, hit.copies = story, max(1, len(members))
+def annotate(searcher, hits: Iterable, docnums: Iterable[int]) -> None:
+    """Set the `story`, `copies` (articles in its story, itself included) and `outlets` (the
+    other copies' distinct sources, the first published first) of each hit whose story has
+    more than one article (the others keep copies=1); `docnums`: the hits'."""
+    reader = searcher.reader()
+    if STORY_FIELD not in reader.schema:
+        return
+    stories = table(reader)
+    for hit, docnum in zip(hits, docnums):
+        story = stories.story.get(docnum)
+        if story is None:  # (its story id, if any, came with its stored fields)
+            continue
+        members = stories.members[story]
         others = sorted((searcher.stored_fields(d) for d in members if d != docnum), key=_order)
         outlets: list[str] = []
         for other in others:
             source = other.get("source")
             if source and source not in outlets and source != hit.source:
                 outlets.append(source)
-        hit.outlets = outlets
+        hit.story, hit.copies, hit.outlets = story, len(members), outlets

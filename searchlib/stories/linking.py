@@ -28,6 +28,7 @@ CONTAINED = 0.6      # ... or the shorter text's shingles 60 % inside the longer
 WINDOW_DAYS = 3      # copies are looked for within 3 days either side (undated: any date)
 MOST_CANDIDATES = 50  # candidates checked per article, those sharing the most band keys first
 PENDING_MOST = 20_000  # articles written since the last commit that are remembered for lookups
+COMMITTED_MOST = 5_000  # committed candidates remembered (their shingles) until the next commit
 
 
 def story_text(title: str | None, summary: str | None, body: str | None) -> str:
@@ -75,6 +76,7 @@ class Linker:
         self._searcher = None
         self._pending: list[_Written] = []
         self._by_band: dict[str, list[int]] = {}
+        self._seen: dict[int, tuple] = {}  # committed candidates read since the last commit
 
     def fields(self, article_id: str, text: str, date: datetime | None) -> dict:
         """The `bands` and `story` fields for an article about to be written."""
@@ -99,8 +101,23 @@ class Linker:
     def _current(self):
         searcher = self._searcher_of()
         if searcher is not self._searcher:  # a commit since: what was pending is in it now
-            self._searcher, self._pending, self._by_band = searcher, [], {}
+            self._searcher, self._pending, self._by_band, self._seen = searcher, [], {}, {}
         return searcher
+
+    def _committed(self, searcher, docnum: int) -> tuple:
+        """(id, story, date, shingle hashes) of a committed article, remembered (up to
+        COMMITTED_MOST) until the next commit: the articles of a template (a daily report)
+        are candidates of many others."""
+        found = self._seen.get(docnum)
+        if found is None:
+            stored = searcher.stored_fields(docnum)
+            found = (stored.get("id"), stored.get(STORY_FIELD), stored.get("date"),
+                     shingle_hashes(story_text(stored.get("title"), stored.get("summary"), stored.get("body")))
+                     if stored.get(STORY_FIELD) else None)
+            if len(self._seen) >= COMMITTED_MOST:
+                self._seen.clear()
+            self._seen[docnum] = found
+        return found
 
     def _story_of(self, article_id: str, hashes: np.ndarray, keys: list[str],
                   date: datetime | None) -> str | None:
@@ -121,18 +138,13 @@ class Linker:
                 other = self._pending[number]
                 other_id, other_story, other_date, other_hashes = other.id, other.story, other.date, other.hashes
             else:
-                stored = searcher.stored_fields(number)
-                other_id, other_story, other_date = stored.get("id"), stored.get(STORY_FIELD), stored.get("date")
+                other_id, other_story, other_date, other_hashes = self._committed(searcher, number)
                 if not other_story:
                     continue
-                other_hashes = None
             if other_id == article_id and kind == "p":
                 continue
             if not within_window(date, other_date):
                 continue
-            if other_hashes is None:
-                other_hashes = shingle_hashes(story_text(stored.get("title"), stored.get("summary"),
-                                                         stored.get("body")))
             copy, jaccard = is_copy(hashes, other_hashes)
             if copy and jaccard > best_jaccard:
                 best, best_jaccard = other_story, jaccard
