@@ -18,6 +18,7 @@ from .errors import (  # noqa: E402
     ArticleNotFoundError,
     DateError,
     DateOrderError,
+    DigestError,
     DiskFullError,
     ExcludeError,
     IndexFormatError,
@@ -29,14 +30,23 @@ from .errors import (  # noqa: E402
     PathNotFoundError,
     QueryError,
     RebuildInterruptedError,
+    ReceiptError,
     SearchlibError,
+    UnknownWatchError,
+    WatchError,
+    ListenError,
+    WebUnavailableError,
 )
 
 # Imported on first use: a search does not load the parsers, and `search` (cli.py) gets to set
 # up its imports (imports.py) before Whoosh is loaded.
 _LAZY = {"Article": "article", "Index": "index", "create": "index", "exists": "index",
          "Hit": "querying.searching", "Results": "querying.searching",
-         "Skipped": "ingest.corpus", "Flagged": "ingest.corpus", "read_articles": "ingest.corpus", "UpdateReport": "indexing.run"}
+         "Skipped": "ingest.corpus", "Flagged": "ingest.corpus", "read_articles": "ingest.corpus", "UpdateReport": "indexing.run",
+         "Watch": "alerts.watches", "WatchRun": "alerts.watches", "WatchOutcome": "alerts.watches",
+         "Arrival": "alerts.arrivals", "Arrivals": "alerts.arrivals", "Receipt": "alerts.receipts",
+         "Verdict": "alerts.receipts", "make_receipt": "alerts.receipts",
+         "write_receipt": "alerts.receipts", "verify_receipt": "alerts.receipts"}
 
 
 def __getattr__(name: str):
@@ -51,5 +61,7 @@ __all__ = [
     "ArgumentError", "Article", "ArticleNotFoundError", "DateError", "DateOrderError", "DiskFullError", "ExcludeError",
     "Flagged", "Hit", "Index", "IndexFormatError", "IndexingError", "IndexLockedError",
     "IndexNotFoundError", "NotAnIndexError", "ParseError", "PathNotFoundError", "QueryError", "RebuildInterruptedError", "Results",
-    "SearchlibError", "Skipped", "UpdateReport", "create", "exists", "read_articles",
+    "SearchlibError", "Skipped", "Watch", "WatchRun", "WatchOutcome", "Arrival", "Arrivals",
+    "Receipt", "Verdict", "make_receipt", "write_receipt", "verify_receipt", "WatchError",
+    "UnknownWatchError", "DigestError", "ReceiptError", "ListenError", "WebUnavailableError", "UpdateReport", "create", "exists", "read_articles",
 ]

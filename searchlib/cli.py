@@ -84,6 +84,13 @@ SHOW_EXAMPLES = _examples(
 SIMILAR_EXAMPLES = _examples(
     "search similar corpus/samples/desk.json#1   articles like it",
     "search similar --limit 3 --json corpus/samples/desk.json#1")
+SERVE_EXAMPLES = _examples(
+    "search serve                                the index as a web page on http://127.0.0.1:8000/",
+    "search serve --index ~/news.idx --port 8080",
+    "search serve --host 0.0.0.0                 reachable from other machines (says so)")
+COPIES_EXAMPLES = _examples(
+    "search copies corpus/samples/desk.json#1    the story's copies, first published first",
+    "search copies --json corpus/samples/desk.json#1")
 STATS_EXAMPLES = _examples(
     "search stats                                what the index holds",
     "search stats --json --index ~/news.idx")
@@ -110,11 +117,17 @@ class DefaultGroup(click.Group):
             name = args[at].split("=", 1)[0]
             at += 2 if name in valued and "=" not in args[at] else 1
         if at < len(args) and args[at] in self.commands:  # options first, then a command
+            command = self.commands[args[at]]
+            if isinstance(command, click.Group) and args[at + 1:at + 2] and args[at + 1] in command.commands:
+                return [args[at], args[at + 1], *args[:at], *args[at + 2:]]  # (`watch run`: its options)
             return [args[at], *args[:at], *args[at + 1:]]
         return [self.default_command, *args]
 
     def _options_with_values(self) -> set[str]:
-        return {name for command in self.commands.values() for param in command.params
+        commands = [*self.commands.values(), *(sub for group in self.commands.values()
+                                               if isinstance(group, click.Group)
+                                               for sub in group.commands.values())]
+        return {name for command in commands for param in command.params
                 if isinstance(param, click.Option) and not param.is_flag and not param.count
                 for name in param.opts}
 
@@ -182,6 +195,9 @@ def cli():
 @index_option
 @click.option("--since", metavar="DATE", help="Only articles on or after DATE (2022-09-06, 'Sept 2022', yesterday, 7d).")
 @click.option("--until", metavar="DATE", help="Only articles on or before DATE (whole days).")
+@click.option("--lang", "langs", multiple=True, metavar="CODE",
+              help="Only articles in language CODE (en, de, zh; en-US is en); repeatable or "
+                   "comma-separated (--lang en,de).")
 @click.option("-n", "--limit", type=click.IntRange(min=0), default=settings.DEFAULT_LIMIT,
               show_default=True, help="Number of hits to show.")
 @click.option("--page", type=click.IntRange(min=1), default=1, show_default=True,
@@ -197,13 +213,19 @@ def cli():
               help="Count all matches by FIELD: source, section, author, tags, topics, places, "
                    "people, orgs, dateline, lang, format, or by day, month, year. Repeatable.")
 @click.option("--timeline", is_flag=True, help="Draw a bar chart of matches over time under the hits.")
+@click.option("--all-copies", is_flag=True,
+              help="List every copy of a story (by default one hit per story, with its other outlets; "
+                   "then pages count stories, totals and facets articles).")
 @json_option
 @click.option("-c", "--count", "count_only", is_flag=True,
               help="Print only the number of matching articles (like grep -c).")
+@click.option("--receipt", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
+              help="Also write a receipt of this search to FILE (what was asked and found, with a "
+                   "sha256 digest); check it later with: search verify FILE.")
 @color_option
 @marks_option
-def query(query, index_dir, since, until, limit, page, sort, fresh, fragments, facets, timeline,
-          as_json, count_only, color, marks):
+def query(query, index_dir, since, until, langs, limit, page, sort, fresh, fragments, facets, timeline,
+          all_copies, as_json, count_only, receipt, color, marks):
     """Print the articles that best match QUERY.
 
     Articles with all of QUERY's words (in title, summary or body) come first, then the best
@@ -214,9 +236,17 @@ def query(query, index_dir, since, until, limit, page, sort, fresh, fragments, f
     """
     idx = _open_or_build(settings.index_path(index_dir), demo=settings.is_default_index(index_dir))
     asked = list(facets) + (["date"] if timeline else [])
-    results = idx.search(query, since=since, until=until, limit=0 if count_only else limit,
-                         offset=(page - 1) * limit, sort=sort, snippets=fragments, facets=asked,
-                         fresh=settings.FRESH_HALF_LIFE if fresh else None)
+    now = _utc_now() if receipt else None  # (a receipt records the moment relative dates mean)
+    options = dict(since=since, until=until, limit=0 if count_only else limit,
+                   offset=(page - 1) * limit, sort=sort, snippets=fragments,
+                   fresh=settings.FRESH_HALF_LIFE if fresh else None)
+    results = idx.search(query, facets=asked, now=now, lang=list(langs) or None,
+                         all_copies=all_copies, **options)
+    if receipt:
+        from .alerts.receipts import make_receipt, write_receipt
+        write_receipt(receipt, make_receipt(idx, results, now=now, lang=list(langs) or None,
+                                            all_copies=all_copies, **options))
+        _note(f"receipt written to {render.one_line(str(receipt))}")
     style = render.Style(_use_color(color), marks)
     if results.partial and not count_only:
         _note(render.partial_note(results.complete))
@@ -259,6 +289,17 @@ def similar(article_id, index_dir, limit, as_json, color, marks):
     click.get_current_context().exit(ExitCode.OK if results.total else ExitCode.NOTHING)
 
 
+@cli.command(epilog=COPIES_EXAMPLES)
+@click.argument("article_id", metavar="ID")
+@index_option
+@json_option
+def copies(article_id, index_dir, as_json):
+    """List the copies of the story the article ID belongs to (the same story in other outlets),
+    the first published first, with what each changed: headline, added, cut or edited paragraphs."""
+    story = Index(settings.index_path(index_dir), create=False).copies(article_id)
+    _echo_lines(render.copies_json(story) if as_json else render.copies_lines(story))
+
+
 @cli.command(epilog=SHOW_EXAMPLES)
 @click.argument("article_id", metavar="ID")
 @index_option
@@ -284,6 +325,27 @@ def stats(index_dir, as_json):
         click.echo(render.json_line(info.to_dict()))
     else:
         _echo_lines(render.stats_lines(info))
+
+
+@cli.command(epilog=SERVE_EXAMPLES)
+@index_option
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on; anything but a loopback address lets other machines in.")
+@click.option("--port", type=click.IntRange(min=0, max=65535), default=8000, show_default=True,
+              help="Port to listen on (0: any free one).")
+def serve(index_dir, host, port):
+    """Serve the index as a local web page: search, facets, timeline, articles (GET only,
+    read-only; new commits show at once). Needs the web extra: pip install 'searchlib[web]'.
+    Runs until Ctrl-C. Exit status: 2 if the extra is missing, the port taken or no index."""
+    from .web import serve as serve_web  # (Starlette and uvicorn: imported only here)
+    serve_web(settings.index_path(index_dir), host, port, ready=_listening)
+
+
+def _listening(url: str, local: bool) -> None:
+    _note(f"serving the index at {url}{', to this machine only' if local else ''} (Ctrl-C stops)")
+    if not local:
+        _warn("warning: listening beyond this machine: anyone who can reach this address can "
+              "read the archive (use --host 127.0.0.1 to keep it local)")
 
 
 @cli.command("index", epilog=INDEX_EXAMPLES)
@@ -359,6 +421,145 @@ def parse(paths, exclude, as_json, index_dir):
     click.get_current_context().exit(ExitCode.NOTHING if skipped else ExitCode.OK)
 
 
+VERIFY_EXAMPLES = _examples(
+    "search korea --receipt korea.receipt        search, and write down what was found",
+    "search verify korea.receipt                 the same answer today? (exit 0 same, 1 not)",
+    "search verify --json korea.receipt")
+WATCH_EXAMPLES = _examples(
+    "search watch add korea '\"north korea\" artillery'   save a search",
+    "search watch run                            what entered the index since each last ran",
+    "search watch run korea --digest-dir feeds/  also update feeds/korea.atom",
+    "search watch list --json                    every watch, then a summary",
+    "search watch show korea                     its query, last run, articles found",
+    "search watch rm korea")
+
+
+@cli.command(epilog=VERIFY_EXAMPLES)
+@click.argument("receipt_file", metavar="FILE", type=click.Path(dir_okay=False, path_type=Path))
+@index_option
+@json_option
+def verify(receipt_file, index_dir, as_json):
+    """Run the search a receipt records (search QUERY --receipt FILE) on the index as it is now
+    and say whether it finds the same articles with the same scores, or which came, went or
+    changed. Exit status: 0 the same, 1 different, 2 a bad receipt (edited, not a receipt) or
+    another error."""
+    from .alerts.receipts import verify_receipt
+    verdict = verify_receipt(receipt_file, Index(settings.index_path(index_dir), create=False))
+    if as_json:
+        _echo_lines([render.json_line(change.to_dict()) for change in verdict.changes])
+        click.echo(render.json_line(verdict.to_dict()))
+    else:
+        _echo_lines(render.verdict_lines(verdict))
+    click.get_current_context().exit(ExitCode.OK if verdict.same else ExitCode.NOTHING)
+
+
+@cli.group(epilog=WATCH_EXAMPLES)
+def watch():
+    """Saved searches: `search watch run` prints the articles that entered the index since each
+    watch last ran (exit 0 something new, 1 nothing new, 2 an error with any watch)."""
+
+
+@watch.command("add")
+@click.argument("name")
+@click.argument("query")
+@index_option
+@click.option("--since", metavar="DATE", help="Only articles published on or after DATE (as for a search; '7d' is read at each run).")
+@click.option("--until", metavar="DATE", help="Only articles published on or before DATE.")
+@click.option("--backfill", is_flag=True,
+              help="Report the matching articles already in the index at the first run too "
+                   "(default: only those that enter from now on).")
+@click.option("--wait", type=click.FloatRange(min=0), default=0.0, show_default=True,
+              help="Seconds to wait for a reindex holding the index.")
+@json_option
+def watch_add(name, query, index_dir, since, until, backfill, wait, as_json):
+    """Save QUERY as the watch NAME (letters, digits, '.', '_', '-')."""
+    added = Index(settings.index_path(index_dir), create=False).watches.add(
+        name, query, since=since, until=until, backfill=backfill, wait=wait)
+    if as_json:
+        click.echo(render.json_line(render.watch_object(added)))
+    else:
+        click.echo(render.watch_line(added))
+
+
+@watch.command("list")
+@index_option
+@json_option
+def watch_list(index_dir, as_json):
+    """List the watches. Exit status: 0 if there are any, 1 if none."""
+    watches = Index(settings.index_path(index_dir), create=False).watches.list()
+    if as_json:
+        _echo_lines([render.json_line(render.watch_object(w)) for w in watches])
+        click.echo(render.json_line({"watches": len(watches)}))
+    else:
+        _echo_lines([render.watch_line(w) for w in watches])
+    click.get_current_context().exit(ExitCode.OK if watches else ExitCode.NOTHING)
+
+
+@watch.command("show")
+@click.argument("name")
+@index_option
+@json_option
+def watch_show(name, index_dir, as_json):
+    """Print one watch: its query and dates, when it last ran, how many articles it found."""
+    shown = Index(settings.index_path(index_dir), create=False).watches.get(name)
+    if as_json:
+        click.echo(render.json_line(render.watch_object(shown)))
+    else:
+        _echo_lines(render.watch_lines(shown))
+
+
+@watch.command("rm")
+@click.argument("name")
+@index_option
+@json_option
+def watch_rm(name, index_dir, as_json):
+    """Remove the watch NAME (a feed it wrote stays where it is)."""
+    gone = Index(settings.index_path(index_dir), create=False).watches.remove(name)
+    if as_json:
+        click.echo(render.json_line({"removed": render.watch_object(gone)}))
+    else:
+        _note(f"removed watch {render.one_line(gone.name)}")
+
+
+@watch.command("run")
+@click.argument("names", nargs=-1)
+@index_option
+@click.option("--digest-dir", type=click.Path(file_okay=False, path_type=Path), metavar="DIR",
+              help="Also write each watch's Atom feed, DIR/NAME.atom (updated in place).")
+@click.option("--mail-command", metavar="CMD",
+              help="Pipe a plain-text digest to CMD (e.g. 'sendmail -t') for each watch with news.")
+@click.option("--mail-to", metavar="ADDRESS", help="The digest's To: header (for sendmail -t).")
+@click.option("--wait", type=click.FloatRange(min=0), default=0.0, show_default=True,
+              help="Seconds to wait for a reindex (or another run) holding the index.")
+@json_option
+@color_option
+@marks_option
+def watch_run(names, index_dir, digest_dir, mail_command, mail_to, wait, as_json, color, marks):
+    """Print the articles matching each watch NAME (default: all) that entered the index since
+    it last ran, newest first, and move its cursor on. Exit status: 0 something new, 1 nothing
+    new, 2 an error with any watch (named; the others still run and their cursors move)."""
+    style = render.Style(_use_color(color), marks)
+
+    def deliver(watch, arrivals):  # printed before the watch's cursor moves on
+        if as_json:
+            _echo_lines([render.json_line({"watch": watch.name, **item.to_dict()}) for item in arrivals])
+        elif len(arrivals):
+            _echo_lines(render.arrival_lines(watch, arrivals, style), style.color)
+        else:
+            _note(f"{render.one_line(watch.name)}: nothing new")
+        sys.stdout.flush()
+
+    done = Index(settings.index_path(index_dir), create=False).watches.run(
+        names or None, deliver=deliver, digest_dir=digest_dir, mail_command=mail_command,
+        mail_to=mail_to, wait=wait)
+    for error in done.errors:
+        _error(str(error))
+    if as_json:
+        click.echo(render.json_line(done.to_dict()))
+    code = ExitCode.ERROR if done.errors else ExitCode.OK if done.new else ExitCode.NOTHING
+    click.get_current_context().exit(code)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console entry point (`search`)."""
     # At exit, Python runs its cycle collector over every object the imports made: ~10 ms of a
@@ -414,6 +615,11 @@ class _ProgressBar:
         self.bar.update(done - self.bar.pos)
         if done >= total:
             self.bar.__exit__(None, None, None)
+
+
+def _utc_now():
+    from datetime import datetime, timezone
+    return datetime.now(timezone.utc)
 
 
 def _use_color(choice: str) -> bool:

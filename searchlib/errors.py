@@ -143,6 +143,35 @@ class ArgumentError(SearchlibError):
         super().__init__(f"bad argument {name}={shown}: {problem}")
 
 
+class WatchError(SearchlibError):
+    """A watch (a saved search) that cannot be added, found or run; the message names it. In a
+    run of several watches, each failure is reported and the others still run."""
+
+    def __init__(self, name: str, problem: str):
+        self.name, self.problem = name, problem
+        super().__init__(f"watch {name!r}: {problem}")
+
+
+class UnknownWatchError(WatchError):
+    def __init__(self, name: str, known=()):
+        known = sorted(known)
+        hint = f"the watches are: {', '.join(known)}" if known else "there are no watches yet"
+        super().__init__(name, f"no such watch ({hint}; add one with: search watch add NAME QUERY)")
+
+
+class DigestError(WatchError):
+    """A watch's digest could not be delivered (a feed not written, a mail command that failed):
+    its cursor stays where it was, so the same articles are delivered next time."""
+
+
+class ReceiptError(SearchlibError):
+    """A receipt file (`search QUERY --receipt FILE`) that cannot be read or does not check out."""
+
+    def __init__(self, path, problem: str):
+        self.path, self.problem = Path(path), problem
+        super().__init__(f"bad receipt {self.path}: {problem}")
+
+
 class RebuildInterruptedError(IndexNotFoundError):
     """No index at the path because a rebuild was killed between the two renames of its swap:
     the index is intact beside it (`.NAME.old`); a read-only command leaves it there, the next
@@ -153,3 +182,20 @@ class RebuildInterruptedError(IndexNotFoundError):
         SearchlibError.__init__(
             self, f"no index at {self.path}/: a rebuild was interrupted; run `search index "
                   f"--index {self.path}` to finish it")
+
+
+class WebUnavailableError(SearchlibError):
+    """`search serve` without the packages of the web extra (Starlette, Jinja2, uvicorn)."""
+
+    def __init__(self, missing: str):
+        self.missing = missing
+        super().__init__(f"the web page needs {missing}, which is not installed; "
+                         "install it with: pip install 'searchlib[web]'")
+
+
+class ListenError(SearchlibError):
+    """The web page cannot listen where asked: the port is taken, or the host is not this machine's."""
+
+    def __init__(self, host: str, port: int, problem: str):
+        self.host, self.port, self.problem = host, port, problem
+        super().__init__(f"cannot listen on {host}:{port}: {problem}")

@@ -33,16 +33,20 @@ from whoosh import index as whoosh_index
 from . import __version__
 from .article import Article
 from .dates import parse_window
-from .errors import (IndexFormatError, IndexNotFoundError, NotAnIndexError, PathNotFoundError,
-                     RebuildInterruptedError, SearchlibError)
+from .errors import (ArgumentError, IndexFormatError, IndexNotFoundError, NotAnIndexError,
+                     PathNotFoundError, RebuildInterruptedError, SearchlibError)
+from .ingest.language import parse_languages
 from .querying.query import check_arguments, check_id, check_similar_arguments, check_update_arguments
 from .engine.schema import SCHEMA, SCHEMA_VERSION, to_article
-from .querying.searching import RANKING, Results, run_search, run_similar
+from .querying.searching import RANKING, Results, mark_article, run_search, run_similar
 from .engine.layout import FORMAT, LOCK_FILE, META_FILE, READERS_GATE, READERS_LOCK
 from .engine.storage import deleting, open_folder, open_for_reading, open_searcher, sync_folder
 
 if TYPE_CHECKING:  # indexing (and the parsers it brings) is imported only when indexing
+    from .alerts.arrivals import Arrivals
+    from .alerts.watches import Watches
     from .indexing.update import Progress, UpdateReport
+    from .stories.grouping import Story
     from .querying.stats import IndexStats
 
 # What a folder may hold and still count as empty: the repository's own index/ has a .gitignore
@@ -55,6 +59,7 @@ _OUR_NAMES = re.compile(r"""
   | MAIN_[A-Z]*LOCK                                           # Whoosh's write lock
   | files\.sqlite(-wal|-shm|-journal)?                         # manifest.FILE_NAME and SQLite's
   | searchlib\.json | searchlib\.lock | readers\.lock | readers\.gate | \.gitignore
+  | watches\.json | watches\.json\.[0-9]+\.tmp | watches\.lock           # alerts.watches
 """, re.VERBOSE)
 _TEMP_FOLDER = "MAIN.tmp"  # a Whoosh writer's temporary files (left behind by a killed run)
 _TEMP_NAMES = re.compile(r"[0-9a-z]+\.(run|ctmp)")
@@ -240,18 +245,25 @@ class Index:
     def search(self, query: str, *, since: DateLike = None, until: DateLike = None,
                limit: int = 10, offset: int = 0, sort: str = "relevance",
                now: datetime | None = None, snippets: int = 1, facets: Iterable[str] = (),
-               fresh: float | None = None) -> Results:
+               fresh: float | None = None, lang: str | Iterable[str] | None = None,
+               all_copies: bool = False) -> Results:
         """Best `limit` articles for `query` after skipping `offset`; `sort` is relevance, newest
         or oldest. `since`/`until` take dates or text (`2022-09`, `yesterday`, `7d`) and include
         whole days. `snippets` passages per hit. `facets` (source, section, author, tags, topics,
         places, people, orgs, dateline, lang, format; day, month, year, or date for the bucket
         that fits) are counted over all matches. `fresh` boosts recent articles: the boost halves
-        every `fresh` days. `now` pins relative dates (tests)."""
+        every `fresh` days. `lang` keeps the articles in these languages: a code (`"en"`, `"en-US"`
+        is `"en"`), several comma-separated (`"en,de"`) or a list; a bad code is an ArgumentError.
+        Copies of one story (searchlib.stories) give one hit, the best ranked, with the story's
+        `copies` and `outlets`, and pages count stories (`Results.stories`); `all_copies` lists
+        every article. `now` pins relative dates (tests)."""
         check_arguments(query, limit, offset, snippets=snippets, fresh=fresh)
+        langs = parse_languages(lang)
         since, until = parse_window(since, until, now)
         return self._retrying(lambda searcher: run_search(
             searcher, query, since=since, until=until, limit=limit, offset=offset, sort=sort,
-            now=now, fragments=snippets, facets=facets, fresh=fresh))
+            now=now, fragments=snippets, facets=facets, fresh=fresh, langs=langs,
+            all_copies=all_copies))
 
     def _retrying(self, use):
         """`use(searcher)`, retried (up to 5 times) if opening or reading the index failed while
@@ -290,6 +302,21 @@ class Index:
         check_similar_arguments(article_id, limit)
         return self._retrying(lambda searcher: run_similar(searcher, article_id, limit=limit))
 
+    def copies(self, article_id: str) -> "Story":
+        """The story of the article with this id: its copies in other outlets, the first
+        published first, each with what it changed (raises ArticleNotFoundError)."""
+        from .stories.grouping import story_of
+        check_id(article_id)
+        return self._retrying(lambda searcher: story_of(searcher, article_id))
+
+    def marks(self, article_id: str, query: str, *, now: datetime | None = None
+              ) -> dict[str, list[tuple[int, int]]]:
+        """Where `query` matches in the article `get(article_id)` returns: (start, end) spans in
+        its title, summary and body (raises ArticleNotFoundError), for a page showing it whole."""
+        check_id(article_id)
+        check_arguments(query, 0, 0)
+        return self._retrying(lambda searcher: mark_article(searcher, article_id, query, now))
+
     def stats(self) -> IndexStats:
         """Size, article and file counts, date span, top sources and sections."""
         from .querying.stats import compute_stats  # (imported here: a search never needs it)
@@ -303,6 +330,36 @@ class Index:
 
     def __len__(self) -> int:
         return self._retrying(lambda searcher: searcher.doc_count())
+
+    def generation(self) -> int:
+        """The number of the index's last commit (it grows with every commit; a rebuild
+        starts again from 1): what a receipt records the index as."""
+        return self._whoosh.latest_generation()
+
+    @property
+    def watches(self) -> "Watches":
+        """The saved searches kept in this index (add, list, get, remove, run): see alerts.watches."""
+        from .alerts.watches import Watches
+        return Watches(self)
+
+    def head(self) -> int:
+        """The highest `entered` stamp in the index: when the newest text in it entered (µs
+        since 1970; 0 for an empty index)."""
+        from .alerts.arrivals import head_of
+        return self._retrying(head_of)
+
+    def arrivals(self, query: str, *, after: int, head: int | None = None, since: DateLike = None,
+                 until: DateLike = None, now: datetime | None = None) -> "Arrivals":
+        """The articles matching `query` (all its words) whose current text entered the index
+        after the stamp `after` and at most at `head` (default: now), published within
+        `since`/`until`; newest first. What a watch reports (see alerts.watches)."""
+        from .alerts.arrivals import find_arrivals
+        check_arguments(query, 0, 0)
+        if isinstance(after, bool) or not isinstance(after, int) or after < 0:
+            raise ArgumentError("after", after, "a stamp is a whole number, 0 or more")
+        since, until = parse_window(since, until, now)
+        return self._retrying(lambda searcher: find_arrivals(
+            searcher, query, after=after, head=head, since=since, until=until, now=now))
 
     def __repr__(self) -> str:
         return f"Index({str(self.path)!r})"
@@ -416,7 +473,7 @@ def rebuild_index(path: Path, paths, *, progress: Progress | None = None, wait: 
         _sibling(path, "old")
         try:
             _create(fresh)
-            report = update_index(fresh, paths, **build)
+            report = update_index(fresh, paths, previous=path, **build)
             with RunLock(fresh, 0):
                 _swap(fresh, path)
         except BaseException:  # an error or an interrupt, not a crash: the half-built index goes
@@ -645,6 +702,11 @@ def _swap(fresh: Path, path: Path) -> None:
     import shutil
     if (path / ".gitignore").exists():
         shutil.copy2(path / ".gitignore", fresh / ".gitignore")
+    from .indexing.stamps import WATCHES_FILE
+    if (path / WATCHES_FILE).is_file():  # the watches and their cursors stay with the index
+        shutil.copy2(path / WATCHES_FILE, fresh / WATCHES_FILE)
+        with open(fresh / WATCHES_FILE, "rb") as copied:
+            os.fsync(copied.fileno())
     fresh.chmod(stat.S_IMODE(path.stat().st_mode))
     old = _sibling(path, "old")
     path.rename(old)

@@ -1,5 +1,6 @@
 """Each article's language (issue 17): the declared tag normalised (`en-US` → `en`, region kept
-apart), else detected from the text (CLD2, deterministic), else unknown."""
+apart), else detected from the text (CLD2, deterministic), else unknown; `lang:`, the language
+facet, `Index.search(lang=)` and `search --lang` all use the normalised code."""
 from __future__ import annotations
 
 import json
@@ -8,9 +9,11 @@ import pytest
 from hypothesis import given, strategies as st
 
 import searchlib
+from searchlib.errors import ArgumentError, QueryError
 from searchlib.ingest import language
 from searchlib.ingest.language import detect, detection_text, normalise_tag, parse_languages
 from searchlib.ingest.parsers import parse_file
+from searchlib.querying.query import parse_query
 
 from .conftest import SHARED, write_file
 
@@ -147,10 +150,104 @@ def test_reuters_and_bbc_style_files_come_out_english(tmp_path):
     assert (_parsed(bbc).lang, _parsed(bbc).region) == ("en", None)
 
 
+LANG_RECORDS = {
+    "us": {"title": "Coastal floods", "body": ENGLISH, "lang": "en-US"},
+    # (not a copy of "us": copies would be collapsed into one story's hit)
+    "gb": {"title": "Coastal floods again", "body": "Rivers flooded farmland across the north on Tuesday, "
+           "and rescue boats reached villages cut off by the water. Flood warnings stay.", "lang": "en_GB"},
+    "de": {"title": "Hochwasser flood", "body": GERMAN + " flood"},
+    "fr": {"title": "Inondations flood", "body": FRENCH + " flood", "lang": "FR"},
+    "none": {"title": "flood", "body": "flood 12"},
+}
+
+
+@pytest.fixture(scope="module")
+def lang_index(tmp_path_factory):
+    from .conftest import index_of
+    with index_of(tmp_path_factory.mktemp("langs"), LANG_RECORDS) as idx:
+        yield idx
+
+
+def _keys(results):
+    return sorted(hit.id.rsplit("#", 1)[-1] for hit in results)
+
+
+def test_the_index_stores_the_normalised_language_and_region(lang_index):
+    stored = {key: lang_index.get(f"corpus/fixture.jsonl#{key}") for key in LANG_RECORDS}
+    assert {key: (a.lang, a.region) for key, a in stored.items()} == {
+        "us": ("en", "US"), "gb": ("en", "GB"), "de": ("de", None), "fr": ("fr", None), "none": (None, None)}
+
+
+def test_lang_in_a_query_means_the_normalised_code(lang_index):
+    assert _keys(lang_index.search("lang:en")) == ["gb", "us"]
+    assert _keys(lang_index.search("lang:en-US")) == ["gb", "us"]
+    assert _keys(lang_index.search('lang:"EN_gb"')) == ["gb", "us"]
+    assert _keys(lang_index.search("flood AND lang:(de OR fr-CA)")) == ["de", "fr"]
+    assert parse_query("lang:pt_BR") == parse_query("lang:pt")
+    with pytest.raises(QueryError, match="lang:zz names no language"):
+        lang_index.search("lang:zz")
+
+
+def test_each_hit_carries_its_language(lang_index):
+    hits = {hit.id.rsplit("#", 1)[-1]: hit.lang for hit in lang_index.search("flood")}
+    assert hits == {"us": "en", "gb": "en", "de": "de", "fr": "fr", "none": None}
+
+
+def test_the_language_facet_counts_one_code_per_language(lang_index):
+    facets = lang_index.search("flood", facets=["lang"]).facets["lang"]
+    assert dict(facets) == {"en": 2, "de": 1, "fr": 1, "(none)": 1}
+
+
+@pytest.mark.parametrize("lang, expected", [
+    ("en", ["gb", "us"]), ("en-US", ["gb", "us"]), ("EN", ["gb", "us"]), ("de,fr", ["de", "fr"]),
+    (["de", "fr_FR"], ["de", "fr"]), (("en", "de"), ["de", "gb", "us"]), ("ja", []), (None, ["de", "fr", "gb", "none", "us"]),
+])
+def test_search_filters_by_language(lang_index, lang, expected):
+    results = lang_index.search("flood", lang=lang, facets=["lang"])
+    assert _keys(results) == expected and results.total == len(expected)
+    assert sum(count for _, count in results.facets["lang"]) == len(expected)
+
+
+def test_the_language_filter_combines_with_dates_and_the_partial_fallback(lang_index):
+    assert _keys(lang_index.search("lang:en", lang="de")) == []
+    results = lang_index.search("flood rescue", lang="en")  # the English ones have both words
+    assert _keys(results) == ["gb", "us"] and not results.partial
+    assert _keys(lang_index.search("flood", lang="de", since="2020-01-01")) == []
+
+
+@pytest.mark.parametrize("bad", ["xx", "en,,de", "", "en,zz", 5, ["en", 5], [None]])
+def test_a_bad_language_code_is_an_argument_error(lang_index, bad):
+    with pytest.raises(ArgumentError, match="bad argument lang="):
+        lang_index.search("flood", lang=bad)
+
+
 def test_parse_languages():
     assert parse_languages(None) == ()
     assert parse_languages("en-US, de ,en") == ("en", "de")
     assert parse_languages(["pt_BR", "zh-Hant-TW"]) == ("pt", "zh")
+
+
+def test_the_command_line_lang_option(run, tmp_path):
+    from .conftest import write_records
+    write_records(tmp_path / "corpus", LANG_RECORDS)
+    assert run("index", "corpus", "--index", "idx").exit_code == 0
+    result = run("flood", "--index", "idx", "--lang", "de", "--json")
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert result.exit_code == 0 and [(h["id"].rsplit("#")[-1], h["lang"]) for h in lines[:-1]] == [("de", "de")]
+    assert lines[-1]["total"] == 1
+    both = run("flood", "--index", "idx", "--lang", "de", "--lang", "fr", "--json")
+    comma = run("flood", "--index", "idx", "--lang", "de,fr", "--json")
+    assert json.loads(both.stdout.splitlines()[-1])["total"] == 2 and both.stdout == comma.stdout
+    assert run("flood", "--index", "idx", "--lang", "ja").exit_code == 1
+    bad = run("flood", "--index", "idx", "--lang", "klingon")
+    assert bad.exit_code == 2 and bad.stdout == ""
+    assert bad.stderr.strip().splitlines() == [
+        "search: error: bad argument lang='klingon': not a language code; use ISO 639-1 codes "
+        "such as en, de, zh (several: en,de)"]
+    parsed = run("parse", "corpus", "--json")
+    records = [json.loads(line) for line in parsed.stdout.splitlines()][:-1]
+    assert [(r["title"], r["lang"], r["region"]) for r in records][:2] == [
+        ("Coastal floods", "en", "US"), ("Coastal floods again", "en", "GB")]
 
 
 @pytest.mark.shared

@@ -6,6 +6,7 @@ to rebuild, never misread.
 """
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 from pathlib import Path
 
@@ -31,6 +32,12 @@ def _text(analyzer, **options) -> TEXT:
     field = TEXT(analyzer=analyzer, phrase=True, **options)
     if hasattr(analyzer, "term_positions"):
         field.format = analysis.FastPositions(field_boost=field.format.field_boost)
+    return field
+
+
+def _not_indexed(field):
+    """The field stored and kept as a column only: read per article, never searched."""
+    field.indexed = False
     return field
 
 
@@ -61,16 +68,37 @@ def build_schema(text=analysis.TEXT) -> Schema:
         dateline=_text(analysis.NAME, stored=True, sortable=True),
         notes=STORED(),
         lang=ID(stored=True, sortable=True),
+        region=ID(stored=True),  # the region of a declared language tag (en-US → US), apart from lang
         date=DATETIME(stored=True, sortable=True),
         # when the article's current text entered the index (indexing.stamps): watches report
-        # what entered after they last ran
-        entered=NUMERIC(numtype=int, bits=64, signed=False, stored=True, sortable=True),
+        # what entered after they last ran; stored and a column, not indexed (no postings)
+        entered=_not_indexed(NUMERIC(numtype=int, bits=64, signed=False, stored=True, sortable=True)),
+        # stories (searchlib.stories): the article's LSH band keys, looked up to find its copies,
+        # and the id of the story (its copies) it belongs to, a column for collapsing results
+        bands=KEYWORD(commas=True, lowercase=True),
+        story=ID(stored=True, sortable=True),
     )
 
 
 SCHEMA = build_schema()
 # The same fields for parsing the partial-match (OR) pass: more stop words (analysis.QUESTION_TEXT).
 QUESTION_SCHEMA = build_schema(analysis.QUESTION_TEXT)
+
+
+def schema_for(lang: str | None, question: bool = False) -> Schema:
+    """The schema whose text fields analyse a query as the articles in language `lang` were
+    analysed (with `question`, as QUESTION_SCHEMA drops question words): a query is parsed with
+    the schema of each language in the index (one per stemmer, see querying/query.py)."""
+    if analysis.stemmer_name(lang) == analysis.stemmer_name(None):
+        return QUESTION_SCHEMA if question else SCHEMA
+    return _language_schema(analysis.stemmer_name(lang) or "", question)
+
+
+@functools.lru_cache(maxsize=None)
+def _language_schema(algorithm: str, question: bool) -> Schema:
+    lang = next((code for code, name in analysis.STEMMERS.items() if name == algorithm), "und")
+    stops = analysis.QUESTION_STOP_WORDS if question else ()
+    return build_schema(analysis.text_analyzer(stops, lang))
 # Fields a user may scope a query to (`title:korea`); `date` is handled by the query module.
 SEARCHABLE_FIELDS = ("title", "summary", "body", "source", "section", "author", "tags",
                      "topics", "places", "people", "orgs", "dateline", "lang", "url", "id", "format")
@@ -88,7 +116,7 @@ def to_document(article: Article) -> dict:
         "title": article.title,
         "body": article.body,
     }
-    for name in ("url", "summary", "source", "section", "author", "lang", "dateline"):
+    for name in ("url", "summary", "source", "section", "author", "lang", "region", "dateline"):
         value = getattr(article, name)
         if value:
             doc[name] = value
@@ -119,6 +147,7 @@ def to_article(fields: dict) -> Article:
         section=fields.get("section"),
         author=fields.get("author"),
         lang=fields.get("lang"),
+        region=fields.get("region"),
         dateline=fields.get("dateline"),
         notes=list(fields.get("notes") or []),
         **{name: [v for v in fields.get(name, "").split(",") if v] for name in KEYWORD_FIELDS},

@@ -21,6 +21,11 @@ comma-separated lists, `places:"usa,uk"`) is refused rather than failing in the 
 A query of plain words (no quotes, operators, prefixes or other syntax, each word one token) is
 built here directly, as the parser would build it (tested against it), in a tenth of the time.
 
+Queries as people type them: a query typed entirely in capitals is read in lower case
+(`read_capitals`: its AND, OR, NOT are words); a plain query needs only its content words, not
+its question and filler words (`without_stop_words`), and a query of filler words only is one
+phrase (`the who`).
+
 `date:` clauses are parsed here, not by Whoosh's DateParserPlugin (which silently widens
 `[2024-03-01 to 2024-03-31]` to all of 2024): each becomes a `DateRange` over whole days/months/years
 in UTC, via `searchlib.dates`. Accepted forms: `date:2022`, `date:2022-09`, `date:2022-09-06`,
@@ -46,16 +51,18 @@ from typing import TYPE_CHECKING, Iterable
 
 from whoosh import query as wq
 
-from ..engine.analysis import TOKEN
+from ..engine.analysis import DEFAULT_LANGUAGE, QUESTION_STOP_WORDS, TOKEN, is_run
 from ..dates import DateSpan, parse_span
 from ..errors import ArgumentError, DateError, QueryError
+from ..ingest.language import normalise_tag
 from ..engine.ranking import SloppyPhrase
-from ..engine.schema import DEFAULT_FIELDS, QUESTION_SCHEMA, SCHEMA, SEARCHABLE_FIELDS
+from ..engine.schema import DEFAULT_FIELDS, SCHEMA, SEARCHABLE_FIELDS, schema_for
 
 if TYPE_CHECKING:
     from whoosh.qparser import MultifieldParser
 
 DATE_FIELD = "date"
+LANG_FIELD = "lang"
 # A longer query is refused before it is parsed: Whoosh's parser time grows with the text (a
 # 99 KB query took half a minute), and no typed question comes near this.
 MAX_QUERY_CHARS = 4096
@@ -123,8 +130,57 @@ _SYNTAX = re.compile(r"""\b(?:AND|OR|NOT|ANDNOT|ANDMAYBE)\b|(?<![^\s(])[+\-]|(?i
 
 def is_plain(text: str) -> bool:
     """No operator, +/- prefix or field: prefix (quotes and parentheses are fine: in the OR pass
-    a phrase or a group is one more optional clause)."""
-    return not _SYNTAX.search(natural(text))
+    a phrase or a group is one more optional clause). A query in capitals is read as words."""
+    return not _SYNTAX.search(natural(read_capitals(text)))
+
+
+def read_capitals(text: str) -> str:
+    """A query typed entirely in capitals (no lower-case letter, some upper-case ones), as wire
+    copy and old archives are written, in lower case: its AND, OR and NOT are words, not
+    operators, and it finds what the same words in lower case find. Any other text as it is."""
+    if any(c.islower() for c in text) or not any(c.isupper() for c in text):
+        return text
+    return text.lower()
+
+
+# A quoted phrase, with its proximity or boost, and a range (`[a TO z]`) are kept whole; outside
+# them, a word with syntax in it is kept.
+_QUOTED = re.compile(r'("[^"]*"?(?:[~^][\w.]*)?|[\[{][^\]}]*[\]}]?)')
+_SYNTAX_CHARS = frozenset("*?~^:()[]{}")
+_EDGE_PUNCTUATION = ".,;!?'"
+
+
+def without_stop_words(text: str) -> str:
+    """A plain query's words that must all match: its text without the bare question and filler
+    words (analysis.QUESTION_STOP_WORDS: `what`, `did`, `the` ...), so that they neither make an
+    article a complete match nor rank it. Quoted phrases and words with syntax (`the*`, `with^2`)
+    are kept as typed. A query of stop words only (`the who`, `to be or not to be`) becomes one
+    phrase of all its words, so it still finds the articles that hold it."""
+    kept, content = [], False
+    for i, part in enumerate(_QUOTED.split(text)):
+        if i % 2:  # a quoted phrase
+            kept.append(part)
+            content = content or bool(TOKEN.search(part))
+            continue
+        for chunk in part.split():
+            core = chunk.strip(_EDGE_PUNCTUATION)
+            words = TOKEN.findall(core)
+            if words and _SYNTAX_CHARS.isdisjoint(core) and all(
+                    w.lower() in QUESTION_STOP_WORDS for w in words):
+                continue
+            kept.append(chunk)
+            content = content or bool(words)
+    if content:
+        return " ".join(kept)
+    words = TOKEN.findall(text)
+    return '"' + " ".join(words) + '"' if words else text
+
+
+def content_words(text: str) -> set[str]:
+    """The distinct words of a query (in lower case) that are not question or filler words
+    (analysis.QUESTION_STOP_WORDS): how much a typed question says about its subject."""
+    words = {word.lower() for word in TOKEN.findall(natural(read_capitals(text)))}
+    return {word for word in words if word not in QUESTION_STOP_WORDS}
 
 
 # Typed questions: `?` is a one-character wildcard only between two word characters (`wom?n`);
@@ -173,13 +229,23 @@ def make_parser(now: datetime | None = None, group=None, schema=SCHEMA) -> Multi
 
 
 @functools.lru_cache(maxsize=16)
-def _parser(now: datetime | None, any_word: bool) -> MultifieldParser:
+def _parser(now: datetime | None, any_word: bool, lang: str | None = None) -> MultifieldParser:
     """A parser made once and reused (making one compiles a dozen regular expressions); with
-    now=None, relative dates are resolved against the clock at each parse."""
-    if any_word:
-        from whoosh.qparser import OrGroup
-        return make_parser(now, OrGroup, QUESTION_SCHEMA)
-    return make_parser(now)
+    now=None, relative dates are resolved against the clock at each parse. `lang`: the language
+    whose chain analyses the words (schema_for)."""
+    from whoosh.qparser import OrGroup
+    parser = make_parser(now, OrGroup if any_word else None, schema_for(lang, any_word))
+    parser.multitoken_query = functools.partial(_multitoken_query, parser)
+    return parser
+
+
+def _multitoken_query(parser, spec, texts, fieldname, termclass, boost):
+    """A typed word that analyses to several tokens: a word of unspaced script (`梁振英`, its
+    bigrams `梁振 振英`) is the phrase of its tokens, so it matches only where it is written;
+    any other (`U.S.-China`) as Whoosh makes it (an And, an Or in the any-word pass)."""
+    if any(is_run(text) for text in texts):
+        return wq.Phrase(fieldname, list(texts), boost=boost)
+    return type(parser).multitoken_query(parser, spec, texts, fieldname, termclass, boost)
 
 
 @functools.cache
@@ -263,13 +329,13 @@ _WORDS_ONLY = re.compile(r"[\w\s.,;!]*")
 _OPERATOR = re.compile(r"\b(?:AND|OR|NOT|ANDNOT|ANDMAYBE)\b")
 
 
-def _words_query(text: str, any_word: bool) -> wq.Query | None:
+def _words_query(text: str, any_word: bool, lang: str | None = None) -> wq.Query | None:
     """The parser's query for a text of plain words, each of them one token or none (None when
     the text is not that simple): per word, an Or of its term in each default field (boosted as
     the fields are), and an And of the words (an Or with any_word)."""
     if not _WORDS_ONLY.fullmatch(text) or _OPERATOR.search(text):
         return None
-    schema = QUESTION_SCHEMA if any_word else SCHEMA
+    schema = schema_for(lang, any_word)
     analyzer = schema[next(iter(DEFAULT_FIELDS))].analyzer
     if not hasattr(analyzer, "term") or any(schema[name].analyzer is not analyzer for name in DEFAULT_FIELDS):
         return None
@@ -277,8 +343,8 @@ def _words_query(text: str, any_word: bool) -> wq.Query | None:
     groups = []
     for word in text.split():
         tokens = TOKEN.findall(word)
-        if len(tokens) > 1:
-            return None
+        if len(tokens) > 1 or (tokens and is_run(tokens[0]) and len(tokens[0]) > 2):
+            return None  # several tokens (a run of unspaced script: several bigrams)
         analysed = term(tokens[0]) if tokens else None
         if analysed is not None:
             groups.append(wq.Or([wq.Term(name, analysed, boost=boost)
@@ -443,6 +509,8 @@ def _checked(q: wq.Query, text: str) -> wq.Query:
             # `date:` where the date plugin does not see it (`x:date:…`): Whoosh's own date
             # parsing fails only when the search runs
             raise QueryError(text, "write a date clause as date:2022-09, after a space or a bracket")
+        if isinstance(leaf, (wq.Term, wq.Phrase)) and leaf.fieldname == LANG_FIELD:
+            return language_term(leaf, text)
         if isinstance(leaf, wq.Phrase):
             field = SCHEMA[leaf.fieldname] if leaf.fieldname in SCHEMA else None
             if field is not None and len(leaf.words) > 1 and not field.format.supports("positions"):
@@ -459,18 +527,38 @@ def _checked(q: wq.Query, text: str) -> wq.Query:
     return q.accept(visit)
 
 
-def parse_query(text: str, now: datetime | None = None, *, any_word: bool = False) -> wq.Query:
+def language_term(term: wq.Term | wq.Phrase, text: str) -> wq.Term:
+    """`lang:en-US`, `lang:EN`, `lang:"pt_BR"` as the normalised code the index holds (`lang:en`,
+    `lang:pt`: `ingest.language.normalise_tag`); QueryError for a value that is no language."""
+    value = " ".join(term.words) if isinstance(term, wq.Phrase) else term.text
+    lang, _ = normalise_tag(value)
+    if lang is None:
+        raise QueryError(text, f"lang:{value} names no language; write a language code, as "
+                               "lang:en, lang:de or lang:zh")
+    if isinstance(term, wq.Term) and lang == term.text:
+        return term
+    return wq.Term(LANG_FIELD, lang, boost=term.boost)
+
+
+def parse_query(text: str, now: datetime | None = None, *, any_word: bool = False,
+                languages: Iterable[str | None] = (DEFAULT_LANGUAGE,)) -> wq.Query:
     """Parse a user's query; raises QueryError (with the reason) when it cannot be understood.
 
-    Words are ANDed; `any_word=True` ORs them instead (ranked by BM25F).
+    Words are ANDed; `any_word=True` ORs them instead (ranked by BM25F). `languages`: those of
+    the articles searched (one per stemmer); the text is analysed with each one's chain and the
+    variants joined (`join_variants`), so `Straßen` finds a German article's `Straße`.
     """
     check_query(text)
     try:
-        typed = _check_syntax(natural(text))
-        words = _words_query(typed, any_word)
-        if words is not None:
-            return _weight_repeats(words)
-        return _weight_repeats(_checked(_parser(now, any_word).parse(typed, normalize=False), text))
+        typed = _check_syntax(natural(read_capitals(text)))
+        if not _SYNTAX.search(typed):  # plain: its content words must match (or its phrase)
+            typed = without_stop_words(typed)
+        variants = []
+        for lang in dict.fromkeys(languages):
+            words = _words_query(typed, any_word, lang)
+            variants.append(_weight_repeats(words) if words is not None else
+                            _weight_repeats(_checked(_parser(now, any_word, lang).parse(typed, normalize=False), text)))
+        return join_variants(variants)
     except QueryError as exc:
         if exc.query == text:
             raise
@@ -481,3 +569,37 @@ def parse_query(text: str, now: datetime | None = None, *, any_word: bool = Fals
         raise QueryError(text, "too deeply nested") from None
     except Exception as exc:  # Whoosh's parser is lenient; anything it still throws is the query's fault
         raise QueryError(text, f"{type(exc).__name__}: {exc}") from None
+
+
+def join_variants(queries: list[wq.Query]) -> wq.Query:
+    """One query from the same text parsed with several languages' chains: where the variants
+    agree, that part once; where only their words differ (`strassen` by English rules, `strass`
+    by German ones), an Or of those words in that place, so the query's structure (what must
+    match, what is a phrase) stays the one typed; where they differ more (a word one language
+    drops), an Or of the whole variants."""
+    distinct: list[wq.Query] = []
+    for q in queries:
+        if q not in distinct:
+            distinct.append(q)
+    first = distinct[0]
+    if len(distinct) == 1:
+        return first
+    if all(type(q) is type(first) and q.boost == first.boost for q in distinct):
+        if isinstance(first, wq.Term) and all(q.fieldname == first.fieldname for q in distinct):
+            return wq.Or(distinct)
+        if isinstance(first, wq.BinaryQuery):  # (a CompoundQuery whose parts are also a and b)
+            joined = copy.copy(first)
+            joined.a = join_variants([q.a for q in distinct])
+            joined.b = join_variants([q.b for q in distinct])
+            joined.subqueries = (joined.a, joined.b)
+            return joined
+        if isinstance(first, wq.CompoundQuery) and all(len(q.subqueries) == len(first.subqueries)
+                                                       for q in distinct):
+            joined = copy.copy(first)
+            joined.subqueries = [join_variants(list(parts)) for parts in zip(*(q.subqueries for q in distinct))]
+            return joined
+        if isinstance(first, wq.Not):
+            joined = copy.copy(first)
+            joined.query = join_variants([q.query for q in distinct])
+            return joined
+    return wq.Or(distinct)

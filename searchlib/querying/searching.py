@@ -20,9 +20,12 @@ from . import snippets
 from ..dates import isoformat, to_utc_aware
 from ..errors import ArticleNotFoundError, QueryError
 from .facets import article_dates, check_facets, count_facets, dated_docs
-from .query import is_plain, parse_query
+from .languages import languages_in
+from .query import content_words, is_plain, parse_query
 from ..engine.ranking import top_matches
-from ..engine.schema import SCHEMA, SNIPPET_FIELD
+from ..stories.grouping import annotate, collapse, extra_copies
+from ..engine.analysis import QUESTION_STOP_WORDS
+from ..engine.schema import DEFAULT_FIELDS, SCHEMA, SNIPPET_FIELD
 
 
 @dataclass
@@ -47,6 +50,12 @@ class Hit:
     rank: int = 0
     fragments: list[snippets.Snippet] = field(default_factory=list)
     complete: bool = True
+    lang: str | None = None  # the article's language code (`en`, `de`), None when unknown
+    # its story (searchlib.stories): the story's id, its articles (this one included), and the
+    # other copies' outlets, the first published first
+    story: str | None = None
+    copies: int = 1
+    outlets: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         return {
@@ -58,6 +67,10 @@ class Hit:
             "source": self.source,
             "section": self.section,
             "author": self.author,
+            "lang": self.lang,
+            "story": self.story,
+            "copies": self.copies,
+            "outlets": list(self.outlets),
             "url": self.url,
             "path": str(self.path) if self.path else None,
             "score": round(self.score, 4),
@@ -95,6 +108,11 @@ class Results:
     complete: int | None = None
     facets: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
     suggestion: str | None = None
+    # `grouped`: copies collapsed to one hit per story (searchlib.stories), so pages count
+    # stories, while `total`, `complete` and `facets` count articles; `stories`: the stories
+    # among the matches, None when not counted (every copy listed, or more matches than ranked)
+    stories: int | None = None
+    grouped: bool = False
 
     def __iter__(self):
         return iter(self.hits)
@@ -113,6 +131,8 @@ class Results:
             "sort": self.sort,
             "partial": self.partial,
             "complete": self.complete,
+            "stories": self.stories,
+            "grouped": self.grouped,
             "suggestion": self.suggestion,
             "facets": {name: dict(pairs) for name, pairs in self.facets.items()},
             "since": isoformat(self.since),
@@ -134,7 +154,17 @@ class _BM25F(scoring.BM25F):
         return max(math.log((n - df + 0.5) / (df + 0.5)), 1e-6)
 
 
-RANKING = _BM25F(B=0.75, K1=3.0)
+RANKING = _BM25F(B=0.6, K1=1.0)
+# Pseudo-relevance feedback for typed questions (see _with_feedback): a plain query of at least
+# FEEDBACK_MIN_WORDS content words is ranked again with the FEEDBACK_TERMS key words of its best
+# FEEDBACK_DOCS hits (the first FEEDBACK_CHARS of each body, and its title), the best key word
+# weighing FEEDBACK_WEIGHT times a typed word. Chosen on the six test collections of
+# scripts/evaluate.py (README, "Ranking quality").
+FEEDBACK_MIN_WORDS = 5
+FEEDBACK_DOCS = 8
+FEEDBACK_TERMS = 20
+FEEDBACK_WEIGHT = 0.3
+FEEDBACK_CHARS = 10_000
 FRESH_POOL = 200     # with a recency boost, this many best matches (at least) are re-ranked
 MAX_CLAUSES = 1024      # terms in one query
 MAX_EXPANSIONS = 1024   # index words one wildcard or fuzzy term may stand for (per field)
@@ -148,22 +178,28 @@ FALLBACK_BELOW = 10  # a plain query's partial matches count when fewer articles
 def run_search(searcher, text: str, *, since: datetime | None = None, until: datetime | None = None,
                limit: int = 10, offset: int = 0, sort: str = "relevance",
                now: datetime | None = None, fragments: int = 1, facets=(),
-               fresh: float | None = None) -> Results:
+               fresh: float | None = None, langs: tuple[str, ...] = (),
+               all_copies: bool = False) -> Results:
     """Search with an open Whoosh searcher (weighted by RANKING). `since` / `until` are naive
-    UTC bounds, `until` exclusive.
+    UTC bounds, `until` exclusive; `langs` (normalised codes) keeps the articles in those languages.
 
     A plain query of several words matches the articles with all of them; when fewer than
     FALLBACK_BELOW do, the best partial matches (BM25F over any of the words, minus question
     words such as "what" and "which") follow them (`Results.partial`), whatever the page asked
     for, so counts and facets do not change with `limit` or `offset`. `fragments` passages per
     hit; `facets` counted over all matches; `fresh` a half-life in days for the recency boost of
-    the best FRESH_POOL matches (see `_freshen`).
+    the best FRESH_POOL matches (see `_freshen`). A typed question (a plain query of at least
+    FEEDBACK_MIN_WORDS content words) is ranked again with its best hits' key words
+    (`_with_feedback`): the same matches, in a better order.
     """
     if sort not in SORTS:
         raise QueryError(text, f"unknown sort {sort!r}; use one of {', '.join(SORTS)}")
     facets = check_facets(facets)
-    q = parse_query(text, now)
+    languages = languages_in(searcher.reader())
+    q = parse_query(text, now, languages=languages)
     wanted = max(1, offset + limit)
+    if not all_copies:  # collapsing may pass over this many copies to fill the page
+        wanted += extra_copies(searcher.reader())
     options = {"limit": wanted, "filter": None}
     if sort != "relevance":
         options["sortedby"] = _DateOrder(newest=sort == "newest")
@@ -175,7 +211,12 @@ def run_search(searcher, text: str, *, since: datetime | None = None, until: dat
         spans.append((since, until))
     if spans:  # Whoosh takes an empty filter for none: {-1} allows nothing
         options["filter"] = set.intersection(*(dated_docs(reader, a, b) for a, b in spans)) or {-1}
-    q = _bounded(q, reader, text)
+    if langs:  # a filter, as the dates: it narrows what matches, and counts, without scoring
+        allowed = set(searcher.docs_for_query(wq.Or([wq.Term("lang", code) for code in langs])))
+        if options["filter"] is not None:
+            allowed &= options["filter"]
+        options["filter"] = allowed or {-1}
+    q = first_q = _bounded(q, reader, text)
     memo: dict = {}  # postings read by the first pass, for the partial-match pass
     # at least FALLBACK_BELOW: when the fallback applies, every complete match is in hand
     found = _search(searcher, q, memo=memo,
@@ -184,7 +225,7 @@ def run_search(searcher, text: str, *, since: datetime | None = None, until: dat
     complete, partial = total, False
     if total < FALLBACK_BELOW and len(text.split()) > 1 and is_plain(text):
         # Operators, +/- prefixes and fields mean what they say: no fallback for those.
-        any_q = _bounded(parse_query(text, now, any_word=True), reader, text)
+        any_q = _bounded(parse_query(text, now, any_word=True, languages=languages), reader, text)
         if any_q != q:  # (a lone phrase is the same query either way)
             seen = {hit.docnum for hit in groups[0]}
             more = _search(searcher, any_q, memo=memo,
@@ -193,15 +234,21 @@ def run_search(searcher, text: str, *, since: datetime | None = None, until: dat
             if len(more) > total:
                 q, partial, total = any_q, True, len(more)
                 groups.append([hit for hit in more if hit.docnum not in seen])
+    if sort == "relevance" and len(content_words(text)) >= FEEDBACK_MIN_WORDS and is_plain(text):
+        groups = _with_feedback(searcher, groups, [first_q, q], options, memo)
     scores = {hit.docnum: hit.score for group in groups for hit in group}
     if fresh and sort == "relevance":  # beyond the pool, BM25F order: the same on every page
         groups = [_freshen(group[:FRESH_POOL], reader, fresh, scores) + group[FRESH_POOL:]
                   for group in groups]
     ranked = [(hit, i == 0) for i, group in enumerate(groups) for hit in group]
+    stories = None
+    if not all_copies:  # one hit per story (searchlib.stories): pages count stories
+        ranked, stories = collapse(reader, ranked, total)
     words = _matched_words(q, reader)
     page = ranked[offset:offset + limit]
     hits = [_to_hit(hit, rank, words, fragments, scores.get(hit.docnum), complete=is_complete)
             for rank, (hit, is_complete) in enumerate(page, start=offset + 1)]
+    annotate(searcher, hits, [hit.docnum for hit, _ in page])
     counts = {}
     if facets:
         everything = searcher.search(q, filter=options["filter"], limit=None, scored=False)
@@ -210,7 +257,66 @@ def run_search(searcher, text: str, *, since: datetime | None = None, until: dat
     return Results(query=text, total=total, hits=hits, since=to_utc_aware(since),
                    until=to_utc_aware(until), sort=sort, offset=offset,
                    partial=partial, complete=complete, facets=counts,
-                   suggestion=suggestion)
+                   suggestion=suggestion, stories=stories, grouped=not all_copies)
+
+
+def _with_feedback(searcher, groups: list, queries: list, options: dict, memo: dict) -> list:
+    """The groups of hits (complete matches, then partial ones) ranked again with pseudo-relevance
+    feedback: each group's query ANDMAYBE the key words of the best FEEDBACK_DOCS hits, so
+    articles about what the best hits are about rise within their group, while what matches, the
+    totals and the groups stay the same (the key words only add to the scores of articles that
+    match already). A long typed question names its subject in a few words among many; the
+    articles it finds best say more about it."""
+    best = [hit.docnum for group in groups for hit in group][:FEEDBACK_DOCS]
+    extra = _feedback_query(searcher, best)
+    if extra is None:
+        return groups
+    out: list = []
+    seen: set[int] = set()
+    for i, (group, base) in enumerate(zip(groups, queries)):
+        limit = max(options["limit"], FALLBACK_BELOW) if i == 0 else options["limit"] + len(seen)
+        found = _search(searcher, wq.AndMaybe(base, extra), memo=memo, **{**options, "limit": limit})
+        out.append([hit for hit in found if hit.docnum not in seen])
+        seen.update(hit.docnum for hit in group)
+    return out
+
+
+def _feedback_query(searcher, docnums: list[int]) -> wq.Query | None:
+    """An Or of the FEEDBACK_TERMS words that best set these articles' titles and bodies apart
+    from the index (`_key_words`), in each default field, weighted as their key-word scores, the
+    best at FEEDBACK_WEIGHT times a typed word; None for no word."""
+    text = " ".join(" ".join((fields.get("title") or "", (fields.get(SNIPPET_FIELD) or "")[:FEEDBACK_CHARS]))
+                    for fields in map(searcher.stored_fields, docnums))
+    terms = _key_words(searcher, text, FEEDBACK_TERMS)
+    top = max((weight for _, weight in terms), default=0.0)
+    if top <= 0:
+        return None
+    return wq.Or([wq.Term(name, word, boost=FEEDBACK_WEIGHT * weight / top * boost)
+                  for word, weight in terms for name, boost in DEFAULT_FIELDS.items()])
+
+
+def _key_words(searcher, text: str, number: int) -> list[tuple[str, float]]:
+    """The `number` index words of `text` that most set it apart from the index, best first, with
+    their scores: Whoosh's key_terms_from_text (the Bo1 model, in the body field), but only over
+    the 3 x `number` words `text` holds most often (at least twice), filler words left out: a
+    word met once says little about the best hits, and each candidate costs a look-up in every
+    segment."""
+    reader, field = searcher.reader(), searcher.schema[SNIPPET_FIELD]
+    counts: dict[bytes, float] = {}
+    for btext, _, weight, _ in field.index(text):
+        counts[btext] = counts.get(btext, 0.0) + weight
+    n = reader.doc_count_all() or 1
+    candidates = sorted(((weight, btext) for btext, weight in counts.items() if weight >= 2
+                         and field.from_bytes(btext) not in QUESTION_STOP_WORDS), reverse=True)
+    scored = []
+    for weight, btext in candidates[:3 * number]:
+        word = field.from_bytes(btext)
+        if (SNIPPET_FIELD, btext) not in reader:
+            continue
+        f = reader.frequency(SNIPPET_FIELD, btext) / n
+        scored.append((weight * math.log2((1.0 + f) / f) + math.log2(1.0 + f), word))
+    scored.sort(key=lambda pair: (-pair[0], pair[1]))
+    return [(word, score) for score, word in scored[:number]]
 
 
 def _suggest(reader, text: str) -> str | None:
@@ -377,10 +483,11 @@ def mark_article(searcher, article_id: str, text: str, now: datetime | None = No
     if fields is None:
         raise ArticleNotFoundError(article_id)
     reader = searcher.reader()
-    q, _ = _date_conjuncts(parse_query(text, now))
+    q, _ = _date_conjuncts(parse_query(text, now, languages=languages_in(reader)))
     terms = _matched_words(_bounded(q, reader, text), reader)
     return {name: snippets.find_matches((fields.get(name) or "")[:snippets.MAX_ANALYZED_CHARS],
-                                        terms.get(name, snippets.Terms()), SCHEMA[name].analyzer)
+                                        terms.get(name, snippets.Terms()),
+                                        SCHEMA[name].analyzer.for_language(fields.get("lang")))
             for name in MARKED_FIELDS}
 
 
@@ -440,10 +547,11 @@ def _to_hit(hit, rank: int, terms: dict[str, snippets.Terms], fragments: int = 1
     passages = snippets.make_snippets(
         fields.get(SNIPPET_FIELD, "") or fields.get("summary", ""),
         terms.get(SNIPPET_FIELD, none) | terms.get("summary", none),
-        SCHEMA[SNIPPET_FIELD].analyzer, count=fragments,
+        SCHEMA[SNIPPET_FIELD].analyzer.for_language(fields.get("lang")), count=fragments,
     )
     best = max(passages, key=lambda p: len(p.spans))
-    title = snippets.highlight(fields.get("title", ""), terms.get("title", none), SCHEMA["title"].analyzer)
+    title = snippets.highlight(fields.get("title", ""), terms.get("title", none),
+                               SCHEMA["title"].analyzer.for_language(fields.get("lang")))
     date = fields.get("date")
     return Hit(
         id=fields.get("id", ""),
@@ -462,4 +570,6 @@ def _to_hit(hit, rank: int, terms: dict[str, snippets.Terms], fragments: int = 1
         rank=rank,
         fragments=passages,
         complete=complete,
+        lang=fields.get("lang"),
+        story=fields.get("story"),
     )
