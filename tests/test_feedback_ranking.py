@@ -70,3 +70,22 @@ def test_feedback_scores_only_what_matches(index):
     found, (total, complete) = order(index, QUESTION)
     assert not any(doc.startswith("filler") for doc, _ in found)
     assert total == len(found) == 4
+
+
+def test_pages_of_any_size_continue_each_other(index):
+    """The key words come from the same best hits whatever the page asks for, so one hit per
+    page lists the same articles in the same order as one page of all of them."""
+    whole = [hit.id for hit in index.search(QUESTION, now=NOW, limit=20)]
+    assert len(whole) == 4
+    assert [index.search(QUESTION, now=NOW, limit=1, offset=i).hits[0].id for i in range(4)] == whole
+    assert [hit.id for page in (0, 2) for hit in index.search(QUESTION, now=NOW, limit=2, offset=page)] == whole
+
+
+def test_the_key_words_come_from_the_same_best_hits_whatever_the_page(index, monkeypatch):
+    seen = []
+    real = searching._feedback_query
+    monkeypatch.setattr(searching, "_feedback_query", lambda searcher, docnums: seen.append(docnums) or real(searcher, docnums))
+    for limit, offset in ((20, 0), (1, 0), (1, 3), (2, 2)):
+        index.search(QUESTION, now=NOW, limit=limit, offset=offset)
+    assert len(seen) == 4 and len(seen[0]) == 4
+    assert seen == [seen[0]] * 4

@@ -268,6 +268,12 @@ def _with_feedback(searcher, groups: list, queries: list, options: dict, memo: d
     match already). A long typed question names its subject in a few words among many; the
     articles it finds best say more about it."""
     best = [hit.docnum for group in groups for hit in group][:FEEDBACK_DOCS]
+    if len(best) < FEEDBACK_DOCS and len(groups) > 1:  # a small page ranked too few partial matches:
+        seen = {hit.docnum for hit in groups[0]}        # the same best hits for every page
+        more = _search(searcher, queries[1], memo=memo,
+                       **{**options, "limit": FEEDBACK_DOCS + len(seen)})
+        best = [hit.docnum for hit in groups[0]] + [hit.docnum for hit in more if hit.docnum not in seen]
+        best = best[:FEEDBACK_DOCS]
     extra = _feedback_query(searcher, best)
     if extra is None:
         return groups
