@@ -118,6 +118,20 @@ def test_without_stop_words_drops_bare_filler_words_only():
     assert without_stop_words("who?") == '"who"'
 
 
+def test_a_word_in_capitals_in_a_mixed_case_query_is_an_acronym_not_filler():
+    # `WHO`, `US`, `IT` among lower-case words name something; in an all-capitals query every
+    # word is in capitals, so there they are read in lower case first (read_capitals)
+    assert without_stop_words("WHO guidance on masks") == "WHO guidance masks"
+    assert without_stop_words("what did the US do with rates") == "US rates"
+    assert without_stop_words("The Who") == '"The Who"'   # capitalised, not in capitals
+    assert without_stop_words("I am here") == '"I am here"'  # one letter: no acronym
+
+
+def test_an_acronym_is_required_while_the_same_word_in_lower_case_is_not(index):
+    assert complete(index, "WHO roads")[0] == ["article"]
+    assert complete(index, "who roads")[0] == ["article", "were-apart"]
+
+
 def test_a_query_of_stop_words_only_is_a_phrase(index):
     # `were` and `here` are stop words indexed by every schema version: the phrase, not the AND
     assert sorted(ids(index.search("were here", now=NOW))) == ["here-were"]

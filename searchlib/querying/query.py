@@ -155,7 +155,9 @@ def without_stop_words(text: str) -> str:
     words (analysis.QUESTION_STOP_WORDS: `what`, `did`, `the` ...), so that they neither make an
     article a complete match nor rank it. Quoted phrases and words with syntax (`the*`, `with^2`)
     are kept as typed. A query of stop words only (`the who`, `to be or not to be`) becomes one
-    phrase of all its words, so it still finds the articles that hold it."""
+    phrase of all its words, so it still finds the articles that hold it. A word in capitals
+    among others that are not (`WHO guidance on masks`, `what did the US do`) names something:
+    it is kept (an all-capitals query is read in lower case before, by read_capitals)."""
     kept, content = [], False
     for i, part in enumerate(_QUOTED.split(text)):
         if i % 2:  # a quoted phrase
@@ -166,7 +168,7 @@ def without_stop_words(text: str) -> str:
             core = chunk.strip(_EDGE_PUNCTUATION)
             words = TOKEN.findall(core)
             if words and _SYNTAX_CHARS.isdisjoint(core) and all(
-                    w.lower() in QUESTION_STOP_WORDS for w in words):
+                    w.lower() in QUESTION_STOP_WORDS and not _is_acronym(w) for w in words):
                 continue
             kept.append(chunk)
             content = content or bool(words)
@@ -174,6 +176,11 @@ def without_stop_words(text: str) -> str:
         return " ".join(kept)
     words = TOKEN.findall(text)
     return '"' + " ".join(words) + '"' if words else text
+
+
+def _is_acronym(word: str) -> bool:
+    """A word of two or more letters, all capitals (`WHO`, `US`, `IT`)."""
+    return len(word) > 1 and word.isupper()
 
 
 def content_words(text: str) -> set[str]:
