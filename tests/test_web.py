@@ -216,7 +216,7 @@ ALLOWED_TAGS = {"html", "head", "meta", "title", "link", "script", "body", "head
                 "input", "select", "option", "label", "button", "main", "footer", "div", "section",
                 "p", "code", "ol", "li", "h1", "h2", "h3", "mark", "span", "figure", "svg", "g",
                 "rect", "figcaption", "nav", "aside", "ul", "article", "dl", "dt", "dd", "pre",
-                "table", "thead", "tbody", "tr", "th", "td", "em", "kbd"}
+                "table", "thead", "tbody", "tr", "th", "td", "em", "kbd", "strong"}
 
 
 class Tags(HTMLParser):
@@ -375,7 +375,7 @@ def test_a_timeline_bar_narrows_the_dates_and_the_state_round_trips(site):
     september = client.get(href.replace("&amp;", "&")).text
     assert "2 matching articles" in september and "Beta election result" in september
     state = web_app.State(q="a b", since="2022", until="2023-01", lang="de,fr", sort="oldest", fresh=True,
-                          page=3, limit=5, snippets=2, facets=("author", "month"))
+                          all_copies=True, page=3, limit=5, snippets=2, facets=("author", "month"))
     url = state.url(page=3)
 
     class Params(dict):
@@ -456,3 +456,57 @@ def test_the_package_ships_its_templates_and_static_files():
     setup = (Path(__file__).resolve().parents[1] / "setup.cfg").read_text(encoding="utf-8")
     assert "searchlib.web = templates/*.html, static/*.css, static/*.js" in setup
     assert os.path.getsize(root / "static" / "app.js") < 8_000  # our own small script, nothing vendored
+
+
+# --- stories: copies of one article in other outlets ------------------------------------------
+
+@pytest.fixture(scope="module")
+def stories(tmp_path_factory):
+    from .test_stories import RECORDS as STORY_RECORDS
+    folder = tmp_path_factory.mktemp("stories")
+    with index_of(folder, STORY_RECORDS):
+        pass
+    with TestClient(create_app(folder / "index"), base_url="http://127.0.0.1") as client:
+        yield client, folder / "index"
+
+
+def test_a_story_is_one_hit_with_its_other_outlets_and_every_copy_is_a_click_away(stories, run):
+    client, index_dir = stories
+    html = client.get("/", params={"q": "+Tamsin +Marlow"}).text
+    assert "6 matching articles in 2 stories" in html
+    assert html.count('<p class="copies">') == 1
+    (href, note) = re.findall(r'<p class="copies"><a href="([^"]+)">([^<]+)</a></p>', html)[0]
+    assert note == "+4 other outlets (Evening News, The Courier, Daily Post, …)"
+    assert href.endswith("#copies") and href.startswith("/article?id=")
+    (every,) = re.findall(r'<a class="all-copies" href="([^"]+)">every copy</a>', html)
+    assert every == "/?q=%2BTamsin+%2BMarlow&amp;all_copies=1"
+    flat = client.get(every.replace("&amp;", "&")).text
+    assert "6 matching articles" in flat and flat.count('<li class="hit') == 6
+    assert '<input type="hidden" name="all_copies" value="1">' in flat
+    assert "--all-copies" in flat and '<a class="all-copies" href="/?q=%2BTamsin+%2BMarlow">one hit per story</a>' in flat
+    for params, args in (({"q": "+Tamsin +Marlow"}, []), ({"q": "+Tamsin +Marlow", "all_copies": "1"}, ["--all-copies"])):
+        twin = client.get("/search.json", params=params).text
+        assert twin == cli_json(run, "+Tamsin +Marlow", *args, *PAGE_FACETS, "--json", "--index", str(index_dir))
+
+
+def test_the_article_page_lists_the_storys_copies_and_its_twin_is_search_copies(stories, run):
+    client, index_dir = stories
+    first = json.loads(client.get("/search.json", params={"q": "+Tamsin +Marlow"}).text.splitlines()[0])
+    html = client.get("/article", params={"id": first["id"], "q": "Tamsin"}).text
+    section = html[html.index('<section class="copies" id="copies">'):]
+    section = section[:section.index("</section>")]
+    assert "<h2>Copies in other outlets <span class=\"n\">(5)</span></h2>" in section
+    items = re.findall(r"<li>(.*?)</li>", section, re.S)
+    assert len(items) == 5 and "first published" in items[0]
+    assert sum("this article" in item for item in items) == 1
+    assert any("headline: Hundreds flee as Marlow floods" in item for item in items)
+    links = re.findall(r'<a href="(/article\?[^"]+)">', section)
+    assert len(links) == 4  # every copy but this one
+    other = client.get(links[0].replace("&amp;", "&"))
+    assert other.status_code == 200 and '<section class="copies" id="copies">' in other.text
+    twin = client.get("/copies.json", params={"id": first["id"]}).text
+    assert twin == cli_json(run, "copies", first["id"], "--json", "--index", str(index_dir))
+    lone = json.loads(client.get("/search.json", params={"q": "+Tamsin +Marlow"}).text.splitlines()[1])
+    assert lone["copies"] == 1
+    assert 'id="copies"' not in client.get("/article", params={"id": lone["id"]}).text
+    assert client.get("/copies.json", params={"id": "no/such#id"}).status_code == 404

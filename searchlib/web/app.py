@@ -67,6 +67,7 @@ class State:
     lang: str = ""  # language codes as `--lang` takes them (`de,fr`); checked by Index.search
     sort: str = "relevance"
     fresh: bool = False
+    all_copies: bool = False  # every copy of a story, not one hit per story (`--all-copies`)
     page: int = 1
     limit: int = settings.DEFAULT_LIMIT
     snippets: int = 1
@@ -85,6 +86,7 @@ class State:
         state = cls(q=params.get("q", "").strip(), since=params.get("since", "").strip(),
                     until=params.get("until", "").strip(), lang=params.get("lang", "").strip(), sort=sort,
                     fresh=params.get("fresh", "") not in ("", "0"),
+                    all_copies=params.get("all_copies", "") not in ("", "0"),
                     page=_whole(params, "page", 1, 1, None),
                     limit=_whole(params, "limit", settings.DEFAULT_LIMIT, 1, MAX_LIMIT),
                     snippets=_whole(params, "snippets", 1, 1, MAX_SNIPPETS), facets=facets)
@@ -100,6 +102,7 @@ class State:
         pairs = [(name, value) for name, value in (
             ("q", state.q), ("since", state.since), ("until", state.until), ("lang", state.lang),
             ("sort", state.sort if state.sort != "relevance" else ""), ("fresh", "1" if state.fresh else ""),
+            ("all_copies", "1" if state.all_copies else ""),
             ("limit", state.limit if state.limit != settings.DEFAULT_LIMIT else ""),
             ("snippets", state.snippets if state.snippets != 1 else ""),
             ("page", state.page if state.page != 1 else "")) if value != ""]
@@ -122,6 +125,8 @@ class State:
             args += ["--sort", self.sort]
         if self.fresh:
             args.append("--fresh")
+        if self.all_copies:
+            args.append("--all-copies")
         if self.limit != settings.DEFAULT_LIMIT:
             args += ["--limit", str(self.limit)]
         if self.page != 1:
@@ -267,6 +272,19 @@ def marked(text: str, spans) -> list[tuple[str, bool]]:
     return [(render.safe(piece), is_match) for piece, is_match in render.marked_segments(text, spans)]
 
 
+def changes_note(copy) -> str:
+    """What a copy of a story changed against the first published, in a few words."""
+    if copy.first:
+        return "first published"
+    changed = copy.changes
+    parts = [f"{label} {len(items)} paragraph{'s' if len(items) != 1 else ''}"
+             for label, items in (("added", changed.added), ("cut", changed.cut), ("edited", changed.edited))
+             if items]
+    if changed.headline is not None:
+        parts.insert(0, f"headline: {changed.headline}")
+    return "; ".join(parts) or "the same text"
+
+
 def field_rows(article) -> list[tuple[str, str]]:
     """Every field of an article but its body, as `search show` lists them."""
     rows = []
@@ -282,6 +300,7 @@ def _environment() -> Environment:
                       trim_blocks=True, lstrip_blocks=True)
     env.filters["safe_text"] = render.safe
     env.globals.update(marked=marked, shown_date=render.shown_date, safe_href=safe_href,
+                       copies_note=render.copies_note, changes_note=changes_note,
                        SORTS=SORTS, BAR_WIDTH=BAR_WIDTH, CHART_HEIGHT=CHART_HEIGHT,
                        MAX_WINDOW=MAX_WINDOW)
     return env
@@ -308,7 +327,8 @@ class Site:
                                  lang=state.lang or None,
                                  limit=state.limit, offset=(state.page - 1) * state.limit,
                                  sort=state.sort, snippets=state.snippets, facets=state.asked,
-                                 fresh=settings.FRESH_HALF_LIFE if state.fresh else None)
+                                 fresh=settings.FRESH_HALF_LIFE if state.fresh else None,
+                                 all_copies=state.all_copies)
 
     async def results(self, request: Request) -> Response:
         state = None
@@ -353,10 +373,12 @@ class Site:
                 except SearchlibError as exc:  # the article still shows, unmarked
                     note = str(exc)
             similar = self.index.similar(article_id, limit=SIMILAR_SHOWN)
+            story = self.index.copies(article_id)
         except SearchlibError as exc:
             return self.error_page(exc)
         return self.page("article.html", article=article, q=q, marks=marks, note=note,
                          fields=field_rows(article), similar=similar, state=State(q=q),
+                         copies=story.copies if len(story.copies) > 1 else [],
                          title=article.title or article.id)
 
     async def article_json(self, request: Request) -> Response:
@@ -375,6 +397,13 @@ class Site:
         except SearchlibError as exc:
             return _json_error(exc)
         return _lines(render.results_json(results, None, limit))
+
+    async def copies_json(self, request: Request) -> Response:
+        try:
+            story = self.index.copies(request.query_params.get("id", ""))
+        except SearchlibError as exc:
+            return _json_error(exc)
+        return _lines(render.copies_json(story))
 
     async def stats(self, request: Request) -> Response:
         try:
@@ -452,6 +481,7 @@ def create_app(index_path: Path, hosts: tuple[str, ...] = LOCAL_HOSTS):
         Route("/article", site.article, methods=["GET"]),
         Route("/article.json", site.article_json, methods=["GET"]),
         Route("/similar.json", site.similar_json, methods=["GET"]),
+        Route("/copies.json", site.copies_json, methods=["GET"]),
         Route("/stats", site.stats, methods=["GET"]),
         Route("/stats.json", site.stats_json, methods=["GET"]),
         Route("/help", site.help, methods=["GET"]),
