@@ -222,7 +222,9 @@ def timeline_lines(buckets, color: bool, block: str = "█", width: int = 40) ->
 
 def copies_lines(story) -> list[str]:
     """A story's copies, first published first: date, outlet, title, id, and what each changed."""
-    lines = [f"story {story.id}: {len(story.copies)} cop{'ies' if len(story.copies) != 1 else 'y'}", ""]
+    count = len(story.copies)
+    lines = [f"story {story.id}: {count} article{'s' if count != 1 else ''}"
+             + ("" if count > 1 else " (no copies in other outlets)"), ""]
     for copy in story.copies:
         lines.append(one_line(f"{shown_date(copy.date)} · {copy.source or '(no source)'} · {copy.title or '(untitled)'}"))
         lines.append(one_line(f"  {copy.id}" + ("  (first published)" if copy.first else "")))

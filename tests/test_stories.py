@@ -265,3 +265,17 @@ def test_a_run_killed_part_way_loses_no_story(tmp_path, monkeypatch):
         assert report.added == 3
         results = idx.search("Tamsin")
         assert results.total == 5 and results.stories == 1 and results.hits[0].copies == 5
+
+
+def test_story_types_are_public_and_plain(idx):
+    story_ = idx.copies(next(i for i in all_ids(idx) if i.endswith("#original")))
+    assert isinstance(story_, searchlib.Story) and all(isinstance(c, searchlib.Copy) for c in story_.copies)
+    assert isinstance(story_.copies[1].changes, searchlib.Changes)
+    data = story_.copies[1].to_dict()
+    assert set(data) == {"id", "title", "source", "date", "url", "first", "changes"}
+    assert json.dumps(data)  # plain values only
+
+
+def test_copies_of_an_unknown_id_raise(idx):
+    with pytest.raises(searchlib.ArticleNotFoundError):
+        idx.copies("no/such#id")

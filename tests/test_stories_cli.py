@@ -44,7 +44,7 @@ def test_copies_command_text_and_json(run, tmp_path):
     first = json.loads(run("+Tamsin +Marlow", "--json").stdout.splitlines()[0])
     text = run("copies", first["id"])
     assert text.exit_code == 0
-    assert text.stdout.splitlines()[0] == f"story {first['story']}: 5 copies"
+    assert text.stdout.splitlines()[0] == f"story {first['story']}: 5 articles"
     assert "(first published)" in text.stdout and "headline: Hundreds flee as Marlow floods" in text.stdout
     assert "cut 2 paragraphs: " + PARAS[4][:20] in text.stdout
     lines = [json.loads(line) for line in run("copies", first["id"], "--json").stdout.splitlines()]
@@ -57,3 +57,12 @@ def test_copies_of_unknown_id_is_an_error(run, tmp_path):
     _index(run, tmp_path)
     result = run("copies", "no/such#id")
     assert result.exit_code == 2 and "no/such#id" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_copies_of_a_story_of_one(run, tmp_path):
+    _index(run, tmp_path)
+    late = next(json.loads(line)["id"] for line in run("+Tamsin +Marlow", "--json", "--all-copies").stdout.splitlines()
+                if json.loads(line).get("id", "").endswith("#late"))
+    lines = run("copies", late).stdout.splitlines()
+    assert lines[0].endswith(": 1 article (no copies in other outlets)")
+    assert lines[3] == f"  {late}  (first published)"
