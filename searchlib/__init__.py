@@ -46,7 +46,8 @@ _LAZY = {"Article": "article", "Index": "index", "create": "index", "exists": "i
          "Watch": "alerts.watches", "WatchRun": "alerts.watches", "WatchOutcome": "alerts.watches",
          "Arrival": "alerts.arrivals", "Arrivals": "alerts.arrivals", "Receipt": "alerts.receipts",
          "Verdict": "alerts.receipts", "make_receipt": "alerts.receipts",
-         "write_receipt": "alerts.receipts", "verify_receipt": "alerts.receipts"}
+         "write_receipt": "alerts.receipts", "verify_receipt": "alerts.receipts",
+         "Story": "stories.grouping", "Copy": "stories.grouping", "Changes": "stories.grouping"}
 
 
 def __getattr__(name: str):
@@ -64,4 +65,5 @@ __all__ = [
     "SearchlibError", "Skipped", "Watch", "WatchRun", "WatchOutcome", "Arrival", "Arrivals",
     "Receipt", "Verdict", "make_receipt", "write_receipt", "verify_receipt", "WatchError",
     "UnknownWatchError", "DigestError", "ReceiptError", "ListenError", "WebUnavailableError", "UpdateReport", "create", "exists", "read_articles",
+    "Story", "Copy", "Changes",
 ]
