@@ -144,3 +144,11 @@ def test_the_who_and_to_be_or_not_to_be_are_found_as_phrases(index):
     assert sorted(ids(index.search("The Who", now=NOW))) == ["band"]
     assert sorted(ids(index.search("to be or not to be", now=NOW))) == ["hamlet"]
     assert sorted(ids(index.search("TO BE OR NOT TO BE", now=NOW))) == ["hamlet"]
+
+
+def test_us_in_capitals_is_the_country_not_a_filler_word(tmp_path):
+    records = {"troops": {"title": "US troops leave", "body": "US troops left the base on Monday."},
+               "other": {"title": "Troops train", "body": "Troops trained in the hills."}}
+    with index_of(tmp_path, records) as idx:
+        assert [h.id.rsplit("#", 1)[-1] for h in idx.search("US TROOPS") if h.complete] == ["troops"]
+        assert without_stop_words("us troops") == "us troops"

@@ -47,8 +47,8 @@ DEFAULT_LANGUAGE = "en"
 
 # The words of a typed question that say nothing about its subject ("what", "which", "how", "only",
 # "more", ...): NLTK's 127 English stop words and Whoosh's 34, for the query side (the index keeps
-# every word).
-QUESTION_STOP_WORDS = frozenset(STOP_WORDS) | frozenset(stoplists["en"])
+# every word); but `us`, which a news query in capitals (`US TROOPS`) means as the country.
+QUESTION_STOP_WORDS = (frozenset(STOP_WORDS) | frozenset(stoplists["en"])) - {"us"}
 
 # ISO 639-1 code → PyStemmer's (Snowball's) algorithm.
 STEMMERS = {
