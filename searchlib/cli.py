@@ -91,6 +91,9 @@ SERVE_EXAMPLES = _examples(
 COPIES_EXAMPLES = _examples(
     "search copies corpus/samples/desk.json#1    the story's copies, first published first",
     "search copies --json corpus/samples/desk.json#1")
+HISTORY_EXAMPLES = _examples(
+    "search history corpus/samples/desk.json#1   its versions, with the words each changed",
+    "search history --json corpus/samples/desk.json#1")
 STATS_EXAMPLES = _examples(
     "search stats                                what the index holds",
     "search stats --json --index ~/news.idx")
@@ -298,6 +301,22 @@ def copies(article_id, index_dir, as_json):
     the first published first, with what each changed: headline, added, cut or edited paragraphs."""
     story = Index(settings.index_path(index_dir), create=False).copies(article_id)
     _echo_lines(render.copies_json(story) if as_json else render.copies_lines(story))
+
+
+@cli.command(epilog=HISTORY_EXAMPLES)
+@click.argument("article_id", metavar="ID")
+@index_option
+@json_option
+@color_option
+def history(article_id, index_dir, as_json, color):
+    """List the versions of the article ID kept when reindexing changed its text (corrections),
+    the oldest first, with what each changed, word by word: [-removed-]{+added+}."""
+    found = Index(settings.index_path(index_dir), create=False).history(article_id)
+    if as_json:
+        _echo_lines(render.history_json(found))
+    else:
+        color = _use_color(color)
+        _echo_lines(render.history_lines(found, color), color)
 
 
 @cli.command(epilog=SHOW_EXAMPLES)

@@ -47,6 +47,7 @@ if TYPE_CHECKING:  # indexing (and the parsers it brings) is imported only when 
     from .alerts.watches import Watches
     from .indexing.update import Progress, UpdateReport
     from .stories.grouping import Story
+    from .stories.revisions import History
     from .querying.stats import IndexStats
 
 # What a folder may hold and still count as empty: the repository's own index/ has a .gitignore
@@ -308,6 +309,15 @@ class Index:
         from .stories.grouping import story_of
         check_id(article_id)
         return self._retrying(lambda searcher: story_of(searcher, article_id))
+
+    def history(self, article_id: str) -> "History":
+        """The versions of the article with this id, the oldest first, the current one last,
+        each with its word diff from the one before (raises ArticleNotFoundError); earlier
+        versions are kept when a reindex changes its text (stories.revisions: bounded)."""
+        from .indexing.manifest import FILE_NAME
+        from .stories.revisions import history
+        check_id(article_id)
+        return self._retrying(lambda searcher: history(searcher, self.path / FILE_NAME, article_id))
 
     def marks(self, article_id: str, query: str, *, now: datetime | None = None
               ) -> dict[str, list[tuple[int, int]]]:

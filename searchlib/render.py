@@ -251,6 +251,56 @@ def copies_json(story) -> list[str]:
         json_line({"story": story.id, "copies": len(story.copies)})]
 
 
+def history_lines(history, color: bool = False, context: int = 6) -> list[str]:
+    """An article's versions, oldest first: when each entered the index and its title, then
+    its changes from the one before, as `[-removed-]{+added+}` with `context` words around
+    (red and green on a terminal)."""
+    lines = [one_line(f"{history.id}: {len(history.versions)} version{'s' if len(history.versions) != 1 else ''}"), ""]
+    for number, version in enumerate(history.versions, start=1):
+        label = " (current)" if version.current else ""
+        lines.append(one_line(f"{number}. {shown_date(version.seen)}{label} · {version.title or '(untitled)'}"))
+        if number > 1:
+            lines += ["  " + one_line(piece) for piece in _diff_pieces(version.diff, color, context)] \
+                or ["  the same text"]
+        lines.append("")
+    return lines
+
+
+def _diff_pieces(diff, color: bool, context: int) -> list[str]:
+    """The changed stretches of a word diff, each with `context` words either side (changes
+    closer than twice that are one stretch), one string per stretch."""
+    items: list[tuple[str, str]] = []
+    for op, text in diff:
+        items += [("=", word) for word in text.split()] if op == "=" else [(op, text)]
+    changed = [i for i, (op, _) in enumerate(items) if op != "="]
+    if not changed:
+        return []
+    groups = [[changed[0], changed[0]]]
+    for i in changed[1:]:
+        if i - groups[-1][1] <= 2 * context + 1:
+            groups[-1][1] = i
+        else:
+            groups.append([i, i])
+
+    def mark(op: str, text: str) -> str:
+        if op == "=":
+            return text
+        shown = f"[-{text}-]" if op == "-" else f"{{+{text}+}}"
+        return f"{RED if op == '-' else GREEN}{shown}{RESET}" if color else shown
+    pieces = []
+    for first, last in groups:
+        low, high = max(0, first - context), min(len(items), last + context + 1)
+        pieces.append(("… " if low else "") + " ".join(mark(op, text) for op, text in items[low:high])
+                      + (" …" if high < len(items) else ""))
+    return pieces
+
+
+def history_json(history) -> list[str]:
+    """`search history --json`: one line per version, oldest first, then `{"id": …, "versions": N}`."""
+    return [json_line(v.to_dict()) for v in history.versions] + [
+        json_line({"id": history.id, "versions": len(history.versions)})]
+
+
 # --- articles and reports ---------------------------------------------------------------------
 
 def article_lines(article) -> list[str]:

@@ -17,12 +17,13 @@ from ..engine.schema import to_document
 from .stamps import ENTERED, Carried, new_stamp, previous_searcher
 from ..stories.fields import STORY_FIELD
 from ..stories.linking import Linker, story_text
+from ..stories.revisions import Revisions
 from ..engine.writer import open_writer
 from ..errors import IndexLockedError, ParseError
 from ..ingest.corpus import Flagged, Skipped, flags
 from ..ingest.limits import current as current_limits
 from ..ingest.parsers import parse_file
-from .manifest import FileState, Manifest, digest_file, stat_file
+from .manifest import FILE_NAME, FileState, Manifest, digest_file, stat_file
 
 BATCH_FILES = 500
 BATCH_ARTICLES = 5000  # a commit at least this often: the writer holds a batch's postings in memory
@@ -111,6 +112,8 @@ class Run:
         self.previous, self._stamp, self._previous_searcher = previous, stamp, None
         self.carried = Carried(self._stamps_searcher)
         self.linker = Linker(self._last_commit)  # each article's story (searchlib.stories)
+        # an article's earlier versions when its text changes (stories.revisions)
+        self.revisions = Revisions(Path(ix.storage.folder) / FILE_NAME)
         self.batch_files, self.batch_articles, self.merge = batch_files, batch_articles, merge
         self.segment_postings = segment_postings
         self.writer = self.searcher = None
@@ -182,6 +185,7 @@ class Run:
             if not written:
                 if self.previous is None:
                     self.carried.remember(self._last_commit(), str(path))
+                    self.revisions.remember(self._last_commit(), str(path))
                 self.report.removed += self.writer.delete_by_term("path", str(path))
             for number, article in enumerate(articles):
                 if number and self._pool_full(FILE_COMMIT_SHARE):  # (records of huge vocabularies
@@ -201,6 +205,7 @@ class Run:
             self.commit()
             self.seen.clear()
             self.carried.forget()  # (bounded memory: an article moved to a file of a later batch is new)
+            self.revisions.forget()
 
     @property
     def stamp(self) -> int:
@@ -214,6 +219,7 @@ class Run:
         doc = to_document(article)
         if ENTERED in self.ix.schema:
             doc[ENTERED] = self.carried.stamp(article, self.stamp)
+        self.revisions.note(article)
         if STORY_FIELD in self.ix.schema:
             doc.update(self.linker.fields(article.id, story_text(article.title, article.summary,
                                                                  article.body), article.date))
@@ -329,6 +335,7 @@ class Run:
         if self.writer is not None:
             writer, self.writer = self.writer, None
             try:
+                self.revisions.flush()  # (before the commit: see stories.revisions)
                 writer.commit(optimize=False, merge=self.merge)
             except BaseException:
                 _abandon(writer)
