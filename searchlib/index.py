@@ -359,17 +359,19 @@ class Index:
         return self._retrying(head_of)
 
     def arrivals(self, query: str, *, after: int, head: int | None = None, since: DateLike = None,
-                 until: DateLike = None, now: datetime | None = None) -> "Arrivals":
+                 until: DateLike = None, now: datetime | None = None, all_copies: bool = False) -> "Arrivals":
         """The articles matching `query` (all its words) whose current text entered the index
         after the stamp `after` and at most at `head` (default: now), published within
-        `since`/`until`; newest first. What a watch reports (see alerts.watches)."""
+        `since`/`until`; newest first, copies of one story once (`all_copies`: each). What a
+        watch reports (see alerts.watches)."""
         from .alerts.arrivals import find_arrivals
         check_arguments(query, 0, 0)
         if isinstance(after, bool) or not isinstance(after, int) or after < 0:
             raise ArgumentError("after", after, "a stamp is a whole number, 0 or more")
         since, until = parse_window(since, until, now)
         return self._retrying(lambda searcher: find_arrivals(
-            searcher, query, after=after, head=head, since=since, until=until, now=now))
+            searcher, query, after=after, head=head, since=since, until=until, now=now,
+            all_copies=all_copies))
 
     def __repr__(self) -> str:
         return f"Index({str(self.path)!r})"

@@ -342,3 +342,24 @@ def test_a_watch_finds_articles_in_other_languages_as_a_search_does(tmp_path):
     idx.update([corpus], jobs=1)
     assert [h.id for h in idx.search("Straßen")] == [f"{corpus.name}/de.jsonl#de"]
     assert keys(run_one(idx, "streets")) == ["de"]
+
+
+def test_copies_of_one_story_arriving_together_are_one_item(tmp_path):
+    """Issue 21: a watch's new articles are collapsed by story where copies are detected."""
+    import searchlib
+    from .conftest import write_records
+    body = ("The central bank raised its main interest rate by half a point on Wednesday, the largest "
+            "increase in two decades, and said more rises would follow as inflation stayed high. ")
+    records = {"wire": {"title": "Bank raises rates", "body": body * 2, "source": "Wire",
+                        "date": "2022-05-04T10:00:00Z"},
+               "paper": {"title": "Rates up again", "body": body * 2 + "Reporting by our staff.",
+                         "source": "Paper", "date": "2022-05-04T12:00:00Z"},
+               "other": {"title": "Bank holds rates", "body": "The bank kept its interest rate unchanged "
+                         "in March, saying inflation was easing.", "source": "Wire", "date": "2022-03-01"}}
+    write_records(tmp_path / "corpus", records)
+    with searchlib.Index(tmp_path / "index") as idx:
+        idx.update([tmp_path / "corpus"], jobs=1)
+        arrivals = idx.arrivals("interest rate", after=0)
+        assert [a.hit.id.rsplit("#", 1)[-1] for a in arrivals] == ["paper", "other"]
+        assert (arrivals.items[0].hit.copies, arrivals.items[0].hit.outlets) == (2, ["Wire"])
+        assert len(idx.arrivals("interest rate", after=0, all_copies=True)) == 3

@@ -25,6 +25,7 @@ from ..querying.languages import languages_in
 from ..querying.query import parse_query
 from ..querying.searching import Hit
 from ..querying.snippets import Terms, make_snippets
+from ..stories.grouping import annotate, collapse
 
 
 def stamp_time(stamp: int) -> datetime:
@@ -93,9 +94,10 @@ def _column(reader) -> Sequence[int]:
 
 def find_arrivals(searcher, query: str, *, after: int, head: int | None = None,
                   since: datetime | None = None, until: datetime | None = None,
-                  now: datetime | None = None) -> Arrivals:
+                  now: datetime | None = None, all_copies: bool = False) -> Arrivals:
     """The articles matching `query` (parsed as a search would, `now` pinning relative dates)
-    stamped after `after` and at most `head` (default: the index's head now), published within
+    stamped after `after` and at most `head` (default: the index's head now), copies of one
+    story among them shown once (its newest; `all_copies`: each), published within
     [since, until) (naive UTC bounds, as `dates.parse_window` gives) if given."""
     reader = searcher.reader()
     # (QueryError for a query the index can no longer take); analysed in each language of the
@@ -114,9 +116,15 @@ def find_arrivals(searcher, query: str, *, after: int, head: int | None = None,
                 continue
             if not isinstance(date, datetime) and (since or until):
                 continue  # an undated article never matches a date filter
-            items.append(Arrival(_hit(fields, match.score), stamp_time(stamps[match.docnum])))
-    items.sort(key=lambda a: (a.hit.date is None, -(a.hit.date.timestamp() if a.hit.date else 0),
-                              -a.entered.timestamp(), a.hit.id))
+            items.append((Arrival(_hit(fields, match.score), stamp_time(stamps[match.docnum])),
+                          match.docnum))
+    items.sort(key=lambda pair: (pair[0].hit.date is None,
+                                 -(pair[0].hit.date.timestamp() if pair[0].hit.date else 0),
+                                 -pair[0].entered.timestamp(), pair[0].hit.id))
+    if not all_copies:  # copies of one story that arrived together: the newest stands for them
+        items, _ = collapse(reader, items, len(items), key=lambda pair: pair[1])
+    annotate(searcher, [arrival.hit for arrival, _ in items], [docnum for _, docnum in items])
+    items = [arrival for arrival, _ in items]
     for rank, item in enumerate(items, start=1):
         item.hit.rank = rank
     return Arrivals(query=query, after=after, head=head, items=items)

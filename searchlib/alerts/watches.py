@@ -198,7 +198,7 @@ class Watches:
                  mail_command, mail_to, now) -> None:
         arrivals = self.index.arrivals(watch.query, after=watch.cursor, head=head,
                                        since=watch.since, until=watch.until, now=now)
-        # (issue 20, stories: copies of one story would be collapsed here, once the index knows them)
+        # (copies of one story that arrived together are one item: arrivals.find_arrivals)
         when = _now(now)
         feed = Path(digest_dir) / f"{watch.name}.atom" if digest_dir is not None else None
         if feed is not None and (len(arrivals) or not feed.exists()):  # (else it stays as it is)
