@@ -1,0 +1,191 @@
+"""scripts/bench_scale.py (issue 18): the generated corpus keeps its seeds' statistics and is the same
+for the same seed; the extra query kinds; the summary table's shape and the targets it reports.
+All on hand-written articles, in a fraction of a second."""
+from __future__ import annotations
+
+import json
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+
+import bench_scale  # noqa: E402
+from queryset import Query  # noqa: E402
+
+import searchlib  # noqa: E402
+
+BODIES = [
+    "North Korea fired artillery shells near the border on Monday, officials said. Residents fled.",
+    "The central bank raised interest rates by half a point to curb inflation, the governor said.",
+    "Floods swept the valley after three days of rain; the river burst its banks near Zorvilleton.",
+    "Grain exports rose sharply in March as wheat prices fell on world markets, traders said today.",
+]
+
+
+def _articles() -> list[searchlib.Article]:
+    out = []
+    for i, body in enumerate(BODIES):
+        words = body.split()
+        out.append(searchlib.Article(
+            title=" ".join(words[:5 + i]), body=" ".join([body] * (i + 1)),
+            source=["Reuters", "BBC", None, "Reuters"][i], section=[None, "Business", "Weather", None][i],
+            topics=[["korea"], [], [], ["grain", "wheat"]][i],
+            date=datetime(2020, 1, 1, tzinfo=timezone.utc)))
+    return out
+
+
+@pytest.fixture(scope="module")
+def model():
+    return bench_scale.TextModel(_articles())
+
+
+def test_same_seed_same_corpus_other_seed_other(model):
+    a = list(bench_scale.generate(model, 200, seed=5))
+    b = list(bench_scale.generate(model, 200, seed=5))
+    c = list(bench_scale.generate(model, 200, seed=6))
+    assert a == b
+    assert a != c
+    assert [r["id"] for r in a] == [f"gen-{i}" for i in range(200)]
+
+
+def test_lengths_words_and_metadata_come_from_the_seeds(model):
+    records = list(bench_scale.generate(model, 400, seed=1))
+    real_lengths = {len(a.body.split()) for a in _articles()}
+    real_title_lengths = {len(a.title.split()) for a in _articles()}
+    assert {len(r["body"].split()) for r in records} <= real_lengths
+    assert {len(r["title"].split()) for r in records} <= real_title_lengths
+    real_tokens = {t for a in _articles() for t in (a.body + " " + a.title).split()}
+    tokens = [t for r in records for t in r["body"].split()]
+    # every token is a real one; rare words (<= 2 occurrences, 4+ letters) may carry a new suffix
+    assert all(t in real_tokens or any(t.startswith(w.rstrip(".,;")) for w in real_tokens) for t in tokens)
+    assert sum(t in real_tokens for t in tokens) / len(tokens) > 0.8
+    assert {r.get("source") for r in records} == {"Reuters", "BBC", None}
+    # a seed without a section takes its first topic
+    assert {r.get("section") for r in records} == {"korea", "Business", "Weather", "grain"}
+    assert {tuple(r.get("tags", ())) for r in records} == {("korea",), (), ("grain", "wheat")}
+
+
+def test_dates_span_twenty_years_in_order_later_years_busier(model):
+    records = list(bench_scale.generate(model, 3000, seed=2))
+    days = [r["date"][:10] for r in records]  # in day order (the time of day is random)
+    assert days == sorted(days)
+    assert "2006" <= days[0][:4] <= "2007" and "2024" <= days[-1][:4] <= "2025"
+    first_half = sum(d < "2016" for d in days)
+    # density 1 + t over the span: the first half holds (0.5 + 0.125) / 1.5 = 41.7 %
+    assert 0.38 < first_half / len(days) < 0.45
+
+
+def test_runs_are_short_so_no_article_copies_its_seed(model):
+    records = list(bench_scale.generate(model, 300, seed=3))
+    seeds = [a.body.split() for a in _articles()]
+    shingles = {tuple(s[i:i + 7]) for s in seeds for i in range(len(s) - 6)}
+    copied = 0
+    total = 0
+    for r in records:
+        words = r["body"].split()
+        grams = [tuple(words[i:i + 7]) for i in range(len(words) - 6)]
+        total += len(grams)
+        copied += sum(g in shingles for g in grams)
+    assert total and copied / total < 0.05
+
+
+def test_vocabulary_grows_with_new_variants_of_rare_words():
+    # every word in one article once: all are rare (<= 2), so half the 4+ letter ones are respelt
+    model = bench_scale.TextModel([searchlib.Article(
+        title="Unique words only", body=" ".join(f"word{chr(97 + i)}{chr(97 + j)}" for i in range(26) for j in range(4)))])
+    text = " ".join(r["body"] for r in bench_scale.generate(model, 50, seed=4))
+    known = {f"word{chr(97 + i)}{chr(97 + j)}" for i in range(26) for j in range(4)}
+    tokens = text.split()
+    new = [t for t in tokens if t not in known]
+    assert 0.35 < len(new) / len(tokens) < 0.65
+    assert all(t[:6] in known and len(t) == 8 for t in new)
+
+
+def test_write_corpus_files_of_n_records_that_searchlib_reads(model, tmp_path):
+    files = bench_scale.write_corpus(model, tmp_path / "gen", 25, seed=7, per_file=10)
+    assert files == 3
+    names = sorted(p.name for p in (tmp_path / "gen").iterdir())
+    assert names == ["gen-00000.jsonl", "gen-00001.jsonl", "gen-00002.jsonl"]
+    assert [len(p.read_text().splitlines()) for p in sorted((tmp_path / "gen").iterdir())] == [10, 10, 5]
+    read = [a for a in searchlib.read_articles(tmp_path / "gen") if isinstance(a, searchlib.Article)]
+    assert len(read) == 25
+    first = json.loads((tmp_path / "gen" / "gen-00000.jsonl").read_text().splitlines()[0])
+    assert read[0].title == first["title"] and read[0].key == "gen-0"
+    assert read[0].date.isoformat().startswith(first["date"][:19])
+
+
+def test_statistics(model):
+    stats = bench_scale.corpus_statistics([{"title": "A b", "body": "x y y", "date": "2010-01-02T00:00:00Z",
+                                            "source": "S"}, {"title": "C", "body": "y z"}])
+    assert stats == {"articles": 2, "body_median": 2.5, "title_median": 1.5, "vocabulary": 3,
+                     "df1_share": 2 / 3, "first_day": "2010-01-02", "last_day": "2010-01-02",
+                     "sources": {"S": 1, None: 1}}
+
+
+def test_scale_queries_add_thirty_of_each_new_kind():
+    base = [Query("keyword", f"alpha{i} betaword{i}") for i in range(40)] + [Query("rare", "zyx")]
+    queries = bench_scale.scale_queries(base)
+    assert queries[:41] == base
+    kinds = [q.kind for q in queries[41:]]
+    assert {k: kinds.count(k) for k in set(kinds)} == {"facets": 30, "newest": 30, "wildcard": 30, "fuzzy": 30}
+    assert all(q.text.endswith("*") and len(q.text) >= 5 for q in queries if q.kind == "wildcard")
+    assert all(q.text.endswith("~") and " " not in q.text for q in queries if q.kind == "fuzzy")
+    assert bench_scale.scale_queries(base) == queries
+
+
+def _result(size, build_s, p50, fts_p50, cold, reindex_none=1.0):
+    kinds = {k: {"n": 1, "p50_ms": p50, "p95_ms": p50 * 2, "max_ms": p50 * 3}
+             for k in bench_scale.SCALE_KINDS + ("all",)}
+    fts = {k: {"n": 1, "p50_ms": fts_p50, "p95_ms": fts_p50 * 2, "max_ms": fts_p50 * 3}
+           for k in bench_scale.SCALE_KINDS + ("all",) if k != "fuzzy"}
+    return {"size": size,
+            "build": {"searchlib": {"seconds": build_s, "articles_per_s": size / build_s, "rss_tree_mb": 500,
+                                    "size_mb": size / 300},
+                      "fts5": {"seconds": build_s / 2, "articles_per_s": 2 * size / build_s, "rss_tree_mb": 90,
+                               "size_mb": size / 400}},
+            "queries": {"searchlib": {"kinds": kinds, "rss_mb": 300, "errors": []},
+                        "fts5": {"kinds": fts, "rss_mb": 50, "errors": []}},
+            "cold_ms": {"median": cold}, "stats_ms": {"median": 200},
+            "reindex_none": {"seconds": reindex_none}, "reindex_1pct": {"seconds": build_s / 20}}
+
+
+def test_table_has_a_column_per_size_and_engine_and_a_row_per_figure():
+    res = {"meta": {"engines": ["searchlib", "fts5"]},
+           "sizes": [_result(30000, 20.0, 4.0, 1.0, 100), _result(300000, 250.0, 8.0, 2.0, 120)]}
+    rows = bench_scale.table_rows(res)
+    assert rows[0] == ["figure", "30,000 searchlib", "30,000 fts5", "300,000 searchlib", "300,000 fts5"]
+    assert all(len(r) == 5 for r in rows)
+    labels = [r[0] for r in rows]
+    assert len(labels) == 1 + 5 + 3 * (len(bench_scale.SCALE_KINDS) + 1) + 4  # header, build, kinds, rest
+    by = {r[0]: r[1:] for r in rows}
+    assert by["build s"] == ["20.0", "10.0", "250.0", "125.0"]
+    assert by["articles/s"] == ["1500", "3000", "1200", "2400"]
+    assert by["fuzzy p50 ms"] == ["4.0", "-", "8.0", "-"]
+    assert by["cold search ms"] == ["100", "-", "120", "-"]
+    text = bench_scale.format_table(rows)
+    assert len(text.splitlines()) == len(rows)
+
+
+def test_targets_say_met_missed_and_not_measured():
+    res = {"meta": {"engines": ["searchlib", "fts5"]},
+           "sizes": [_result(30000, 20.0, 4.0, 1.0, 100), _result(300000, 250.0, 8.0, 2.0, 160, 6.0)]}
+    lines = bench_scale.targets(res)
+    status = {line.split("  ", 1)[1].split(":")[0].strip(): line.split()[0] for line in lines}
+    assert status["build articles/s 300,000 vs 30,000 >= 0.8x"] == "met"        # 1200 / 1500 = 0.80
+    assert status["warm p50 at 300,000 <= 3x FTS5"] == "MISSED"                  # 4x
+    assert status["cold start 300,000 vs 30,000 <= 1.5x"] == "MISSED"            # 1.6x
+    assert status["reindex, nothing changed, at 300,000 <= 5 s"] == "MISSED"
+    assert status["index size at 300,000 <= 1.3x FTS5"] == "MISSED"              # 1.33x
+    assert status["months of cron (500 small runs vs a rebuild)"] == "not"
+
+
+def test_svg_plot_draws_a_line_per_engine():
+    res = {"meta": {"engines": ["searchlib", "fts5"]},
+           "sizes": [_result(30000, 20.0, 4.0, 1.0, 100), _result(300000, 250.0, 8.0, 2.0, 120)]}
+    svg = bench_scale.svg_plot(res)
+    assert svg.startswith("<svg") and svg.rstrip().endswith("</svg>")
+    assert svg.count("<polyline") == 4  # two panels, two engines
+    assert "300,000" in svg
