@@ -33,8 +33,9 @@ from whoosh import index as whoosh_index
 from . import __version__
 from .article import Article
 from .dates import parse_window
-from .errors import (ArgumentError, IndexFormatError, IndexNotFoundError, NotAnIndexError,
-                     PathNotFoundError, RebuildInterruptedError, SearchlibError)
+from .errors import (ArgumentError, ArticleNotFoundError, IndexFormatError, IndexNotFoundError,
+                     NotAnIndexError, PathNotFoundError, QueryError, RebuildInterruptedError,
+                     SearchlibError)
 from .ingest.language import parse_languages
 from .querying.query import check_arguments, check_id, check_similar_arguments, check_update_arguments
 from .engine.schema import SCHEMA, SCHEMA_VERSION, to_article
@@ -44,7 +45,7 @@ from .engine.storage import deleting, open_folder, open_for_reading, open_search
 
 if TYPE_CHECKING:  # indexing (and the parsers it brings) is imported only when indexing
     from .alerts.arrivals import Arrivals
-    from .alerts.watches import Watches
+    from .alerts.watches import Watch, Watches
     from .indexing.update import Progress, UpdateReport
     from .stories.grouping import Story
     from .stories.revisions import History
@@ -372,6 +373,26 @@ class Index:
         return self._retrying(lambda searcher: find_arrivals(
             searcher, query, after=after, head=head, since=since, until=until, now=now,
             all_copies=all_copies))
+
+    def watching(self, article_id: str, now: datetime | None = None) -> "list[Watch]":
+        """The watches whose query matches the article `article_id` (as their runs match it,
+        dates included), by name; a watch whose query no longer parses matches nothing.
+        Raises ArticleNotFoundError for an unknown id."""
+        from .alerts.arrivals import matches
+        check_id(article_id)
+        found = []
+        for watch in self.watches.list():
+            since, until = parse_window(watch.since, watch.until, now)
+            try:
+                hit = self._retrying(lambda searcher: matches(searcher, watch.query, article_id,
+                                                              since=since, until=until, now=now))
+            except QueryError:
+                continue
+            if hit:
+                found.append(watch)
+        if not found and self.get(article_id) is None:
+            raise ArticleNotFoundError(article_id)
+        return found
 
     def __repr__(self) -> str:
         return f"Index({str(self.path)!r})"

@@ -19,6 +19,7 @@ from typing import Sequence
 from whoosh.columns import NumericColumn
 
 from ..dates import to_utc_aware
+from ..errors import ArticleNotFoundError
 from ..engine.schema import SCHEMA, SNIPPET_FIELD
 from ..indexing.stamps import ENTERED
 from ..querying.languages import languages_in
@@ -141,3 +142,21 @@ def _hit(fields: dict, score: float) -> Hit:
                score=float(score or 0.0), snippet=opening.text, fragments=[opening],
                section=fields.get("section"),
                author=fields.get("author"))
+
+
+def matches(searcher, query: str, article_id: str, *, since: datetime | None = None,
+            until: datetime | None = None, now: datetime | None = None) -> bool:
+    """Whether the article `article_id` matches `query` (parsed as `find_arrivals` parses it,
+    published within [since, until) if given), whatever any cursor says: which watches an
+    article belongs to."""
+    docnum = searcher.document_number(id=article_id)
+    if docnum is None:
+        raise ArticleNotFoundError(article_id)
+    reader = searcher.reader()
+    q = parse_query(query, now, languages=languages_in(reader))
+    if not searcher.search(q, filter={docnum}, limit=1).scored_length():
+        return False
+    date = reader.stored_fields(docnum).get("date")
+    if since or until:
+        return isinstance(date, datetime) and not (since and date < since or until and date >= until)
+    return True

@@ -374,11 +374,13 @@ class Site:
                     note = str(exc)
             similar = self.index.similar(article_id, limit=SIMILAR_SHOWN)
             story = self.index.copies(article_id)
+            watches = self.index.watching(article_id)
         except SearchlibError as exc:
             return self.error_page(exc)
         return self.page("article.html", article=article, q=q, marks=marks, note=note,
                          fields=field_rows(article), similar=similar, state=State(q=q),
                          copies=story.copies if len(story.copies) > 1 else [],
+                         watches=watches,
                          title=article.title or article.id)
 
     async def article_json(self, request: Request) -> Response:
