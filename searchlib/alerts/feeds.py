@@ -17,6 +17,7 @@ from pathlib import Path
 from .. import __version__
 from ..errors import DigestError
 from .arrivals import Arrival, Arrivals
+from .files import replace_file
 
 ATOM = "http://www.w3.org/2005/Atom"
 GENERATOR = "searchlib"
@@ -56,7 +57,7 @@ def write_feed(path: Path, watch, arrivals: Arrivals, now: datetime, *, base: Pa
         feed.append(entry)
     ET.indent(feed)
     data = ET.tostring(feed, encoding="utf-8", xml_declaration=True) + b"\n"
-    _replace(path, data)
+    replace_file(path, data)
     return path
 
 
@@ -104,23 +105,6 @@ def _old_entries(path: Path, name: str) -> list[ET.Element]:
         raise DigestError(name, f"{path} is there and is not a feed searchlib wrote; move it away "
                                 "or choose another --digest-dir")
     return root.findall(f"{_A}entry")
-
-
-def _replace(path: Path, data: bytes) -> None:
-    temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0), 0o644)
-    try:
-        with open(fd, "wb") as file:
-            file.write(data)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temp, path)
-    except BaseException:
-        try:
-            os.unlink(temp)
-        except OSError:
-            pass
-        raise
 
 
 def _text(parent: ET.Element, tag: str, text: str) -> ET.Element:

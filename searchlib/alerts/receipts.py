@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..errors import ReceiptError
+from .files import replace_file
 
 if TYPE_CHECKING:
     from ..index import Index
@@ -108,20 +109,8 @@ def make_receipt(index: "Index", results: "Results", *, since=None, until=None, 
 def write_receipt(path: str | os.PathLike, receipt: Receipt) -> Path:
     """Write the receipt to `path` (replaced atomically if it exists)."""
     path = Path(path)
-    temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(temp, "w", encoding="utf-8") as file:
-            json.dump(receipt.to_dict(), file, indent=2, ensure_ascii=False)
-            file.write("\n")
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temp, path)
-    except BaseException:
-        try:
-            os.unlink(temp)
-        except OSError:
-            pass
-        raise
+    text = json.dumps(receipt.to_dict(), indent=2, ensure_ascii=False) + "\n"
+    replace_file(path, text.encode("utf-8"))
     return path
 
 

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Callable, Iterable, Iterator
 from ..errors import ArgumentError, DigestError, SearchlibError, UnknownWatchError, WatchError
 from ..indexing.stamps import WATCHES_FILE
 from .arrivals import Arrivals, stamp_time
+from .files import replace_file
 
 if TYPE_CHECKING:
     from ..index import Index
@@ -261,19 +262,7 @@ class Watches:
             if _TEMP.fullmatch(left.name) and left.is_file() and not left.is_symlink():
                 left.unlink()
         text = json.dumps({"version": STORE_VERSION, "watches": watches}, indent=2, ensure_ascii=False)
-        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0), 0o600)
-        try:
-            with open(fd, "wb", closefd=True) as file:
-                file.write((text + "\n").encode("utf-8"))
-                file.flush()
-                os.fsync(file.fileno())
-            os.replace(temp, path)
-        except BaseException:
-            try:
-                os.unlink(temp)
-            except OSError:
-                pass
-            raise
+        replace_file(path, (text + "\n").encode("utf-8"), temp=temp, mode=0o600)
         folder = os.open(self.folder, os.O_RDONLY)
         try:
             os.fsync(folder)
