@@ -18,7 +18,7 @@ from .linking import is_copy, story_text, within_window
 from .signatures import band_keys, shingle_hashes
 
 
-class _Groups:
+class Groups:
     """Union-find over stories."""
 
     def __init__(self):
@@ -28,8 +28,10 @@ class _Groups:
         root = story
         while self.parent.get(root, root) != root:
             root = self.parent[root]
-        while story != root:
-            story, self.parent[story] = self.parent.get(story, story), root
+        while story != root:  # (path compression: each story on the way points at the root)
+            step = self.parent[story]
+            self.parent[story] = root
+            story = step
         return root
 
     def join(self, one: str, other: str) -> None:
@@ -47,7 +49,7 @@ def relink(ix) -> int:
     """Join the stories of copies that were written apart; returns the articles rewritten."""
     if BANDS_FIELD not in ix.schema or STORY_FIELD not in ix.schema:
         return 0
-    groups = _Groups()
+    groups = Groups()
     with ix.searcher() as searcher:
         reader = searcher.reader()
         if not reader.has_column(STORY_FIELD):
