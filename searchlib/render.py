@@ -266,9 +266,10 @@ def history_lines(history, color: bool = False, context: int = 6) -> list[str]:
     return lines
 
 
-def _diff_pieces(diff, color: bool, context: int) -> list[str]:
+def diff_stretches(diff, context: int = 6) -> list[tuple[bool, list[tuple[str, str]], bool]]:
     """The changed stretches of a word diff, each with `context` words either side (changes
-    closer than twice that are one stretch), one string per stretch."""
+    closer than twice that are one stretch): (words cut before it, its (op, text) items, words
+    cut after it), for the terminal and the web page alike."""
     items: list[tuple[str, str]] = []
     for op, text in diff:
         items += [("=", word) for word in text.split()] if op == "=" else [(op, text)]
@@ -281,18 +282,22 @@ def _diff_pieces(diff, color: bool, context: int) -> list[str]:
             groups[-1][1] = i
         else:
             groups.append([i, i])
+    stretches = []
+    for first, last in groups:
+        low, high = max(0, first - context), min(len(items), last + context + 1)
+        stretches.append((low > 0, items[low:high], high < len(items)))
+    return stretches
 
+
+def _diff_pieces(diff, color: bool, context: int) -> list[str]:
+    """diff_stretches as text, `[-removed-]{+added+}` (red and green with `color`)."""
     def mark(op: str, text: str) -> str:
         if op == "=":
             return text
         shown = f"[-{text}-]" if op == "-" else f"{{+{text}+}}"
         return f"{RED if op == '-' else GREEN}{shown}{RESET}" if color else shown
-    pieces = []
-    for first, last in groups:
-        low, high = max(0, first - context), min(len(items), last + context + 1)
-        pieces.append(("… " if low else "") + " ".join(mark(op, text) for op, text in items[low:high])
-                      + (" …" if high < len(items) else ""))
-    return pieces
+    return [("… " if before else "") + " ".join(mark(op, text) for op, text in items) + (" …" if after else "")
+            for before, items, after in diff_stretches(diff, context)]
 
 
 def history_json(history) -> list[str]:

@@ -301,6 +301,7 @@ def _environment() -> Environment:
     env.filters["safe_text"] = render.safe
     env.globals.update(marked=marked, shown_date=render.shown_date, safe_href=safe_href,
                        copies_note=render.copies_note, changes_note=changes_note,
+                       diff_stretches=render.diff_stretches,
                        SORTS=SORTS, BAR_WIDTH=BAR_WIDTH, CHART_HEIGHT=CHART_HEIGHT,
                        MAX_WINDOW=MAX_WINDOW)
     return env
@@ -375,12 +376,14 @@ class Site:
             similar = self.index.similar(article_id, limit=SIMILAR_SHOWN)
             story = self.index.copies(article_id)
             watches = self.index.watching(article_id)
+            history = self.index.history(article_id)
         except SearchlibError as exc:
             return self.error_page(exc)
         return self.page("article.html", article=article, q=q, marks=marks, note=note,
                          fields=field_rows(article), similar=similar, state=State(q=q),
                          copies=story.copies if len(story.copies) > 1 else [],
                          watches=watches,
+                         versions=history.versions if len(history.versions) > 1 else [],
                          title=article.title or article.id)
 
     async def article_json(self, request: Request) -> Response:
@@ -406,6 +409,13 @@ class Site:
         except SearchlibError as exc:
             return _json_error(exc)
         return _lines(render.copies_json(story))
+
+    async def history_json(self, request: Request) -> Response:
+        try:
+            history = self.index.history(request.query_params.get("id", ""))
+        except SearchlibError as exc:
+            return _json_error(exc)
+        return _lines(render.history_json(history))
 
     async def stats(self, request: Request) -> Response:
         try:
@@ -484,6 +494,7 @@ def create_app(index_path: Path, hosts: tuple[str, ...] = LOCAL_HOSTS):
         Route("/article.json", site.article_json, methods=["GET"]),
         Route("/similar.json", site.similar_json, methods=["GET"]),
         Route("/copies.json", site.copies_json, methods=["GET"]),
+        Route("/history.json", site.history_json, methods=["GET"]),
         Route("/stats", site.stats, methods=["GET"]),
         Route("/stats.json", site.stats_json, methods=["GET"]),
         Route("/help", site.help, methods=["GET"]),
