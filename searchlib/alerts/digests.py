@@ -7,8 +7,11 @@ U+FFFD and no header takes text from an article, so an article cannot add a head
 """
 from __future__ import annotations
 
+import os
 import shlex
+import signal
 import subprocess
+import tempfile
 import textwrap
 from datetime import datetime, timezone
 
@@ -16,6 +19,7 @@ from ..errors import DigestError
 from .arrivals import Arrivals
 
 MAIL_TIMEOUT = 120  # seconds a mail command may take before the digest counts as failed
+STDERR_TAIL = 4096  # bytes of a failed mail command's stderr read back for its message
 
 
 def digest_text(watch, arrivals: Arrivals, now: datetime, *, to: str | None = None) -> str:
@@ -53,18 +57,38 @@ def send_digest(command: str, text: str, watch_name: str) -> None:
     if not argv:
         raise DigestError(watch_name, "the mail command is empty")
     try:
-        done = subprocess.run(argv, input=text.encode("utf-8"), capture_output=True,
-                              timeout=MAIL_TIMEOUT, check=False)
+        # stderr goes to a file, read back only at its end, so a command that writes megabytes
+        # costs no memory; its own session lets a timeout stop every process it started.
+        with tempfile.TemporaryFile() as said_file:
+            process = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                                       stderr=said_file, start_new_session=True)
+            try:
+                process.communicate(text.encode("utf-8"), timeout=MAIL_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                _stop(process)
+                raise DigestError(watch_name, f"mail command {command!r} took more than "
+                                  f"{MAIL_TIMEOUT} s") from None
+            finally:
+                if process.poll() is None:
+                    _stop(process)
+            said_file.seek(max(0, said_file.seek(0, os.SEEK_END) - STDERR_TAIL))
+            said = said_file.read().decode("utf-8", "replace").strip().splitlines()
     except FileNotFoundError:
         raise DigestError(watch_name, f"mail command {argv[0]!r} not found") from None
-    except subprocess.TimeoutExpired:
-        raise DigestError(watch_name, f"mail command {command!r} took more than {MAIL_TIMEOUT} s") from None
     except OSError as exc:
         raise DigestError(watch_name, f"cannot run mail command {command!r}: {exc.strerror or exc}") from None
-    if done.returncode != 0:
-        said = done.stderr.decode("utf-8", "replace").strip().splitlines()
-        why = f": {_clean(said[-1])[:200]}" if said else ""
-        raise DigestError(watch_name, f"mail command {command!r} exited with status {done.returncode}{why}")
+    if process.returncode != 0:
+        why = f": {_clean(said[-1][:400])[:200]}" if said else ""
+        raise DigestError(watch_name, f"mail command {command!r} exited with status {process.returncode}{why}")
+
+
+def _stop(process: subprocess.Popen) -> None:
+    """Kill `process` and every process of its session (a shell's children too), then reap it."""
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        process.kill()
+    process.wait()
 
 
 def _clean(text: str | None) -> str:
