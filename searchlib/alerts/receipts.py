@@ -117,6 +117,8 @@ def write_receipt(path: str | os.PathLike, receipt: Receipt) -> Path:
 def read_receipt(path: str | os.PathLike) -> Receipt:
     """The receipt in `path`; ReceiptError if it is no receipt or its digest does not match."""
     path = Path(path)
+    if path.exists() and not path.is_file():  # (a FIFO would block the open until written)
+        raise ReceiptError(path, "not a regular file")
     try:
         with open(path, "rb") as file:
             data = json.loads(file.read(MAX_RECEIPT_BYTES + 1).decode("utf-8"))
@@ -126,6 +128,8 @@ def read_receipt(path: str | os.PathLike) -> Receipt:
         raise ReceiptError(path, f"cannot read it ({exc.strerror or exc})") from None
     except ValueError as exc:
         raise ReceiptError(path, f"not JSON ({exc})") from None
+    except RecursionError:
+        raise ReceiptError(path, "not JSON (nested too deep)") from None
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise ReceiptError(path, "not a searchlib receipt (no \"format\": \"searchlib-receipt\")")
     if data.get("version") != VERSION:
@@ -142,7 +146,7 @@ def read_receipt(path: str | os.PathLike) -> Receipt:
                                  "(the file was changed after it was written)")
     try:
         _check_shape(asked, answer)
-    except (KeyError, TypeError, ValueError) as exc:
+    except (KeyError, TypeError, ValueError, OverflowError) as exc:
         raise ReceiptError(path, f"it is malformed ({exc})") from None
     return Receipt(asked, answer, digest)
 
@@ -182,14 +186,41 @@ def _close(a: float, b: float) -> bool:
 
 
 def _check_shape(asked: dict, answer: dict) -> None:
-    if not isinstance(asked["query"], str) or not isinstance(asked["index"], dict):
-        raise ValueError("query or index")
+    """ValueError unless every field verify_receipt reads is there with its type: a matching
+    sha256 shows the file unchanged, not well made (anyone can compute one)."""
+    def need(where: dict, key: str, *types, optional: bool = False) -> None:
+        if key not in where:
+            if optional:
+                return
+            raise ValueError(f"no {key!r}")
+        value = where[key]
+        if isinstance(value, bool) and bool not in types or not isinstance(value, types):
+            raise ValueError(f"{key!r} is {value!r:.80}")
+
+    text, number, nothing = str, (int, float), type(None)
+    need(asked, "query", text)
+    need(asked, "index", dict)
+    need(asked, "now", text)
     datetime.fromisoformat(asked["now"])
-    int(answer["total"])
+    for key in ("since", "until"):
+        need(asked, key, text, nothing)
+    for key in ("limit", "offset"):
+        need(asked, key, int)
+    need(asked, "sort", text)
+    need(asked, "fresh", *number, nothing)
+    need(asked, "snippets", int, optional=True)
+    need(asked, "lang", text, list, nothing, optional=True)
+    need(asked, "all_copies", bool, nothing, optional=True)
+    need(answer, "total", int)
+    need(answer, "hits", list)
     for hit in answer["hits"]:
-        if not isinstance(hit["id"], str) or not isinstance(hit["score"], (int, float)):
-            raise ValueError(f"hit {hit!r}")
-        int(hit["rank"])
+        if not isinstance(hit, dict):
+            raise ValueError(f"hit {hit!r:.80}")
+        need(hit, "id", text)
+        need(hit, "rank", int)
+        need(hit, "score", *number)
+        if not math.isfinite(float(hit["score"])):  # (OverflowError, a ValueError's kin, too)
+            raise ValueError(f"score {hit['score']!r}")
 
 
 def _digest(asked: dict, answer: dict) -> str:
