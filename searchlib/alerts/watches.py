@@ -124,14 +124,14 @@ class Watches:
 
     def list(self) -> list[Watch]:
         """Every watch, by name."""
-        return [self._watch(data) for _, data in sorted(self._load().items())]
+        return [self._watch(data, key) for key, data in sorted(self._load().items())]
 
     def get(self, name: str) -> Watch:
         """The watch called `name` (UnknownWatchError if there is none)."""
         watches = self._load()
         if name not in watches:
             raise UnknownWatchError(name, watches)
-        return self._watch(watches[name])
+        return self._watch(watches[name], name)
 
     def add(self, name: str, query: str, *, since: str | None = None, until: str | None = None,
             backfill: bool = False, wait: float = 0.0, now: datetime | None = None) -> Watch:
@@ -186,8 +186,8 @@ class Watches:
                 if name not in watches:
                     result.error = UnknownWatchError(name, watches)
                     continue
-                watch = self._watch(watches[name])
                 try:
+                    watch = self._watch(watches[name], name)
                     self._run_one(watch, head, result, deliver, digest_dir, mail_command, mail_to, now)
                 except WatchError as exc:
                     result.error = exc
@@ -234,12 +234,22 @@ class Watches:
 
     # --- the file ----------------------------------------------------------------------------
 
-    def _watch(self, data: dict) -> Watch:
+    def _watch(self, data, key: str | None = None) -> Watch:
+        """The watch stored as `data` under `key`; WatchError if the file was edited into one
+        searchlib cannot use (its name is also its feed's file name, so it must be a name)."""
         try:
-            return Watch.from_dict(data)
-        except (KeyError, TypeError, ValueError) as exc:
-            raise WatchError(str(data.get("name", "?")), f"{self.folder / WATCHES_FILE} holds a "
+            if not isinstance(data, dict):
+                raise TypeError(f"not an object: {data!r:.80}")
+            watch = Watch.from_dict(data)
+            if not isinstance(watch.name, str) or not NAME.fullmatch(watch.name):
+                raise ValueError(f"its name {watch.name!r:.80} is not a watch's name")
+            if key is not None and watch.name != key:
+                raise ValueError(f"it is named {watch.name!r:.80} but stored as {key!r:.80}")
+        except (KeyError, TypeError, ValueError, OverflowError) as exc:
+            name = key if key is not None else data.get("name", "?") if isinstance(data, dict) else "?"
+            raise WatchError(str(name), f"{self.folder / WATCHES_FILE} holds a "
                              f"watch searchlib cannot read ({exc})") from None
+        return watch
 
     def _load(self) -> dict[str, dict]:
         path = self.folder / WATCHES_FILE
@@ -250,6 +260,8 @@ class Watches:
             return {}
         except (OSError, ValueError) as exc:
             raise WatchError("*", f"cannot read {path} ({exc})") from None
+        except RecursionError:
+            raise WatchError("*", f"cannot read {path} (JSON nested too deep)") from None
         if not isinstance(data, dict) or not isinstance(data.get("watches"), dict):
             raise WatchError("*", f"{path} is not searchlib's list of watches")
         return data["watches"]
