@@ -33,6 +33,7 @@ from ..querying.searching import SORTS
 
 HERE = Path(__file__).parent
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
+_HOST = re.compile(r"(?:\[([0-9a-f:.]+)\]|([^:\[\]@/\s]+))(?::[0-9]{1,5})?")  # host[:port]
 # The facet panel's fields unless the URL names others (`facet=author&facet=places`): the cheap
 # ones. A keyword field (tags, topics, …) is counted over its whole word list, tens of ms on a
 # newswire each, so it is one click away ("more facets") rather than in every search as you type.
@@ -375,14 +376,17 @@ class Site:
                     note = str(exc)
             similar = self.index.similar(article_id, limit=SIMILAR_SHOWN)
             story = self.index.copies(article_id)
-            watches = self.index.watching(article_id)
+            try:
+                watches, watches_note = self.index.watching(article_id), None
+            except SearchlibError as exc:  # (watches.json edited by hand: the article still shows)
+                watches, watches_note = [], str(exc)
             history = self.index.history(article_id)
         except SearchlibError as exc:
             return self.error_page(exc)
         return self.page("article.html", article=article, q=q, marks=marks, note=note,
                          fields=field_rows(article), similar=similar, state=State(q=q),
                          copies=story.copies if len(story.copies) > 1 else [],
-                         watches=watches,
+                         watches=watches, watches_note=watches_note,
                          versions=history.versions if len(history.versions) > 1 else [],
                          title=article.title or article.id)
 
@@ -472,13 +476,13 @@ class Guard:
 
 
 def _host(scope) -> str:
-    """The Host header without its port (`[::1]:8000` → `::1`), lower-cased."""
+    """The Host header without its port (`[::1]:8000` → `::1`), lower-cased; "" when it is not
+    a host with an optional port of digits (`127.0.0.1:80@evil.com`, `[::1]evil.com`)."""
     for name, value in scope.get("headers", []):
         if name == b"host":
             host = value.decode("latin-1").strip().lower()
-            if host.startswith("["):
-                return host[1:host.find("]")] if "]" in host else host
-            return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+            found = _HOST.fullmatch(host)
+            return (found.group(1) or found.group(2)) if found else ""
     return ""
 
 
