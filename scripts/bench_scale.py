@@ -8,7 +8,9 @@ its wheel is installed), on corpora of growing size built in the same run.
 Options: --corpora DIR (default <repo>/../shared/corpora), --workdir DIR (kept; default a
 temporary folder, removed), --repeat N (timed passes over the queries, default 3), --cold-runs N
 (default 5), --engines searchlib,fts5,tantivy, --json PATH, --plot FILE (.svg or .png),
---profile-build (cProfile a one-process searchlib build at each size; top lines printed).
+--profile-build (cProfile a one-process searchlib build at each size; top lines printed),
+--profile-queries KINDS (cProfile searchlib's queries of these kinds, a first search and stats), --model-cache FILE (the
+statistics learnt from the real articles, kept between runs: reading them takes a minute).
 
 The corpora. At a size N of at least the real corpora's ~27,800 articles, the corpus is a copy of
 every real article file of ../shared/corpora (Reuters SGML, BBC text, the NewsArticles CSV, the
@@ -67,6 +69,7 @@ import argparse
 import json
 import math
 import os
+import pickle
 import random
 import re
 import shutil
@@ -369,7 +372,7 @@ class TantivyEngine:
         if q.kind == "facets":
             self.searcher.aggregate(query, {
                 "source": {"terms": {"field": "source", "size": 10}},
-                "month": {"date_histogram": {"field": "date", "calendar_interval": "month"}}})
+                "month": {"terms": {"field": "month", "size": 100000}}})
         snippets = t.SnippetGenerator.create(self.searcher, query, self.schema, "body")
         shown = []
         for _, address in result.hits:
@@ -385,8 +388,9 @@ ENGINES = {"searchlib": SearchlibEngine, "fts5": FtsEngine, "tantivy": TantivyEn
 
 
 def _rss_self_mb() -> float:
-    import resource
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    """This process's peak RSS since its exec (VmHWM; ru_maxrss would include the parent's at fork)."""
+    from measuring import status_kb
+    return status_kb(os.getpid(), "VmHWM") / 1024
 
 
 def _articles(paths):
@@ -438,6 +442,54 @@ def child_profile_build(a: dict) -> dict:
     return {"seconds": time.perf_counter() - started, "articles": report.articles, "profile": buf.getvalue()}
 
 
+def child_profile_queries(a: dict) -> dict:
+    """cProfile of searchlib's query loop (after one warm-up pass), top lines by cumulative time."""
+    import cProfile
+    import io
+    import pstats
+    queries = [Query(**q) for q in a["queries"]]
+    engine = SearchlibEngine(a["target"])
+    for q in queries:
+        engine.search(q)
+    prof = cProfile.Profile()
+    started = time.perf_counter()
+    prof.enable()
+    for q in queries:
+        engine.search(q)
+    prof.disable()
+    out = {"seconds": time.perf_counter() - started, "queries": len(queries)}
+    for key in ("cumulative", "tottime"):
+        buf = io.StringIO()
+        pstats.Stats(prof, stream=buf).strip_dirs().sort_stats(key).print_stats(a.get("top", 25))
+        text = buf.getvalue()
+        out[key] = text[text.find("   ncalls"):] if "   ncalls" in text else text
+    return out
+
+
+def child_profile_calls(a: dict) -> dict:
+    """cProfile, in a fresh process, of a first search (`COLD_QUERY`: opening included) and then
+    of `Index.stats()`: what a cold `search` and `search stats` spend beyond starting Python."""
+    import cProfile
+    import io
+    import pstats
+    sys.path.insert(0, str(ROOT))
+    import searchlib
+    out = {}
+    idx = searchlib.Index(a["target"], create=False)
+    for name, call in (("cold search", lambda: idx.search(COLD_QUERY, limit=10)), ("stats", idx.stats)):
+        prof = cProfile.Profile()
+        started = time.perf_counter()
+        prof.enable()
+        call()
+        prof.disable()
+        buf = io.StringIO()
+        pstats.Stats(prof, stream=buf).strip_dirs().sort_stats("cumulative").print_stats(a.get("top", 20))
+        text = buf.getvalue()
+        out[name] = {"seconds": time.perf_counter() - started,
+                     "cumulative": text[text.find("   ncalls"):] if "   ncalls" in text else text}
+    return out
+
+
 def child_build_fts(a: dict) -> dict:
     import sqlite3
     db = sqlite3.connect(a["db"])
@@ -452,7 +504,7 @@ def child_build_fts(a: dict) -> dict:
     db.execute("BEGIN")
     for art in _articles(a["paths"]):
         day = _naive_utc(art.date)
-        db.execute(insert, (art.title, art.body, " ".join(art.topics or art.tags), " ".join(art.places),
+        db.execute(insert, (art.title, art.body, " ".join(art.topics), " ".join(art.places),
                             art.section or "", art.url or f"{art.path}#{art.key or ''}",
                             day.isoformat(" ") if day else None, art.source))
         count += 1
@@ -470,6 +522,7 @@ def child_build_tantivy(a: dict) -> dict:
         builder.add_text_field(name, stored=False)
     builder.add_text_field("source", stored=True, fast=True, tokenizer_name="raw")
     builder.add_text_field("id", stored=True, tokenizer_name="raw")
+    builder.add_text_field("month", fast=True, tokenizer_name="raw")  # (tantivy has no calendar months)
     builder.add_date_field("date", stored=True, indexed=True, fast=True)
     os.makedirs(a["index"], exist_ok=True)
     index = tantivy.Index(builder.build(), path=a["index"])
@@ -478,9 +531,10 @@ def child_build_tantivy(a: dict) -> dict:
     started = time.perf_counter()
     for art in _articles(a["paths"]):
         doc = tantivy.Document(title=art.title or "", body=art.body or "",
-                               topics=" ".join(art.topics or art.tags), places=" ".join(art.places),
+                               topics=" ".join(art.topics), places=" ".join(art.places),
                                section=art.section or "", source=art.source or "(none)",
-                               id=art.url or f"{art.path}#{art.key or ''}")
+                               id=art.url or f"{art.path}#{art.key or ''}",
+                               month=_naive_utc(art.date).strftime("%Y-%m") if art.date else "undated")
         if art.date:
             doc.add_date("date", _naive_utc(art.date))
         writer.add_document(doc)
@@ -516,7 +570,8 @@ def child_queries(a: dict) -> dict:
 
 
 CHILDREN = {f.__name__[len("child_"):]: f for f in (
-    child_build_searchlib, child_update_searchlib, child_profile_build, child_build_fts,
+    child_build_searchlib, child_update_searchlib, child_profile_build, child_profile_queries,
+    child_profile_calls, child_build_fts,
     child_build_tantivy, child_queries)}
 
 
@@ -637,6 +692,15 @@ def measure_size(args, size: int, model: TextModel | None, work: Path, queries: 
         a = out["queries"][name]["kinds"].get("all", {})
         log(f"  p50 {a.get('p50_ms', 0):.1f} ms, p95 {a.get('p95_ms', 0):.1f} ms, "
             f"{len(r['errors'])} errors, peak {r['rss_tree_mb']:.0f} MB")
+    if args.profile_queries and "searchlib" in out["queries"]:
+        kinds = SCALE_KINDS if args.profile_queries == "all" else args.profile_queries.split(",")
+        out["profile_queries"] = {}
+        for kind in kinds:
+            log(f"[{size}] profile: searchlib's {kind} queries under cProfile ...")
+            out["profile_queries"][kind] = run_child("profile_queries", {
+                "queries": [asdict(q) for q in queries if q.kind == kind], "target": str(targets["searchlib"])})
+        log(f"[{size}] profile: a first search and stats under cProfile ...")
+        out["profile_calls"] = run_child("profile_calls", {"target": str(targets["searchlib"])})
     if "searchlib" in out["build"] and "error" not in out["build"]["searchlib"]:
         index = str(targets["searchlib"])
         script = Path(sys.executable).parent / "search"
@@ -690,20 +754,22 @@ def table_rows(res: dict) -> list[list[str]]:
             value = get(s, e)
         except (KeyError, TypeError):
             return "-"
-        return "-" if value is None else fmt.format(value)
+        return "-" if value is None else fmt(value) if callable(fmt) else fmt.format(value)
 
     rows = [head]
     build = [("build s", lambda s, e: s["build"][e]["seconds"], "{:.1f}"),
              ("articles/s", lambda s, e: s["build"][e]["articles_per_s"], "{:.0f}"),
              ("build peak MB", lambda s, e: s["build"][e]["rss_tree_mb"], "{:.0f}"),
              ("index MB", lambda s, e: s["build"][e]["size_mb"], "{:.0f}"),
-             ("search process MB", lambda s, e: s["queries"][e]["rss_mb"], "{:.0f}")]
+             ("search process MB", lambda s, e: s["queries"][e]["rss_mb"], "{:.0f}"),
+             ("queries without a hit", lambda s, e: sum(h == 0 for h in s["queries"][e]["hits"]), "{}"),
+             ("queries not run", lambda s, e: len(s["queries"][e]["errors"]), "{}")]
     for label, get, fmt in build:
         rows.append([label] + [cell(s, e, get, fmt) for s in sizes for e in engines])
     for kind in SCALE_KINDS + ("all",):
         for stat in ("p50", "p95", "max"):
             rows.append([f"{kind} {stat} ms"] + [
-                cell(s, e, lambda s, e: s["queries"][e]["kinds"][kind][f"{stat}_ms"], "{:.1f}")
+                cell(s, e, lambda s, e: s["queries"][e]["kinds"][kind][f"{stat}_ms"], _ms)
                 for s in sizes for e in engines])
     only = [("cold search ms", lambda s: s["cold_ms"]["median"], "{:.0f}"),
             ("search stats ms", lambda s: s["stats_ms"]["median"], "{:.0f}"),
@@ -713,6 +779,12 @@ def table_rows(res: dict) -> list[list[str]]:
         rows.append([label] + [cell(s, e, lambda s, e: get(s) if e == "searchlib" else None, fmt)
                                for s in sizes for e in engines])
     return rows
+
+
+def _ms(value: float) -> str:
+    """Three significant figures, without exponents: 0.412, 4.12, 41.2, 412."""
+    return f"{value:.3f}" if value < 1 else f"{value:.2f}" if value < 10 else f"{value:.1f}" if value < 100 \
+        else f"{value:.0f}"
 
 
 def format_table(rows: list[list[str]]) -> str:
@@ -793,6 +865,7 @@ def plot(res: dict, path: Path) -> None:
         import matplotlib
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
+        import matplotlib.ticker
     except ImportError:
         path.write_text(svg_plot(res), encoding="utf-8")
         return
@@ -809,6 +882,10 @@ def plot(res: dict, path: Path) -> None:
     for ax, title, unit in ((left, "warm query latency, all kinds", "ms"), (right, "full build", "s")):
         ax.set_xscale("log")
         ax.set_yscale("log")
+        ax.set_xticks([s["size"] for s in sizes], [f"{s['size']:,}" for s in sizes])
+        ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
+        ax.yaxis.set_major_formatter(matplotlib.ticker.FormatStrFormatter("%g"))
+        ax.yaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
         ax.set_xlabel("articles")
         ax.set_ylabel(unit)
         ax.set_title(title)
@@ -876,7 +953,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=18)
     parser.add_argument("--json", metavar="PATH")
     parser.add_argument("--plot", type=Path, metavar="FILE")
-    parser.add_argument("--profile-build", action="store_true")
+    parser.add_argument("--profile-build", action="store_true", help="cProfile a one-process searchlib build")
+    parser.add_argument("--profile-queries", metavar="KINDS", help="cProfile searchlib's queries of these kinds "
+                        "(comma-separated, or all)")
+    parser.add_argument("--model-cache", type=Path, metavar="FILE",
+                        help="keep the model learnt from the real articles here (a pickle), and reuse it")
     args = parser.parse_args(argv)
     sizes = [int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip()]
     if not args.corpora.is_dir():
@@ -901,10 +982,17 @@ def main(argv: list[str] | None = None) -> int:
     try:
         log("model: reading the real articles ...")
         t = time.perf_counter()
-        articles = real_articles(args.corpora)
-        args.real_articles = len(articles)
-        model = TextModel(articles)
-        del articles
+        if args.model_cache and args.model_cache.exists():
+            with args.model_cache.open("rb") as f:
+                args.real_articles, model = pickle.load(f)
+        else:
+            articles = real_articles(args.corpora)
+            args.real_articles = len(articles)
+            model = TextModel(articles)
+            del articles
+            if args.model_cache:
+                with args.model_cache.open("wb") as f:
+                    pickle.dump((args.real_articles, model), f, protocol=5)
         res["meta"]["model"] = {"seconds": time.perf_counter() - t, "seeds": len(model.seeds),
                                 "tokens": int(len(model.stream)), "forms": int(len(model.vocab))}
         log(f"  {len(model.seeds)} seed articles, {len(model.stream):,} tokens, {time.perf_counter() - t:.0f} s")
@@ -926,6 +1014,14 @@ def main(argv: list[str] | None = None) -> int:
         for e, q in s.get("queries", {}).items():
             if q["errors"]:
                 print(f"\n{s['size']:,} {e}: {len(q['errors'])} queries not run, e.g. {q['errors'][0]}")
+        for kind, prof in s.get("profile_queries", {}).items():
+            print(f"\nProfile of searchlib's {prof['queries']} {kind} queries at {s['size']:,} articles "
+                  f"({prof['seconds'] * 1e3:.0f} ms under cProfile), by cumulative time:\n{prof['cumulative']}"
+                  f"\nby own time:\n{prof['tottime']}")
+        for name, prof in s.get("profile_calls", {}).items():
+            if isinstance(prof, dict) and "cumulative" in prof:
+                print(f"\nProfile of {name} at {s['size']:,} articles ({prof['seconds'] * 1e3:.0f} ms under "
+                      f"cProfile):\n{prof['cumulative']}")
         if "profile_build" in s:
             print(f"\nProfile of a one-process build of {s['size']:,} articles:\n{s['profile_build']['profile']}")
     if args.plot:

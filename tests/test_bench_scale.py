@@ -146,8 +146,8 @@ def _result(size, build_s, p50, fts_p50, cold, reindex_none=1.0):
                                     "size_mb": size / 300},
                       "fts5": {"seconds": build_s / 2, "articles_per_s": 2 * size / build_s, "rss_tree_mb": 90,
                                "size_mb": size / 400}},
-            "queries": {"searchlib": {"kinds": kinds, "rss_mb": 300, "errors": []},
-                        "fts5": {"kinds": fts, "rss_mb": 50, "errors": []}},
+            "queries": {"searchlib": {"kinds": kinds, "rss_mb": 300, "errors": [], "hits": [10, 0, 3]},
+                        "fts5": {"kinds": fts, "rss_mb": 50, "errors": ["fuzzy x~: no"], "hits": [10, 2, None]}},
             "cold_ms": {"median": cold}, "stats_ms": {"median": 200},
             "reindex_none": {"seconds": reindex_none}, "reindex_1pct": {"seconds": build_s / 20}}
 
@@ -159,11 +159,14 @@ def test_table_has_a_column_per_size_and_engine_and_a_row_per_figure():
     assert rows[0] == ["figure", "30,000 searchlib", "30,000 fts5", "300,000 searchlib", "300,000 fts5"]
     assert all(len(r) == 5 for r in rows)
     labels = [r[0] for r in rows]
-    assert len(labels) == 1 + 5 + 3 * (len(bench_scale.SCALE_KINDS) + 1) + 4  # header, build, kinds, rest
+    assert len(labels) == 1 + 7 + 3 * (len(bench_scale.SCALE_KINDS) + 1) + 4  # header, build, kinds, rest
     by = {r[0]: r[1:] for r in rows}
     assert by["build s"] == ["20.0", "10.0", "250.0", "125.0"]
     assert by["articles/s"] == ["1500", "3000", "1200", "2400"]
-    assert by["fuzzy p50 ms"] == ["4.0", "-", "8.0", "-"]
+    assert by["fuzzy p50 ms"] == ["4.00", "-", "8.00", "-"]
+    assert by["all max ms"] == ["12.0", "3.00", "24.0", "6.00"]
+    assert by["queries without a hit"] == ["1", "0", "1", "0"]
+    assert by["queries not run"] == ["0", "1", "0", "1"]
     assert by["cold search ms"] == ["100", "-", "120", "-"]
     text = bench_scale.format_table(rows)
     assert len(text.splitlines()) == len(rows)
