@@ -192,3 +192,40 @@ def test_svg_plot_draws_a_line_per_engine():
     assert svg.startswith("<svg") and svg.rstrip().endswith("</svg>")
     assert svg.count("<polyline") == 4  # two panels, two engines
     assert "300,000" in svg
+
+
+# --- fuzzy words on an index of several segments (a cost the benchmark found) ----------------------
+
+FUZZY_RECORDS = {
+    "a": {"title": "Artillery fire near the border", "body": "Artilery shells landed; the artillary was old."},
+    "b": {"title": "Markets steady", "body": "Traders said the markets were steady and the marker held."},
+    "c": {"title": "Artillary drill", "body": "An artillerist described the drill. Artiller units moved."},
+    "d": {"title": "Harvest", "body": "The market for grain was steady; marketing costs rose."},
+}
+
+
+def _fuzzy_hits(idx, text):
+    results = idx.search(text, limit=20, all_copies=True)
+    return results.total, sorted(hit.id for hit in results)
+
+
+@pytest.mark.xfail(strict=True, reason="found by the scale benchmark, not fixed here: on an index of ONE "
+                   "segment a fuzzy word is expanded by Whoosh's SegmentReader.terms_within, which walks the "
+                   "field's spelling graph (a title's unstemmed words, not its index terms), so `artillary~` "
+                   "finds no article although one has 'Artillary' in its title; on several segments the words "
+                   "come from the lexicon (right, but 5x slower than spelling.terms_within)")
+def test_fuzzy_words_on_several_segments_find_what_one_segment_finds(tmp_path):
+    for name, record in FUZZY_RECORDS.items():
+        (tmp_path / "corpus").mkdir(exist_ok=True)
+        (tmp_path / "corpus" / f"{name}.json").write_text(json.dumps({"id": name, **record}))
+    several = searchlib.Index(tmp_path / "several")
+    for name in FUZZY_RECORDS:  # one update (one commit, one segment) per file
+        several.update([tmp_path / "corpus" / f"{n}.json" for n in FUZZY_RECORDS if n <= name], jobs=1)
+    one = searchlib.Index(tmp_path / "one")
+    one.update([tmp_path / "corpus"], rebuild=True, jobs=1)
+    with several._whoosh.searcher() as s:  # (the point of the test: several segments)
+        assert len(list(s.reader().leaf_readers())) >= 2
+    for text in ("artillery~", "artilery~1", "artilery~2", "markt~", "marker~2", "title:artillary~"):
+        assert _fuzzy_hits(several, text) == _fuzzy_hits(one, text), text
+    assert _fuzzy_hits(several, "artilery~")[0] == 2  # a and c (artillery, artillary, artiller...)
+    assert _fuzzy_hits(several, "markt~")[0] == 2      # b and d (market, markets)
