@@ -126,9 +126,12 @@ def test_an_index_of_one_language_parses_a_query_once():
     assert one == parse_query("Straßen verkehr", languages=("en",))
     # the words differ by language: an Or of the two stems in each field, inside the same And
     assert isinstance(both, wq.And) and len(both.subqueries) == 2
-    body = [q for q in both.subqueries[0].subqueries if getattr(q, "subqueries", None)
-            and q.subqueries[0].fieldname == "body"]
-    assert sorted(t.text for t in body[0].subqueries) == ["strass", "strassen"]
+    assert sorted(t.text for t in both.subqueries[0].leaves() if t.fieldname == "body") == ["strass", "strassen"]
+    assert [t.text for t in both.subqueries[1].leaves() if t.fieldname == "body"] == ["verkehr"]
+    # a phrase: one phrase per distinct spelling of its words
+    phrase = parse_query('"Straßen verkehr"', languages=("en", "de"))
+    assert sorted(tuple(p.words) for p in phrase.leaves() if p.fieldname == "body") == [
+        ("strass", "verkehr"), ("strassen", "verkehr")]
 
 
 @pytest.mark.parametrize("query, marked", [

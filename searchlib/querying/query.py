@@ -348,14 +348,16 @@ def _words_query(text: str, any_word: bool, lang: str | None = None) -> wq.Query
         return None
     term = analyzer.term
     groups = []
-    for word in text.split():
-        tokens = TOKEN.findall(word)
+    for m in re.finditer(r"\S+", text):
+        tokens = TOKEN.findall(m.group())
         if len(tokens) > 1 or (tokens and is_run(tokens[0]) and len(tokens[0]) > 2):
             return None  # several tokens (a run of unspaced script: several bigrams)
         analysed = term(tokens[0]) if tokens else None
         if analysed is not None:
-            groups.append(wq.Or([wq.Term(name, analysed, boost=boost)
-                                 for name, boost in DEFAULT_FIELDS.items()]))
+            terms = [wq.Term(name, analysed, boost=boost) for name, boost in DEFAULT_FIELDS.items()]
+            for t in terms:  # where the word was typed, as the parser marks it (in_languages)
+                t.startchar, t.endchar = m.start(), m.end()
+            groups.append(wq.Or(terms))
     return (wq.Or if any_word else wq.And)(groups)
 
 
@@ -552,20 +554,20 @@ def parse_query(text: str, now: datetime | None = None, *, any_word: bool = Fals
     """Parse a user's query; raises QueryError (with the reason) when it cannot be understood.
 
     Words are ANDed; `any_word=True` ORs them instead (ranked by BM25F). `languages`: those of
-    the articles searched (one per stemmer); the text is analysed with each one's chain and the
-    variants joined (`join_variants`), so `Straßen` finds a German article's `Straße`.
+    the articles searched (one per stemmer); the text is parsed with the first one's chain, and
+    each word then stands for its form in every one of them (`in_languages`), so `Straßen` finds
+    a German article's `Straße`.
     """
     check_query(text)
     try:
         typed = _check_syntax(natural(read_capitals(text)))
         if not _SYNTAX.search(typed):  # plain: its content words must match (or its phrase)
             typed = without_stop_words(typed)
-        variants = []
-        for lang in dict.fromkeys(languages):
-            words = _words_query(typed, any_word, lang)
-            variants.append(_weight_repeats(words) if words is not None else
-                            _weight_repeats(_checked(_parser(now, any_word, lang).parse(typed, normalize=False), text)))
-        return join_variants(variants)
+        languages = list(dict.fromkeys(languages)) or [DEFAULT_LANGUAGE]
+        q = _words_query(typed, any_word, languages[0])
+        if q is None:
+            q = _checked(_parser(now, any_word, languages[0]).parse(typed, normalize=False), text)
+        return _weight_repeats(in_languages(q, typed, languages, any_word))
     except QueryError as exc:
         if exc.query == text:
             raise
@@ -578,35 +580,49 @@ def parse_query(text: str, now: datetime | None = None, *, any_word: bool = Fals
         raise QueryError(text, f"{type(exc).__name__}: {exc}") from None
 
 
-def join_variants(queries: list[wq.Query]) -> wq.Query:
-    """One query from the same text parsed with several languages' chains: where the variants
-    agree, that part once; where only their words differ (`strassen` by English rules, `strass`
-    by German ones), an Or of those words in that place, so the query's structure (what must
-    match, what is a phrase) stays the one typed; where they differ more (a word one language
-    drops), an Or of the whole variants."""
-    distinct: list[wq.Query] = []
-    for q in queries:
-        if q not in distinct:
-            distinct.append(q)
-    first = distinct[0]
-    if len(distinct) == 1:
-        return first
-    if all(type(q) is type(first) and q.boost == first.boost for q in distinct):
-        if isinstance(first, wq.Term) and all(q.fieldname == first.fieldname for q in distinct):
-            return wq.Or(distinct)
-        if isinstance(first, wq.BinaryQuery):  # (a CompoundQuery whose parts are also a and b)
-            joined = copy.copy(first)
-            joined.a = join_variants([q.a for q in distinct])
-            joined.b = join_variants([q.b for q in distinct])
-            joined.subqueries = (joined.a, joined.b)
-            return joined
-        if isinstance(first, wq.CompoundQuery) and all(len(q.subqueries) == len(first.subqueries)
-                                                       for q in distinct):
-            joined = copy.copy(first)
-            joined.subqueries = [join_variants(list(parts)) for parts in zip(*(q.subqueries for q in distinct))]
-            return joined
-        if isinstance(first, wq.Not):
-            joined = copy.copy(first)
-            joined.query = join_variants([q.query for q in distinct])
-            return joined
-    return wq.Or(distinct)
+def in_languages(q: wq.Query, typed: str, languages: list, any_word: bool = False) -> wq.Query:
+    """The query parsed with the first language's chain, each word (a Term or a Phrase's word on
+    a stemmed field, found by where it was typed in `typed`) standing for its form in every
+    language: where the chains disagree (`strassen` by English rules, `strass` by German ones),
+    an Or of the forms in that place, so what must match and what is a phrase stay as typed. A
+    word of several tokens, a wildcard or a fuzzy word keeps the first language's form."""
+    if len(languages) < 2:
+        return q
+    schemas = [schema_for(lang, any_word) for lang in languages]
+
+    def analysed(fieldname: str) -> bool:
+        return fieldname in schemas[0] and hasattr(schemas[0][fieldname].analyzer, "term")
+
+    def forms(fieldname: str, start, end) -> list | None:
+        tokens = TOKEN.findall(typed[start:end]) if start is not None and end is not None else ()
+        if len(tokens) != 1 or is_run(tokens[0]):
+            return None
+        return [schema[fieldname].analyzer.term(tokens[0]) for schema in schemas]
+
+    def visit(leaf: wq.Query) -> wq.Query:
+        if type(leaf) is wq.Term and analysed(leaf.fieldname):
+            found = forms(leaf.fieldname, getattr(leaf, "startchar", None), getattr(leaf, "endchar", None))
+            words = list(dict.fromkeys([leaf.text, *(w for w in found or () if w)]))
+            if len(words) == 1:
+                return leaf
+            return wq.Or([wq.Term(leaf.fieldname, w, boost=leaf.boost) for w in words])
+        if isinstance(leaf, wq.Phrase) and leaf.char_ranges and analysed(leaf.fieldname):
+            per_word = [forms(leaf.fieldname, *span) for span in leaf.char_ranges]
+            if any(found is None for found in per_word):
+                return leaf
+            phrases = [tuple(leaf.words)]
+            for i in range(len(schemas)):
+                words = tuple(found[i] for found in per_word)
+                if None not in words and words not in phrases:
+                    phrases.append(words)
+            if len(phrases) == 1:
+                return leaf
+            variants = []
+            for words in phrases:
+                variant = copy.copy(leaf)
+                variant.words = list(words)
+                variants.append(variant)
+            return wq.Or(variants)
+        return leaf
+
+    return q.accept(visit)
