@@ -229,3 +229,51 @@ def test_fuzzy_words_on_several_segments_find_what_one_segment_finds(tmp_path):
         assert _fuzzy_hits(several, text) == _fuzzy_hits(one, text), text
     assert _fuzzy_hits(several, "artilery~")[0] == 2  # a and c (artillery, artillary, artiller...)
     assert _fuzzy_hits(several, "markt~")[0] == 2      # b and d (market, markets)
+
+
+# --- stats from the columns (the benchmark's `search stats` grew with the archive's text) -----------
+
+
+def _stats_from_stored_fields(idx):
+    """What `search stats` counted before it read columns: every stored article, bodies included."""
+    from collections import Counter
+    sources, sections, formats, files, dates = Counter(), Counter(), Counter(), set(), []
+    with idx._whoosh.searcher() as s:
+        for fields in s.all_stored_fields():
+            sources[fields.get("source") or "(none)"] += 1
+            sections[fields.get("section") or "(none)"] += 1
+            formats[fields.get("format") or "(unknown)"] += 1
+            files.add(fields.get("path"))
+            if isinstance(fields.get("date"), datetime):
+                dates.append(fields["date"])
+    return (sources.most_common(10), sections.most_common(10), formats.most_common(), len(files),
+            min(dates).replace(tzinfo=timezone.utc), max(dates).replace(tzinfo=timezone.utc), len(dates))
+
+
+def test_stats_count_live_articles_on_several_segments_as_the_stored_fields_do(tmp_path):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    records = [{"id": f"r{i}", "title": f"Story {i}", "body": f"Body {i} of words.",
+                "source": ["Valley Times", "North Desk", "", "Wire"][i % 4],
+                "section": ["Weather", "Politics", "", "Weather", "Sport"][i % 5],
+                **({"date": f"20{10 + i % 12}-0{1 + i % 9}-1{i % 10}T0{i % 10}:00:00Z"} if i % 7 else {})}
+               for i in range(60)]
+    for n in range(4):
+        (corpus / f"f{n}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records[n * 15:(n + 1) * 15]))
+    (corpus / "page.txt").write_text("Title: A text page\nSource: Wire\n\nA text article with no date.\n")
+    idx = searchlib.Index(tmp_path / "index")
+    idx.update([corpus / "f0.jsonl", corpus / "f1.jsonl"], jobs=1)
+    idx.update([corpus], jobs=1)                       # a second segment
+    (corpus / "f1.jsonl").write_text(json.dumps(records[20]) + "\n")  # 15 articles become 1 (deletions)
+    (corpus / "f3.jsonl").unlink()                                     # a file gone
+    idx.update([corpus], jobs=1)
+    with idx._whoosh.searcher() as s:
+        reader = s.reader()
+        assert len(list(reader.leaf_readers())) >= 2 and reader.has_deletions()
+    stats = idx.stats()
+    sources, sections, formats, files, first, last, dated = _stats_from_stored_fields(idx)
+    assert stats.articles == 15 + 1 + 15 + 1
+    assert (stats.sources, stats.sections, stats.formats, stats.files) == (sources, sections, formats, files)
+    assert files == 4
+    assert (stats.first_date, stats.last_date, stats.articles - stats.undated) == (first, last, dated)
+    assert dict(stats.sources)["Wire"] == 3 + 4 + 1 and dict(stats.formats) == {"jsonl": 31, "text": 1}
