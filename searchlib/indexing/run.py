@@ -117,6 +117,7 @@ class Run:
         self.batch_files, self.batch_articles, self.merge = batch_files, batch_articles, merge
         self.segment_postings = segment_postings
         self.writer = self.searcher = None
+        self._schema = None  # the index's schema, read once a run (ix.schema reads the TOC file)
         self.done: dict[str, FileState] = {}
         self.gone: set[str] = set()
         self.replacing: set[str] = set()   # paths whose old articles this run deletes
@@ -217,10 +218,12 @@ class Run:
     def document(self, article: Article) -> dict:
         """The Whoosh document for `article`, with its `entered` stamp (where the schema has it)."""
         doc = to_document(article)
-        if ENTERED in self.ix.schema:
+        if self._schema is None:  # (the run holds the index's lock: its schema cannot change)
+            self._schema = self.ix.schema
+        if ENTERED in self._schema:
             doc[ENTERED] = self.carried.stamp(article, self.stamp)
         self.revisions.note(article)
-        if STORY_FIELD in self.ix.schema:
+        if STORY_FIELD in self._schema:
             doc.update(self.linker.fields(article.id, story_text(article.title, article.summary,
                                                                  article.body), article.date))
         return doc
