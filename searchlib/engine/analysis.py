@@ -12,7 +12,8 @@ query is parsed, so defining the chains here, once, keeps the two in step.
   its bigrams; a lone character is one token.
 - `TEXT` (title, summary, body): each word normalised (NFKC: full-width forms, ligatures),
   case-folded (`Straße` → `strasse`), Arabic letters normalised (alef forms, teh marbuta, alef
-  maksura; tatweel and harakat dropped), stemmed with the Snowball stemmer of the article's
+  maksura; tatweel and harakat dropped), Hebrew points dropped, a soft hyphen or zero-width
+  space inside a word dropped (`Bundes&shy;regierung` is one word), stemmed with the Snowball stemmer of the article's
   language (PyStemmer; English when the language is unknown, none for languages without one),
   then accents folded (`café` → `cafe`, `ё` → `е`, `æ` → `ae`). Every word is indexed, stop
   words too (a query decides what to do with them); one-letter words are dropped.
@@ -118,9 +119,12 @@ def _unspaced_ranges() -> list[tuple[int, int]]:
 _MARKS = _class(_runs(c for a, b in ((0x0300, 0x0DFF), (0x0F00, 0x0FFF), (0x1AB0, 0x1DFF), (0x20D0, 0x20FF),
                                      (0xFE20, 0xFE2F))
                       for c in range(a, b + 1) if unicodedata.category(chr(c)) in ("Mn", "Mc", "Me")))
+# Invisible characters that pages put inside words, parts of the word and then dropped: the soft
+# hyphen (`Bundes&shy;regierung`), zero-width space, non-joiner and joiner, word joiner, BOM.
+INVISIBLE = "\u00ad\u200b\u200c\u200d\u2060\ufeff"
 _BIGRAM_CHARS = _class(_unspaced_ranges())
 _WORD_CHARS = rf"[^\W{_BIGRAM_CHARS}]"
-_WORD = rf"{_WORD_CHARS}+(?:[{_MARKS}]+{_WORD_CHARS}*)*"
+_WORD = rf"{_WORD_CHARS}+(?:[{_MARKS}{INVISIBLE}]+{_WORD_CHARS}*)*"
 # A word: word characters (and marks), joined by single inner dots (`u.s`); a run of unspaced
 # script. TOKEN_PATTERN finds both.
 WORD_PATTERN = rf"{_WORD}(?:\.{_WORD})*"
@@ -130,7 +134,7 @@ RUN = re.compile(RUN_PATTERN)
 # Text with neither unspaced script nor combining marks (nearly all of it) has the tokens of this
 # much simpler pattern, whose compiling costs a tenth as much at start-up.
 _PLAIN_WORDS = re.compile(r"\w+(?:\.\w+)*")
-_SPECIAL_CHARS = rf"[{_BIGRAM_CHARS}{_MARKS}]"
+_SPECIAL_CHARS = rf"[{_BIGRAM_CHARS}{_MARKS}{INVISIBLE}]"
 
 
 @lru_cache(maxsize=None)
@@ -200,6 +204,11 @@ def bigrams(run: str, start: int = 0) -> list[tuple[str, int, int]]:
 # marbuta → heh (Lucene's ArabicNormalizer); tatweel and harakat dropped.
 _ARABIC = {**{ord(c): "ا" for c in "آأإٱ"}, ord("ى"): "ي", ord("ة"): "ه", ord("ـ"): None,
            **{c: None for c in range(0x064B, 0x0660)}, 0x0670: None}
+# Hebrew points and cantillation marks (niqqud, dagesh, shin/sin dots): a pointed word is the
+# unpointed word readers type; and the invisible characters inside words.
+_DROPPED = {**_ARABIC, **{c: None for c in (*range(0x0591, 0x05BE), 0x05BF, 0x05C1, 0x05C2, 0x05C4, 0x05C5,
+                                              0x05C7)},
+            **{ord(c): None for c in INVISIBLE}}
 
 
 def _accent_table() -> dict[int, str]:
@@ -222,11 +231,12 @@ _accents = lru_cache(maxsize=None)(_accent_table)
 
 
 def normalise(word: str) -> str:
-    """A word as the chains see it before stemming: NFKC, case-folded, Arabic normalised."""
+    """A word as the chains see it before stemming: NFKC, case-folded, Arabic normalised,
+    Hebrew points and invisible characters (soft hyphen, zero-width space) dropped."""
     if word.isascii():
         return word.lower()
     word = unicodedata.normalize("NFKC", word).casefold()
-    return word.translate(_ARABIC) if "\u0600" <= max(word) else word
+    return word.translate(_DROPPED) if "\u0591" <= max(word) or "\u00ad" in word else word
 
 
 def fold(word: str) -> str:

@@ -51,7 +51,7 @@ from typing import TYPE_CHECKING, Iterable
 
 from whoosh import query as wq
 
-from ..engine.analysis import DEFAULT_LANGUAGE, QUESTION_STOP_WORDS, TOKEN, is_run
+from ..engine.analysis import DEFAULT_LANGUAGE, QUESTION_STOP_WORDS, TOKEN, bigrams, is_run
 from ..dates import DateSpan, parse_span
 from ..errors import ArgumentError, DateError, QueryError
 from ..ingest.language import normalise_tag
@@ -567,7 +567,7 @@ def parse_query(text: str, now: datetime | None = None, *, any_word: bool = Fals
         q = _words_query(typed, any_word, languages[0])
         if q is None:
             q = _checked(_parser(now, any_word, languages[0]).parse(typed, normalize=False), text)
-        return _weight_repeats(in_languages(q, typed, languages, any_word))
+        return _weight_repeats(lone_characters(in_languages(q, typed, languages, any_word)))
     except QueryError as exc:
         if exc.query == text:
             raise
@@ -578,6 +578,48 @@ def parse_query(text: str, now: datetime | None = None, *, any_word: bool = Fals
         raise QueryError(text, "too deeply nested") from None
     except Exception as exc:  # Whoosh's parser is lenient; anything it still throws is the query's fault
         raise QueryError(text, f"{type(exc).__name__}: {exc}") from None
+
+
+class CharacterTerms(wq.PatternQuery):
+    """A word of one character of unspaced script (`北`, `氏`): indexed as a term of its own only
+    where it stands alone, and otherwise inside its run's bigrams, it matches each bigram that
+    holds it, first (`北朝`) or second (`来日`), and the character alone."""
+
+    def __init__(self, fieldname: str, text: str, boost: float = 1.0):
+        super().__init__(fieldname, text, boost, constantscore=False)
+
+    def __unicode__(self):
+        return f"{self.fieldname}:{self.text}"
+
+    __str__ = __unicode__
+
+    def _btexts(self, ixreader):
+        field = ixreader.schema[self.fieldname]
+        found = set(ixreader.expand_prefix(self.fieldname, self.text))  # the character, `北朝`
+        # the bigrams ending with it: the terms of unspaced scripts (from U+0E00 up) are read
+        for fieldname, btext in ixreader.terms_from(self.fieldname, _FIRST_UNSPACED):
+            if fieldname != self.fieldname:
+                break
+            text = field.from_bytes(btext)
+            if len(text) == 2 and text[1] == self.text:
+                found.add(btext)
+        return sorted(found)
+
+
+_FIRST_UNSPACED = "\u0e00"
+
+
+def lone_characters(q: wq.Query) -> wq.Query:
+    """`q` with each term of one character of unspaced script made a CharacterTerms."""
+    def visit(leaf: wq.Query) -> wq.Query:
+        if type(leaf) is not wq.Term or len(leaf.text) != 1 or not is_run(leaf.text):
+            return leaf
+        field = SCHEMA[leaf.fieldname] if leaf.fieldname in SCHEMA else None
+        if not hasattr(getattr(field, "analyzer", None), "term"):  # (a field of whole values)
+            return leaf
+        return CharacterTerms(leaf.fieldname, leaf.text, boost=leaf.boost)
+
+    return q.accept(visit)
 
 
 def in_languages(q: wq.Query, typed: str, languages: list, any_word: bool = False) -> wq.Query:
@@ -595,9 +637,24 @@ def in_languages(q: wq.Query, typed: str, languages: list, any_word: bool = Fals
 
     def forms(fieldname: str, start, end) -> list | None:
         tokens = TOKEN.findall(typed[start:end]) if start is not None and end is not None else ()
-        if len(tokens) != 1 or is_run(tokens[0]):
+        if len(tokens) != 1 or (is_run(tokens[0]) and len(tokens[0]) > 2):
             return None
+        if is_run(tokens[0]):  # one bigram of a phrase (`発表`): the same in every language
+            return [bigrams(tokens[0])[0][0]] * len(schemas)
         return [schema[fieldname].analyzer.term(tokens[0]) for schema in schemas]
+
+    def word_forms(leaf: wq.Phrase) -> list[tuple]:
+        """A phrase made of one typed word of several tokens (`iPhone発表`: `iphon 発表`): the
+        word's tokens by each language's chain, where they are as many."""
+        start, end = getattr(leaf, "startchar", None), getattr(leaf, "endchar", None)
+        if start is None or end is None:
+            return []
+        out = []
+        for schema in schemas:
+            words = tuple(t for t, _, _ in schema[leaf.fieldname].analyzer.tokens(typed[start:end]))
+            if len(words) == len(leaf.words):
+                out.append(words)
+        return out
 
     def visit(leaf: wq.Query) -> wq.Query:
         if type(leaf) is wq.Term and analysed(leaf.fieldname):
@@ -606,7 +663,9 @@ def in_languages(q: wq.Query, typed: str, languages: list, any_word: bool = Fals
             if len(words) == 1:
                 return leaf
             return wq.Or([wq.Term(leaf.fieldname, w, boost=leaf.boost) for w in words])
-        if isinstance(leaf, wq.Phrase) and leaf.char_ranges and analysed(leaf.fieldname):
+        if isinstance(leaf, wq.Phrase) and not leaf.char_ranges and analysed(leaf.fieldname):
+            phrases = [tuple(leaf.words), *word_forms(leaf)]
+        elif isinstance(leaf, wq.Phrase) and leaf.char_ranges and analysed(leaf.fieldname):
             per_word = [forms(leaf.fieldname, *span) for span in leaf.char_ranges]
             if any(found is None for found in per_word):
                 return leaf
@@ -615,14 +674,16 @@ def in_languages(q: wq.Query, typed: str, languages: list, any_word: bool = Fals
                 words = tuple(found[i] for found in per_word)
                 if None not in words and words not in phrases:
                     phrases.append(words)
-            if len(phrases) == 1:
-                return leaf
-            variants = []
-            for words in phrases:
-                variant = copy.copy(leaf)
-                variant.words = list(words)
-                variants.append(variant)
-            return wq.Or(variants)
-        return leaf
+        else:
+            return leaf
+        phrases = list(dict.fromkeys(phrases))
+        if len(phrases) == 1:
+            return leaf
+        variants = []
+        for words in phrases:
+            variant = copy.copy(leaf)
+            variant.words = list(words)
+            variants.append(variant)
+        return wq.Or(variants)
 
     return q.accept(visit)

@@ -12,7 +12,7 @@ import functools
 import re
 from dataclasses import dataclass, field
 
-from ..engine.analysis import TOKEN, has_runs
+from ..engine.analysis import INVISIBLE, TOKEN, has_runs
 
 WIDTH = 240  # characters in a snippet, about two lines
 # Passages are looked for in the first this many characters of a body (as Elasticsearch's
@@ -105,7 +105,8 @@ def _word_matches(text: str, words: frozenset[str], analyzer) -> list[tuple[int,
     return spans
 
 
-_NON_ASCII_LETTER = re.compile(r"[^\W\x00-\x7f]")
+# (or an invisible character inside a word, `soft&shy;hyphen`: the prefixes are not found across it)
+_NON_ASCII_LETTER = re.compile(rf"[^\W\x00-\x7f]|[{INVISIBLE}]")
 _WORD = re.compile(r"\w")
 
 

@@ -73,13 +73,14 @@ def _correct(reader, word: str, languages=(None,)) -> str | None:
     stems = _stems(typed, languages)  # a word known in any language's form is known
     if not stems:
         return None
-    stem = stems[0]
     known = max(_frequency(reader, s) for s in stems)
     if known > RARE_DOCS:  # a real word is left alone, and costs no lookup
         return None
     maxdist = 1 if known or len(typed) <= 4 else 2
     best, best_key = None, None
-    for candidate in _candidates(reader, typed, stem, maxdist):
+    # close to the word's stem in each language (`bundesregirung` is near German stems only)
+    candidates = set().union(*(_candidates(reader, typed, s, maxdist) for s in stems))
+    for candidate in sorted(candidates):
         cstems = _stems(candidate, languages)
         if not cstems or set(cstems) & set(stems):
             continue
