@@ -51,7 +51,7 @@ from typing import TYPE_CHECKING, Iterable
 
 from whoosh import query as wq
 
-from ..engine.analysis import DEFAULT_LANGUAGE, QUESTION_STOP_WORDS, TOKEN, bigrams, is_run
+from ..engine.analysis import DEFAULT_LANGUAGE, QUESTION_STOP_WORDS, TOKEN, bigrams, is_run, stemmer_name
 from ..dates import DateSpan, parse_span
 from ..errors import ArgumentError, DateError, QueryError
 from ..ingest.language import normalise_tag
@@ -622,6 +622,30 @@ def lone_characters(q: wq.Query) -> wq.Query:
     return q.accept(visit)
 
 
+class LanguagesOf(wq.PatternQuery):
+    """The articles whose language is analysed with one of `algorithms` (Snowball's names; None:
+    not stemmed), by the codes of the index's `lang` field: the filter of a word's form by
+    another language's rules. Scores nothing (it is the second part of a Require)."""
+
+    def __init__(self, algorithms: frozenset):
+        super().__init__("lang", ",".join(sorted(str(a) for a in algorithms)), constantscore=True)
+        self.algorithms = algorithms
+
+    def _btexts(self, ixreader):
+        if "lang" not in ixreader.schema:
+            return []
+        return [b for b in ixreader.lexicon("lang") if stemmer_name(b.decode("utf-8")) in self.algorithms]
+
+
+class Restricted(wq.Require):
+    """Whoosh's Require (scored by its first part, kept to the documents of its second), whose
+    `with_boost` multiplies the first part's boost: Require's replaces it, and normalising an Or
+    of fields (`title:rat^0.5`) re-boosts each part, which lost the title's weight."""
+
+    def with_boost(self, boost):
+        return self.__class__(self.a.with_boost(self.a.boost * boost), self.b)
+
+
 def in_languages(q: wq.Query, typed: str, languages: list, any_word: bool = False) -> wq.Query:
     """The query parsed with the first language's chain, each word (a Term or a Phrase's word on
     a stemmed field, found by where it was typed in `typed`) standing for its form in every
@@ -643,47 +667,51 @@ def in_languages(q: wq.Query, typed: str, languages: list, any_word: bool = Fals
             return [bigrams(tokens[0])[0][0]] * len(schemas)
         return [schema[fieldname].analyzer.term(tokens[0]) for schema in schemas]
 
-    def word_forms(leaf: wq.Phrase) -> list[tuple]:
+    def word_forms(leaf: wq.Phrase) -> list:
         """A phrase made of one typed word of several tokens (`iPhone発表`: `iphon 発表`): the
-        word's tokens by each language's chain, where they are as many."""
+        word's tokens by each language's chain (None where they are not as many)."""
         start, end = getattr(leaf, "startchar", None), getattr(leaf, "endchar", None)
         if start is None or end is None:
-            return []
+            return [None] * len(schemas)
         out = []
         for schema in schemas:
             words = tuple(t for t, _, _ in schema[leaf.fieldname].analyzer.tokens(typed[start:end]))
-            if len(words) == len(leaf.words):
-                out.append(words)
+            out.append(words if len(words) == len(leaf.words) else None)
         return out
+
+    def variants(leaf: wq.Query, first, per_language: list, make) -> wq.Query:
+        """`leaf` (the first language's form, `first`) or'ed with each other form, made by
+        `make(form)` and kept to the articles of the languages whose rules give that form:
+        `rates` is `rat` by German rules, which must not find an English article on rats."""
+        algorithms: dict = {}
+        for lang, form in zip(languages, per_language):
+            if form is not None and form != first:
+                algorithms.setdefault(form, set()).add(stemmer_name(lang))
+        if not algorithms:
+            return leaf
+        return wq.Or([leaf, *(Restricted(make(form), LanguagesOf(frozenset(algs)))
+                              for form, algs in algorithms.items())])
 
     def visit(leaf: wq.Query) -> wq.Query:
         if type(leaf) is wq.Term and analysed(leaf.fieldname):
             found = forms(leaf.fieldname, getattr(leaf, "startchar", None), getattr(leaf, "endchar", None))
-            words = list(dict.fromkeys([leaf.text, *(w for w in found or () if w)]))
-            if len(words) == 1:
-                return leaf
-            return wq.Or([wq.Term(leaf.fieldname, w, boost=leaf.boost) for w in words])
+            return variants(leaf, leaf.text, [w or None for w in found or ()],
+                            lambda w: wq.Term(leaf.fieldname, w, boost=leaf.boost))
         if isinstance(leaf, wq.Phrase) and not leaf.char_ranges and analysed(leaf.fieldname):
-            phrases = [tuple(leaf.words), *word_forms(leaf)]
+            per_language = word_forms(leaf)
         elif isinstance(leaf, wq.Phrase) and leaf.char_ranges and analysed(leaf.fieldname):
             per_word = [forms(leaf.fieldname, *span) for span in leaf.char_ranges]
             if any(found is None for found in per_word):
                 return leaf
-            phrases = [tuple(leaf.words)]
-            for i in range(len(schemas)):
-                words = tuple(found[i] for found in per_word)
-                if None not in words and words not in phrases:
-                    phrases.append(words)
+            per_language = [tuple(found[i] for found in per_word) for i in range(len(schemas))]
+            per_language = [words if None not in words else None for words in per_language]
         else:
             return leaf
-        phrases = list(dict.fromkeys(phrases))
-        if len(phrases) == 1:
-            return leaf
-        variants = []
-        for words in phrases:
+
+        def phrase(words):
             variant = copy.copy(leaf)
             variant.words = list(words)
-            variants.append(variant)
-        return wq.Or(variants)
+            return variant
+        return variants(leaf, tuple(leaf.words), per_language, phrase)
 
     return q.accept(visit)
