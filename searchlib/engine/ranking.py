@@ -163,7 +163,7 @@ class _Segment:
         if kind is wq.AndNot:
             scores = self.scores(q.a, within)
             return _without(scores, self.scores(q.b, set(scores)))
-        if kind is wq.Require:
+        if isinstance(q, wq.Require):  # (and its subclasses: a word's form kept to some articles)
             scores = self.scores(q.a, within)
             required = self.scores(q.b, set(scores))
             return {d: s for d, s in scores.items() if d in required}
@@ -328,6 +328,8 @@ class _Segment:
             return min(self._estimate(s) for s in q.subqueries)
         if isinstance(q, wq.Phrase) and q.words:
             return min(self._estimate(wq.Term(q.fieldname, word)) for word in q.words)
+        if isinstance(q, wq.Require):  # at most what its first part matches
+            return self._estimate(q.a)
         return q.estimate_size(self.reader)
 
     def _read(self, name: str, text: bytes, values: bool, within: set[int] | None):
