@@ -55,8 +55,9 @@ from ..engine.analysis import DEFAULT_LANGUAGE, QUESTION_STOP_WORDS, TOKEN, bigr
 from ..dates import DateSpan, parse_span
 from ..errors import ArgumentError, DateError, QueryError
 from ..ingest.language import normalise_tag
-from ..engine.ranking import SloppyPhrase
+from ..engine.ranking import LanguageFilter, SloppyPhrase
 from ..engine.schema import DEFAULT_FIELDS, SCHEMA, SEARCHABLE_FIELDS, schema_for
+from .languages import codes_in
 
 if TYPE_CHECKING:
     from whoosh.qparser import MultifieldParser
@@ -622,21 +623,6 @@ def lone_characters(q: wq.Query) -> wq.Query:
     return q.accept(visit)
 
 
-class LanguagesOf(wq.PatternQuery):
-    """The articles whose language is analysed with one of `algorithms` (Snowball's names; None:
-    not stemmed), by the codes of the index's `lang` field: the filter of a word's form by
-    another language's rules. Scores nothing (it is the second part of a Require)."""
-
-    def __init__(self, algorithms: frozenset):
-        super().__init__("lang", ",".join(sorted(str(a) for a in algorithms)), constantscore=True)
-        self.algorithms = algorithms
-
-    def _btexts(self, ixreader):
-        if "lang" not in ixreader.schema:
-            return []
-        return [b for b in ixreader.lexicon("lang") if stemmer_name(b.decode("utf-8")) in self.algorithms]
-
-
 class Restricted(wq.Require):
     """Whoosh's Require (scored by its first part, kept to the documents of its second), whose
     `with_boost` multiplies the first part's boost: Require's replaces it, and normalising an Or
@@ -689,7 +675,7 @@ def in_languages(q: wq.Query, typed: str, languages: list, any_word: bool = Fals
                 algorithms.setdefault(form, set()).add(stemmer_name(lang))
         if not algorithms:
             return leaf
-        return wq.Or([leaf, *(Restricted(make(form), LanguagesOf(frozenset(algs)))
+        return wq.Or([leaf, *(Restricted(make(form), LanguageFilter(algs))
                               for form, algs in algorithms.items())])
 
     def visit(leaf: wq.Query) -> wq.Query:
