@@ -24,6 +24,7 @@ and Whoosh's matcher for it (used for facets and date sorting) apply that same t
 from __future__ import annotations
 
 import heapq
+import weakref
 import zlib
 from bisect import bisect_right
 from io import BytesIO
@@ -39,6 +40,8 @@ from whoosh.reading import TermNotFound
 from whoosh.scoring import BM25F
 from whoosh.system import unpack_int
 from whoosh.util.numeric import byte_to_length
+
+from .analysis import stemmer_name
 
 _LENGTHS = [byte_to_length(b) for b in range(256)]
 Scores = dict  # segment docnum → score
@@ -75,6 +78,52 @@ def near(positions: list[list[int]], slop: int) -> tuple[int, int] | None:
             have[lg] -= 1
             left += 1
     return best
+
+
+class LanguageFilter(wq.Query):
+    """The articles whose language (their `lang` code) is analysed with one of `algorithms`
+    (Snowball's names; None: not stemmed), read from the `lang` column once per segment reader
+    and kept while it lives: what a word's form by one language's rules is kept to (the second
+    part of a Require, which scores nothing)."""
+
+    def __init__(self, algorithms):
+        self.algorithms = frozenset(algorithms)
+        self.fieldname = "lang"  # (what Whoosh asks a leaf query for; it has no terms)
+        self.boost = 1.0
+
+    def __eq__(self, other):
+        return type(other) is type(self) and other.algorithms == self.algorithms
+
+    def __hash__(self):
+        return hash((type(self), self.algorithms))
+
+    def __repr__(self):
+        return f"{type(self).__name__}({sorted(map(str, self.algorithms))})"
+
+    def docs(self, reader) -> frozenset:
+        """The document numbers of `reader` (a segment's, or the whole index's) in those languages."""
+        try:
+            known = _LANGUAGE_DOCS.setdefault(reader, {})
+        except TypeError:  # (a reader that cannot be weakly referenced)
+            known = {}
+        found = known.get(self.algorithms)
+        if found is None:
+            column = reader.column_reader("lang") if reader.has_column("lang") else None
+            codes = column if column is not None else [None] * reader.doc_count_all()
+            found = known[self.algorithms] = frozenset(
+                d for d, code in enumerate(codes) if stemmer_name(code or None) in self.algorithms)
+        return found
+
+    def estimate_size(self, ixreader):
+        return len(self.docs(ixreader))
+
+    def matcher(self, searcher, context=None):
+        from whoosh.matching import ListMatcher
+        return ListMatcher(sorted(self.docs(searcher.reader())), all_weights=0.0)
+
+
+# reader → {algorithms: its documents in those languages} (LanguageFilter)
+_LANGUAGE_DOCS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
 
 class SloppyPhrase(wq.Phrase):
@@ -163,6 +212,9 @@ class _Segment:
         if kind is wq.AndNot:
             scores = self.scores(q.a, within)
             return _without(scores, self.scores(q.b, set(scores)))
+        if isinstance(q, wq.Require) and type(q.b) is LanguageFilter:
+            keep = q.b.docs(self.reader)
+            return {d: score for d, score in self.scores(q.a, within).items() if d in keep}
         if isinstance(q, wq.Require):  # (and its subclasses: a word's form kept to some articles)
             scores = self.scores(q.a, within)
             required = self.scores(q.b, set(scores))
