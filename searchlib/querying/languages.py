@@ -29,24 +29,6 @@ def languages_in(reader) -> tuple[str, ...]:
     return found
 
 
-_CODES: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
-
-
-def codes_in(reader) -> tuple[str, ...]:
-    """Every language code of the indexed articles (`lang`'s terms), read once per reader: a
-    word's form by one language's rules is kept to the articles of the codes it stems as."""
-    try:
-        return _CODES[reader]
-    except (KeyError, TypeError):
-        pass
-    codes = tuple(t.decode("utf-8") for t in reader.lexicon("lang")) if "lang" in reader.schema else ()
-    try:
-        _CODES[reader] = codes
-    except TypeError:
-        pass
-    return codes
-
-
 def _read(reader) -> tuple[str, ...]:
     by_stemmer: dict[str | None, str] = {}
     declared = 0

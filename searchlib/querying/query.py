@@ -57,7 +57,6 @@ from ..errors import ArgumentError, DateError, QueryError
 from ..ingest.language import normalise_tag
 from ..engine.ranking import LanguageFilter, SloppyPhrase
 from ..engine.schema import DEFAULT_FIELDS, SCHEMA, SEARCHABLE_FIELDS, schema_for
-from .languages import codes_in
 
 if TYPE_CHECKING:
     from whoosh.qparser import MultifieldParser
