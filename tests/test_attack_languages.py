@@ -134,3 +134,30 @@ def test_a_one_character_match_is_highlighted(characters):
     (hit,) = characters.search("日")
     assert [hit.title[s:e] for s, e in hit.title_highlights] == ["来日"]
 
+
+
+RARE = {
+    **{f"en{i}": {"title": f"Night shift {i}", "body": "The night was long; the word spread and the minister spoke.",
+                  "lang": "en", "date": f"2020-03-{i + 1:02d}"} for i in range(25)},
+    "de": {"title": "Die Zeitung", "body": "Das wird nicht passieren, sagte er.", "lang": "de", "date": "2020-04-01"},
+    "fr": {"title": "Le ministre parle", "body": "Le ministre a parlé.", "lang": "fr", "date": "2020-04-02"},
+    "typo": {"title": "Weather", "body": "A cold nigt in the city.", "lang": "en", "date": "2020-04-03"},
+}
+
+
+@pytest.fixture(scope="module")
+def rare_words(tmp_path_factory):
+    with index_of(tmp_path_factory.mktemp("attack_rare"), RARE) as idx:
+        yield idx
+
+
+@pytest.mark.parametrize("query", ["wird", "nicht", "ministre"])
+def test_did_you_mean_leaves_a_rare_correct_word_of_another_indexed_language_alone(rare_words, query):
+    # one German (French) article has it; English articles have `word`, `night`, `minister`
+    results = rare_words.search(query)
+    assert results.total == 1
+    assert results.suggestion is None
+
+
+def test_did_you_mean_still_respells_a_rare_typo_in_an_article_of_the_first_language(rare_words):
+    assert rare_words.search("nigt").suggestion == "night"

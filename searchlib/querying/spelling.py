@@ -16,6 +16,7 @@ import re
 
 from whoosh.support.levenshtein import distance as whoosh_distance
 
+from ..engine.analysis import stemmer_name
 from ..engine.schema import DEFAULT_FIELDS, SCHEMA, SNIPPET_FIELD
 from .languages import languages_in
 
@@ -76,6 +77,8 @@ def _correct(reader, word: str, languages=(None,)) -> str | None:
     known = max(_frequency(reader, s) for s in stems)
     if known > RARE_DOCS:  # a real word is left alone, and costs no lookup
         return None
+    if known and _in_other_language(reader, stems, languages[0]):
+        return None  # `wird` in a German article is no typo of the English `word`
     maxdist = 1 if known or len(typed) <= 4 else 2
     best, best_key = None, None
     # close to the word's stem in each language (`bundesregirung` is near German stems only)
@@ -91,6 +94,21 @@ def _correct(reader, word: str, languages=(None,)) -> str | None:
         if best_key is None or key < best_key:
             best, best_key = candidate, key
     return best
+
+
+def _in_other_language(reader, stems: list[str], first: str | None) -> bool:
+    """Whether an article that has one of `stems` (a rare word: a few articles) is in a language
+    analysed otherwise than the index's first language, whose common words respell rare ones:
+    a rare word of another language is a correct word of it, not a typo."""
+    first_stemmer = stemmer_name(first)
+    for name in DEFAULT_FIELDS:
+        for stem in stems:
+            if (name, stem) not in reader:
+                continue
+            for docnum in reader.postings(name, stem).all_ids():
+                if stemmer_name(reader.stored_fields(docnum).get("lang")) != first_stemmer:
+                    return True
+    return False
 
 
 def _candidates(reader, typed: str, stem: str, maxdist: int) -> set[str]:
