@@ -161,3 +161,14 @@ def test_did_you_mean_leaves_a_rare_correct_word_of_another_indexed_language_alo
 
 def test_did_you_mean_still_respells_a_rare_typo_in_an_article_of_the_first_language(rare_words):
     assert rare_words.search("nigt").suggestion == "night"
+
+
+@pytest.mark.parametrize("query, expected", [
+    ("Trump氏", ["visit"]),        # a name, then a title of one character (`Trump氏が来日`)
+    ("Trump氏 来日", ["visit"]),
+    ("Trump南", []),
+])
+def test_a_latin_word_then_one_cjk_character_finds_the_article(characters, query, expected):
+    results = characters.search(query)
+    assert sorted(hit.id.split("#")[1] for hit in results) == expected
+    assert results.complete == len(expected)

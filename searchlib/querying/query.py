@@ -249,7 +249,14 @@ def _parser(now: datetime | None, any_word: bool, lang: str | None = None) -> Mu
 def _multitoken_query(parser, spec, texts, fieldname, termclass, boost):
     """A typed word that analyses to several tokens: a word of unspaced script (`梁振英`, its
     bigrams `梁振 振英`) is the phrase of its tokens, so it matches only where it is written;
-    any other (`U.S.-China`) as Whoosh makes it (an And, an Or in the any-word pass)."""
+    any other (`U.S.-China`) as Whoosh makes it (an And, an Or in the any-word pass). A run of
+    one character in it (`Trump氏`: `trump 氏`) is indexed inside the bigrams of a longer run
+    (`氏が`), so it is required apart, beside the phrase of the other tokens (lone_characters)."""
+    lone = [text for text in texts if len(text) == 1 and is_run(text)]
+    if lone and len(lone) < len(texts):
+        rest = [text for text in texts if text not in lone]
+        words = wq.Phrase(fieldname, rest, boost=boost) if len(rest) > 1 else wq.Term(fieldname, rest[0], boost=boost)
+        return wq.And([words, *(wq.Term(fieldname, text, boost=boost) for text in dict.fromkeys(lone))])
     if any(is_run(text) for text in texts):
         return wq.Phrase(fieldname, list(texts), boost=boost)
     return type(parser).multitoken_query(parser, spec, texts, fieldname, termclass, boost)
