@@ -82,7 +82,7 @@ def _correct(reader, word: str, languages=(None,)) -> str | None:
     maxdist = 1 if known or len(typed) <= 4 else 2
     best, best_key = None, None
     # close to the word's stem in each language (`bundesregirung` is near German stems only)
-    candidates = set().union(*(_candidates(reader, typed, s, maxdist) for s in stems))
+    candidates = _spelled(reader, typed, maxdist).union(*(_near_stems(reader, typed, s, maxdist) for s in stems))
     for candidate in sorted(candidates):
         cstems = _stems(candidate, languages)
         if not cstems or set(cstems) & set(stems):
@@ -111,13 +111,19 @@ def _in_other_language(reader, stems: list[str], first: str | None) -> bool:
     return False
 
 
-def _candidates(reader, typed: str, stem: str, maxdist: int) -> set[str]:
-    """Words close to `typed`: from the titles' unstemmed words, and, as the index holds stems,
-    the commonest stems close to the typed word's stem, each as some article spells it."""
-    words: set[str] = set()
+def _spelled(reader, typed: str, maxdist: int) -> set[str]:
+    """Words close to `typed` among the titles' unstemmed words (looked up once, whatever the
+    number of languages)."""
     spell_field = SCHEMA["title"].spelling_fieldname("title")
-    if spell_field in reader.indexed_field_names():
-        words.update(terms_within(reader, spell_field, typed, maxdist, prefix=1))
+    if spell_field not in reader.indexed_field_names():
+        return set()
+    return set(terms_within(reader, spell_field, typed, maxdist, prefix=1))
+
+
+def _near_stems(reader, typed: str, stem: str, maxdist: int) -> set[str]:
+    """As the index holds stems, the commonest stems close to the typed word's stem (`stem`, by
+    one language's rules), each as some article spells it."""
+    words: set[str] = set()
     stems = {c for name in DEFAULT_FIELDS for c in terms_within(reader, name, stem, maxdist, prefix=1)}
     for candidate in sorted(stems, key=lambda c: -_frequency(reader, c))[:STEM_CANDIDATES]:
         surface = _surface(reader, candidate, typed)
