@@ -793,6 +793,22 @@ def format_table(rows: list[list[str]]) -> str:
                      for r in rows)
 
 
+def markdown_table(res: dict) -> str:
+    """The README's table: a column per size and engine; latencies as p50 / p95 ms per kind."""
+    sizes, engines = res["sizes"], res["meta"]["engines"]
+    rows = {r[0]: r[1:] for r in table_rows(res)}
+    head = "| | " + " | ".join(f"{s['size']:,} {e}" for s in sizes for e in engines) + " |"
+    out = [head, "|---" * (1 + len(sizes) * len(engines)) + "|"]
+    for label in ("build s", "articles/s", "build peak MB", "index MB", "search process MB"):
+        out.append(f"| {label} | " + " | ".join(rows[label]) + " |")
+    for kind in SCALE_KINDS + ("all",):
+        cells = [f"{a} / {b}" if a != "-" else "-" for a, b in zip(rows[f"{kind} p50 ms"], rows[f"{kind} p95 ms"])]
+        out.append(f"| {kind}, p50 / p95 ms | " + " | ".join(cells) + " |")
+    for label in ("cold search ms", "search stats ms", "reindex unchanged s", "reindex 1 % changed s"):
+        out.append(f"| {label} | " + " | ".join(rows[label]) + " |")
+    return "\n".join(out)
+
+
 def targets(res: dict) -> list[str]:
     """Issue 18's targets, each met, missed or not measured, from the largest and smallest sizes."""
     sizes = res["sizes"]
@@ -953,12 +969,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=18)
     parser.add_argument("--json", metavar="PATH")
     parser.add_argument("--plot", type=Path, metavar="FILE")
+    parser.add_argument("--markdown", type=Path, metavar="JSON",
+                        help="only print the README's table of the results in JSON (written by --json)")
     parser.add_argument("--profile-build", action="store_true", help="cProfile a one-process searchlib build")
     parser.add_argument("--profile-queries", metavar="KINDS", help="cProfile searchlib's queries of these kinds "
                         "(comma-separated, or all)")
     parser.add_argument("--model-cache", type=Path, metavar="FILE",
                         help="keep the model learnt from the real articles here (a pickle), and reuse it")
     args = parser.parse_args(argv)
+    if args.markdown:
+        print(markdown_table(json.loads(args.markdown.read_text(encoding="utf-8"))))
+        return 0
     sizes = [int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip()]
     if not args.corpora.is_dir():
         log(f"no corpora at {args.corpora}")

@@ -172,6 +172,18 @@ def test_table_has_a_column_per_size_and_engine_and_a_row_per_figure():
     assert len(text.splitlines()) == len(rows)
 
 
+def test_markdown_table_for_the_readme():
+    res = {"meta": {"engines": ["searchlib", "fts5"]},
+           "sizes": [_result(30000, 20.0, 4.0, 1.0, 100), _result(300000, 250.0, 8.0, 2.0, 120)]}
+    lines = bench_scale.markdown_table(res).splitlines()
+    assert lines[0] == "| | 30,000 searchlib | 30,000 fts5 | 300,000 searchlib | 300,000 fts5 |"
+    assert lines[1] == "|---|---|---|---|---|"
+    assert "| fuzzy, p50 / p95 ms | 4.00 / 8.00 | - | 8.00 / 16.0 | - |" in lines
+    assert "| build s | 20.0 | 10.0 | 250.0 | 125.0 |" in lines
+    assert len(lines) == 2 + 5 + len(bench_scale.SCALE_KINDS) + 1 + 4
+    assert all(line.count("|") == 6 for line in lines)
+
+
 def test_targets_say_met_missed_and_not_measured():
     res = {"meta": {"engines": ["searchlib", "fts5"]},
            "sizes": [_result(30000, 20.0, 4.0, 1.0, 100), _result(300000, 250.0, 8.0, 2.0, 160, 6.0)]}
