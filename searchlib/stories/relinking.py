@@ -9,7 +9,10 @@ stored fields, `entered` stamp included, unchanged), in one more commit.
 """
 from __future__ import annotations
 
+import heapq
 from datetime import datetime
+from itertools import groupby
+from operator import itemgetter
 
 from ..engine.schema import to_article, to_document
 from ..engine.writer import open_writer
@@ -45,6 +48,24 @@ def _order(fields: dict):
     return (date is None, date or datetime.min, fields.get("id", ""))
 
 
+def _shared_keys(reader):
+    """For each band key of two or more articles, their document numbers, in order: the
+    segments' sorted key lists merged (a MultiReader asks every segment for every key, which
+    grows as keys times segments)."""
+    leaves = [(reader, 0)] if reader.is_atomic() else list(reader.leaf_readers())
+    streams = [_keys(leaf, i) for i, (leaf, _) in enumerate(leaves) if BANDS_FIELD in leaf.indexed_field_names()]
+    for term, group in groupby(heapq.merge(*streams), key=itemgetter(0)):
+        found = sorted(group)
+        if sum(df for _, _, df in found) < 2:
+            continue
+        yield [leaves[i][1] + d for _, i, _ in found for d in leaves[i][0].postings(BANDS_FIELD, term).all_ids()]
+
+
+def _keys(leaf, i: int):
+    for term, info in leaf.iter_field(BANDS_FIELD):
+        yield term, i, info.doc_frequency()
+
+
 def relink(ix) -> int:
     """Join the stories of copies that were written apart; returns the articles rewritten."""
     if BANDS_FIELD not in ix.schema or STORY_FIELD not in ix.schema:
@@ -65,10 +86,7 @@ def relink(ix) -> int:
                                                             stored.get("body"))), stored.get("date"))
             return hashes[docnum]
 
-        for term, info in reader.iter_field(BANDS_FIELD):
-            if info.doc_frequency() < 2:
-                continue
-            docs = list(reader.postings(BANDS_FIELD, term).all_ids())
+        for docs in _shared_keys(reader):
             stories = {column[d] for d in docs}
             if len(stories) < 2:
                 continue
