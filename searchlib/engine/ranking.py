@@ -82,8 +82,8 @@ def near(positions: list[list[int]], slop: int) -> tuple[int, int] | None:
 
 class LanguageFilter(wq.Query):
     """The articles whose language (their `lang` code) is analysed with one of `algorithms`
-    (Snowball's names; None: not stemmed), read from the `lang` column once per segment reader
-    and kept while it lives: what a word's form by one language's rules is kept to (the second
+    (Snowball's names; None: not stemmed), read from the postings of those codes once per
+    segment reader and kept while it lives: what a word's form by one language's rules is kept to (the second
     part of a Require, which scores nothing)."""
 
     def __init__(self, algorithms):
@@ -108,11 +108,20 @@ class LanguageFilter(wq.Query):
             known = {}
         found = known.get(self.algorithms)
         if found is None:
-            column = reader.column_reader("lang") if reader.has_column("lang") else None
-            codes = column if column is not None else [None] * reader.doc_count_all()
-            found = known[self.algorithms] = frozenset(
-                d for d, code in enumerate(codes) if stemmer_name(code or None) in self.algorithms)
+            found = known[self.algorithms] = self._read(reader)
         return found
+
+    def _read(self, reader) -> frozenset:
+        """From the postings of the `lang` codes analysed with those rules: a form by another
+        language's rules is kept to that language's articles, few whatever the archive's size.
+        (Articles that declare no language are analysed with the default language's rules,
+        which are always the first language's when it is in the index: never restricted.)"""
+        docs: set[int] = set()
+        if "lang" in reader.schema:
+            for code in reader.lexicon("lang"):
+                if stemmer_name(code.decode("utf-8")) in self.algorithms:
+                    docs.update(reader.postings("lang", code).all_ids())
+        return frozenset(docs)
 
     def estimate_size(self, ixreader):
         return len(self.docs(ixreader))
