@@ -409,10 +409,10 @@ def _chain(cls, stoplist: frozenset, minsize: int, maxsize: int, lang: str) -> N
     return cls(stoplist, minsize, maxsize, lang)
 
 
-def _positions(words: list[str], first: int = 0) -> dict[str, list[int]]:
-    """Each word and its places in `words`, counted from `first`."""
+def _positions(words: list[str]) -> dict[str, list[int]]:
+    """Each word and its places in `words`."""
     positions: dict[str, list[int]] = {}
-    for pos, word in enumerate(words, first):
+    for pos, word in enumerate(words):
         if word in positions:
             positions[word].append(pos)
         else:
