@@ -1,0 +1,32 @@
+"""Layout of a sharded index: the shard folders inside the index folder, and the routing rule.
+
+A sharded index folder is described by its own searchlib.json, whose "shards" entry gives the
+number of shards; shard i lives in the subfolder `shard_name(i)` and is an ordinary searchlib
+index (its own commits, manifest, lock). An article goes to the shard its id hashes to
+(`shard_of`): a stable hash, the same on every machine and Python version (never `hash()`,
+which is salted per process).
+"""
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+SHARDS_KEY = "shards"       # searchlib.json: {"shards": {"count": N, "routing": ROUTING}}
+ROUTING = "blake2b-8/id"    # how `shard_of` routes: the first 8 bytes of blake2b(id), big-endian, mod N
+MAX_SHARDS = 256
+
+
+def shard_name(number: int) -> str:
+    """The folder of shard `number` inside the index folder."""
+    return f"shard-{number:03d}"
+
+
+def shard_of(article_id: str, count: int) -> int:
+    """The shard (0 .. count-1) the article with this id belongs to."""
+    digest = hashlib.blake2b(article_id.encode("utf-8"), digest_size=8).digest()
+    return int.from_bytes(digest, "big") % count
+
+
+def shard_paths(index_path: Path, count: int) -> list[Path]:
+    """The shard folders of a sharded index of `count` shards at `index_path`, in shard order."""
+    return [Path(index_path) / shard_name(i) for i in range(count)]
