@@ -30,3 +30,14 @@ def test_local_executor_keeps_order_and_raises_errors():
         pass
     else:
         raise AssertionError("an error in a task must be raised")
+
+
+def test_shard_count_reads_the_description():
+    import pytest
+    from searchlib.sharding.layout import describe, shard_count
+    assert shard_count({"format": "searchlib-index"}) is None
+    assert shard_count({"format": "searchlib-index", **describe(3)}) == 3
+    for bad in ({"shards": {"count": 0, "routing": "blake2b-8/id"}}, {"shards": {"count": "2"}},
+                {"shards": {"count": 2, "routing": "md5"}}, {"shards": 2}):
+        with pytest.raises(ValueError):
+            shard_count(bad)

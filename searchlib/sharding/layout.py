@@ -30,3 +30,22 @@ def shard_of(article_id: str, count: int) -> int:
 def shard_paths(index_path: Path, count: int) -> list[Path]:
     """The shard folders of a sharded index of `count` shards at `index_path`, in shard order."""
     return [Path(index_path) / shard_name(i) for i in range(count)]
+
+
+def shard_count(meta: dict) -> int | None:
+    """The number of shards a searchlib.json (as a dict) describes; None for an unsharded index.
+    A malformed entry raises ValueError (the caller turns it into an IndexFormatError)."""
+    entry = meta.get(SHARDS_KEY)
+    if entry is None:
+        return None
+    count = entry.get("count") if isinstance(entry, dict) else None
+    if not isinstance(count, int) or isinstance(count, bool) or not 1 <= count <= MAX_SHARDS:
+        raise ValueError(f"its {SHARDS_KEY!r} entry is not a shard count from 1 to {MAX_SHARDS}")
+    if entry.get("routing") != ROUTING:
+        raise ValueError(f"its shards are routed by {entry.get('routing')!r}, this searchlib routes by {ROUTING!r}")
+    return count
+
+
+def describe(count: int) -> dict:
+    """The searchlib.json entry of an index of `count` shards."""
+    return {SHARDS_KEY: {"count": count, "routing": ROUTING}}
