@@ -590,10 +590,20 @@ def parse_query(text: str, now: datetime | None = None, *, any_word: bool = Fals
 class CharacterTerms(wq.PatternQuery):
     """A word of one character of unspaced script (`北`, `氏`): indexed as a term of its own only
     where it stands alone, and otherwise inside its run's bigrams, it matches each bigram that
-    holds it, first (`北朝`) or second (`来日`), and the character alone."""
+    holds it, first (`北朝`) or second (`来日`), and the character alone. In a phrase, where a
+    word of another script stands before it (`Trump氏`), only a bigram it begins can be there,
+    and only one it ends where a word stands after it (`first`, `second`)."""
 
-    def __init__(self, fieldname: str, text: str, boost: float = 1.0):
+    def __init__(self, fieldname: str, text: str, boost: float = 1.0, *, first: bool = True,
+                 second: bool = True):
         super().__init__(fieldname, text, boost, constantscore=False)
+        self.first, self.second = first, second
+
+    def __eq__(self, other):
+        return super().__eq__(other) and (self.first, self.second) == (other.first, other.second)
+
+    def __hash__(self):
+        return super().__hash__() ^ hash((self.first, self.second))
 
     def __unicode__(self):
         return f"{self.fieldname}:{self.text}"
@@ -602,7 +612,10 @@ class CharacterTerms(wq.PatternQuery):
 
     def _btexts(self, ixreader):
         field = ixreader.schema[self.fieldname]
-        found = set(ixreader.expand_prefix(self.fieldname, self.text))  # the character, `北朝`
+        found = {btext for btext in ixreader.expand_prefix(self.fieldname, self.text)  # `北朝`
+                 if self.first or len(field.from_bytes(btext)) == 1}
+        if not self.second:
+            return sorted(found)
         # the bigrams ending with it: the terms of unspaced scripts (from U+0E00 up) are read
         for fieldname, btext in ixreader.terms_from(self.fieldname, _FIRST_UNSPACED):
             if fieldname != self.fieldname:
@@ -617,12 +630,23 @@ _FIRST_UNSPACED = "\u0e00"
 
 
 def lone_characters(q: wq.Query) -> wq.Query:
-    """`q` with each term of one character of unspaced script made a CharacterTerms."""
+    """`q` with each term of one character of unspaced script made a CharacterTerms, and each
+    phrase holding one (`"Trump氏"`) a Sequence of its words in adjacent positions, where that
+    character matches the bigrams it can be indexed in there (the character alone, or a bigram
+    it begins at the phrase's end, or ends at its start)."""
+    def lone(fieldname: str, text: str) -> bool:
+        field = SCHEMA[fieldname] if fieldname in SCHEMA else None
+        return (len(text) == 1 and is_run(text)  # (not in a field of whole values:)
+                and hasattr(getattr(field, "analyzer", None), "term"))
+
     def visit(leaf: wq.Query) -> wq.Query:
-        if type(leaf) is not wq.Term or len(leaf.text) != 1 or not is_run(leaf.text):
-            return leaf
-        field = SCHEMA[leaf.fieldname] if leaf.fieldname in SCHEMA else None
-        if not hasattr(getattr(field, "analyzer", None), "term"):  # (a field of whole values)
+        if type(leaf) is wq.Phrase and leaf.slop == 1 and any(lone(leaf.fieldname, w) for w in leaf.words):
+            last = len(leaf.words) - 1
+            return wq.Sequence([
+                CharacterTerms(leaf.fieldname, word, first=i == last, second=i == 0)
+                if lone(leaf.fieldname, word) else wq.Term(leaf.fieldname, word)
+                for i, word in enumerate(leaf.words)], boost=leaf.boost)
+        if type(leaf) is not wq.Term or not lone(leaf.fieldname, leaf.text):
             return leaf
         return CharacterTerms(leaf.fieldname, leaf.text, boost=leaf.boost)
 
