@@ -42,17 +42,32 @@ def test_terms_within_is_whooshs_on_several_segments(two_segments, word, maxdist
             assert spelling.terms_within(reader, name, word, maxdist, prefix=1) == expected
 
 
-def test_one_edit_away():
-    assert spelling.within_one("river", "river")
-    assert spelling.within_one("river", "rivers")
-    assert spelling.within_one("rivers", "river")
-    assert spelling.within_one("river", "rover")
-    assert spelling.within_one("river", "rievr")      # an adjacent transposition is one edit
-    assert spelling.within_one("river", "ivre") is False
-    assert spelling.within_one("river", "rivet1") is False
-    assert spelling.within_one("river", "rvier") is True
-    assert spelling.within_one("river", "irevr") is False  # two transpositions
-    assert spelling.within_one("ab", "ba")
-    assert spelling.within_one("abc", "cba") is False
-    assert spelling.within_one("", "a")
-    assert spelling.within_one("a", "") and spelling.within_one("", "")
+@pytest.mark.parametrize("a, b, edits", [
+    ("river", "river", 0), ("river", "rivers", 1), ("rivers", "river", 1), ("river", "rover", 1),
+    ("river", "rievr", 1),   # an adjacent transposition is one edit
+    ("river", "ivre", 2), ("river", "rivet1", 2), ("river", "rvier", 1),
+    ("river", "irevr", 2),   # two transpositions
+    ("ab", "ba", 1), ("abc", "cba", 2), ("", "a", 1), ("a", "", 1), ("", "", 0), ("abcdef", "fedcba", 5),
+])
+def test_edits_are_counted_as_whoosh_counts_them(a, b, edits):
+    """lexicon_within counts edits with rapidfuzz's optimal string alignment: Whoosh's distance."""
+    from rapidfuzz.distance import OSA
+    from whoosh.support.levenshtein import distance
+    assert distance(a, b) == edits
+    for limit in (1, 2):
+        assert (OSA.distance(a, b, score_cutoff=limit) <= limit) == (edits <= limit)
+
+
+def test_lexicon_within_reads_index_terms_on_one_segment_too(tmp_path):
+    """On one segment Whoosh's terms_within reads the title's spelling graph (unstemmed words);
+    a fuzzy word must expand to the field's index terms (stems) there as on several segments."""
+    path = tmp_path / "c.jsonl"
+    path.write_text("".join(json.dumps({"id": k, **r}) + "\n" for k, r in {**FIRST, **SECOND}.items()),
+                    encoding="utf-8")
+    with searchlib.Index(tmp_path / "index") as idx:
+        idx.update([path], jobs=1)
+        with idx._searcher() as searcher:
+            reader = searcher.reader()
+            assert reader.is_atomic()
+            assert spelling.lexicon_within(reader, "title", "tarif", 1, prefix=1) == {"tarif", "tariff", "tarrif"}
+            assert spelling.lexicon_within(reader, "body", "requir", 1, prefix=1) == {"requir", "requri"}

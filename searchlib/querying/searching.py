@@ -379,7 +379,12 @@ def _bounded(q: wq.Query, reader, text: str) -> wq.Query:
             # Whoosh builds a Levenshtein automaton whose size explodes with the distance
             # (`river~22` took minutes and 7 GB); Lucene clamps the same way
             leaf.maxdist = min(leaf.maxdist, MAX_EDITS)
-        words = list(itertools.islice(leaf._btexts(reader), min(MAX_EXPANSIONS, budget[0]) + 1))
+            from .spelling import lexicon_within  # (Whoosh's own merges every segment's words
+            # first, and on one segment reads the title's spelling graph: unstemmed words)
+            found = sorted(lexicon_within(reader, leaf.fieldname, leaf.text, leaf.maxdist, leaf.prefixlength))
+        else:
+            found = leaf._btexts(reader)
+        words = list(itertools.islice(found, min(MAX_EXPANSIONS, budget[0]) + 1))
         if len(words) > MAX_EXPANSIONS:
             raise QueryError(text, f"{_typed(leaf)} stands for more than {MAX_EXPANSIONS:,} "
                                    f"different words; make it more specific")

@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import re
 
-from whoosh.support.levenshtein import distance as whoosh_distance
-
 from ..engine.analysis import stemmer_name
 from ..engine.schema import DEFAULT_FIELDS, SCHEMA, SNIPPET_FIELD
 from .languages import languages_in
@@ -135,11 +133,20 @@ def _near_stems(reader, typed: str, stem: str, maxdist: int) -> set[str]:
 def terms_within(reader, fieldname: str, text: str, maxdist: int, prefix: int = 0) -> set[str]:
     """The words of `fieldname` within `maxdist` edits of `text` (sharing its first `prefix`
     letters): the words Whoosh's `reader.terms_within` gives. A reader of one segment is asked
-    itself (it walks an automaton); on several, Whoosh merges the segments' word lists and runs
-    its edit-distance table on every word, so they are read here segment by segment, words of
-    the wrong length skipped, and one edit checked by comparing slices."""
+    itself (it walks an automaton, over the spelling graph where the field has one); on
+    several, Whoosh merges the segments' word lists and runs its edit-distance table on every
+    word, so they are read segment by segment (`lexicon_within`)."""
     if reader.is_atomic():
         return set(reader.terms_within(fieldname, text, maxdist, prefix))
+    return lexicon_within(reader, fieldname, text, maxdist, prefix)
+
+
+def lexicon_within(reader, fieldname: str, text: str, maxdist: int, prefix: int = 0) -> set[str]:
+    """The index terms of `fieldname` within `maxdist` edits of `text` (transpositions counting
+    as one, as Whoosh's distance does), sharing its first `prefix` letters: read from each
+    segment's term list (never a field's spelling graph, which holds unstemmed words, not its
+    terms), words of the wrong length skipped, the edits counted by rapidfuzz (in C)."""
+    from rapidfuzz.distance import OSA
     field = reader.schema[fieldname]
     shortest, longest = len(text) - maxdist, len(text) + maxdist
     found: set[str] = set()
@@ -148,29 +155,9 @@ def terms_within(reader, fieldname: str, text: str, maxdist: int, prefix: int = 
             continue
         for btext in leaf.expand_prefix(fieldname, text[:prefix]):
             word = field.from_bytes(btext)
-            if not shortest <= len(word) <= longest or word in found:
-                continue  # (more than maxdist letters to add or remove)
-            if within_one(word, text) if maxdist == 1 else whoosh_distance(word, text, limit=maxdist) <= maxdist:
+            if shortest <= len(word) <= longest and OSA.distance(word, text, score_cutoff=maxdist) <= maxdist:
                 found.add(word)
     return found
-
-
-def within_one(a: str, b: str) -> bool:
-    """Whether `a` and `b` are at most one edit apart: one letter replaced, added or removed, or
-    two adjacent letters swapped (the Damerau-Levenshtein distance Whoosh computes, <= 1)."""
-    if len(a) > len(b):
-        a, b = b, a
-    if len(b) - len(a) > 1:
-        return False
-    i = 0
-    while i < len(a) and a[i] == b[i]:
-        i += 1
-    if i == len(a):
-        return True  # equal, or b is a with one more letter at the end
-    if len(a) < len(b):
-        return a[i:] == b[i + 1:]
-    return a[i + 1:] == b[i + 1:] or (
-        i + 1 < len(a) and a[i] == b[i + 1] and a[i + 1] == b[i] and a[i + 2:] == b[i + 2:])
 
 
 def _surface(reader, stem: str, typed: str, docs: int = SURFACE_DOCS) -> str | None:
