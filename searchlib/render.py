@@ -11,7 +11,7 @@ import json
 import re
 import unicodedata
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 
 # ANSI styles, as click.style writes them (no import of click: the library never needs it)
@@ -249,6 +249,42 @@ def copies_json(story) -> list[str]:
     """`search copies --json`: one line per copy, then `{"story": …, "copies": N}`."""
     return [json_line(copy.to_dict()) for copy in story.copies] + [
         json_line({"story": story.id, "copies": len(story.copies)})]
+
+
+def thread_lines(thread) -> list[str]:
+    """A thread on a timeline, oldest first: date, outlet, title, id, the seed's words each
+    shares and its story's other outlets; the seed itself in its place, marked."""
+    count = len(thread.articles)
+    days = f"{thread.window_days:g}"
+    window = f"within {days} day{'s' if days != '1' else ''}" if thread.date else "of any date (it is undated)"
+    lines = [one_line(f"thread of {thread.id}: {count} article{'s' if count != 1 else ''} {window}"), ""]
+    seed_key = (thread.date is None, thread.date or datetime.min.replace(tzinfo=timezone.utc))
+    placed = False
+    for follow in thread.articles:
+        key = (follow.date is None, follow.date or datetime.min.replace(tzinfo=timezone.utc))
+        if not placed and key > seed_key:
+            lines += _thread_seed(thread)
+            placed = True
+        lines.append(one_line(f"{shown_date(follow.date)} · {follow.source or '(no source)'} · "
+                              f"{follow.title or '(untitled)'}"))
+        lines.append(one_line(f"  {follow.id}"))
+        if follow.copies > 1:
+            lines.append(one_line("  " + copies_note(follow)))
+        lines.append(one_line(f"  shares: {', '.join(follow.shared[:8])}" + (", …" if len(follow.shared) > 8 else "")))
+        lines.append("")
+    if not placed:
+        lines += _thread_seed(thread)
+    return lines
+
+
+def _thread_seed(thread) -> list[str]:
+    return [one_line(f"{shown_date(thread.date)} · {thread.title or '(untitled)'}  ◀ this article"), ""]
+
+
+def thread_json(thread) -> list[str]:
+    """`search thread --json`: one line per article, oldest first, then the summary object
+    `{"id": …, "title": …, "date": …, "story": …, "window_days": D, "articles": N, "terms": […]}`."""
+    return [json_line(follow.to_dict()) for follow in thread.articles] + [json_line(thread.to_dict())]
 
 
 def history_lines(history, color: bool = False, context: int = 6) -> list[str]:
