@@ -198,3 +198,9 @@ def _labels(first: datetime, last: datetime, unit: str) -> list[str]:
         return [f"{m // 12:04d}-{m % 12 + 1:02d}" for m in months]
     size = {"year": 1, "decade": 10, "century": 100}[unit]
     return [_year_label(year, unit) for year in range(first.year // size * size, last.year + 1, size)]
+
+
+def timeline(dates: list[datetime | None], name: str) -> list[tuple[str, int]]:
+    """A date facet (`day`, `month`, `year`, or the `date` timeline) of these dates, as
+    count_facets gives it: for a sharded index, whose shards' matches are counted together."""
+    return _timeline(dates, name)

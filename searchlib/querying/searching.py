@@ -584,3 +584,14 @@ def _to_hit(hit, rank: int, terms: dict[str, snippets.Terms], fragments: int = 1
         lang=fields.get("lang"),
         story=fields.get("story"),
     )
+
+
+# The parts of run_search that a sharded search (sharding.searching) runs shard by shard, with
+# the statistics of the whole index, and then merges; the same functions, so the same results.
+bounded = _bounded
+date_conjuncts = _date_conjuncts
+find = _search
+key_words = _key_words
+matched_words = _matched_words
+to_hit = _to_hit
+DateOrder = _DateOrder

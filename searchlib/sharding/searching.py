@@ -1,0 +1,543 @@
+"""Searching a sharded index: the query goes to every shard and the hits are merged, each scored
+with the statistics of the whole index, so that hits, scores, totals and facets are those of one
+unsharded index of the same articles.
+
+Stage: sharding (searching side), over querying. A search runs in phases, each one
+`executor.map` over the shards of a module-level function taking and returning plain data:
+
+1. `survey`: each shard's article count, field lengths, language codes and the document
+   frequencies of every word the query has or expands to there (wildcards, fuzzy words, each
+   language's forms); summed (`statistics.total`). Parsed in the shard's own languages; when
+   a shard's differ from the whole index's, the frequencies are asked again in those.
+2. `matches`: each shard's best hits (document number, score, date, story) for the query, and
+   for its all-words-or-some fallback, scored by a `GlobalSearcher`, with the match counts; the
+   merge decides the fallback on the summed counts, as run_search does on one index.
+   A typed question's feedback (its best hits' key words, found over all shards at once by
+   `feedback_words`) asks the shards' matches again with those words added.
+3. `page`: the hits of the page shown, with their snippets, the facet counts of all matches and
+   the copies of the page's stories, from the shards that hold them.
+
+What reads words or articles of several shards at once ("did you mean", similar articles, the
+feedback's key words, an article, its copies, its history) runs as one task that opens every
+shard as one Whoosh reader (`combined`): shards live on storage every worker reads.
+
+Ties (the same score, or the same date when sorted by date) are broken by shard, then by
+document number in the shard; an unsharded index breaks them by document number alone, so the
+order of tied hits is not the same (the set is). Deleted articles count in BM25F's article
+count and frequencies as Whoosh counts them; an index reindexed shard by shard holds other
+deletions than an unsharded one would, so scores are equal only while neither holds any
+(Whoosh drops them when it merges segments).
+"""
+from __future__ import annotations
+
+import math
+import os
+import threading
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from whoosh import query as wq
+from whoosh.reading import MultiReader
+from whoosh.searching import Searcher
+
+from ..dates import to_utc_aware
+from ..engine.schema import DEFAULT_FIELDS, SCHEMA, SNIPPET_FIELD
+from ..engine.storage import open_folder, open_for_reading, open_searcher
+from ..errors import QueryError, SearchlibError
+from ..querying.facets import (DATE_FACETS, NONE, TOP, UNDATED, check_facets, column_values,
+                               count_facets, dated_docs, timeline)
+from ..querying.languages import languages_in
+from ..querying.query import content_words, is_plain, parse_query
+from ..querying.searching import (FALLBACK_BELOW, FEEDBACK_CHARS, FEEDBACK_DOCS, FEEDBACK_MIN_WORDS,
+                                  FEEDBACK_TERMS, FEEDBACK_WEIGHT, FRESH_POOL, RANKING, SORTS,
+                                  SUGGEST_BELOW, DateOrder, Hit, Results, bounded, date_conjuncts,
+                                  find, key_words, matched_words, to_hit)
+from ..stories.fields import STORY_FIELD
+from ..stories.grouping import extra_copies
+from . import statistics
+from .execution import Executor, LocalExecutor
+from .statistics import GlobalSearcher, ShardFacts, Totals
+
+
+@dataclass
+class Request:
+    """What a search asks (plain data, the same for every shard)."""
+
+    text: str
+    since: datetime | None = None   # naive UTC, as run_search takes them
+    until: datetime | None = None
+    limit: int = 10
+    offset: int = 0
+    sort: str = "relevance"
+    now: datetime | None = None
+    fragments: int = 1
+    facets: tuple = ()
+    fresh: float | None = None
+    langs: tuple = ()
+    all_copies: bool = False
+
+
+@dataclass
+class Found:
+    """One hit of a shard before the merge: where it is, its score and what the merge orders by."""
+
+    docnum: int
+    score: float
+    date: int | None      # the raw date column value (None: undated)
+    story: str | None     # its story id (stored), for collapsing copies
+
+
+@dataclass
+class Matches:
+    """A shard's best hits for the query (`first`) and for its any-word fallback (`fallback`,
+    None when the shard did not look: it had FALLBACK_BELOW complete matches or more)."""
+
+    first: list[Found]
+    total: int
+    fallback: list[Found] | None = None
+    fallback_total: int = 0
+
+
+@dataclass
+class Page:
+    """A shard's part of the page: its hits (rank, Hit), its facet counts, and the live
+    articles of the asked stories it holds (id, source, date)."""
+
+    hits: list = field(default_factory=list)
+    facets: dict = field(default_factory=dict)
+    members: dict = field(default_factory=dict)
+
+
+# ---------------------------------------------------------------- shards, opened once per process
+
+_OPEN: dict[str, tuple] = {}  # shard path → (generation, searcher); reopened after a commit
+_RETIRED: list = []           # the searchers replaced: closed at the next replacement
+_COMBINED: dict[tuple, Searcher] = {}
+_LOCK = threading.Lock()
+
+
+def open_shard(path: str):
+    """A searcher (ranked by RANKING) on the newest commit of the shard at `path`, kept for the
+    next task in this process until a commit makes a newer one."""
+    generation = open_for_reading(Path(path)).latest_generation()
+    with _LOCK:
+        kept = _OPEN.get(path)
+        if kept is not None and kept[0] == generation:
+            return kept[1]
+    fd = open_folder(Path(path))
+    try:
+        searcher = open_searcher(Path(path), fd, weighting=RANKING)
+    except BaseException:
+        os.close(fd)
+        raise
+    with _LOCK:
+        for old_searcher, old_fd in _RETIRED:  # replaced one commit ago: no task still uses it
+            old_searcher.close()
+            os.close(old_fd)
+        _RETIRED[:] = [kept[1:]] if kept is not None else []
+        _OPEN[path] = (generation, searcher, fd)
+    return searcher
+
+
+def combined(paths: list[str]) -> Searcher:
+    """One searcher on all the shards' segments, in shard order (shard i's documents numbered
+    after those of shards 0 .. i-1), with the index-wide statistics Whoosh computes itself."""
+    searchers = [open_shard(path) for path in paths]
+    key = tuple((path, s.reader().generation()) for path, s in zip(paths, searchers))
+    with _LOCK:
+        found = _COMBINED.get(key)
+        if found is None:
+            _COMBINED.clear()
+            leaves = [leaf for s in searchers for leaf, _ in s.reader().leaf_readers()]
+            found = _COMBINED[key] = Searcher(MultiReader(leaves), weighting=RANKING, closereader=False)
+    return found
+
+
+def _offsets(paths: list[str]) -> list[int]:
+    """Where each shard's document numbers start in `combined`."""
+    out, base = [], 0
+    for path in paths:
+        out.append(base)
+        base += open_shard(path).reader().doc_count_all()
+    return out
+
+
+# ---------------------------------------------------------------- the query on one shard
+
+def _parsed(searcher, request: Request, languages) -> tuple:
+    """The query (wildcards expanded in this shard's words) and the filter (date spans, --lang)
+    of run_search, built in the same way."""
+    reader = searcher.reader()
+    q = parse_query(request.text, request.now, languages=languages)
+    q, spans = date_conjuncts(q)
+    if request.since or request.until:
+        spans.append((request.since, request.until))
+    allowed = None
+    if spans:
+        allowed = set.intersection(*(dated_docs(reader, a, b) for a, b in spans)) or {-1}
+    if request.langs:
+        docs = set(searcher.docs_for_query(wq.Or([wq.Term("lang", code) for code in request.langs])))
+        if allowed is not None:
+            docs &= allowed
+        allowed = docs or {-1}
+    return bounded(q, reader, request.text), allowed
+
+
+def _fallback(reader, request: Request, languages, q):
+    """The any-word query of a plain query of several words (None when there is none, or it is
+    the query itself: a lone phrase)."""
+    text = request.text
+    if not (len(text.split()) > 1 and is_plain(text)):
+        return None
+    any_q = bounded(parse_query(text, request.now, any_word=True, languages=languages), reader, text)
+    return None if any_q == q else any_q
+
+
+def survey(path: str, request: Request, languages: tuple | None = None) -> ShardFacts:
+    """Task: a shard's figures and the frequencies there of every word the query may score
+    (parsed in `languages`, else in the shard's own, which it reports)."""
+    searcher = open_shard(path)
+    reader = searcher.reader()
+    own = languages_in(reader)
+    part = statistics.facts(reader, extra=0 if request.all_copies else extra_copies(reader))
+    part.frequencies = _frequencies(searcher, request, tuple(languages or own))
+    part.languages = own
+    return part
+
+
+def frequencies(path: str, request: Request, languages: tuple) -> dict:
+    """Task: the frequencies of `survey`, the query parsed in the whole index's languages."""
+    return _frequencies(open_shard(path), request, languages)
+
+
+def _frequencies(searcher, request: Request, languages: tuple) -> dict:
+    reader = searcher.reader()
+    q, _ = _parsed(searcher, request, languages)
+    terms = statistics.query_terms(q)
+    try:
+        any_q = _fallback(reader, request, languages, q)
+    except QueryError:  # (run_search builds it only when needed: its errors are not the query's)
+        any_q = None
+    if any_q is not None:
+        terms |= statistics.query_terms(any_q)
+    return statistics.frequencies(reader, terms)
+
+
+def matches(path: str, request: Request, languages: tuple, totals: Totals, limits: tuple[int, int],
+            feedback: list | None = None, partial: bool | None = None) -> Matches:
+    """Task: a shard's best `limits[0]` hits for the query and (when it has fewer than
+    FALLBACK_BELOW complete matches, or `partial` says the whole index has) its best
+    `limits[1]` for the any-word fallback, scored with the index-wide `totals`; with
+    `feedback` [(word, weight)], each query ANDMAYBE those key words (run_search's
+    _with_feedback)."""
+    base = open_shard(path)
+    searcher = GlobalSearcher(base.reader(), totals, RANKING)
+    try:
+        reader = searcher.reader()
+        q, allowed = _parsed(searcher, request, languages)
+        extra = _feedback_query(feedback) if feedback else None
+        sortedby = DateOrder(newest=request.sort == "newest") if request.sort != "relevance" else None
+        memo: dict = {}
+        first = find(searcher, wq.AndMaybe(q, extra) if extra else q, limit=limits[0],
+                     filter=allowed, sortedby=sortedby, memo=memo)
+        out = Matches(first=_found(reader, first, sortedby is None), total=len(first))
+        if partial or (partial is None and len(first) < FALLBACK_BELOW):
+            any_q = _fallback(reader, request, languages, q)
+            if any_q is not None:
+                more = find(searcher, wq.AndMaybe(any_q, extra) if extra else any_q, limit=limits[1],
+                            filter=allowed, sortedby=sortedby, memo=memo)
+                out.fallback = _found(reader, more, sortedby is None)
+                out.fallback_total = len(more)
+        return out
+    finally:
+        searcher.close()
+
+
+def _feedback_query(terms: list) -> wq.Query | None:
+    """run_search's feedback query from its key words: each in every default field, the best
+    at FEEDBACK_WEIGHT times a typed word."""
+    top = max((weight for _, weight in terms), default=0.0)
+    if top <= 0:
+        return None
+    return wq.Or([wq.Term(name, word, boost=FEEDBACK_WEIGHT * weight / top * boost)
+                  for word, weight in terms for name, boost in DEFAULT_FIELDS.items()])
+
+
+def _found(reader, hits, scored: bool) -> list[Found]:
+    docnums = [hit.docnum for hit in hits]
+    missing = reader.schema["date"].default
+    dates = column_values(reader, "date", docnums, translate=False)
+    stories = column_values(reader, STORY_FIELD, docnums) if STORY_FIELD in reader.schema else [None] * len(docnums)
+    return [Found(docnum=hit.docnum,
+                  score=float(hit.score) if scored and isinstance(hit.score, (int, float)) else 0.0,
+                  date=None if raw is None or raw == missing else raw, story=story or None)
+            for hit, raw, story in zip(hits, dates, stories)]
+
+
+def feedback_words(paths: list[str], best: list[tuple[int, int]]) -> tuple[list, dict]:
+    """Task: run_search's feedback key words of the best hits (shard, docnum), found over all
+    shards at once, and the index-wide frequency of each in every default field."""
+    searcher = combined(paths)
+    offsets = _offsets(paths)
+    text = " ".join(" ".join((fields.get("title") or "", (fields.get(SNIPPET_FIELD) or "")[:FEEDBACK_CHARS]))
+                    for fields in (searcher.stored_fields(offsets[shard] + docnum) for shard, docnum in best))
+    words = key_words(searcher, text, FEEDBACK_TERMS)
+    reader = searcher.reader()
+    return words, statistics.frequencies(reader, [(name, word) for word, _ in words for name in DEFAULT_FIELDS])
+
+
+class _Stored:
+    """A hit as to_hit reads it: its stored fields and score."""
+
+    def __init__(self, searcher, docnum: int, score: float):
+        self.searcher, self.docnum, self.score = searcher, docnum, score
+
+    def fields(self) -> dict:
+        return self.searcher.stored_fields(self.docnum)
+
+
+def page(path: str, request: Request, languages: tuple, partial: bool,
+         items: list[tuple[int, int, float, bool]], stories: list[str]) -> Page:
+    """Task: the shard's hits of the page (docnum, rank, score, complete) with their snippets
+    (the matched words of the query, or of its fallback when `partial`), the facet counts of
+    all its matches (every value, and dates by day), and its live articles of `stories`."""
+    searcher = open_shard(path)
+    reader = searcher.reader()
+    q, allowed = _parsed(searcher, request, languages)
+    if partial:
+        q = _fallback(reader, request, languages, q) or q
+    out = Page()
+    if items:
+        words = matched_words(q, reader)
+        out.hits = [(rank, to_hit(_Stored(searcher, docnum, score), rank, words, request.fragments,
+                                  score, complete=complete))
+                    for docnum, rank, score, complete in items]
+    if request.facets:
+        docs = sorted(searcher.search(q, filter=allowed, limit=None, scored=False).docs())
+        names = [name for name in request.facets if name not in DATE_FACETS]
+        out.facets = count_facets(reader, docs, names, top=10**9) if names else {}
+        if any(name in DATE_FACETS for name in request.facets):
+            out.facets["day"] = count_facets(reader, docs, ["day"])["day"]
+    for story in stories:
+        if (STORY_FIELD, story) not in reader:
+            continue
+        members = []
+        for docnum in reader.postings(STORY_FIELD, story).all_ids():
+            if reader.is_deleted(docnum):
+                continue
+            fields = reader.stored_fields(docnum)
+            members.append((fields.get("id", ""), fields.get("source"), fields.get("date")))
+        if members:
+            out.members[story] = members
+    return out
+
+
+def suggestion(paths: list[str], text: str) -> str | None:
+    """Task: "did you mean", over all shards' words at once."""
+    from ..querying.spelling import suggest
+    return suggest(combined(paths).reader(), text)
+
+
+def on_all(paths: list[str], function, *args):
+    """Task: `function(searcher, *args)` with one searcher on all shards (`combined`);
+    `function` a module-level function returning plain data (an article's fields, its
+    story, similar articles)."""
+    return function(combined(paths), *args)
+
+
+# ---------------------------------------------------------------- the merge
+
+def _values(outcomes) -> list:
+    """The tasks' values; a shard that gave none (a cluster's lost worker) is an error here
+    (partial results are the cluster's to report)."""
+    out = []
+    for outcome in outcomes:
+        if not outcome.ok:
+            raise ShardFailedError(outcome.error)
+        out.append(outcome.value)
+    return out
+
+
+class ShardFailedError(SearchlibError):
+    """A shard gave no answer (its worker was lost, or it did not answer in time)."""
+
+    def __init__(self, reason: str | None):
+        super().__init__(f"a shard of the index did not answer ({reason}); try again")
+
+
+def _one(executor: Executor, function, *args):
+    return _values(executor.map(function, [args]))[0]
+
+
+def search(paths: list[str], request: Request, executor: Executor | None = None) -> Results:
+    """run_search over the shards at `paths` (in shard order): the same hits, scores, totals,
+    facets and suggestion as one index of the same articles (ties in another order)."""
+    executor = executor or LocalExecutor()
+    if request.sort not in SORTS:
+        raise QueryError(request.text, f"unknown sort {request.sort!r}; use one of {', '.join(SORTS)}")
+    request.facets = check_facets(request.facets)
+    paths = [str(path) for path in paths]
+    parts = _values(executor.map(survey, [(path, request) for path in paths]))
+    languages = statistics.languages(parts)
+    if any(tuple(part.languages) != languages for part in parts):
+        for part, freqs in zip(parts, _values(executor.map(frequencies, [(p, request, languages) for p in paths]))):
+            part.frequencies = freqs
+    totals = statistics.total(parts)
+    text = request.text
+
+    wanted = max(1, request.offset + request.limit)
+    extra_total = sum(part.extra for part in parts)
+    if not request.all_copies:
+        wanted += extra_total
+    limit = wanted
+    if request.sort == "relevance" and request.fresh:
+        limit = max(FRESH_POOL, wanted)
+    feedback = request.sort == "relevance" and len(content_words(text)) >= FEEDBACK_MIN_WORDS and is_plain(text)
+    limits = (max(limit, FALLBACK_BELOW), max(limit, FEEDBACK_DOCS if feedback else 0) + FALLBACK_BELOW)
+    shards = _values(executor.map(matches, [(p, request, languages, totals, limits) for p in paths]))
+    groups, total, complete, partial, any_ranked = _merge(shards, request, limit)
+
+    if feedback:
+        best = [(h[0], h[1].docnum) for group in groups for h in group][:FEEDBACK_DOCS]
+        if len(best) < FEEDBACK_DOCS and partial:
+            seen = {(h[0], h[1].docnum) for h in groups[0]}
+            more = [(s, f.docnum) for s, f in any_ranked[:FEEDBACK_DOCS + len(seen)] if (s, f.docnum) not in seen]
+            best = ([(h[0], h[1].docnum) for h in groups[0]] + more)[:FEEDBACK_DOCS]
+        words, freqs = _one(executor, feedback_words, paths, best)
+        if _feedback_query(words) is not None:
+            totals.frequencies.update(freqs)
+            shards = _values(executor.map(matches, [(p, request, languages, totals, limits, words, partial)
+                                                    for p in paths]))
+            again, *_ = _merge(shards, request, limit, partial)
+            groups = again
+
+    scores = {(s, f.docnum): f.score for group in groups for s, f in group}
+    if request.fresh and request.sort == "relevance":
+        groups = [_freshen(group[:FRESH_POOL], request.fresh, scores) + group[FRESH_POOL:] for group in groups]
+    ranked = [(s, f, i == 0) for i, group in enumerate(groups) for s, f in group]
+    stories = None
+    if not request.all_copies:
+        ranked, stories = _collapse(ranked, total, extra_total)
+    shown = ranked[request.offset:request.offset + request.limit]
+    story_ids = sorted({f.story for _, f, _ in shown if f.story})
+    tasks = []
+    for number, path in enumerate(paths):
+        items = [(f.docnum, rank, scores[(s, f.docnum)], is_complete)
+                 for rank, (s, f, is_complete) in enumerate(shown, start=request.offset + 1) if s == number]
+        tasks.append((path, request, languages, partial, items, story_ids))
+    pages = _values(executor.map(page, tasks))
+    hits = sorted((pair for part in pages for pair in part.hits), key=lambda pair: pair[0])
+    hits = [hit for _, hit in hits]
+    _annotate(hits, pages)
+    counts = _facets(request.facets, [part.facets for part in pages]) if request.facets else {}
+    suggested = _one(executor, suggestion, paths, text) if complete < SUGGEST_BELOW else None
+    return Results(query=text, total=total, hits=hits, since=to_utc_aware(request.since),
+                   until=to_utc_aware(request.until), sort=request.sort, offset=request.offset,
+                   partial=partial, complete=complete, facets=counts, suggestion=suggested,
+                   stories=stories, grouped=not request.all_copies)
+
+
+def _order(request: Request):
+    """The merge's sort key of (shard, Found): score, or date as DateOrder sorts, then where."""
+    if request.sort == "relevance":
+        return lambda pair: (-pair[1].score, pair[0], pair[1].docnum)
+    newest = request.sort == "newest"
+    return lambda pair: ((1, 0) if pair[1].date is None else (0, -pair[1].date if newest else pair[1].date),
+                         pair[0], pair[1].docnum)
+
+
+def _merge(shards: list[Matches], request: Request, limit: int, partial: bool | None = None):
+    """The groups of hits of run_search (complete matches, then partial ones when the whole
+    index has fewer than FALLBACK_BELOW complete matches), merged from the shards' best, each
+    cut where run_search's would be; the totals; and the fallback's whole ranking."""
+    key = _order(request)
+    first = sorted(((s, f) for s, part in enumerate(shards) for f in part.first), key=key)
+    total = complete = sum(part.total for part in shards)
+    first = first[:max(limit, FALLBACK_BELOW)]
+    groups = [first]
+    any_ranked: list = []
+    looked = all(part.fallback is not None for part in shards)
+    if (partial or (partial is None and total < FALLBACK_BELOW)) and looked:
+        any_ranked = sorted(((s, f) for s, part in enumerate(shards) for f in part.fallback), key=key)
+        any_total = sum(part.fallback_total for part in shards)
+        if partial or any_total > total:
+            if partial is None:
+                partial, total = True, any_total
+            seen = {(s, f.docnum) for s, f in first}
+            groups.append([(s, f) for s, f in any_ranked[:limit + len(seen)] if (s, f.docnum) not in seen])
+    return groups, total, complete, bool(partial), any_ranked
+
+
+def _freshen(group: list, half_life: float, scores: dict) -> list:
+    """run_search's recency boost over one group's pool (see searching._freshen): ages counted
+    back from the pool's newest article."""
+    field = SCHEMA["date"]
+    dates = [field.from_column_value(f.date) if f.date is not None else None for _, f in group]
+    newest = max((d for d in dates if d), default=None)
+    for (s, f), date in zip(group, dates):
+        age = (newest - date).total_seconds() / 86400 if date else math.inf
+        scores[(s, f.docnum)] = f.score * (0.5 + 0.5 * 2 ** (-age / half_life))
+    return sorted(group, key=lambda pair: -scores[(pair[0], pair[1].docnum)])
+
+
+def _collapse(ranked: list, total: int, extra: int) -> tuple[list, int | None]:
+    """grouping.collapse over the merged hits: the first of each story (by its story id,
+    which copies in any shard share)."""
+    if not extra and not any(f.story for _, f, _ in ranked):
+        return ranked, total
+    seen: set = set()
+    kept = []
+    for item in ranked:
+        story = item[1].story
+        if story:
+            if story in seen:
+                continue
+            seen.add(story)
+        kept.append(item)
+    if not extra:
+        return kept, total
+    if len(ranked) >= total:
+        return kept, total - (len(ranked) - len(kept))
+    return kept, None
+
+
+def _annotate(hits: list[Hit], pages: list[Page]) -> None:
+    """grouping.annotate over the shards' members of the page's stories."""
+    members: dict[str, list] = {}
+    for part in pages:
+        for story, found in part.members.items():
+            members.setdefault(story, []).extend(found)
+    for hit in hits:
+        found = members.get(hit.story or "")
+        if not found or len(found) < 2:
+            continue
+        others = sorted((m for m in found if m[0] != hit.id),
+                        key=lambda m: (m[2] is None, m[2] or datetime.min, m[0]))
+        outlets: list[str] = []
+        for _, source, _ in others:
+            if source and source not in outlets and source != hit.source:
+                outlets.append(source)
+        hit.copies, hit.outlets = len(found), outlets
+
+
+def _facets(names: tuple, parts: list[dict]) -> dict:
+    """The shards' facet counts summed: the TOP values then (none), as count_facets lists
+    them; date facets from the day counts."""
+    out: dict = {}
+    for name in names:
+        if name in DATE_FACETS:
+            dates: list = []
+            for part in parts:
+                for label, count in part.get("day", []):
+                    dates.extend([None if label == UNDATED else datetime.strptime(label, "%Y-%m-%d")] * count)
+            out[name] = timeline(dates, name)
+            continue
+        counts: dict[str, int] = {}
+        for part in parts:
+            for value, count in part.get(name, []):
+                counts[value] = counts.get(value, 0) + count
+        none = counts.pop(NONE, 0)
+        top = sorted(counts.items(), key=lambda item: (-item[1], item[0].lower(), item[0]))[:TOP]
+        out[name] = top + ([(NONE, none)] if none else [])
+    return out
