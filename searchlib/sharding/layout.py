@@ -9,7 +9,10 @@ which is salted per process).
 from __future__ import annotations
 
 import hashlib
+import json
 from pathlib import Path
+
+from ..engine.layout import META_FILE
 
 SHARDS_KEY = "shards"       # searchlib.json: {"shards": {"count": N, "routing": ROUTING}}
 ROUTING = "blake2b-8/id"    # how `shard_of` routes: the first 8 bytes of blake2b(id), big-endian, mod N
@@ -49,3 +52,17 @@ def shard_count(meta: dict) -> int | None:
 def describe(count: int) -> dict:
     """The searchlib.json entry of an index of `count` shards."""
     return {SHARDS_KEY: {"count": count, "routing": ROUTING}}
+
+
+def count_at(index_path: Path) -> int | None:
+    """The number of shards of the index at `index_path` as its searchlib.json says (None: an
+    unsharded index, or no searchlib.json). A malformed entry or file raises ValueError; an
+    unreadable one OSError (the caller says which index and what to do)."""
+    try:
+        text = (Path(index_path) / META_FILE).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    meta = json.loads(text)
+    if not isinstance(meta, dict):
+        raise ValueError(f"{META_FILE} is not a JSON object")
+    return shard_count(meta)

@@ -1,0 +1,437 @@
+"""Building: a sharded index brought up to date, each file parsed once, its articles sent to their shards.
+
+Stage: indexing, for an index of N shards (layout.py). A run means what it means for one index
+(indexing/update.py): new, changed and vanished files, unchanged ones not read. It holds the top
+folder's run lock; each shard is written by one task holding that shard's own lock, so a shard
+has one writer at a time. Work goes in rounds (a batch of files, as a batch of the one-writer
+path): phase 1 parses the round's files (`parse_for_shards`, in the worker processes here or as
+`parse_batch` tasks on a cluster) and routes each article to `shard_of(its id)`; the stories of
+the round's articles are linked here, against every shard's last commit and the run's articles
+written since (so a copy in shard 1 joins a story of shard 0); phase 2 is one `write_shard`
+task per shard through `executor.map`, which commits that shard on its own.
+
+Every shard's manifest records every file the run takes in (with 0 articles where none of its
+articles went to that shard), so a file is unchanged only when every shard has its version; a
+run killed between two shards' commits leaves the file current in some shards and not in the
+others, and the next run writes it again only into the others: nothing lost, nothing twice.
+"""
+from __future__ import annotations
+
+import errno
+import os
+import time
+from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Iterator
+
+from ..errors import DiskFullError, IndexingError
+from .execution import Executor, LocalExecutor
+from .layout import shard_of, shard_paths
+
+PARALLEL_FROM = 16   # files to parse before worker processes are worth starting (as update.py)
+TASK_FILES = 16      # files per parsing task on a cluster
+
+
+@dataclass
+class Parsed:
+    """One file's articles (their ids set), by shard, in the file's order, and its problems.
+    `failed`: the file could not be parsed (its previously indexed articles stay)."""
+
+    path: str
+    shards: dict = field(default_factory=dict)   # shard number -> [Article]
+    skipped: list = field(default_factory=list)  # corpus.Skipped: records, or the whole file
+    failed: bool = False
+
+    @property
+    def articles(self) -> int:
+        return sum(len(articles) for articles in self.shards.values())
+
+
+def parse_for_shards(path: str, base: str, count: int, limits=None, roots: tuple | None = None) -> Parsed:
+    """Parse one file and route its articles to their shards (a module-level task: a worker
+    process or a cluster's worker runs it). Ids are given as the one-writer path gives them
+    (`run.article_id`); a second article with an id already in the file is reported, not kept."""
+    from ..errors import ParseError
+    from ..indexing.run import article_id
+    from ..ingest.corpus import Skipped
+    from ..ingest.parsers import boundary, parse_file
+
+    parsed = Parsed(path)
+    ids: set[str] = set()
+    try:
+        with boundary(roots) if roots is not None else nullcontext():
+            for item in parse_file(Path(path), limits):
+                if isinstance(item, ParseError):
+                    parsed.skipped.append(Skipped.from_error(item))
+                    continue
+                item.id = article_id(item, Path(base))
+                if item.id in ids:
+                    parsed.skipped.append(Skipped(Path(path), f"duplicate id {item.id} within the file", item.key))
+                    continue
+                ids.add(item.id)
+                parsed.shards.setdefault(shard_of(item.id, count), []).append(item)
+    except ParseError as error:  # the whole file (or part-way: what was read is not written either)
+        return Parsed(path, skipped=parsed.skipped + [Skipped.from_error(error)], failed=True)
+    if not ids and not parsed.skipped:
+        parsed.skipped.append(Skipped(Path(path), "no articles found in the file"))
+    return parsed
+
+
+def parse_batch(paths: list, base: str, count: int, limits=None, roots: tuple | None = None) -> list:
+    """`parse_for_shards` for each of `paths` (one task on a cluster)."""
+    return [parse_for_shards(path, base, count, limits, roots) for path in paths]
+
+
+@dataclass
+class ShardWork:
+    """What one shard is to write in one round (plain data: a cluster sends it to a worker)."""
+
+    shard: str
+    base: str
+    # (path, FileState, is_new, [Article] routed here, whether this shard holds an older version)
+    files: list = field(default_factory=list)
+    touched: dict = field(default_factory=dict)   # path -> FileState: same content, new mtime
+    gone: list = field(default_factory=list)      # paths whose articles go
+    replacing: list = field(default_factory=list)  # paths being replaced this run (ids may move)
+    links: dict = field(default_factory=dict)     # article id -> its story fields (linked above)
+    stamp: int = 0
+    previous: str | None = None  # a rebuild's index being replaced, for `entered` stamps
+    wait: float = 0.0
+    batch_files: int = 500
+    batch_articles: int = 5000
+
+
+@dataclass
+class ShardDone:
+    """What one shard's task wrote."""
+
+    shard: str
+    recorded: list = field(default_factory=list)  # paths now recorded in its manifest
+    articles: int = 0
+    removed: int = 0
+    commits: int = 0
+    skipped: list = field(default_factory=list)
+    warnings: list = field(default_factory=list)
+
+
+class _Given:
+    """A Linker's `fields`, answered from the links made before the shards were written."""
+
+    def __init__(self, links: dict):
+        self.links = links
+
+    def fields(self, article_id: str, text: str, date) -> dict:
+        return dict(self.links.get(article_id, {}))
+
+
+def write_shard(work: ShardWork) -> ShardDone:
+    """Write one round into one shard under its run lock: the vanished files' articles deleted,
+    each file's articles replacing its old ones (`indexing.run.Run`, batches and commits as for
+    one index: Whoosh first, the shard's manifest second), touched files re-stamped."""
+    from ..engine.storage import open_for_writing
+    from ..indexing.manifest import Manifest
+    from ..indexing.run import Run, UpdateReport
+    from ..indexing.update import RunLock
+
+    shard = Path(work.shard)
+    report = UpdateReport(index=shard)
+    done = ShardDone(work.shard)
+    with _full_disk(shard), RunLock(shard, work.wait), Manifest(shard) as manifest:
+        ix = open_for_writing(shard)
+        run = Run(ix, manifest, report, Path(work.base), work.batch_files, work.batch_articles,
+                  previous=Path(work.previous) if work.previous else None, stamp=work.stamp)
+        run.linker = _Given(work.links)
+        run.replacing.update(work.replacing)
+        try:
+            run.delete(list(work.gone))
+            run.done.update(work.touched)
+            done.recorded.extend(work.touched)
+            for path, state, is_new, articles, known in work.files:
+                if articles:
+                    before = report.added + report.updated
+                    run.index_file(Path(path), state, is_new, articles)
+                    if report.added + report.updated > before:
+                        done.recorded.append(path)
+                else:
+                    run.take_none(Path(path), state, known)
+                    done.recorded.append(path)
+            run.commit()
+        except BaseException:
+            run.abandon()
+            raise
+        run.close_previous()
+    done.articles, done.removed, done.commits = report.articles, report.removed, report.commits
+    done.skipped, done.warnings = report.skipped, report.warnings
+    return done
+
+
+def read_shard(shard: str) -> dict:
+    """The files a shard holds, path -> FileState, from its manifest; where a crash left the
+    manifest behind the shard's last commit, every path the shard holds articles of is added
+    with a state no file has (so it is written again), as the one-writer path does."""
+    from ..engine.storage import open_for_writing
+    from ..indexing.manifest import FileState, Manifest
+
+    with Manifest(Path(shard)) as manifest:
+        known = manifest.files()
+        ix = open_for_writing(Path(shard))
+        if not manifest.is_current(ix.latest_generation()):
+            with ix.searcher() as searcher:
+                for term in searcher.reader().lexicon("path"):
+                    path = term.decode("utf-8")
+                    if path and searcher.document_number(path=path) is not None:
+                        known.setdefault(path, FileState(-1, -1))
+    return known
+
+
+class _Linking:
+    """Story ids for the run's articles (stories.linking.Linker), looked up in every shard's last
+    commit (one searcher over them all) and among the run's articles linked since."""
+
+    def __init__(self, shards: list[Path]):
+        from ..stories.linking import Linker
+        self.shards, self.searcher = shards, None
+        self.linker = Linker(self._searcher)
+
+    def _searcher(self):
+        if self.searcher is None:
+            from whoosh.reading import MultiReader
+            from whoosh.searching import Searcher
+
+            from ..engine.storage import open_for_reading
+            readers = [open_for_reading(shard).reader() for shard in self.shards]
+            kept = [reader for reader in readers if reader.doc_count_all()]
+            for reader in readers:
+                if reader not in kept:
+                    reader.close()
+            if not kept:
+                self.searcher = False  # (nothing committed anywhere yet)
+            else:
+                self.searcher = Searcher(kept[0] if len(kept) == 1 else MultiReader(kept))
+        return self.searcher or None
+
+    def fields(self, article) -> dict:
+        from ..stories.linking import story_text
+        return self.linker.fields(article.id, story_text(article.title, article.summary, article.body),
+                                  article.date)
+
+    def refresh(self) -> None:
+        """The shards committed: look at their new commits from now on."""
+        self.close()
+
+    def close(self) -> None:
+        if self.searcher:
+            self.searcher.close()
+        self.searcher = None
+
+
+def update_sharded(index_dir: Path, paths: Iterable[str | Path], count: int, *, base: Path,
+                   wait: float = 0.0, progress=None, jobs: int | None = None,
+                   exclude: Iterable[str] = (), batch_files: int | None = None,
+                   batch_articles: int | None = None, executor: Executor | None = None,
+                   previous: Path | None = None):
+    """Bring the sharded index at `index_dir` (of `count` shards) up to date with the files the
+    paths stand for; an UpdateReport as for one index. `executor` runs the shards' tasks
+    (default: here, with `jobs` worker processes parsing). `previous`: a rebuild's index being
+    replaced, whose articles' `entered` stamps carry over (its shard of the same number when it
+    has as many shards, the whole of it when it is unsharded)."""
+    from ..indexing.manifest import FileState, digest_file, stat_file
+    from ..indexing.run import BATCH_ARTICLES, BATCH_FILES, UpdateReport
+    from ..indexing.stamps import new_stamp
+    from ..indexing.update import RunLock
+    from ..indexing.workers import fewer_collections
+    from ..ingest.corpus import Skipped, find_files
+    from ..ingest.limits import current as current_limits
+    from ..ingest.parsers import boundary, within
+
+    started = time.perf_counter()
+    index_dir = Path(index_dir)
+    executor = executor or LocalExecutor()
+    batch_files, batch_articles = batch_files or BATCH_FILES, batch_articles or BATCH_ARTICLES
+    shards = shard_paths(index_dir, count)
+    paths = list(paths)
+    files, problems = listing = find_files(paths, exclude=exclude, exclude_dirs=[index_dir])
+    roots = [Path(p).resolve() for p in paths]
+    allowed = tuple(listing.roots)
+    report = UpdateReport(index=index_dir, files=len(files), skipped=list(problems),
+                          ignored=list(listing.ignored))
+    jobs = (os.cpu_count() or 1) if jobs is None else jobs
+    limits = current_limits()
+    with RunLock(index_dir, wait), fewer_collections(), boundary(allowed):
+        known = [outcome.value for outcome in _all_ok(executor.map(read_shard, [(str(s),) for s in shards]))]
+        # plan: each file stat'ed (and hashed where it may have changed) once, against every shard
+        todo, touched = [], {}
+        max_bytes = limits.max_file_bytes
+        for path in files:
+            key = str(path)
+            olds = [k.get(key) for k in known]
+            try:
+                state = stat_file(path)
+                if all(old and old.digest and (old.size, old.mtime_ns) == (state.size, state.mtime_ns)
+                       for old in olds):
+                    report.unchanged += 1
+                    continue
+                if state.size <= max_bytes:  # (a file over the limit is skipped unread when parsed)
+                    state = FileState(state.size, state.mtime_ns, digest_file(path))
+            except OSError as exc:
+                report.skipped.append(Skipped(path, f"cannot read: {exc.strerror or exc}"))
+                continue
+            needs = [i for i, old in enumerate(olds) if not (old and old.digest and old.digest == state.digest)]
+            if not needs:  # touched, not changed: every shard notes the new mtime
+                report.unchanged += 1
+                touched[key] = [FileState(state.size, state.mtime_ns, state.digest, old.articles) for old in olds]
+                continue
+            # new: no shard holds another version (a killed run's shards may hold this one)
+            todo.append((path, state, all(old is None or old.digest == state.digest for old in olds), needs))
+        on_disk = {str(f) for f in files}
+        gone = sorted({p for k in known for p in k if p not in on_disk and within(p, roots)})
+        report.deleted = len(gone)
+        replacing = {str(path) for path, _, is_new, _ in todo if not is_new} | set(gone)
+        stamp = new_stamp(index_dir, previous)
+        prior = _previous_shards(previous, count)
+        common = dict(base=str(base), stamp=stamp, wait=wait, batch_files=batch_files,
+                      batch_articles=batch_articles)
+        works = [ShardWork(str(s), previous=prior[i], **common) for i, s in enumerate(shards)]
+        for i, work in enumerate(works):  # the first round also deletes and re-stamps
+            work.gone = [p for p in gone if p in known[i]]
+            work.touched = {p: states[i] for p, states in touched.items()}
+            work.replacing = sorted(p for p in replacing if p in known[i])
+        linking = _Linking(shards)
+        total_bytes = sum(state.size for _, state, _, _ in todo)
+        done_bytes = 0
+        try:
+            round_: list = []
+            articles = 0
+            stream = _parse_stream(todo, executor, base, count, jobs, limits, allowed)
+            for entry, parsed in stream:
+                round_.append((entry, parsed))
+                articles += parsed.articles
+                if len(round_) >= batch_files or articles >= batch_articles:
+                    done_bytes += _write_round(round_, works, known, linking, executor, report)
+                    if progress:
+                        progress(done_bytes, total_bytes, round_[-1][0][0])
+                    works = [ShardWork(w.shard, previous=w.previous, replacing=w.replacing, **common)
+                             for w in works]
+                    round_, articles = [], 0
+            if round_ or any(w.gone or w.touched for w in works):
+                done_bytes += _write_round(round_, works, known, linking, executor, report)
+        finally:
+            linking.close()
+        if progress:
+            progress(total_bytes, total_bytes, index_dir)
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _previous_shards(previous: Path | None, count: int) -> list[str | None]:
+    """For each new shard, the index whose `entered` stamps it carries over (see update_sharded)."""
+    from .layout import count_at
+    if previous is None:
+        return [None] * count
+    try:
+        before = count_at(previous)
+    except (OSError, ValueError):
+        return [None] * count
+    if before is None:
+        return [str(previous)] * count
+    if before == count:
+        return [str(p) for p in shard_paths(previous, count)]
+    return [None] * count  # (another number of shards: the articles get this run's stamp)
+
+
+def _parse_stream(todo: list, executor, base: Path, count: int, jobs: int, limits,
+                  roots: tuple) -> Iterator[tuple]:
+    """(entry, Parsed) for each file to index, in order: parsed here or in this machine's worker
+    processes (a LocalExecutor, at most 4 x jobs files ahead of the writing), or on the
+    executor's workers TASK_FILES files a task."""
+    if not isinstance(executor, LocalExecutor):
+        window = max(TASK_FILES, 1) * 8
+        for start in range(0, len(todo), window):
+            part = todo[start:start + window]
+            tasks = [([str(e[0]) for e in part[i:i + TASK_FILES]], str(base), count, limits, roots)
+                     for i in range(0, len(part), TASK_FILES)]
+            results = [p for outcome in _all_ok(executor.map(parse_batch, tasks)) for p in outcome.value]
+            yield from zip(part, results)
+        return
+    if jobs <= 1 or len(todo) < PARALLEL_FROM:
+        for entry in todo:  # (the boundary in force here applies)
+            yield entry, parse_for_shards(str(entry[0]), str(base), count, limits)
+        return
+    from collections import deque
+    from concurrent.futures.process import BrokenProcessPool
+
+    from ..indexing.workers import WORKER_DIED, start_fork_server, worker_pool
+    start_fork_server()
+    with worker_pool(jobs) as pool:
+        pending: deque = deque()
+        queue = iter(todo)
+        for entry in queue:
+            pending.append((entry, pool.submit(parse_for_shards, str(entry[0]), str(base), count, limits, roots)))
+            if len(pending) >= 4 * jobs:
+                break
+        while pending:
+            entry, future = pending.popleft()
+            following = next(queue, None)
+            if following is not None:
+                pending.append((following, pool.submit(parse_for_shards, str(following[0]), str(base),
+                                                       count, limits, roots)))
+            try:
+                parsed = future.result()
+            except BrokenProcessPool:
+                raise IndexingError(WORKER_DIED) from None
+            yield entry, parsed
+
+
+def _write_round(round_: list, works: list[ShardWork], known: list[dict], linking: _Linking,
+                 executor, report) -> int:
+    """Link the round's articles, hand each shard its share, run the shards' tasks, and add what
+    they did to `report`; the bytes of the round's files."""
+    for (path, state, is_new, needs), parsed in round_:
+        report.skipped.extend(parsed.skipped)
+        if parsed.failed:
+            continue
+        key = str(path)
+        for number in needs:
+            articles = parsed.shards.get(number, [])
+            for article in articles:
+                works[number].links[article.id] = linking.fields(article)
+            works[number].files.append((key, state, is_new, articles, key in known[number]))
+    busy = [work for work in works if work.files or work.gone or work.touched]
+    if busy:
+        results = [outcome.value for outcome in _all_ok(executor.map(write_shard, [(w,) for w in busy]))]
+        linking.refresh()
+        recorded = {done.shard: set(done.recorded) for done in results}
+        for done in results:
+            report.articles += done.articles
+            report.removed += done.removed
+            report.commits += done.commits
+            report.skipped.extend(done.skipped)
+            report.warnings.extend(done.warnings)
+        for (path, state, is_new, needs), parsed in round_:
+            if not parsed.failed and parsed.articles and all(
+                    str(path) in recorded.get(works[n].shard, ()) for n in needs):
+                report.added += is_new
+                report.updated += not is_new
+    return sum(entry[1].size for entry, _ in round_)
+
+
+def _all_ok(outcomes: list) -> list:
+    """The outcomes, once all are ok: a shard's task lost on a cluster is an IndexingError
+    (what the other shards committed stays; the next run completes the rest)."""
+    for outcome in outcomes:
+        if not outcome.ok:
+            raise IndexingError(f"a shard's task was lost on the cluster ({outcome.error}); what was "
+                                "committed is kept: run the same command again to complete it")
+    return outcomes
+
+
+@contextmanager
+def _full_disk(where: Path) -> Iterator[None]:
+    """A full disk (ENOSPC, or a quota) while a shard is written as DiskFullError."""
+    try:
+        yield
+    except OSError as exc:
+        if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
+            raise
+        raise DiskFullError(Path(exc.filename) if exc.filename else where) from None
