@@ -541,3 +541,73 @@ def _facets(names: tuple, parts: list[dict]) -> dict:
         top = sorted(counts.items(), key=lambda item: (-item[1], item[0].lower(), item[0]))[:TOP]
         out[name] = top + ([(NONE, none)] if none else [])
     return out
+
+
+# ---------------------------------------------------------------- what Index reads from shards
+
+def count(paths: list[str], executor: Executor | None = None) -> int:
+    """The live articles of all shards (len(Index))."""
+    return sum(_values((executor or LocalExecutor()).map(_live, [(str(p),) for p in paths])))
+
+
+def _live(path: str) -> int:
+    return open_shard(path).doc_count()
+
+
+def similar(paths: list[str], article_id: str, *, limit: int = 10, executor: Executor | None = None) -> Results:
+    """run_similar over all shards (one task reading them as one index: its statistics are the
+    whole index's, so are its scores)."""
+    return _one(executor or LocalExecutor(), on_all, [str(p) for p in paths], _similar, article_id, limit)
+
+
+def _similar(searcher, article_id: str, limit: int) -> Results:
+    from ..querying.searching import run_similar
+    return run_similar(searcher, article_id, limit=limit)
+
+
+def document(paths: list[str], article_id: str, executor: Executor | None = None) -> dict | None:
+    """The stored fields of the article with this id (None: no such article)."""
+    return _one(executor or LocalExecutor(), on_all, [str(p) for p in paths], _document, article_id)
+
+
+def _document(searcher, article_id: str) -> dict | None:
+    fields = searcher.document(id=article_id)
+    return dict(fields) if fields is not None else None
+
+
+def read(paths: list[str], function, *args, executor: Executor | None = None):
+    """`function(searcher, *args)` on all shards read as one index, as one task: an article's
+    copies (story_of), its match marks (mark_article), its thread; `function` module-level."""
+    return _one(executor or LocalExecutor(), on_all, [str(p) for p in paths], function, *args)
+
+
+def history(paths: list[str], article_id: str, executor: Executor | None = None):
+    """stories.revisions.history of an article: its earlier versions are in the manifest of
+    the shard its id routes to."""
+    from ..indexing.manifest import FILE_NAME
+    from ..stories.revisions import history as versions
+    from .layout import shard_of
+    paths = [str(p) for p in paths]
+    manifest = Path(paths[shard_of(article_id, len(paths))]) / FILE_NAME
+    return _one(executor or LocalExecutor(), on_all, paths, versions, manifest, article_id)
+
+
+def stats(paths: list[str], top: Path, executor: Executor | None = None):
+    """querying.stats.compute_stats over all shards; the size is that of every shard's files
+    and the top folder's."""
+    paths = [str(p) for p in paths]
+    return _one(executor or LocalExecutor(), on_all, paths, _stats, str(top), paths)
+
+
+def _stats(searcher, top: str, paths: list[str]):
+    from ..querying.stats import compute_stats
+    found = compute_stats(searcher, Path(top))
+    for folder in paths:
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                try:
+                    if entry.is_file(follow_symlinks=False):
+                        found.size_bytes += entry.stat(follow_symlinks=False).st_size
+                except FileNotFoundError:
+                    continue
+    return found
