@@ -312,3 +312,32 @@ def test_a_bad_query_is_the_same_error(plain, shards):
         with pytest.raises(QueryError) as other:
             sharded.search(shards, sharded.Request(text=text))
         assert str(other.value) == str(one.value)
+
+
+def test_a_story_across_shards_collapses_as_on_one_index(tmp_path):
+    """A third copy of a05's story in a file routed to another shard (b00: shard 1 of 3), linked
+    to it by sharding.building: collapsed, counted and annotated as on one index, on every page."""
+    from searchlib.sharding.building import update_sharded
+    files = _write_corpus(tmp_path)
+    record = json.loads(files[5].read_text())
+    (tmp_path / "corpus" / "b00.json").write_text(json.dumps({**record, "id": "b00", "source": "Copy Desk"}))
+    assert shard_of("corpus/b00.json#b00", 3) != shard_of("corpus/a05.json#a05", 3)
+    plain = searchlib.Index(tmp_path / "plain")
+    plain.update([tmp_path / "corpus"], jobs=1)
+    top = tmp_path / "index"
+    top.mkdir()
+    paths = [str(p) for p in shard_paths(top, 3)]
+    for path in paths:
+        searchlib.Index(path).close()
+    meta = json.loads((Path(paths[0]) / META_FILE).read_text())
+    (top / META_FILE).write_text(json.dumps({**meta, **describe(3)}))
+    update_sharded(top, [tmp_path / "corpus"], 3, base=tmp_path, jobs=1)
+    assert sum(searchlib.Index(p, create=False).__len__() for p in paths) == len(ARTICLES) + 1
+    for limit, offset in ((100, 0), (10, 2), (3, 0), (2, 2), (1, 12)):
+        one = plain.search("harbour", limit=limit, offset=offset, now=NOW)
+        everything = plain.search("harbour", limit=100, now=NOW)
+        other = sharded.search(paths, sharded.Request(text="harbour", limit=limit, offset=offset, now=NOW))
+        assert_same(one, other, everything=everything)
+    whole = sharded.search(paths, sharded.Request(text="harbour budget", now=NOW))
+    story = [h for h in whole.hits if h.copies == 3]
+    assert len(story) == 1 and sorted(story[0].outlets + [story[0].source]) == ["Copy Desk", "Valley Times", "Wire Service"]

@@ -200,10 +200,42 @@ def survey(path: str, request: Request, languages: tuple | None = None) -> Shard
     searcher = open_shard(path)
     reader = searcher.reader()
     own = languages_in(reader)
-    part = statistics.facts(reader, extra=0 if request.all_copies else extra_copies(reader))
+    part = statistics.facts(reader, extra=0 if request.all_copies else extra_copies(reader) + joined(reader))
     part.frequencies = _frequencies(searcher, request, tuple(languages or own))
     part.languages = own
     return part
+
+
+_JOINED: dict = {}  # the segments' ids and deletion counts → joined()
+
+
+def joined(reader) -> int:
+    """The stories whose articles here joined them from another shard: those of no article
+    here that started a story (a story's id is made from its first article's id). With
+    grouping.extra_copies of each shard, the number of copies a collapsed page may pass over in
+    the whole index (exact unless a story's first article was deleted)."""
+    if STORY_FIELD not in reader.schema:
+        return 0
+    key = tuple(_segment_key(leaf) for leaf, _ in reader.leaf_readers())
+    if key not in _JOINED:
+        from ..stories.linking import new_story_id
+        stories: set = set()
+        for leaf, _ in reader.leaf_readers():
+            if not leaf.has_column(STORY_FIELD):
+                continue
+            values = leaf.column_reader(STORY_FIELD)
+            stories.update(values[n] for n in leaf.all_doc_ids())
+        stories.discard("")
+        stories.difference_update(new_story_id(word.decode("utf-8")) for word in reader.lexicon("id"))
+        if len(_JOINED) >= 64:
+            _JOINED.clear()
+        _JOINED[key] = len(stories)
+    return _JOINED[key]
+
+
+def _segment_key(leaf):
+    segment = leaf.segment() if hasattr(leaf, "segment") else None
+    return ("empty", leaf.doc_count_all()) if segment is None else (segment.segment_id(), segment.deleted_count())
 
 
 def frequencies(path: str, request: Request, languages: tuple) -> dict:
