@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -43,7 +44,7 @@ from whoosh.searching import Searcher
 
 from ..dates import to_utc_aware
 from ..engine.schema import DEFAULT_FIELDS, SCHEMA, SNIPPET_FIELD
-from ..engine.storage import open_folder, open_for_reading, open_searcher
+from ..engine.storage import open_folder, open_searcher
 from ..errors import QueryError, SearchlibError
 from ..querying.facets import (DATE_FACETS, NONE, TOP, UNDATED, check_facets, column_values,
                                count_facets, dated_docs, timeline)
@@ -120,7 +121,7 @@ _LOCK = threading.Lock()
 def open_shard(path: str):
     """A searcher (ranked by RANKING) on the newest commit of the shard at `path`, kept for the
     next task in this process until a commit makes a newer one."""
-    generation = open_for_reading(Path(path)).latest_generation()
+    generation = _generation(path)
     with _LOCK:
         kept = _OPEN.get(path)
         if kept is not None and kept[0] == generation:
@@ -138,6 +139,15 @@ def open_shard(path: str):
         _RETIRED[:] = [kept[1:]] if kept is not None else []
         _OPEN[path] = (generation, searcher, fd)
     return searcher
+
+
+_TOC = re.compile(r"^_MAIN_(\d+)\.toc$")  # a Whoosh commit's table of contents
+
+
+def _generation(path: str) -> int:
+    """The number of the shard's newest commit, from its folder's file names (Whoosh's own
+    latest_generation, without reading the table of contents)."""
+    return max((int(m.group(1)) for m in map(_TOC.match, os.listdir(path)) if m), default=-1)
 
 
 def combined(paths: list[str]) -> Searcher:
@@ -165,9 +175,33 @@ def _offsets(paths: list[str]) -> list[int]:
 
 # ---------------------------------------------------------------- the query on one shard
 
+_PARSED: dict = {}  # (shard reader, request, languages) → _parsed's (query, filter), the last few
+_PARSED_MOST = 32
+
+
 def _parsed(searcher, request: Request, languages) -> tuple:
     """The query (wildcards expanded in this shard's words) and the filter (date spans, --lang)
-    of run_search, built in the same way."""
+    of run_search, built in the same way; remembered for the next phases of the same search."""
+    return _remembered(("query", searcher.reader(), request, languages),
+                       lambda: _parse(searcher, request, languages))
+
+
+def _remembered(what: tuple, make):
+    kind, reader, request, languages = what
+    key = (kind, tuple(_segment_key(leaf) for leaf, _ in reader.leaf_readers()), request.text,
+           request.now, request.since, request.until, tuple(request.langs), tuple(languages))
+    with _LOCK:
+        if key in _PARSED:
+            return _PARSED[key]
+    found = make()
+    with _LOCK:
+        if len(_PARSED) >= _PARSED_MOST:
+            _PARSED.pop(next(iter(_PARSED)))
+        _PARSED[key] = found
+    return found
+
+
+def _parse(searcher, request: Request, languages) -> tuple:
     reader = searcher.reader()
     q = parse_query(request.text, request.now, languages=languages)
     q, spans = date_conjuncts(q)
@@ -190,7 +224,8 @@ def _fallback(reader, request: Request, languages, q):
     text = request.text
     if not (len(text.split()) > 1 and is_plain(text)):
         return None
-    any_q = bounded(parse_query(text, request.now, any_word=True, languages=languages), reader, text)
+    any_q = _remembered(("any", reader, request, languages), lambda: bounded(
+        parse_query(text, request.now, any_word=True, languages=languages), reader, text))
     return None if any_q == q else any_q
 
 
@@ -402,6 +437,9 @@ def _one(executor: Executor, function, *args):
     return _values(executor.map(function, [args]))[0]
 
 
+_LANGUAGES: dict[tuple, tuple] = {}  # shard paths → the languages of the whole index last seen
+
+
 def search(paths: list[str], request: Request, executor: Executor | None = None) -> Results:
     """run_search over the shards at `paths` (in shard order): the same hits, scores, totals,
     facets and suggestion as one index of the same articles (ties in another order)."""
@@ -410,9 +448,11 @@ def search(paths: list[str], request: Request, executor: Executor | None = None)
         raise QueryError(request.text, f"unknown sort {request.sort!r}; use one of {', '.join(SORTS)}")
     request.facets = check_facets(request.facets)
     paths = [str(path) for path in paths]
-    parts = _values(executor.map(survey, [(path, request) for path in paths]))
+    guess = _LANGUAGES.get(tuple(paths))  # the whole index's languages at the last search
+    parts = _values(executor.map(survey, [(path, request, guess) for path in paths]))
     languages = statistics.languages(parts)
-    if any(tuple(part.languages) != languages for part in parts):
+    if languages != guess:  # (the frequencies are of the query parsed in other languages)
+        _LANGUAGES[tuple(paths)] = languages
         for part, freqs in zip(parts, _values(executor.map(frequencies, [(p, request, languages) for p in paths]))):
             part.frequencies = freqs
     totals = statistics.total(parts)
