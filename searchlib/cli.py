@@ -378,8 +378,10 @@ def _listening(url: str, local: bool) -> None:
 @exclude_option
 @click.option("--list-ignored", is_flag=True,
               help="Name on stderr each file ignored (a type searchlib does not read, or excluded).")
+@click.option("--shards", metavar="N", default=None,
+              help="Make an index of N shards (1-256), where there is none yet or with --rebuild.")
 @json_option
-def index_command(paths, index_dir, rebuild, wait, jobs, exclude, list_ignored, as_json):
+def index_command(paths, index_dir, rebuild, wait, jobs, exclude, list_ignored, shards, as_json):
     """Index articles from PATHS (files or folders; default: ./corpus).
 
     Formats: plain text (.txt, BBC-style folders), HTML pages (.html), JSON (.json), JSON Lines
@@ -394,12 +396,14 @@ def index_command(paths, index_dir, rebuild, wait, jobs, exclude, list_ignored, 
     """
     index_path = settings.index_path(index_dir)
     paths = list(paths) or [settings.corpus_path()]
+    if shards is not None and shards.strip().isascii() and shards.strip().isdigit():
+        shards = int(shards)  # (anything else goes as typed: the library's error names it)
     if rebuild:  # without opening the old index: it may be from another schema version
         report = rebuild_index(index_path, paths, progress=_ProgressBar(), wait=wait, jobs=jobs,
-                               exclude=exclude)
+                               exclude=exclude, shards=shards)
     else:
         report = Index(index_path).update(paths, progress=_ProgressBar(), wait=wait, jobs=jobs,
-                                          exclude=exclude)
+                                          exclude=exclude, shards=shards)
     if list_ignored:
         for path in report.ignored:
             _warn(f"ignored {path}")

@@ -205,7 +205,8 @@ class Index:
     def update(self, paths: Iterable[str | os.PathLike] | str | os.PathLike, *,
                progress: Progress | None = None, wait: float = 0.0, rebuild: bool = False,
                batch_files: int | None = None, batch_articles: int | None = None,
-               jobs: int | None = None, exclude: Iterable[str] = ()) -> UpdateReport:
+               jobs: int | None = None, exclude: Iterable[str] = (),
+               shards: int | None = None) -> UpdateReport:
         """Bring the index up to date with the files and folders in `paths` (less those matching
         the gitignore patterns `exclude`, see `corpus.find_files`).
 
@@ -213,10 +214,14 @@ class Index:
         `paths`), unchanged ones not read. `rebuild=True` builds a fresh index beside this one and
         swaps it in when complete. `wait` is how long to wait for another run's lock before
         raising IndexLockedError. Problems with single files are reported, never raised.
+        `shards=N` makes an index of N shards (searchlib.sharding) where there is none yet (or,
+        with `rebuild`, in place of this one); a sharded index is updated the same way, with or
+        without it; another N than the index has is an ArgumentError (rebuild to change it).
         """
         try:  # (a wrong argument: ArgumentError, and the empty index Index() made is taken back)
             paths, exclude = check_update_arguments(paths, jobs=jobs, batch_files=batch_files,
                                                     batch_articles=batch_articles, wait=wait, exclude=exclude)
+            _check_shards(shards)
         except SearchlibError:
             self._unmake()
             raise
@@ -226,7 +231,8 @@ class Index:
             self._unmake()
             raise
         if rebuild:
-            return rebuild_index(self.path, paths, progress=progress, wait=wait, jobs=jobs, exclude=exclude)
+            return rebuild_index(self.path, paths, progress=progress, wait=wait, jobs=jobs, exclude=exclude,
+                                 shards=shards)
         from .indexing.update import BATCH_ARTICLES, BATCH_FILES, update_index
         self._ix = None
         target = _writable(self.path)
@@ -236,7 +242,24 @@ class Index:
         if kind != INDEX:
             if not self._create:
                 raise IndexNotFoundError(self.path)
-            _make(target, wait)
+            _make(target, wait, shards)
+        count = _shards_at(target)
+        if shards is not None and count != shards and count is None and self._made is not None:
+            self._unmake()  # the empty index this Index made, unsharded: made again with shards
+            if _settle(target, recover=True) != INDEX:
+                _make(target, wait, shards)
+            count = _shards_at(target)
+        if shards is not None and count != shards:
+            raise ArgumentError("shards", shards, (f"the index at {self.path} has {count} shards" if count
+                                                   else f"the index at {self.path} is not sharded")
+                                + f"; to change that: search index --rebuild --shards {shards} --index {self.path}")
+        if count is not None:
+            from .sharding.building import update_sharded
+            report = update_sharded(self.path, paths, count, base=self.path.resolve().parent, wait=wait,
+                                    progress=progress, jobs=jobs, exclude=exclude,
+                                    batch_files=batch_files, batch_articles=batch_articles)
+            self.close()
+            return report
         report = update_index(self.path, paths, base=self.path.resolve().parent, wait=wait,
                               progress=progress, batch_files=batch_files or BATCH_FILES,
                               batch_articles=batch_articles or BATCH_ARTICLES, jobs=jobs, exclude=exclude)
@@ -440,11 +463,13 @@ def exists(path: str | os.PathLike) -> bool:
     return _settle(Path(path), recover=False) == INDEX
 
 
-def create(path: str | os.PathLike, *, replace: bool = False) -> Index:
+def create(path: str | os.PathLike, *, replace: bool = False, shards: int | None = None) -> Index:
     """Create an empty index at `path` (a missing or empty folder); an existing index there is
     replaced by one, swapped in (`replace` says so; an index is never emptied in place).
-    Any other folder raises NotAnIndexError, untouched."""
+    Any other folder raises NotAnIndexError, untouched. `shards=N`: an index of N shards
+    (searchlib.sharding), which `Index.update` then fills, each file's articles in their shards."""
     from .indexing.update import RunLock
+    _check_shards(shards)
     given = Path(path)
     path = _writable(given)
     kind = _settle(path, recover=True)
@@ -457,26 +482,30 @@ def create(path: str | os.PathLike, *, replace: bool = False) -> Index:
             fresh = _sibling(path, "new")
             _sibling(path, "old")
             try:
-                _create(fresh)
+                _create(fresh) if shards is None else _create_sharded(fresh, shards)
                 with RunLock(fresh, 0):
                     _swap(fresh, path)
             except BaseException:
                 _remove_ours(fresh)
                 raise
     else:
-        _make(path)
+        _make(path, shards=shards)
     return Index(given, create=False)
 
 
 def rebuild_index(path: Path, paths, *, progress: Progress | None = None, wait: float = 0.0,
-                  jobs: int | None = None, exclude: Iterable[str] = ()) -> UpdateReport:
+                  jobs: int | None = None, exclude: Iterable[str] = (), shards: int | None = None,
+                  executor=None) -> UpdateReport:
     """Build a fresh index from `paths` next to the index at `path` and swap it in only once it
     is complete, so a failed, interrupted or killed rebuild leaves the old index untouched (an
     exception or Ctrl-C also removes the half-built folder). A missing or empty folder is built
     in place; any other folder raises NotAnIndexError, untouched. Holds the index's lock, and
     from before the swap the new folder's too, so whoever waits for the lock meanwhile gets the
-    new folder's (indexing.RunLock checks it locked the file now at the path)."""
+    new folder's (indexing.RunLock checks it locked the file now at the path). The new index
+    has `shards` shards (searchlib.sharding; default: as many as the old one, none for a new
+    one), built by `executor` (sharding.execution; default: on this machine)."""
     from .indexing.update import RunLock, update_index
+    _check_shards(shards)
     given = Path(path)
     paths = _existing(paths)
     path = _writable(given)  # through a symbolic link: the real folder (the link stays)
@@ -485,15 +514,26 @@ def rebuild_index(path: Path, paths, *, progress: Progress | None = None, wait: 
         raise _refusal(given)
     for tag in ("rebuild", "old"):
         _check_sibling(path, tag)
+    count = shards
+    if count is None and kind == INDEX:
+        try:
+            count = _shards_at(path)
+        except IndexFormatError:  # (an index this code cannot read is rebuilt unsharded)
+            count = None
     build = dict(base=path.resolve().parent, progress=progress, batch_files=1 << 30,
                  batch_articles=1 << 30, jobs=jobs, merge=False, exclude=exclude)
+    if count is not None:  # rounds of the default batches: the articles parsed are held until written
+        from .sharding.building import update_sharded
+        build = dict(base=path.resolve().parent, progress=progress, jobs=jobs, exclude=exclude,
+                     executor=executor)
     # one commit: the fresh folder is swapped in only when complete. The writers' memory
     # is bounded by SEGMENT_POSTINGS (a segment is written when one holds that many);
     # merging segments as they come would rewrite what was just written: left as they are
     if kind != INDEX:  # nothing to keep: built in place (the folder and its mode stay as they are)
-        made = _make(path, wait)
+        made = _make(path, wait, count)
         try:
-            report = update_index(path, paths, wait=wait, **build)
+            report = (update_index(path, paths, wait=wait, **build) if count is None else
+                      update_sharded(path, paths, count, wait=wait, **build))
         except BaseException:  # an error or an interrupt: an index made for it and still empty goes
             _take_back(path, made)
             raise
@@ -505,8 +545,12 @@ def rebuild_index(path: Path, paths, *, progress: Progress | None = None, wait: 
         fresh = _sibling(path, "rebuild")
         _sibling(path, "old")
         try:
-            _create(fresh)
-            report = update_index(fresh, paths, previous=path, **build)
+            if count is None:
+                _create(fresh)
+                report = update_index(fresh, paths, previous=path, **build)
+            else:
+                _create_sharded(fresh, count)
+                report = update_sharded(fresh, paths, count, previous=path, **build)
             with RunLock(fresh, 0):
                 _swap(fresh, path)
         except BaseException:  # an error or an interrupt, not a crash: the half-built index goes
@@ -514,6 +558,25 @@ def rebuild_index(path: Path, paths, *, progress: Progress | None = None, wait: 
             raise
     report.index = given
     return report
+
+
+def _check_shards(shards) -> None:
+    """`shards`: None, or a whole number of shards from 1 to sharding.layout.MAX_SHARDS."""
+    if shards is None:
+        return
+    from .sharding.layout import MAX_SHARDS
+    if not isinstance(shards, int) or isinstance(shards, bool) or not 1 <= shards <= MAX_SHARDS:
+        raise ArgumentError("shards", shards, f"a whole number of shards from 1 to {MAX_SHARDS}")
+
+
+def _shards_at(path: Path) -> int | None:
+    """The shard count of the index at `path` (None: unsharded); IndexFormatError if its
+    searchlib.json cannot say."""
+    from .sharding.layout import count_at
+    try:
+        return count_at(path)
+    except (OSError, ValueError) as exc:
+        raise IndexFormatError(path, f"its {META_FILE} does not say how it is sharded ({exc})") from None
 
 
 def _existing(paths) -> list:
@@ -601,9 +664,13 @@ def _kind_of(fd: int, path: Path, strict: bool) -> tuple[str, str | None]:
         return OTHER, f"{path}/{META_FILE} is not searchlib's (not JSON)"
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         return OTHER, f"{path}/{META_FILE} does not describe a searchlib index"
-    foreign = _foreign(fd, names)
-    if foreign is None or (not strict and any(_TOC.fullmatch(name) for name in names)):
+    shards = _shards_in(meta)
+    foreign = _foreign(fd, names, shards)
+    if foreign is None or (not strict and (shards or any(_TOC.fullmatch(name) for name in names))):
         return INDEX, None  # (not strict: a stray file beside a whole index is left alone)
+    if shards and _SHARD.fullmatch(foreign) and _mode(fd, foreign) == stat.S_IFDIR:
+        return OTHER, (f"{path}/{foreign}/ is not (only) a searchlib index shard "
+                       f"({_shard_kind(fd, foreign, path / foreign)[1] or 'it is not one'})")
     if _mode(fd, foreign) == stat.S_IFLNK:
         return OTHER, f"{path}/{foreign} is a symbolic link, which searchlib never makes: not a searchlib index"
     return OTHER, (f"{path}/ holds {foreign!r}, which searchlib never writes there, so it is "
@@ -622,16 +689,20 @@ def _mode(fd: int, name: str) -> int | None:
         return None
 
 
-def _foreign(fd: int, names: list[str]) -> str | None:
+def _foreign(fd: int, names: list[str], shards: int | None = None) -> str | None:
     """The first entry of an index folder (opened as `fd`) that searchlib does not write: a name
     not in `_OUR_NAMES`, a symbolic link, or a folder (but Whoosh's temporary one holding only
-    its temporary files); None if there is none."""
+    its temporary files, and in an index of `shards` shards each shard's folder, `shard-NNN`,
+    that by the strict rule is a searchlib index or empty); None if there is none."""
     for name in names:
         mode = _mode(fd, name)
         if mode is None:  # removed meanwhile (a commit's old segment): nothing there
             continue
         if mode == stat.S_IFDIR:
-            if name != _TEMP_FOLDER or not _only_temp_files(fd, name):
+            if shards and _SHARD.fullmatch(name) and int(name[6:]) < shards:
+                if _shard_kind(fd, name, Path(name))[0] not in (INDEX, EMPTY):
+                    return name
+            elif name != _TEMP_FOLDER or not _only_temp_files(fd, name):
                 return name
         elif mode != stat.S_IFREG or not _OUR_NAMES.fullmatch(name):
             return name
@@ -649,6 +720,37 @@ def _only_temp_files(fd: int, name: str) -> bool:
     try:
         return all(_TEMP_NAMES.fullmatch(name) and _mode(sub, name) in (stat.S_IFREG, None)
                    for name in os.listdir(sub))
+    finally:
+        os.close(sub)
+
+
+_SHARD = re.compile(r"shard-[0-9]{3}")  # sharding.layout.shard_name
+
+
+def _shards_in(meta: dict) -> int | None:
+    """The shard count a searchlib.json describes (None: unsharded, or an entry this code cannot
+    read, whose shard folders then count as foreign)."""
+    from .sharding.layout import shard_count
+    try:
+        return shard_count(meta)
+    except ValueError:
+        return None
+
+
+def _shard_kind(fd: int, name: str, path: Path) -> tuple[str, str | None]:
+    """What the shard folder `name` of the index folder opened as `fd` holds, by the strict rule
+    (a sharded index is searchlib's as a whole only if every shard is: never one inside a shard)."""
+    try:
+        sub = os.open(name, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_NOFOLLOW", 0)
+                      | getattr(os, "O_CLOEXEC", 0), dir_fd=fd)
+    except OSError as exc:
+        return OTHER, f"cannot read it ({exc.strerror or exc})"
+    try:
+        kind, why = _kind_of(sub, path, True)
+        if kind == INDEX and any(_mode(sub, entry) == stat.S_IFDIR and _SHARD.fullmatch(entry)
+                                 for entry in os.listdir(sub)):
+            return OTHER, "it holds shards of its own"
+        return kind, why
     finally:
         os.close(sub)
 
@@ -788,10 +890,11 @@ def _settle(path: Path, *, recover: bool = False) -> str:
             os.close(fd)
 
 
-def _make(path: Path, wait: float = 0.0) -> tuple[bool, set[str]] | None:
-    """Make an empty index in the missing or empty folder `path`, under its run lock (so two
-    processes starting at once make one); if another process made one meanwhile, keep it.
-    What was made: (whether the folder was, the names it held before), or None."""
+def _make(path: Path, wait: float = 0.0, shards: int | None = None) -> tuple[bool, set[str]] | None:
+    """Make an empty index (of `shards` shards, see `_create_sharded`) in the missing or empty
+    folder `path`, under its run lock (so two processes starting at once make one); if another
+    process made one meanwhile, keep it. What was made: (whether the folder was, the names it
+    held before), or None."""
     from .indexing.update import RunLock
     made = _mkdir(path)
     before = set(os.listdir(path)) - {LOCK_FILE}
@@ -802,7 +905,7 @@ def _make(path: Path, wait: float = 0.0) -> tuple[bool, set[str]] | None:
                 raise _refusal(path)
             if kind != EMPTY:
                 return None
-            _create(path)
+            _create(path) if shards is None else _create_sharded(path, shards)
     except BaseException:
         if made and _kind(path) == EMPTY:
             import shutil
@@ -819,10 +922,13 @@ def _take_back(path: Path, made: tuple[bool, set[str]] | None) -> None:
         return
     with RunLock(path, 0):
         try:
-            fresh = open_for_reading(path).latest_generation() == 0
+            from .sharding.layout import count_at, shard_paths
+            count = count_at(path)
+            fresh = all(open_for_reading(folder).latest_generation() == 0 for folder in
+                        ([path] if count is None else shard_paths(path, count)))
         except Exception:
             return
-        if not fresh or _kind(path) != INDEX:  # (generation 0: nothing was ever committed)
+        if not fresh or _kind(path, strict=count is not None) != INDEX:  # (generation 0: never committed)
             return
         folder_made, before = made
         if folder_made:
@@ -832,6 +938,10 @@ def _take_back(path: Path, made: tuple[bool, set[str]] | None) -> None:
         for name in set(os.listdir(path)) - before:
             if (path / name).is_file() and not (path / name).is_symlink():
                 (path / name).unlink()
+            elif count is not None and _SHARD.fullmatch(name) and _kind(path / name, follow=False,
+                                                                          strict=True) == INDEX:
+                import shutil
+                shutil.rmtree(path / name)
 
 
 def _mkdir(path: Path) -> bool:
@@ -844,6 +954,20 @@ def _mkdir(path: Path) -> bool:
         return False
     path.chmod(0o700)  # (mkdir's mode is masked by the umask; never wider than 0700 anyway)
     return True
+
+
+def _create_sharded(path: Path, count: int) -> None:
+    """Write an empty index of `count` shards into `path` (as `_create`): its searchlib.json,
+    which says how many (sharding.layout.describe), first, then each shard, an empty index."""
+    from .sharding.layout import describe, shard_paths
+    _mkdir(path)
+    meta = {"format": FORMAT, "schema_version": SCHEMA_VERSION, "searchlib": __version__,
+            "created": datetime.now().astimezone().isoformat(timespec="seconds"), **describe(count)}
+    (path / META_FILE).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+    for name in (READERS_LOCK, READERS_GATE):
+        os.close(os.open(path / name, os.O_RDWR | os.O_CREAT, 0o600))
+    for shard in shard_paths(path, count):
+        _create(shard)
 
 
 def _create(path: Path) -> None:

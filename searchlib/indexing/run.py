@@ -208,6 +208,15 @@ class Run:
             self.carried.forget()  # (bounded memory: an article moved to a file of a later batch is new)
             self.revisions.forget()
 
+    def take_none(self, path: Path, state: FileState, held: bool) -> None:
+        """Record the file with none of its articles here (a shard of a sharded index that none
+        of them goes to, sharding/building.py): those of its older version (`held`) are deleted
+        in the same commit, and it is recorded with that commit."""
+        if held:
+            self._open()
+            self.report.removed += self.writer.delete_by_term("path", str(path))
+        self.done[str(path)] = FileState(state.size, state.mtime_ns, state.digest, 0)
+
     @property
     def stamp(self) -> int:
         """This run's `entered` stamp (stamps.new_stamp), taken when first needed."""

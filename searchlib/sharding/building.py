@@ -259,6 +259,7 @@ def update_sharded(index_dir: Path, paths: Iterable[str | Path], count: int, *, 
     jobs = (os.cpu_count() or 1) if jobs is None else jobs
     limits = current_limits()
     with RunLock(index_dir, wait), fewer_collections(), boundary(allowed):
+        _check_shards(index_dir, shards)
         known = [outcome.value for outcome in _all_ok(executor.map(read_shard, [(str(s),) for s in shards]))]
         # plan: each file stat'ed (and hashed where it may have changed) once, against every shard
         todo, touched = [], {}
@@ -322,6 +323,16 @@ def update_sharded(index_dir: Path, paths: Iterable[str | Path], count: int, *, 
             progress(total_bytes, total_bytes, index_dir)
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _check_shards(index_dir: Path, shards: list[Path]) -> None:
+    """IndexFormatError (which says to rebuild) when a shard's folder is missing or holds no
+    searchlib index: its articles are lost, and a run must not make an empty one in its place."""
+    from ..engine.layout import META_FILE
+    from ..errors import IndexFormatError
+    for shard in shards:
+        if not (shard / META_FILE).is_file() or shard.is_symlink():
+            raise IndexFormatError(index_dir, f"its shard {shard.name}/ is missing or is not a searchlib index")
 
 
 def _previous_shards(previous: Path | None, count: int) -> list[str | None]:
