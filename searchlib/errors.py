@@ -199,3 +199,26 @@ class ListenError(SearchlibError):
     def __init__(self, host: str, port: int, problem: str):
         self.host, self.port, self.problem = host, port, problem
         super().__init__(f"cannot listen on {host}:{port}: {problem}")
+
+
+class ClusterError(SearchlibError):
+    """A Dask cluster (`--cluster`, SEARCHLIB_CLUSTER, `Index(cluster=...)`) that cannot be used."""
+
+
+class ClusterUnavailableError(ClusterError):
+    """`--cluster` without the packages of the cluster extra (Dask's `distributed`)."""
+
+    def __init__(self, missing: str):
+        self.missing = missing
+        super().__init__(f"--cluster needs {missing}, which is not installed; "
+                         "install it with: pip install 'searchlib[cluster]'")
+
+
+class ClusterUnreachableError(ClusterError):
+    """No Dask scheduler answered at the address given, within the connect timeout."""
+
+    def __init__(self, address: str, problem: str):
+        self.address, self.problem = address, problem
+        super().__init__(f"cannot reach the Dask scheduler at {address}: {problem} — start one with "
+                         f"`dask scheduler` (and workers with `dask worker {address}`), or fix "
+                         "--cluster / SEARCHLIB_CLUSTER")

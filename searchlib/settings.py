@@ -14,6 +14,10 @@ DEFAULT_INDEX = Path("index")
 DEFAULT_CORPUS = Path("corpus")
 DEFAULT_LIMIT = 10
 FRESH_HALF_LIFE = 30.0  # days: `search --fresh` halves an article's recency boost every 30 days
+CLUSTER_ENV = "SEARCHLIB_CLUSTER"  # a Dask scheduler's address, tcp://HOST:8786
+CLUSTER_TIMEOUT_ENV = "SEARCHLIB_CLUSTER_TIMEOUT"
+CLUSTER_TIMEOUT = 30.0  # seconds a search waits for the shards' answers on a cluster (then: partial)
+CLUSTER_CONNECT_TIMEOUT = 10.0  # seconds to reach the scheduler before giving up
 
 
 def resolve(option: str | os.PathLike | None, env: str, default: Path) -> Path:
@@ -36,3 +40,26 @@ def is_default_index(option: str | os.PathLike | None = None) -> bool:
 def corpus_path(option: str | os.PathLike | None = None) -> Path:
     """The default corpus: an explicit path, then $SEARCHLIB_CORPUS, then ./corpus."""
     return resolve(option, CORPUS_ENV, DEFAULT_CORPUS)
+
+
+def cluster_address(option: str | None = None) -> str | None:
+    """`--cluster`, then $SEARCHLIB_CLUSTER, then None: build and search on this machine."""
+    value = (option or os.environ.get(CLUSTER_ENV, "")).strip()
+    return value or None
+
+
+def cluster_timeout(option: float | None = None) -> float:
+    """Seconds a search on a cluster waits for its shards: the option, then
+    $SEARCHLIB_CLUSTER_TIMEOUT, then 30. Not a positive number: ArgumentError."""
+    name, text = ("timeout", option) if option is not None else (
+        CLUSTER_TIMEOUT_ENV, os.environ.get(CLUSTER_TIMEOUT_ENV, "").strip() or None)
+    if text is None:
+        return CLUSTER_TIMEOUT
+    try:
+        value = float(text)
+    except (TypeError, ValueError):
+        value = float("nan")
+    if not 0 < value < float("inf"):
+        from .errors import ArgumentError
+        raise ArgumentError(name, text, "not a positive number of seconds")
+    return value

@@ -1,0 +1,89 @@
+"""Connection: a Dask client for a scheduler address, with the failures a user can act on.
+
+`connect(address)` checks first that something listens at the address (a refused or silent port
+is reported at once, without building a Client that would then try to close a connection it
+never had), then opens a `distributed.Client` that is not made Dask's default, so a program's own
+Dask work is not sent to it. A missing `distributed` package is a ClusterUnavailableError.
+"""
+from __future__ import annotations
+
+import socket
+from typing import Any
+
+from ..errors import ArgumentError, ClusterUnavailableError, ClusterUnreachableError
+
+DEFAULT_PORT = 8786  # `dask scheduler`'s
+
+
+def require_distributed():
+    """The `distributed` module, or ClusterUnavailableError when it is not installed."""
+    try:
+        import distributed
+    except ImportError:
+        raise ClusterUnavailableError("Dask's distributed package") from None
+    return distributed
+
+
+def is_client(value: Any) -> bool:
+    """Whether `value` is a `distributed.Client` (without importing Dask when it cannot be one)."""
+    module = type(value).__module__ or ""
+    if not module.startswith("distributed"):
+        return False
+    return isinstance(value, require_distributed().Client)
+
+
+def host_and_port(address: str) -> tuple[str, int] | None:
+    """(host, port) of a tcp:// address (or a bare HOST[:PORT]); None for the other schemes
+    Dask knows (tls://, ws://, ...), which are left to Dask to reach."""
+    scheme, sep, rest = address.partition("://")
+    if not sep:
+        scheme, rest = "tcp", address
+    if scheme != "tcp":
+        return None
+    rest = rest.rstrip("/")
+    if rest.startswith("["):  # [::1]:8786
+        host, _, tail = rest[1:].partition("]")
+        port_text = tail[1:] if tail.startswith(":") else ""
+    else:
+        host, _, port_text = rest.rpartition(":") if ":" in rest else (rest, "", "")
+    if not host:
+        raise ArgumentError("cluster", address, "not a scheduler address such as tcp://HOST:8786")
+    if not port_text:
+        return host, DEFAULT_PORT
+    if not port_text.isdigit() or not 0 < int(port_text) < 65536:
+        raise ArgumentError("cluster", address, "its port is not a number from 1 to 65535")
+    return host, int(port_text)
+
+
+def probe(address: str, target: tuple[str, int], timeout: float) -> None:
+    """Raise ClusterUnreachableError unless something at `target` accepts a connection and
+    speaks first, as a Dask scheduler does (its handshake): a port that accepts and stays silent
+    would otherwise keep a Client waiting past its own timeout."""
+    try:
+        with socket.create_connection(target, timeout=timeout) as sock:
+            sock.settimeout(timeout)
+            if not sock.recv(1):
+                raise ClusterUnreachableError(address, "the connection was closed at once "
+                                                       "(is that a Dask scheduler's port?)")
+    except socket.timeout:
+        raise ClusterUnreachableError(address, f"no answer in {timeout:g} s") from None
+    except OSError as exc:
+        raise ClusterUnreachableError(address, exc.strerror or str(exc)) from None
+
+
+def connect(address: str, *, timeout: float = 10.0):
+    """A `distributed.Client` connected to the scheduler at `address`, not Dask's default client.
+    The caller closes it. Raises ClusterUnavailableError, ClusterUnreachableError, ArgumentError."""
+    if not isinstance(address, str) or not address.strip():
+        raise ArgumentError("cluster", address, "not a scheduler address such as tcp://HOST:8786")
+    address = address.strip()
+    target = host_and_port(address)
+    distributed = require_distributed()
+    if target is not None:
+        probe(address, target, timeout)
+    try:
+        return distributed.Client(address, timeout=timeout, set_as_default=False)
+    except ValueError as exc:  # an unknown scheme, a malformed address
+        raise ArgumentError("cluster", address, str(exc)) from None
+    except (OSError, TimeoutError) as exc:  # something listens there, but no scheduler answered
+        raise ClusterUnreachableError(address, str(exc) or "no scheduler answered") from None
