@@ -569,8 +569,39 @@ def child_queries(a: dict) -> dict:
             "latency": [statistics.median(t) if t else None for t in times]}
 
 
+def child_cron(a: dict) -> dict:
+    """Months of cron: `runs` incremental updates of one index, each after moving that run's files
+    from the staging folder into the corpus (and, every EDIT_EVERY runs, editing one earlier file:
+    its articles replaced); per run its seconds, articles written and merged, and the segments
+    after it. `policy` "whoosh" swaps in Whoosh's MERGE_SMALL for comparison."""
+    sys.path.insert(0, str(ROOT))
+    import searchlib
+    from whoosh.index import open_dir
+    if a.get("policy") == "whoosh":
+        from whoosh.writing import MERGE_SMALL
+        from searchlib.indexing import run as run_module
+        run_module.merge_policy = lambda allowed, merged: MERGE_SMALL
+    live, index = Path(a["live"]), Path(a["index"])
+    rng = random.Random(a.get("seed", 18))
+    out = []
+    for number, names in enumerate(a["plan"]):
+        for name in names:
+            os.replace(Path(a["staging"]) / name, live / name)
+        edited = 0
+        if number and number % EDIT_EVERY == 0:
+            edited = edit_record(live / rng.choice(sorted(n for run in a["plan"][:number] for n in run)))
+        started = time.perf_counter()
+        report = searchlib.Index(index).update([live])
+        seconds = time.perf_counter() - started
+        ix = open_dir(str(index))
+        segments = [s.doc_count_all() for s in ix._segments()]
+        out.append({"seconds": seconds, "articles": report.articles, "merged": report.merged,
+                    "edited": edited, "segments": len(segments), "largest": max(segments, default=0)})
+    return {"runs": out, "rss_self_mb": _rss_self_mb()}
+
+
 CHILDREN = {f.__name__[len("child_"):]: f for f in (
-    child_build_searchlib, child_update_searchlib, child_profile_build, child_profile_queries,
+    child_build_searchlib, child_update_searchlib, child_cron, child_profile_build, child_profile_queries,
     child_profile_calls, child_build_fts,
     child_build_tantivy, child_queries)}
 
@@ -728,6 +759,115 @@ def measure_size(args, size: int, model: TextModel | None, work: Path, queries: 
     if not args.keep_corpora:
         shutil.rmtree(here, ignore_errors=True)
     return out
+
+
+# --- months of cron ------------------------------------------------------------------------------
+
+CRON_FILES = 3     # files a cron run brings
+EDIT_EVERY = 5     # every 5th run also edits one earlier file (its articles replaced)
+
+
+def edit_record(path: Path) -> int:
+    """Edit the first record of a JSON Lines file (as a correction would); returns 1."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    first = json.loads(lines[0])
+    first["body"] += " (Corrected.)"
+    lines[0] = json.dumps(first, ensure_ascii=False)
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return 1
+
+
+def cron_plan(names: list[str], runs: int) -> list[list[str]]:
+    """The files each run brings: `names` in order, cut into `runs` nearly equal groups."""
+    step = len(names) / runs
+    return [names[round(i * step):round((i + 1) * step)] for i in range(runs)]
+
+
+def _merged_latency(rounds: list[list[float | None]]) -> list[float | None]:
+    """Per query, the fastest of its medians over alternating rounds (the least disturbed)."""
+    return [min((t for t in ts if t is not None), default=None) for ts in zip(*rounds)]
+
+
+def measure_cron(args, size: int, model: TextModel, work: Path, queries: list[Query]) -> dict:
+    """An index grown by `args.cron` small runs (CRON_FILES files each, generated articles only)
+    against a fresh rebuild of the same files: per-run cost and merging, then warm query latency
+    of both, in alternating rounds."""
+    here = work / f"cron{size}"
+    shutil.rmtree(here, ignore_errors=True)
+    staging, live = here / "staging", here / "corpus"
+    live.mkdir(parents=True)
+    per_file = max(1, math.ceil(size / (args.cron * CRON_FILES)))
+    files = write_corpus(model, staging, size, seed=args.seed, per_file=per_file)
+    plan = cron_plan(sorted(p.name for p in staging.glob("*.jsonl")), args.cron)
+    out: dict = {"size": size, "runs": args.cron, "files": files, "per_file": per_file,
+                 "policy": args.cron_policy, "loadavg_start": os.getloadavg()}
+    log(f"[cron {size}] {files} files of {per_file} articles, {args.cron} runs of ~{CRON_FILES} files "
+        f"(policy: {args.cron_policy}) ...")
+    grown, rebuilt = here / "grown", here / "rebuilt"
+    r = run_child("cron", {"index": str(grown), "live": str(live), "staging": str(staging), "plan": plan,
+                           "seed": args.seed, "policy": args.cron_policy})
+    runs = r["runs"]
+    out["grown"] = {"runs": runs, "seconds": sum(x["seconds"] for x in runs), "rss_tree_mb": r["rss_tree_mb"],
+                    "size_mb": dir_size(grown) / 1e6}
+    quiet = [x["seconds"] for x in runs if not x["merged"]]
+    base = statistics.median(quiet) if quiet else statistics.median(x["seconds"] for x in runs)
+    worst = max(runs, key=lambda x: x["seconds"])
+    out["summary"] = {
+        "run_median_s": statistics.median(x["seconds"] for x in runs), "unmerged_median_s": base,
+        "max_s": worst["seconds"], "max_over_unmerged": worst["seconds"] / base,
+        "runs_merging": sum(1 for x in runs if x["merged"]), "merged_articles": sum(x["merged"] for x in runs),
+        "max_merged": max(x["merged"] for x in runs), "articles": sum(x["articles"] for x in runs),
+        "segments_end": runs[-1]["segments"], "segments_max": max(x["segments"] for x in runs)}
+    log(f"  {out['grown']['seconds']:.0f} s in all; a run {base:.2f} s at median without merging, the slowest "
+        f"{worst['seconds']:.2f} s ({out['summary']['max_over_unmerged']:.1f}x); "
+        f"{out['summary']['runs_merging']} runs merged {out['summary']['merged_articles']} articles "
+        f"(at most {out['summary']['max_merged']}); {runs[-1]['segments']} segments at the end")
+    log(f"[cron {size}] rebuild of the same files ...")
+    b = run_child("build_searchlib", {"index": str(rebuilt), "paths": [str(live)]})
+    from whoosh.index import open_dir
+    out["rebuilt"] = {"seconds": b["seconds"], "articles": b["articles"], "rss_tree_mb": b["rss_tree_mb"],
+                      "size_mb": dir_size(rebuilt) / 1e6, "segments": len(open_dir(str(rebuilt))._segments())}
+    log(f"  {b['articles']} articles in {b['seconds']:.1f} s, {out['rebuilt']['segments']} segments")
+    rounds: dict[str, list] = {"grown": [], "rebuilt": []}
+    for round_ in range(args.cron_rounds):
+        for name, target in (("grown", grown), ("rebuilt", rebuilt)):
+            log(f"[cron {size}] queries on the {name} index, round {round_ + 1} of {args.cron_rounds} ...")
+            q = run_child("queries", {"queries": [asdict(x) for x in queries], "engine": "searchlib",
+                                      "target": str(target), "repeat": args.repeat})
+            rounds[name].append(q["latency"])
+            out[name].setdefault("hits", q["hits"])
+    for name in rounds:
+        out[name]["kinds"] = latency_table(queries, {"latency": _merged_latency(rounds[name])})
+    out["same_hits"] = out["grown"]["hits"] == out["rebuilt"]["hits"]
+    out["p50_ratio"] = {k: out["grown"]["kinds"][k]["p50_ms"] / v["p50_ms"]
+                        for k, v in out["rebuilt"]["kinds"].items() if k in out["grown"]["kinds"]}
+    log(f"  p50 grown / rebuilt: {out['p50_ratio'].get('all', 0):.2f} (all kinds)")
+    out["loadavg_end"] = os.getloadavg()
+    if not args.keep_corpora:
+        shutil.rmtree(here, ignore_errors=True)
+    return out
+
+
+def cron_report(res: dict) -> str:
+    """The months-of-cron table: per kind, p50 of the grown and the rebuilt index and their ratio."""
+    lines = []
+    for c in res.get("cron", []):
+        s = c["summary"]
+        lines.append(f"Months of cron at {c['size']:,} articles: {c['runs']} runs of ~{CRON_FILES} files of "
+                     f"{c['per_file']} articles (policy: {c['policy']}), then a rebuild of the same files")
+        lines.append(f"  runs: median {s['run_median_s']:.2f} s (without merging {s['unmerged_median_s']:.2f} s), "
+                     f"slowest {s['max_s']:.2f} s = {s['max_over_unmerged']:.1f} x; {s['runs_merging']} runs "
+                     f"merged {s['merged_articles']:,} articles (most in one run {s['max_merged']:,}; "
+                     f"{s['merged_articles'] / max(1, s['articles']):.2f} x the articles written)")
+        lines.append(f"  segments: grown {s['segments_end']} (at most {s['segments_max']}), rebuilt "
+                     f"{c['rebuilt']['segments']}; on disk {c['grown']['size_mb']:.0f} / {c['rebuilt']['size_mb']:.0f} MB; "
+                     f"same hits: {c['same_hits']}")
+        rows = [["kind", "grown p50 ms", "rebuilt p50 ms", "ratio", "grown p95 ms", "rebuilt p95 ms"]]
+        for kind, ratio in c["p50_ratio"].items():
+            g, b = c["grown"]["kinds"][kind], c["rebuilt"]["kinds"][kind]
+            rows.append([kind, _ms(g["p50_ms"]), _ms(b["p50_ms"]), f"{ratio:.2f}", _ms(g["p95_ms"]), _ms(b["p95_ms"])])
+        lines.append(format_table(rows))
+    return "\n".join(lines)
 
 
 def latency_table(queries: list[Query], r: dict) -> dict:
@@ -974,6 +1114,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile-build", action="store_true", help="cProfile a one-process searchlib build")
     parser.add_argument("--profile-queries", metavar="KINDS", help="cProfile searchlib's queries of these kinds "
                         "(comma-separated, or all)")
+    parser.add_argument("--cron", type=int, metavar="RUNS",
+                        help="measure months of cron instead: at each size, an index grown by RUNS small runs "
+                        "against a rebuild of the same files")
+    parser.add_argument("--cron-policy", choices=("searchlib", "whoosh"), default="searchlib",
+                        help="the merge policy of the cron runs (whoosh: Whoosh's MERGE_SMALL, for comparison)")
+    parser.add_argument("--cron-rounds", type=int, default=2, help="alternating query rounds per index")
     parser.add_argument("--model-cache", type=Path, metavar="FILE",
                         help="keep the model learnt from the real articles here (a pickle), and reuse it")
     args = parser.parse_args(argv)
@@ -1018,7 +1164,10 @@ def main(argv: list[str] | None = None) -> int:
                                 "tokens": int(len(model.stream)), "forms": int(len(model.vocab))}
         log(f"  {len(model.seeds)} seed articles, {len(model.stream):,} tokens, {time.perf_counter() - t:.0f} s")
         for size in sizes:
-            res["sizes"].append(measure_size(args, size, model, work, queries))
+            if args.cron:
+                res.setdefault("cron", []).append(measure_cron(args, size, model, work, queries))
+            else:
+                res["sizes"].append(measure_size(args, size, model, work, queries))
             if args.json:
                 Path(args.json).write_text(json.dumps(res, indent=1) + "\n", encoding="utf-8")
     finally:
@@ -1027,6 +1176,10 @@ def main(argv: list[str] | None = None) -> int:
     res["meta"]["seconds"] = time.perf_counter() - started
     if args.json:
         Path(args.json).write_text(json.dumps(res, indent=1) + "\n", encoding="utf-8")
+    if args.cron:
+        print(cron_report(res))
+        print(f"\n(run took {res['meta']['seconds']:.0f} s; {res['meta']['command']})")
+        return 0
     print(format_table(table_rows(res)))
     print("\nTargets (issue 18)")
     for line in targets(res):

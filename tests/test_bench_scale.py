@@ -288,3 +288,11 @@ def test_stats_count_live_articles_on_several_segments_as_the_stored_fields_do(t
     assert files == 4
     assert (stats.first_date, stats.last_date, stats.articles - stats.undated) == (first, last, dated)
     assert dict(stats.sources)["Wire"] == 3 + 4 + 1 and dict(stats.formats) == {"jsonl": 31, "text": 1}
+
+
+def test_cron_plan_cuts_the_files_into_runs_in_order():
+    names = [f"f{i:02d}" for i in range(10)]
+    plan = bench_scale.cron_plan(names, 4)
+    assert plan == [["f00", "f01"], ["f02", "f03", "f04"], ["f05", "f06", "f07"], ["f08", "f09"]]
+    assert [n for run in bench_scale.cron_plan(names, 10) for n in run] == names
+    assert bench_scale._merged_latency([[0.3, None, 0.2], [0.1, None, 0.4]]) == [0.1, None, 0.2]

@@ -24,6 +24,7 @@ from ..ingest.corpus import Flagged, Skipped, flags
 from ..ingest.limits import current as current_limits
 from ..ingest.parsers import parse_file
 from .manifest import FILE_NAME, FileState, Manifest, digest_file, stat_file
+from .merging import budget, merge_policy
 
 BATCH_FILES = 500
 BATCH_ARTICLES = 5000  # a commit at least this often: the writer holds a batch's postings in memory
@@ -55,6 +56,7 @@ class UpdateReport:
     articles: int = 0
     removed: int = 0
     commits: int = 0
+    merged: int = 0  # articles of earlier segments merged into this run's (merging.py)
     skipped: list[Skipped] = field(default_factory=list)
     warnings: list[Flagged] = field(default_factory=list)
     seconds: float = 0.0
@@ -74,7 +76,7 @@ class UpdateReport:
             "index": str(self.index), "files": self.files, "added": self.added,
             "updated": self.updated, "deleted": self.deleted, "unchanged": self.unchanged,
             "skipped_files": len({s.path for s in self.skipped}), "articles": self.articles,
-            "removed": self.removed, "commits": self.commits,
+            "removed": self.removed, "commits": self.commits, "merged": self.merged,
             "skipped": [s.to_dict() for s in self.skipped],
             "warnings": [w.to_dict() for w in self.warnings], "seconds": round(self.seconds, 3),
             "ignored": len(self.ignored), "ignored_paths": [str(p) for p in self.ignored],
@@ -348,7 +350,10 @@ class Run:
             writer, self.writer = self.writer, None
             try:
                 self.revisions.flush()  # (before the commit: see stories.revisions)
-                writer.commit(optimize=False, merge=self.merge)
+                if self.merge:  # small segments, within the run's budget (merging.py)
+                    writer.commit(mergetype=merge_policy(self._merge_allowance(), self._merged))
+                else:
+                    writer.commit(optimize=False, merge=False)
             except BaseException:
                 _abandon(writer)
                 raise
@@ -357,6 +362,13 @@ class Run:
             self.manifest.record(self.done, self.gone, self.ix.latest_generation())
         self.close_searcher()
         self.done, self.gone, self.batch_articles_count = {}, set(), 0
+
+    def _merge_allowance(self) -> int:
+        """The articles this commit may still merge: the run's budget less what it merged."""
+        return budget(self.report.articles) - self.report.merged
+
+    def _merged(self, articles: int) -> None:
+        self.report.merged += articles
 
     def abandon(self) -> None:
         """Drop the uncommitted batch (earlier batches stay committed and recorded)."""
