@@ -33,7 +33,9 @@ from __future__ import annotations
 import math
 import os
 import re
+from bisect import bisect_right
 import threading
+import weakref
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -46,7 +48,7 @@ from ..dates import to_utc_aware
 from ..engine.schema import DEFAULT_FIELDS, SCHEMA, SNIPPET_FIELD
 from ..engine.storage import open_folder, open_searcher
 from ..errors import QueryError, SearchlibError
-from ..querying.facets import (DATE_FACETS, NONE, TOP, UNDATED, check_facets, column_values,
+from ..querying.facets import (DATE_FACETS, NONE, TOP, UNDATED, check_facets,
                                count_facets, dated_docs, timeline)
 from ..querying.languages import languages_in
 from ..querying.query import content_words, is_plain, parse_query
@@ -334,12 +336,34 @@ def _feedback_query(terms: list) -> wq.Query | None:
 def _found(reader, hits, scored: bool) -> list[Found]:
     docnums = [hit.docnum for hit in hits]
     missing = reader.schema["date"].default
-    dates = column_values(reader, "date", docnums, translate=False)
-    stories = column_values(reader, STORY_FIELD, docnums) if STORY_FIELD in reader.schema else [None] * len(docnums)
+    dates = _column_values(reader, "date", docnums, translate=False)
+    stories = _column_values(reader, STORY_FIELD, docnums) if STORY_FIELD in reader.schema else [None] * len(docnums)
     return [Found(docnum=hit.docnum,
                   score=float(hit.score) if scored and isinstance(hit.score, (int, float)) else 0.0,
                   date=None if raw is None or raw == missing else raw, story=story or None)
             for hit, raw, story in zip(hits, dates, stories)]
+
+
+# a segment's reader → {(column, translated): its column reader} (reading its offsets costs ms)
+_COLUMNS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def _column_values(reader, name: str, docnums: list[int], translate: bool = True) -> list:
+    """facets.column_values, with each segment's column reader kept for the next search."""
+    leaves = list(reader.leaf_readers())
+    starts = [offset for _, offset in leaves]
+    out = []
+    for n in docnums:
+        i = bisect_right(starts, n) - 1
+        leaf = leaves[i][0]
+        with _LOCK:
+            kept = _COLUMNS.setdefault(leaf, {})
+        column = kept.get((name, translate), False)
+        if column is False:
+            column = kept[(name, translate)] = (leaf.column_reader(name, translate=translate)
+                                                if leaf.has_column(name) else None)
+        out.append(column[n - starts[i]] if column is not None else None)
+    return out
 
 
 def feedback_words(paths: list[str], best: list[tuple[int, int]]) -> tuple[list, dict]:

@@ -1,0 +1,178 @@
+#!/usr/bin/env python3
+"""What sharding costs a query: the bench queries (scripts/bench_queries.txt) on the real corpora,
+searched in one unsharded index and in the same articles split into 1, 2, 4 … shards, on this
+machine, in this process (sharding.searching with the LocalExecutor: the shards one after
+another; a cluster's time on the wire is measured by scripts/bench_cluster.py).
+
+For each index: the p50 and p95 over the queries of each query's median time across the timed
+passes (the passes alternate between the indexes, so a noisy neighbour slows them alike), and a
+check that each query's top 10 (every copy listed) are the unsharded index's (scores within 1e-6,
+tied hits as sets).
+
+Usage: python scripts/bench_shards.py [--corpora DIR] [--workdir DIR] [--shards 1,2,4]
+       [--repeat 3] [--jobs N] [--json PATH]
+The indexes are built in --workdir (kept, and reused when already there; default a temporary
+folder, removed afterwards).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "scripts"))
+
+from bench import DEFAULT_CORPORA, corpus_paths  # noqa: E402
+from queryset import QUERIES_FILE, load_queries  # noqa: E402
+
+
+def build_plain(folder: Path, paths: list[Path], jobs: int | None) -> float:
+    import searchlib
+    started = time.perf_counter()
+    with searchlib.Index(folder) as idx:
+        idx.update(paths, jobs=jobs)
+    return time.perf_counter() - started
+
+
+def build_sharded(folder: Path, paths: list[Path], count: int, jobs: int | None) -> float:
+    """An index of `count` shards in `folder` (ids relative to its parent, as the unsharded
+    one's), built by sharding.building."""
+    import searchlib
+    from searchlib.engine.layout import META_FILE
+    from searchlib.sharding.building import update_sharded
+    from searchlib.sharding.layout import describe, shard_paths
+    started = time.perf_counter()
+    folder.mkdir(parents=True)
+    shards = shard_paths(folder, count)
+    for shard in shards:
+        searchlib.Index(shard).close()
+    meta = json.loads((shards[0] / META_FILE).read_text(encoding="utf-8"))
+    (folder / META_FILE).write_text(json.dumps({**meta, **describe(count)}), encoding="utf-8")
+    update_sharded(folder, paths, count, base=folder.parent, jobs=jobs)
+    return time.perf_counter() - started
+
+
+class Plain:
+    def __init__(self, folder: Path):
+        import searchlib
+        self.idx = searchlib.Index(folder, create=False)
+
+    def search(self, q, all_copies: bool = False):
+        return self.idx.search(q.text, since=q.since, until=q.until, limit=10, all_copies=all_copies)
+
+
+class Sharded:
+    def __init__(self, folder: Path, count: int):
+        from searchlib.sharding.layout import shard_paths
+        self.paths = [str(p) for p in shard_paths(folder, count)]
+
+    def search(self, q, all_copies: bool = False):
+        from searchlib.dates import parse_window
+        from searchlib.sharding.searching import Request, search
+        since, until = parse_window(q.since, q.until)
+        return search(self.paths, Request(q.text, since=since, until=until, limit=10, all_copies=all_copies))
+
+
+def same(one, other) -> bool:
+    """The same top hits: totals, scores at each rank within 1e-6, ids equal within each run of
+    tied scores (a run at the page's end: ids may differ, as shards break ties otherwise)."""
+    if (one.total, len(one.hits)) != (other.total, len(other.hits)):
+        return False
+    if any(abs(a.score - b.score) > 1e-6 for a, b in zip(one.hits, other.hits)):
+        return False
+    last = round(one.hits[-1].score, 6) if one.hits else None
+    runs_one, runs_other = {}, {}
+    for a, b in zip(one.hits, other.hits):
+        key = round(a.score, 6)
+        if key != last:
+            runs_one.setdefault(key, set()).add(a.id)
+            runs_other.setdefault(key, set()).add(b.id)
+    return runs_one == runs_other
+
+
+def percentile(values: list[float], p: float) -> float:
+    values = sorted(values)
+    return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--corpora", type=Path, default=DEFAULT_CORPORA)
+    parser.add_argument("--workdir", type=Path)
+    parser.add_argument("--shards", default="1,2,4", help="shard counts, comma-separated (default 1,2,4)")
+    parser.add_argument("--repeat", type=int, default=3, help="timed passes (default 3)")
+    parser.add_argument("--jobs", type=int, default=2, help="parsing processes for the builds (default 2)")
+    parser.add_argument("--queries", type=Path, default=QUERIES_FILE)
+    parser.add_argument("--quick", action="store_true", help="a subset of the corpora (bench.py --quick's)")
+    parser.add_argument("--json", metavar="PATH", help="write the figures as JSON (- for stdout)")
+    args = parser.parse_args(argv)
+    counts = [int(n) for n in args.shards.split(",") if n.strip()]
+    workdir = args.workdir or Path(tempfile.mkdtemp(prefix="bench_shards_"))
+    out = {"corpora": str(args.corpora), "shards": counts, "repeat": args.repeat, "builds": {}, "queries": {}}
+    try:
+        paths = corpus_paths(args.corpora, args.quick)
+        engines = {}
+        if not (workdir / "plain").exists():
+            out["builds"]["unsharded"] = build_plain(workdir / "plain", paths, args.jobs)
+        engines["unsharded"] = Plain(workdir / "plain")
+        for count in counts:
+            folder = workdir / f"shards{count}"
+            if not folder.exists():
+                out["builds"][f"{count} shards"] = build_sharded(folder, paths, count, args.jobs)
+            engines[f"{count} shards"] = Sharded(folder, count)
+        for name, seconds in out["builds"].items():
+            print(f"built {name}: {seconds:.1f} s", file=sys.stderr)
+        queries = load_queries(args.queries)
+        reference = {}
+        differ = {name: [] for name in engines}
+        for q in queries:  # a warm-up pass, which also checks the results: every copy listed, as
+            # copies of one story often score the same and ties go another way in shards, so a
+            # collapsed page may show another copy of the same story
+            reference[q] = engines["unsharded"].search(q, all_copies=True)
+            for name, engine in engines.items():
+                engine.search(q)
+                if name != "unsharded" and not same(reference[q], engine.search(q, all_copies=True)):
+                    differ[name].append(q.text)
+        times = {name: {q: [] for q in queries} for name in engines}
+        for _ in range(args.repeat):
+            for name, engine in engines.items():
+                for q in queries:
+                    started = time.perf_counter()
+                    engine.search(q)
+                    times[name][q].append(time.perf_counter() - started)
+        print(f"{len(queries)} queries, median of {args.repeat} passes each, in-process (LocalExecutor)")
+        print(f"{'index':12} {'p50 ms':>8} {'p95 ms':>8} {'differ':>7}")
+        for name in engines:
+            medians = [statistics.median(values) * 1000 for values in times[name].values()]
+            p50, p95 = percentile(medians, 50), percentile(medians, 95)
+            by_kind = {}
+            for q, values in times[name].items():
+                by_kind.setdefault(q.kind, []).append(statistics.median(values) * 1000)
+            out["queries"][name] = {"p50_ms": round(p50, 2), "p95_ms": round(p95, 2),
+                                    "p50_by_kind_ms": {k: round(percentile(v, 50), 2) for k, v in by_kind.items()},
+                                    "differ": differ[name]}
+            print(f"{name:12} {p50:8.1f} {p95:8.1f} {len(differ[name]):7d}")
+        for name, texts in differ.items():
+            for text in texts[:10]:
+                print(f"  {name}: top 10 differ for {text!r}", file=sys.stderr)
+        if args.json:
+            text = json.dumps(out, indent=2)
+            if args.json == "-":
+                print(text)
+            else:
+                Path(args.json).write_text(text + "\n", encoding="utf-8")
+    finally:
+        if args.workdir is None:
+            shutil.rmtree(workdir, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
