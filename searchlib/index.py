@@ -93,6 +93,10 @@ class Index:
         self._finalizer = weakref.finalize(self, _close_all, self._idle, self._idle_lock, self._fds)
         self._create = create  # (a read-only Index never renames anything)
         self._made: tuple[bool, set[str]] | None = None  # (folder made?, names there before)
+        # a sharded index (searchlib.sharding): its shards' folders, known for the folder opened,
+        # searched shard by shard by this executor (None: here, one after another)
+        self._sharding: tuple = (None, None)
+        self._executor = None
         self._folder(initial=True)
 
     def _unmake(self) -> None:
@@ -285,15 +289,35 @@ class Index:
         check_arguments(query, limit, offset, snippets=snippets, fresh=fresh)
         langs = parse_languages(lang)
         since, until = parse_window(since, until, now)
+        if (shards := self._shards()) is not None:
+            from .sharding.searching import Request, search
+            return search(shards, Request(query, since=since, until=until, limit=limit, offset=offset,
+                                          sort=sort, now=now, fragments=snippets, facets=tuple(facets),
+                                          fresh=fresh, langs=langs, all_copies=all_copies), self._executor)
         return self._retrying(lambda searcher: run_search(
             searcher, query, since=since, until=until, limit=limit, offset=offset, sort=sort,
             now=now, fragments=snippets, facets=facets, fresh=fresh, langs=langs,
             all_copies=all_copies))
 
+    def _shards(self) -> list[str] | None:
+        """The shard folders of a sharded index, in shard order (None: unsharded), read from its
+        searchlib.json once for the folder opened (a rebuild swaps in another folder)."""
+        self._folder()
+        if self._sharding[0] != self._folder_id:
+            count = _shards_at(self.path)
+            from .sharding.layout import shard_paths
+            self._sharding = (self._folder_id, None if count is None else
+                              [str(p) for p in shard_paths(self.path, count)])
+        return self._sharding[1]
+
     def _retrying(self, use):
         """`use(searcher)`, retried (up to 5 times) if opening or reading the index failed while
         it changed under it: a writer outside searchlib deleted segment files as they were
-        opened, or a rebuild's swap removed the folder opened. Any other failure is real."""
+        opened, or a rebuild's swap removed the folder opened. Any other failure is real.
+        A sharded index: its shards read here as one (sharding.searching.combined)."""
+        if (shards := self._shards()) is not None:
+            from .sharding.searching import combined
+            return use(combined(shards))
         for attempt in range(5):
             state = self._state()
             try:
@@ -325,6 +349,9 @@ class Index:
     def similar(self, article_id: str, *, limit: int = 10) -> Results:
         """The articles most like the one with this id (raises ArticleNotFoundError)."""
         check_similar_arguments(article_id, limit)
+        if (shards := self._shards()) is not None:
+            from .sharding.searching import similar
+            return similar(shards, article_id, limit=limit, executor=self._executor)
         return self._retrying(lambda searcher: run_similar(searcher, article_id, limit=limit))
 
     def copies(self, article_id: str) -> "Story":
@@ -332,6 +359,9 @@ class Index:
         published first, each with what it changed (raises ArticleNotFoundError)."""
         from .stories.grouping import story_of
         check_id(article_id)
+        if (shards := self._shards()) is not None:
+            from .sharding.searching import read
+            return read(shards, story_of, article_id, executor=self._executor)
         return self._retrying(lambda searcher: story_of(searcher, article_id))
 
     def history(self, article_id: str) -> "History":
@@ -341,6 +371,9 @@ class Index:
         from .indexing.manifest import FILE_NAME
         from .stories.revisions import history
         check_id(article_id)
+        if (shards := self._shards()) is not None:
+            from .sharding.searching import history as sharded_history
+            return sharded_history(shards, article_id, executor=self._executor)
         return self._retrying(lambda searcher: history(searcher, self.path / FILE_NAME, article_id))
 
     def marks(self, article_id: str, query: str, *, now: datetime | None = None
@@ -349,20 +382,33 @@ class Index:
         its title, summary and body (raises ArticleNotFoundError), for a page showing it whole."""
         check_id(article_id)
         check_arguments(query, 0, 0)
+        if (shards := self._shards()) is not None:
+            from .sharding.searching import read
+            return read(shards, mark_article, article_id, query, now, executor=self._executor)
         return self._retrying(lambda searcher: mark_article(searcher, article_id, query, now))
 
     def stats(self) -> IndexStats:
         """Size, article and file counts, date span, top sources and sections."""
         from .querying.stats import compute_stats  # (imported here: a search never needs it)
+        if (shards := self._shards()) is not None:
+            from .sharding.searching import stats
+            return stats(shards, self.path, executor=self._executor)
         return self._retrying(lambda searcher: compute_stats(searcher, self.path))
 
     def get(self, article_id: str) -> Article | None:
         """The stored article with this id, or None."""
         check_id(article_id)
-        fields = self._retrying(lambda searcher: searcher.document(id=article_id))
+        if (shards := self._shards()) is not None:
+            from .sharding.searching import document
+            fields = document(shards, article_id, executor=self._executor)
+        else:
+            fields = self._retrying(lambda searcher: searcher.document(id=article_id))
         return to_article(fields) if fields else None
 
     def __len__(self) -> int:
+        if (shards := self._shards()) is not None:
+            from .sharding.searching import count
+            return count(shards, self._executor)
         return self._retrying(lambda searcher: searcher.doc_count())
 
     def generation(self) -> int:
