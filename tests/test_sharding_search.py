@@ -341,3 +341,53 @@ def test_a_story_across_shards_collapses_as_on_one_index(tmp_path):
     whole = sharded.search(paths, sharded.Request(text="harbour budget", now=NOW))
     story = [h for h in whole.hits if h.copies == 3]
     assert len(story) == 1 and sorted(story[0].outlets + [story[0].source]) == ["Copy Desk", "Valley Times", "Wire Service"]
+
+
+class PicklingExecutor:
+    """Runs each task as a worker process would get it: the function, its arguments and its
+    value through pickle (a cluster sends them over the wire)."""
+
+    def __init__(self):
+        self.calls = []
+
+    def map(self, function, tasks, *, timeout=None):
+        import pickle
+        from searchlib.sharding.execution import Outcome
+        self.calls.append(function.__name__)
+        out = []
+        for task in tasks:
+            function2, task2 = pickle.loads(pickle.dumps((function, task)))
+            out.append(Outcome(pickle.loads(pickle.dumps(function2(*task2)))))
+        return out
+
+
+@pytest.mark.parametrize("text", ["river flood", "harbur fees", "what did the council decide about the harbour bridge repairs"])
+def test_every_task_and_answer_pickles(plain, shards, text):
+    executor = PicklingExecutor()
+    one = plain.search(text, limit=20, now=NOW, facets=["source", "date"], fresh=10.0)
+    other = sharded.search(shards, sharded.Request(text=text, limit=20, now=NOW, facets=("source", "date"),
+                                                   fresh=10.0), executor)
+    assert_same(one, other)
+    assert {"survey", "matches", "page"} <= set(executor.calls)
+    similar = sharded.similar(shards, "corpus/a00.json#a00", limit=5, executor=executor)
+    assert [h.id for h in similar.hits] == [h.id for h in plain.similar("corpus/a00.json#a00", limit=5).hits] \
+        or len({round(h.score, 6) for h in similar.hits}) < len(similar.hits)
+
+
+def test_a_shard_without_articles_and_an_empty_index(tmp_path):
+    """3 shards of 1 article (two shards empty), then none at all: answers, no error."""
+    files = _write_corpus(tmp_path)
+    top = tmp_path / "index"
+    top.mkdir()
+    paths = [str(p) for p in shard_paths(top, 3)]
+    for path in paths:
+        searchlib.Index(path).close()
+    meta = json.loads((Path(paths[0]) / META_FILE).read_text())
+    (top / META_FILE).write_text(json.dumps({**meta, **describe(3)}))
+    found = sharded.search(paths, sharded.Request(text="river", facets=("source",)))
+    assert (found.total, found.hits, found.facets) == (0, [], {"source": []})
+    one = files[0]
+    update_index(Path(paths[shard_of(f"corpus/{one.name}#{one.stem}", 3)]), [one], base=tmp_path, jobs=1)
+    found = sharded.search(paths, sharded.Request(text="river valley", facets=("source",)))
+    assert [h.id for h in found.hits] == ["corpus/a00.json#a00"] and found.facets == {"source": [("North Desk", 1)]}
+    assert sharded.count(paths) == 1
