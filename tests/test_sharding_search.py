@@ -263,6 +263,12 @@ OPTIONS = [
     dict(offset=0, limit=1, text="harbour"),
     dict(offset=2, limit=2, text="what did the council decide about the harbour bridge repairs"),
     dict(offset=1, limit=3, sort="oldest", text="flood"),
+    dict(fresh=15.0, text="what did the council decide about the harbour bridge repairs"),
+    dict(sort="newest", text="council harbour budget dredging lights wall"),
+    dict(facets=("month", "source", "tags"), text="flood river valley sandbags zzzz"),
+    dict(langs=("de",), text="fluss brücke", facets=("lang",)),
+    dict(offset=5, limit=5, all_copies=True, text="harbour OR council", facets=("date",)),
+    dict(since=datetime(2022, 10, 1), text="harbur fees"),
 ]
 
 
@@ -280,7 +286,8 @@ def test_options_equal(plain, shards, options):
     one = plain.search(text, limit=limit, offset=offset, now=NOW, snippets=fragments, **index_options)
     everything = plain.search(text, limit=100, now=NOW, snippets=fragments, **index_options)
     if "since" in options:
-        options["since"], options["until"] = one.since.replace(tzinfo=None), one.until.replace(tzinfo=None)
+        options["since"], options["until"] = (one.since.replace(tzinfo=None),
+                                              one.until.replace(tzinfo=None) if one.until else None)
     other = sharded.search(shards, sharded.Request(text=text, limit=limit, offset=offset, now=NOW,
                                                    fragments=fragments, **options))
     assert_same(one, other, options.get("sort", "relevance"), everything)
