@@ -363,3 +363,50 @@ def test_a_rebuild_keeps_the_entered_stamps_of_unchanged_articles(tmp_path):
                 assert idx.head() == heads[number]  # nothing changed there: the same stamps
     assert after[shard_of(changed, 2)] > head
     assert contents(tmp_path / "plain", records, 2) == {i: shard_of(i, 2) for i in records}
+
+
+def test_a_killed_rebuilds_sharded_leftover_is_removed_and_a_users_is_not(built, run):
+    folder, records, _ = built
+    leftover = folder / ".index.rebuild"
+    searchlib.create(leftover, shards=2).close()
+    searchlib.Index(leftover).update([folder / "corpus" / "north"], jobs=1)  # half built, as a killed run leaves it
+    assert run("index", "--rebuild", "--index", "index", "corpus").exit_code == 0
+    assert not leftover.exists() and contents(folder / "index", records) == {i: shard_of(i, SHARDS) for i in records}
+    searchlib.create(leftover, shards=2).close()
+    (leftover / "shard-000" / "keep.txt").write_text("mine")
+    result = run("index", "--rebuild", "--index", "index", "corpus")
+    assert result.exit_code == 2 and "is in the way of the rebuild and is not searchlib's" in result.stderr
+    assert (leftover / "shard-000" / "keep.txt").read_text() == "mine"
+
+
+class PicklingExecutor:
+    """Runs each task as a cluster would: the function and its arguments, and what it returns,
+    through pickle (so nothing but plain data may cross), here in this process."""
+
+    def __init__(self):
+        self.calls: list[str] = []
+
+    def map(self, function, tasks, *, timeout=None):
+        import pickle
+        from searchlib.sharding.execution import Outcome
+        self.calls.append(function.__name__)
+        out = []
+        for task in tasks:
+            sent_function, sent_task = pickle.loads(pickle.dumps((function, tuple(task))))
+            out.append(Outcome(pickle.loads(pickle.dumps(sent_function(*sent_task)))))
+        return out
+
+
+def test_an_executor_that_is_not_local_gets_plain_data_and_the_same_shards(tmp_path):
+    from searchlib.sharding.building import update_sharded
+    records = make_corpus(tmp_path)
+    searchlib.create(tmp_path / "index", shards=SHARDS).close()
+    executor = PicklingExecutor()
+    report = update_sharded(tmp_path / "index", [tmp_path / "corpus"], SHARDS, base=tmp_path, executor=executor)
+    assert report.ok and report.added == 5 and report.articles == len(records)
+    assert executor.calls == ["read_shard", "parse_batch", "write_shard"]
+    assert contents(tmp_path / "index", records) == {i: shard_of(i, SHARDS) for i in records}
+    (tmp_path / "corpus" / "notes" / "one.txt").unlink()
+    report = update_sharded(tmp_path / "index", [tmp_path / "corpus"], SHARDS, base=tmp_path, executor=executor)
+    assert (report.deleted, report.removed, report.unchanged) == (1, 1, 4)
+    assert executor.calls[3:] == ["read_shard", "write_shard"]
