@@ -203,9 +203,27 @@ def _remembered(what: tuple, make):
     return found
 
 
+_TEXTS: dict = {}  # (text, now, languages, any word) → the parsed query, before any shard's words
+
+
+def _parsed_text(text: str, now, languages, any_word: bool = False):
+    """parse_query's query, parsed once in this process for all the shards it searches (it does
+    not depend on a shard: only expanding its wildcards does, which makes a new query)."""
+    key = (text, now, tuple(languages), any_word)
+    with _LOCK:
+        if key in _TEXTS:
+            return _TEXTS[key]
+    q = parse_query(text, now, any_word=any_word, languages=languages)
+    with _LOCK:
+        if len(_TEXTS) >= _PARSED_MOST:
+            _TEXTS.pop(next(iter(_TEXTS)))
+        _TEXTS[key] = q
+    return q
+
+
 def _parse(searcher, request: Request, languages) -> tuple:
     reader = searcher.reader()
-    q = parse_query(request.text, request.now, languages=languages)
+    q = _parsed_text(request.text, request.now, languages)
     q, spans = date_conjuncts(q)
     if request.since or request.until:
         spans.append((request.since, request.until))
@@ -227,7 +245,7 @@ def _fallback(reader, request: Request, languages, q):
     if not (len(text.split()) > 1 and is_plain(text)):
         return None
     any_q = _remembered(("any", reader, request, languages), lambda: bounded(
-        parse_query(text, request.now, any_word=True, languages=languages), reader, text))
+        _parsed_text(text, request.now, languages, any_word=True), reader, text))
     return None if any_q == q else any_q
 
 
