@@ -31,6 +31,7 @@ class ExitCode(IntEnum):
     OK = 0            # hits found / everything indexed
     NOTHING = 1       # no hits / some files or records skipped
     ERROR = 2         # bad query, missing path or index, unreadable input
+    PARTIAL = 3       # a search on a cluster that some shards did not answer: the others' results
     LOCKED = 75       # another reindex holds the index (EX_TEMPFAIL: cron may retry)
     INTERRUPTED = 130
 
@@ -181,6 +182,10 @@ exclude_option = click.option(
     "--exclude", multiple=True, metavar="GLOB",
     help="Leave out files and folders matching GLOB (gitignore syntax: '*.md', 'drafts/'); "
          "repeatable. A .searchlibignore file in a folder does the same for its subtree.")
+cluster_option = click.option(
+    "--cluster", metavar="ADDRESS", default=None,
+    help=f"Build or search a sharded index on the Dask cluster at ADDRESS (tcp://HOST:8786) "
+         f"[env {settings.CLUSTER_ENV}; default: this machine]. Needs: pip install 'searchlib[cluster]'.")
 marks_option = click.option("--marks", type=click.Choice(["stars", "none"]), default="stars",
                             show_default=True,
                             help="Without colour, mark matches **like this** (stars) or not at all.")
@@ -227,17 +232,20 @@ def cli():
                    "sha256 digest); check it later with: search verify FILE.")
 @color_option
 @marks_option
+@cluster_option
 def query(query, index_dir, since, until, langs, limit, page, sort, fresh, fragments, facets, timeline,
-          all_copies, as_json, count_only, receipt, color, marks):
+          all_copies, as_json, count_only, receipt, color, marks, cluster):
     """Print the articles that best match QUERY.
 
     Articles with all of QUERY's words (in title, summary or body) come first, then the best
     partial matches, if too few have them all. Use AND, OR, NOT and parentheses,
     "quoted phrases", field:word (title, source, section, author, tags, url), wildcards (artill*)
     and dates: date:2022-09, date:[2022-09-01 TO 2022-09-30], date:>=2022-09-06.
-    Exit status: 0 if something matched, 1 if nothing did, 2 on error.
+    Exit status: 0 if something matched, 1 if nothing did, 2 on error, 3 if some shards of a
+    sharded index did not answer on a cluster (--cluster): the results of the others.
     """
-    idx = _open_or_build(settings.index_path(index_dir), demo=settings.is_default_index(index_dir))
+    idx = _open_or_build(settings.index_path(index_dir), demo=settings.is_default_index(index_dir),
+                         cluster=settings.cluster_address(cluster))
     asked = list(facets) + (["date"] if timeline else [])
     now = _utc_now() if receipt else None  # (a receipt records the moment relative dates mean)
     options = dict(since=since, until=until, limit=0 if count_only else limit,
@@ -269,6 +277,9 @@ def query(query, index_dir, since, until, langs, limit, page, sort, fresh, fragm
         _note(render.count_note(results))
     if results.suggestion:
         _note(f"did you mean: {render.safe(results.suggestion)}")
+    if results.shards and results.shards["failed"]:
+        _warn(render.shards_note(results.shards))
+        click.get_current_context().exit(ExitCode.PARTIAL)
     click.get_current_context().exit(ExitCode.OK if results.total else ExitCode.NOTHING)
 
 
@@ -380,8 +391,9 @@ def _listening(url: str, local: bool) -> None:
               help="Name on stderr each file ignored (a type searchlib does not read, or excluded).")
 @click.option("--shards", metavar="N", default=None,
               help="Make an index of N shards (1-256), where there is none yet or with --rebuild.")
+@cluster_option
 @json_option
-def index_command(paths, index_dir, rebuild, wait, jobs, exclude, list_ignored, shards, as_json):
+def index_command(paths, index_dir, rebuild, wait, jobs, exclude, list_ignored, shards, cluster, as_json):
     """Index articles from PATHS (files or folders; default: ./corpus).
 
     Formats: plain text (.txt, BBC-style folders), HTML pages (.html), JSON (.json), JSON Lines
@@ -400,10 +412,10 @@ def index_command(paths, index_dir, rebuild, wait, jobs, exclude, list_ignored, 
         shards = int(shards)  # (anything else goes as typed: the library's error names it)
     if rebuild:  # without opening the old index: it may be from another schema version
         report = rebuild_index(index_path, paths, progress=_ProgressBar(), wait=wait, jobs=jobs,
-                               exclude=exclude, shards=shards)
+                               exclude=exclude, shards=shards, cluster=settings.cluster_address(cluster))
     else:
-        report = Index(index_path).update(paths, progress=_ProgressBar(), wait=wait, jobs=jobs,
-                                          exclude=exclude, shards=shards)
+        report = Index(index_path, cluster=settings.cluster_address(cluster)).update(
+            paths, progress=_ProgressBar(), wait=wait, jobs=jobs, exclude=exclude, shards=shards)
     if list_ignored:
         for path in report.ignored:
             _warn(f"ignored {path}")
@@ -596,12 +608,12 @@ def main(argv: list[str] | None = None) -> None:
 
 # --- helpers: rendering and messages ------------------------------------------------------
 
-def _open_or_build(index_path: Path, demo: bool) -> Index:
+def _open_or_build(index_path: Path, demo: bool, cluster: str | None = None) -> Index:
     """The index. Only the default index (no --index, no $SEARCHLIB_INDEX) is built on first use,
     from the default corpus (saying so on stderr): the documented demo. A search never creates
     or changes anything in a folder it was pointed at."""
     if not demo or exists(index_path):
-        return Index(index_path, create=False)
+        return Index(index_path, create=False, cluster=cluster)
     corpus = settings.corpus_path()
     if not corpus.exists():
         return Index(index_path, create=False)  # raises IndexNotFoundError with what to run

@@ -222,3 +222,14 @@ class ClusterUnreachableError(ClusterError):
         super().__init__(f"cannot reach the Dask scheduler at {address}: {problem} — start one with "
                          f"`dask scheduler` (and workers with `dask worker {address}`), or fix "
                          "--cluster / SEARCHLIB_CLUSTER")
+
+
+class ShardsLostError(ClusterError):
+    """A search on a cluster that no shard answered, or that lost a task reading every shard at
+    once: nothing to show, even partially."""
+
+    def __init__(self, reason: str):
+        self.reason = reason
+        super().__init__(f"the index's shards did not answer on the cluster ({reason}); "
+                         "check the workers (`dask worker` processes) and try again, or raise "
+                         "SEARCHLIB_CLUSTER_TIMEOUT")

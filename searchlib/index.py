@@ -79,9 +79,14 @@ class Index:
     nothing behind); `create=False` raises IndexNotFoundError there instead, and never writes
     anything. A folder holding anything else raises NotAnIndexError. Whoosh objects stay
     inside: methods take and return str, Path, datetime and searchlib's own dataclasses.
+    `cluster` (a Dask scheduler's address, tcp://HOST:8786, or a distributed.Client) builds and
+    searches a sharded index on that cluster's workers (an unsharded one stays on this machine);
+    a search waits `cluster_timeout` seconds for the shards (default: settings.cluster_timeout),
+    then answers from those that did, saying so in `Results.shards`.
     """
 
-    def __init__(self, path: str | os.PathLike = "index", *, create: bool = True):
+    def __init__(self, path: str | os.PathLike = "index", *, create: bool = True, cluster=None,
+                 cluster_timeout: float | None = None):
         self.path = Path(path)
         self._ix = None
         # Searchers kept open between searches (one per concurrent search): opening one, and
@@ -97,6 +102,9 @@ class Index:
         # searched shard by shard by this executor (None: here, one after another)
         self._sharding: tuple = (None, None)
         self._executor = None
+        if cluster is not None:  # (searchlib.cluster: Dask is loaded on the cluster's first use)
+            self._executor = _cluster_executor(cluster, cluster_timeout)
+            self.path = self.path.absolute()  # (the workers' working folders are not this one's)
         self._folder(initial=True)
 
     def _unmake(self) -> None:
@@ -196,9 +204,12 @@ class Index:
     def close(self) -> None:
         """Close the searchers kept open between searches and the folder (also done when the
         Index is garbage-collected, or at the end of a `with Index(...) as idx:` block); the
-        Index stays usable and opens them again when needed."""
+        Index stays usable and opens them again when needed. A cluster's client made here
+        (`cluster=` an address) is closed too, and connected again at the next use."""
         self._ix = None
         _close_all(self._idle, self._idle_lock, self._fds)
+        if self._executor is not None:
+            self._executor.connection.close()
 
     def __enter__(self) -> "Index":
         return self
@@ -236,7 +247,7 @@ class Index:
             raise
         if rebuild:
             return rebuild_index(self.path, paths, progress=progress, wait=wait, jobs=jobs, exclude=exclude,
-                                 shards=shards)
+                                 shards=shards, executor=self._executor and self._executor.with_timeout(None))
         from .indexing.update import BATCH_ARTICLES, BATCH_FILES, update_index
         self._ix = None
         target = _writable(self.path)
@@ -261,7 +272,8 @@ class Index:
             from .sharding.building import update_sharded
             report = update_sharded(self.path, paths, count, base=self.path.resolve().parent, wait=wait,
                                     progress=progress, jobs=jobs, exclude=exclude,
-                                    batch_files=batch_files, batch_articles=batch_articles)
+                                    batch_files=batch_files, batch_articles=batch_articles,
+                                    executor=self._executor and self._executor.with_timeout(None))
             self.close()
             return report
         report = update_index(self.path, paths, base=self.path.resolve().parent, wait=wait,
@@ -291,9 +303,15 @@ class Index:
         since, until = parse_window(since, until, now)
         if (shards := self._shards()) is not None:
             from .sharding.searching import Request, search
-            return search(shards, Request(query, since=since, until=until, limit=limit, offset=offset,
-                                          sort=sort, now=now, fragments=snippets, facets=tuple(facets),
-                                          fresh=fresh, langs=langs, all_copies=all_copies), self._executor)
+            request = Request(query, since=since, until=until, limit=limit, offset=offset,
+                              sort=sort, now=now, fragments=snippets, facets=tuple(facets),
+                              fresh=fresh, langs=langs, all_copies=all_copies)
+            if self._executor is None:
+                return search(shards, request)
+            from .sharding.execution import run_tolerant  # (a shard lost on the cluster: partial)
+            results, results.shards = run_tolerant(
+                shards, lambda live, executor: search(live, request, executor), self._executor)
+            return results
         return self._retrying(lambda searcher: run_search(
             searcher, query, since=since, until=until, limit=limit, offset=offset, sort=sort,
             now=now, fragments=snippets, facets=facets, fresh=fresh, langs=langs,
@@ -485,6 +503,16 @@ def _check_meta(path: Path, fd: int) -> None:
                   f"this searchlib uses {SCHEMA_VERSION}")
 
 
+def _cluster_executor(cluster, timeout: float | None):
+    """The executor of an Index on a cluster (searchlib.cluster): `cluster` an address or a
+    distributed.Client, checked now and connected at the first use; searches wait `timeout`."""
+    from . import settings
+    from .cluster.connection import Connection
+    from .cluster.executor import DaskExecutor
+    return DaskExecutor(Connection(cluster, timeout=settings.CLUSTER_CONNECT_TIMEOUT),
+                        timeout=settings.cluster_timeout(timeout))
+
+
 def _close_all(searchers: list, lock: threading.Lock, fds: list[int] = ()) -> None:
     with lock:
         while searchers:
@@ -541,7 +569,7 @@ def create(path: str | os.PathLike, *, replace: bool = False, shards: int | None
 
 def rebuild_index(path: Path, paths, *, progress: Progress | None = None, wait: float = 0.0,
                   jobs: int | None = None, exclude: Iterable[str] = (), shards: int | None = None,
-                  executor=None) -> UpdateReport:
+                  executor=None, cluster=None) -> UpdateReport:
     """Build a fresh index from `paths` next to the index at `path` and swap it in only once it
     is complete, so a failed, interrupted or killed rebuild leaves the old index untouched (an
     exception or Ctrl-C also removes the half-built folder). A missing or empty folder is built
@@ -549,7 +577,15 @@ def rebuild_index(path: Path, paths, *, progress: Progress | None = None, wait: 
     from before the swap the new folder's too, so whoever waits for the lock meanwhile gets the
     new folder's (indexing.RunLock checks it locked the file now at the path). The new index
     has `shards` shards (searchlib.sharding; default: as many as the old one, none for a new
-    one), built by `executor` (sharding.execution; default: on this machine)."""
+    one), built by `executor` (sharding.execution; default: on this machine), or on `cluster`
+    (as for Index: a Dask scheduler's address or a distributed.Client)."""
+    if cluster is not None and executor is None:
+        executor = _cluster_executor(cluster, None).with_timeout(None)
+        try:
+            return rebuild_index(Path(path).absolute(), paths, progress=progress, wait=wait,
+                                 jobs=jobs, exclude=exclude, shards=shards, executor=executor)
+        finally:
+            executor.connection.close()
     from .indexing.update import RunLock, update_index
     _check_shards(shards)
     given = Path(path)

@@ -181,7 +181,15 @@ def summary_object(results, page: int | None, limit: int, asked=()) -> dict:
         final["facets"] = {name: dict(pairs) for name, pairs in results.facets.items()}
     if results.suggestion:
         final["suggestion"] = results.suggestion
+    if getattr(results, "shards", None) is not None:  # a sharded index searched on a cluster
+        final["shards"] = dict(results.shards)
     return final
+
+
+def shards_note(shards: dict) -> str:
+    """The warning when some shards did not answer on a cluster: the results are the others'."""
+    return (f"warning: partial results: {shards['failed']} of {shards['total']} shards did not "
+            f"answer on the cluster; these are the matches of the other {shards['ok']}")
 
 
 def results_json(results, page: int | None, limit: int, asked=()) -> list[str]:

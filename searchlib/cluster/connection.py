@@ -87,3 +87,36 @@ def connect(address: str, *, timeout: float = 10.0):
         raise ArgumentError("cluster", address, str(exc)) from None
     except (OSError, TimeoutError) as exc:  # something listens there, but no scheduler answered
         raise ClusterUnreachableError(address, str(exc) or "no scheduler answered") from None
+
+
+class Connection:
+    """A cluster as an Index holds it: a scheduler address, connected on first use (so an index
+    that never needs the cluster never loads Dask), or a Client the caller made and closes."""
+
+    def __init__(self, cluster, *, timeout: float = 10.0):
+        if isinstance(cluster, str):
+            if not cluster.strip():
+                raise ArgumentError("cluster", cluster, "not a scheduler address such as tcp://HOST:8786")
+            host_and_port(cluster.strip())  # a malformed address: ArgumentError now, not at first use
+            self.address, self._client, self._own = cluster.strip(), None, True
+        elif is_client(cluster):
+            self.address, self._client, self._own = cluster.scheduler.address, cluster, False
+        else:
+            raise ArgumentError("cluster", cluster, "a scheduler address such as tcp://HOST:8786 "
+                                                    "or a distributed.Client")
+        self.timeout = timeout
+
+    @property
+    def client(self):
+        if self._client is None:
+            self._client = connect(self.address, timeout=self.timeout)
+        return self._client
+
+    def close(self) -> None:
+        """Close the client if it was made here (the next use connects again)."""
+        if self._own and self._client is not None:
+            client, self._client = self._client, None
+            client.close()
+
+    def __repr__(self) -> str:
+        return f"Connection({self.address!r})"

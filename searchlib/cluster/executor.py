@@ -11,52 +11,124 @@ raised by `map`, as LocalExecutor would.
 """
 from __future__ import annotations
 
+import time
 from typing import Callable, Sequence
 
 from ..sharding.execution import Outcome
-from .connection import require_distributed
+from .connection import Connection, require_distributed
+
+
+AVOID_SECONDS = 60.0  # how long a worker that held a task past its timeout gets no timed task
 
 
 class DaskExecutor:
-    """Runs `function(*task)` for each task on the workers of `client` (a distributed.Client)."""
+    """Runs `function(*task)` for each task on the workers of a cluster: `cluster` a
+    distributed.Client, or a `Connection` (which connects on the first map)."""
 
-    def __init__(self, client, *, timeout: float | None = None):
-        self.client = client
+    def __init__(self, cluster, *, timeout: float | None = None):
+        self.connection = cluster if isinstance(cluster, Connection) else Connection(cluster)
         self.timeout = timeout  # used when map is given none
+        # workers that held a task past its timeout (still busy with it: Dask cannot stop a
+        # running task) -> until when no task of a timed map is sent there
+        self.avoided: dict[str, float] = {}
+
+    @property
+    def client(self):
+        return self.connection.client
+
+    def with_timeout(self, timeout: float | None) -> "DaskExecutor":
+        """The same cluster, waiting `timeout` seconds by default (None: as long as it takes)."""
+        twin = DaskExecutor(self.connection, timeout=timeout)
+        twin.avoided = self.avoided
+        return twin
+
+    def _workers(self, client) -> tuple[list[str] | None, int]:
+        """The workers a timed map may use (None: any) and their threads: all but those avoided,
+        unless that leaves none."""
+        threads = client.nthreads()
+        now = time.monotonic()
+        for address, until in list(self.avoided.items()):
+            if until <= now or address not in threads:
+                self.avoided.pop(address, None)
+        usable = [address for address in threads if address not in self.avoided]
+        if not self.avoided or not usable:
+            return None, max(1, sum(threads.values()))
+        return usable, sum(threads[address] for address in usable)
 
     def map(self, function: Callable, tasks: Sequence[tuple], *, timeout: float | None = None
             ) -> list[Outcome]:
+        """With a timeout, at most as many tasks are in flight as the cluster has threads: the
+        next is submitted when one answers, so no task waits in a worker's queue behind one that
+        hangs (Dask sends a task to a worker before a thread there is free) and every shard the
+        healthy workers can answer is answered within the timeout. Without one, all at once."""
         distributed = require_distributed()
         timeout = self.timeout if timeout is None else timeout
-        futures = [self.client.submit(function, *task, pure=False) for task in tasks]
+        client = self.client
+        deadline = None if timeout is None else time.monotonic() + timeout
+        workers, slots = (None, len(tasks)) if timeout is None else self._workers(client)
+        # (a task restricted to workers waits for them forever if they all die, dask/distributed
+        # issue 7346: only timed maps restrict, and the timeout bounds the wait)
+        where = {} if workers is None else {"workers": workers, "allow_other_workers": False}
+        futures: list = [None] * len(tasks)
+        waiting = list(range(len(tasks)))[::-1]  # (popped from the end: in task order)
+        running: list = []
         try:
-            try:
-                with self.client.as_current():  # (wait asks for the current client)
-                    distributed.wait(futures, timeout=timeout)
-            except TimeoutError:
-                pass  # what has not answered is reported below
-            except Exception:  # some cancelled (the scheduler lost them): reported below
-                pass
+            with client.as_current():  # (wait asks for the current client)
+                while waiting or running:
+                    while waiting and len(running) < slots:
+                        at = waiting.pop()
+                        futures[at] = client.submit(function, *tasks[at], pure=False, **where)
+                        running.append(futures[at])
+                    left = None if deadline is None else deadline - time.monotonic()
+                    if left is not None and left <= 0:
+                        break
+                    try:
+                        distributed.wait(running, timeout=left,
+                                         return_when="FIRST_COMPLETED" if waiting else "ALL_COMPLETED")
+                    except TimeoutError:
+                        break  # what has not answered is reported below
+                    except Exception:  # some cancelled (the scheduler lost them): reported below
+                        pass
+                    running = [future for future in running if not future.done()]
+                    if any(future.status == "error" and not isinstance(
+                            future.exception(), distributed.KilledWorker)
+                           for future in futures if future is not None):
+                        break  # a task's own error: raised below without waiting for the rest
             outcomes = []
             for future in futures:
-                if future.status == "finished":
+                if future is None:
+                    outcomes.append(Outcome(error=f"not started within {timeout:g} s (no worker free)"))
+                elif future.status == "finished":
                     outcomes.append(Outcome(future.result()))
                 elif future.status == "error":
                     if isinstance(future.exception(), distributed.KilledWorker):
                         outcomes.append(Outcome(error="its worker died each time it ran"))
                     else:
                         future.result()  # raises the task function's own error
-                elif future.status in ("pending", "processing", "waiting", "no-worker") or not future.done():
+                elif not future.done():
                     outcomes.append(Outcome(error=f"no answer in {timeout:g} s"))
                 else:  # cancelled or lost (the scheduler went away)
                     outcomes.append(Outcome(error=f"the cluster lost it ({future.status})"))
             return outcomes
         finally:
-            unfinished = [future for future in futures if not future.done()]
+            unfinished = [future for future in futures if future is not None and not future.done()]
             if unfinished:
-                self.client.cancel(unfinished)
+                self._avoid(client, {future.key for future in unfinished}, timeout)
+                client.cancel(unfinished)
             for future in futures:
-                future.release()
+                if future is not None:
+                    future.release()
+
+    def _avoid(self, client, keys: set, timeout: float | None) -> None:
+        """Avoid for a while the workers running these keys past the timeout."""
+        try:
+            processing = client.processing()
+        except Exception:  # (the scheduler gone: nothing to learn)
+            return
+        until = time.monotonic() + max(AVOID_SECONDS, 2 * (timeout or 0))
+        for address, held in processing.items():
+            if keys & set(held):
+                self.avoided[address] = until
 
     def __repr__(self) -> str:
-        return f"DaskExecutor({self.client.scheduler.address!r}, timeout={self.timeout!r})"
+        return f"DaskExecutor({self.connection.address!r}, timeout={self.timeout!r})"

@@ -113,6 +113,9 @@ class Results:
     # among the matches, None when not counted (every copy listed, or more matches than ranked)
     stories: int | None = None
     grouped: bool = False
+    # `shards`: a sharded index searched on a cluster, {"total": N, "ok": K, "failed": F}; when
+    # F > 0 the results are those of the K shards that answered (partial); None otherwise
+    shards: dict | None = None
 
     def __iter__(self):
         return iter(self.hits)
@@ -138,7 +141,7 @@ class Results:
             "since": isoformat(self.since),
             "until": isoformat(self.until),
             "hits": [hit.to_dict() for hit in self.hits],
-        }
+        } | ({"shards": dict(self.shards)} if self.shards is not None else {})
 
 
 SORTS = ("relevance", "newest", "oldest")

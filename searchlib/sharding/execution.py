@@ -38,3 +38,52 @@ class LocalExecutor:
     def map(self, function: Callable, tasks: Sequence[tuple], *, timeout: float | None = None
             ) -> list[Outcome]:
         return [Outcome(function(*task)) for task in tasks]
+
+
+class _ShardsLost(Exception):
+    """Raised out of a tolerant run's executor: these shard paths gave no answer (None: a task
+    that was not one shard's, e.g. one reading every shard, gave none)."""
+
+    def __init__(self, paths: list[str] | None, reason: str):
+        super().__init__(reason)
+        self.paths, self.reason = paths, reason
+
+
+class _Watching:
+    """An executor that passes tasks on and raises _ShardsLost when a shard's task fails. A
+    task is a shard's when its first argument is one of the shard paths being run."""
+
+    def __init__(self, executor: Executor, paths: list[str]):
+        self.executor, self.paths = executor, set(paths)
+
+    def map(self, function: Callable, tasks: Sequence[tuple], *, timeout: float | None = None
+            ) -> list[Outcome]:
+        outcomes = self.executor.map(function, tasks, timeout=timeout)
+        failed = [(task, outcome) for task, outcome in zip(tasks, outcomes) if not outcome.ok]
+        if failed:
+            reason = failed[0][1].error or "lost"
+            shard_tasks = all(task and isinstance(task[0], str) and task[0] in self.paths
+                              for task, _ in failed)
+            raise _ShardsLost([task[0] for task, _ in failed] if shard_tasks else None, reason)
+        return outcomes
+
+
+def run_tolerant(paths: Sequence[str], attempt: Callable, executor: Executor) -> tuple[Any, dict]:
+    """`attempt(live_paths, executor)` (e.g. a sharded search), run again without the shards
+    whose task failed (a worker lost for good, no answer within the executor's timeout) until it
+    completes on the shards that answer: (its value, {"total": N, "ok": K, "failed": N - K}).
+    Raises ShardsLostError when no shard is left, or when a task that was not one shard's
+    failed (nothing can be said without it)."""
+    from ..errors import ShardsLostError
+    live = [str(path) for path in paths]
+    while True:
+        try:
+            value = attempt(list(live), _Watching(executor, live))
+        except _ShardsLost as lost:
+            if lost.paths is None:
+                raise ShardsLostError(lost.reason) from None
+            live = [path for path in live if path not in set(lost.paths)]
+            if not live:
+                raise ShardsLostError(lost.reason) from None
+            continue
+        return value, {"total": len(paths), "ok": len(live), "failed": len(paths) - len(live)}
