@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Evaluate syndicated-copy detection (issue 20, searchlib.stories) on the real corpora.
 
-    python scripts/eval_stories.py              # labelled set, parameter sweep, real corpora, cost
+    python scripts/eval_stories.py              # labelled set, sweep, real corpora, threads, cost
+    python scripts/eval_stories.py --parts thread --thread-seeds 200 --seed 20   # follow-ups only
     python scripts/eval_stories.py --parts labelled,sweep   # some parts only
     python scripts/eval_stories.py --originals 300 --seed 20 --workdir /tmp/stories
 
@@ -24,7 +25,15 @@ Parts:
    articles lie how many days apart (what a wider window would add).
 3. real: all the corpora as they are, indexed: how many stories have more than one article, and
    20 sampled (printed for judging).
-4. cost: bench.py --quick's corpora and bench_queries.txt's queries, with and without stories
+4. thread: `search thread` (follow-ups) against `search similar` as it is, on Reuters-21578
+   (indexed as it is): THREAD_SEEDS seeds drawn at random (--seed) from the dated articles with
+   a TOPICS label; an article of a seed's top 10 is right when it shares a TOPICS label with the
+   seed and is dated within the window of the seed's date (the same rule for both). Precision is
+   the mean over the seeds given anything (thread may give nothing; similar always gives 10),
+   also over the articles that carry a label (Reuters left many unlabelled: those count as wrong
+   above), for windows of 3-30 days and a few thresholds; then similar's best 50 kept to the
+   window; a sample of thread's wrong articles is printed.
+5. cost: bench.py --quick's corpora and bench_queries.txt's queries, with and without stories
    (without: the linking hook and the collapse switched off in this process), indexing
    throughput (median of ROUNDS builds each, alternating) and query p50 (median per query of
    REPEAT passes, nearest-rank p50 over queries).
@@ -356,6 +365,122 @@ def part_real(args, work: Path, rng: random.Random) -> None:
                 print(f"    {body[:160]!r}")
 
 
+# --- threads (follow-ups) ----------------------------------------------------------------------
+
+def _reuters_index(work: Path) -> Path:
+    import searchlib
+    folder = work / "reuters"
+    if not (folder / "searchlib.json").exists():
+        started = time.perf_counter()
+        with searchlib.Index(folder) as idx:
+            report = idx.update(sorted((CORPORA / "reuters21578").glob("reut2-*.sgm")))
+        log(f"Reuters-21578 indexed: {report.articles} articles in {time.perf_counter() - started:.0f} s")
+    return folder
+
+
+def _labels(folder: Path) -> dict:
+    """id -> (date, set of TOPICS labels) of every indexed article."""
+    from whoosh import index as whoosh_index
+    ix = whoosh_index.open_dir(str(folder))
+    with ix.searcher() as s:
+        return {f["id"]: (f.get("date"), {t for t in (f.get("topics") or "").split(",") if t})
+                for f in s.all_stored_fields()}
+
+
+def _right(labels: dict, seed: str, other: str, window: float) -> bool:
+    seed_date, seed_topics = labels[seed]
+    date, topics = labels[other]
+    return (bool(seed_topics & topics) and seed_date is not None and date is not None
+            and abs(date - seed_date) <= timedelta(days=window))
+
+
+def _precision(found: dict, labels: dict, window: float, labelled_only: bool = False) -> tuple:
+    """(mean precision over the seeds with any result, seeds with any, micro precision, shown);
+    `labelled_only`: the articles with no TOPICS label (Reuters left most unlabelled) left out."""
+    per_seed, right, shown = [], 0, 0
+    for seed, ids in found.items():
+        ids = [i for i in ids if labels[i][1]] if labelled_only else ids
+        if not ids:
+            continue
+        good = sum(_right(labels, seed, other, window) for other in ids)
+        per_seed.append(good / len(ids))
+        right, shown = right + good, shown + len(ids)
+    mean = statistics.mean(per_seed) if per_seed else 0.0
+    return mean, len(per_seed), right / shown if shown else 0.0, shown
+
+
+def part_thread(args, work: Path) -> None:
+    """`search thread` against `search similar` on Reuters-21578 (see --help of --parts)."""
+    import searchlib
+    import searchlib.stories.threads as threads
+    folder = _reuters_index(work)
+    labels = _labels(folder)
+    rng = random.Random(args.seed)
+    labelled = sorted(i for i, (date, topics) in labels.items() if topics and date is not None)
+    seeds = rng.sample(labelled, min(args.thread_seeds, len(labelled)))
+    window = threads.WINDOW_DAYS
+    print(f"\n== threads (Reuters-21578: {len(labels)} articles, {len(labelled)} dated with a TOPICS label; "
+          f"{len(seeds)} seeds drawn from them, seed {args.seed}) ==")
+    print("an article of the top 10 is right when it shares a TOPICS label with the seed and is within "
+          "the window of its date; precision is the mean over the seeds given any result (and over all "
+          "articles shown)")
+    with searchlib.Index(folder, create=False) as idx:
+        similar = {seed: [h.id for h in idx.similar(seed, limit=10).hits] for seed in seeds}
+        timings = []
+        default = (threads.MIN_SHARED, threads.MIN_SCORE)
+        variants = [(w, *default) for w in (3, 7, 14, 30)]
+        variants += [(window, shared, score) for shared, score in ((3, 0.2), (3, 0.3), (4, 0.25))]
+        chosen = None
+        for days, shared, score in variants:
+            threads.MIN_SHARED, threads.MIN_SCORE = shared, score
+            found = {}
+            for seed in seeds:
+                started = time.perf_counter()
+                found[seed] = [a.id for a in idx.thread(seed, limit=10, window_days=days).articles]
+                timings.append(time.perf_counter() - started)
+            mean, given, micro, shown = _precision(found, labels, days)
+            s_mean, _, s_micro, _ = _precision(similar, labels, days)
+            l_mean, _, _, l_shown = _precision(found, labels, days, labelled_only=True)
+            print(f"window {days:>2} d, shared >= {shared}, score >= {score:.2f}: thread P@10 {mean:.3f} "
+                  f"({given}/{len(seeds)} seeds given any; micro {micro:.3f} over {shown} articles; "
+                  f"{l_mean:.3f} over the {l_shown} with a label) | similar P@10 {s_mean:.3f} (micro {s_micro:.3f})")
+            if (days, shared, score) == (window, *default):
+                chosen = found
+        threads.MIN_SHARED, threads.MIN_SCORE = default
+        # similar as it is today but kept to the window (its best 50 filtered), the same seeds
+        windowed = {}
+        for seed in seeds:
+            seed_date = labels[seed][0]
+            windowed[seed] = [h.id for h in idx.similar(seed, limit=50).hits
+                              if labels[h.id][0] is not None
+                              and abs(labels[h.id][0] - seed_date) <= timedelta(days=window)][:10]
+        w_mean, w_given, w_micro, _ = _precision(windowed, labels, window)
+        wl_mean = _precision(windowed, labels, window, labelled_only=True)[0]
+        sl_mean = _precision(similar, labels, window, labelled_only=True)[0]
+        print(f"similar's best 50 kept to the {window}-day window, top 10: P@10 {w_mean:.3f} "
+              f"({w_given} seeds given any; micro {w_micro:.3f}; {wl_mean:.3f} over the articles with a "
+              f"label); similar as it is over the articles with a label: {sl_mean:.3f}")
+        # the same, only on the seeds thread gave something for
+        given = [seed for seed in seeds if chosen[seed]]
+        t_mean = _precision({s: chosen[s] for s in given}, labels, window)[0]
+        s_mean = _precision({s: similar[s] for s in given}, labels, window)[0]
+        w_mean = _precision({s: windowed[s] for s in given}, labels, window)[0]
+        print(f"on the {len(given)} seeds thread gave any for: thread {t_mean:.3f}, similar {s_mean:.3f}, "
+              f"similar kept to the window {w_mean:.3f}; empty threads: {len(seeds) - len(given)}")
+        print(f"thread time per seed: p50 {percentile(timings, 0.5) * 1000:.1f} ms, "
+              f"p95 {percentile(timings, 0.95) * 1000:.1f} ms (all variants)")
+        wrong = [(seed, other) for seed in given for other in chosen[seed] if not _right(labels, seed, other, window)]
+        labelled = [(seed, other) for seed, other in wrong if labels[other][1]]
+        print(f"\n{len(wrong)} wrong articles in the chosen threads, {len(wrong) - len(labelled)} of them with "
+              f"no TOPICS label; {min(args.show_failures, len(labelled))} of those with another label:")
+        for seed, other in rng.sample(labelled, min(args.show_failures, len(labelled))):
+            one, two = idx.get(seed), idx.get(other)
+            shared = next((a.shared for a in idx.thread(seed, limit=10).articles if a.id == other), [])
+            print(f"  seed  {labels[seed][0]:%Y-%m-%d} {sorted(labels[seed][1])} {one.title[:70]!r}")
+            print(f"  wrong {labels[other][0]:%Y-%m-%d} {sorted(labels[other][1])} {two.title[:70]!r}; "
+                  f"shares: {', '.join(shared[:8])}")
+
+
 # --- cost ------------------------------------------------------------------------------------
 
 class _NoStories:
@@ -420,7 +545,7 @@ def part_cost(args, work: Path) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--parts", default="labelled,sweep,real,cost")
+    parser.add_argument("--parts", default="labelled,sweep,real,thread,cost")
     parser.add_argument("--originals", type=int, default=300)
     parser.add_argument("--days", type=int, default=10)
     parser.add_argument("--seed", type=int, default=20)
@@ -429,6 +554,8 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=None)
     parser.add_argument("--workdir", type=Path)
     parser.add_argument("--show-missed", type=int, default=0, help="print this many missed pairs")
+    parser.add_argument("--thread-seeds", type=int, default=200, help="seeds drawn for the thread part")
+    parser.add_argument("--show-failures", type=int, default=8, help="wrong thread articles printed")
     args = parser.parse_args()
     parts = set(args.parts.split(","))
     work = args.workdir or Path(tempfile.mkdtemp(prefix="eval_stories."))
@@ -442,6 +569,8 @@ def main() -> None:
                 part_sweep(records, group)
         if "real" in parts:
             part_real(args, work, random.Random(args.seed))
+        if "thread" in parts:
+            part_thread(args, work)
         if "cost" in parts:
             part_cost(args, work)
     finally:

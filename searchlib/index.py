@@ -49,6 +49,7 @@ if TYPE_CHECKING:  # indexing (and the parsers it brings) is imported only when 
     from .indexing.update import Progress, UpdateReport
     from .stories.grouping import Story
     from .stories.revisions import History
+    from .stories.threads import Thread
     from .querying.stats import IndexStats
 
 # What a folder may hold and still count as empty: the repository's own index/ has a .gitignore
@@ -381,6 +382,18 @@ class Index:
             from .sharding.searching import read
             return read(shards, story_of, article_id, executor=self._executor)
         return self._retrying(lambda searcher: story_of(searcher, article_id))
+
+    def thread(self, article_id: str, *, limit: int = 10, window_days: float | None = None) -> "Thread":
+        """The articles that follow the story of the article with this id over time (follow-ups,
+        reactions, corrections; not its copies), at most `limit` stories, oldest first, found by
+        the rare words they share with it within `window_days` of its date (default
+        stories.threads.WINDOW_DAYS); empty when none does (raises ArticleNotFoundError)."""
+        from .stories.threads import WINDOW_DAYS, thread_of
+        check_similar_arguments(article_id, limit)
+        days = WINDOW_DAYS if window_days is None else window_days
+        if not isinstance(days, (int, float)) or isinstance(days, bool) or not 0 <= days <= 36_500:
+            raise ArgumentError("window_days", window_days, "a number of days from 0 to 36500")
+        return self._retrying(lambda searcher: thread_of(searcher, article_id, limit=limit, window_days=days))
 
     def history(self, article_id: str) -> "History":
         """The versions of the article with this id, the oldest first, the current one last,
