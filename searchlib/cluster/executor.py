@@ -1,13 +1,15 @@
 """Executor: `Executor.map` on a Dask cluster, so the shards' tasks run on its workers.
 
-Each task is submitted as its own Dask task (never pinned to one worker: a task restricted to a
-worker that dies waits for that worker forever, dask/distributed issue 7346), so when a worker
-dies (kill -9, a lost machine) Dask runs its tasks again on another worker, up to its
-`allowed-failures` (3 by default), and then reports them as lost (`KilledWorker`). `map` waits at
-most `timeout` seconds in all: a task that has not answered by then (its worker dead and none
-left, a worker stuck) is cancelled and gives an Outcome with an error instead of a value, so a
-search returns partial results instead of hanging. An error the task function raised itself is
-raised by `map`, as LocalExecutor would.
+Each task is its own Dask task, so when a worker dies (kill -9, a lost machine) Dask runs its
+tasks again on another worker, up to its `allowed-failures` (3 by default), and then reports
+them lost (`KilledWorker`). A map with a timeout (a search's) waits at most that long in all: a
+task that has not answered by then (its worker stuck, or dead with none left) is cancelled and
+gives an Outcome with an error instead of a value, so a search answers from the other shards
+instead of hanging. Dask cannot stop a task that is running, so the worker that held it is left
+out of timed maps for a while; that is the one place tasks are restricted to workers, and a
+restricted task waits forever for its workers if they all die (dask/distributed issue 7346): the
+timeout bounds that wait too. A map without a timeout (a build's) waits as long as it takes. An
+error the task function raised itself is raised by `map`, as LocalExecutor would.
 """
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ from ..sharding.execution import Outcome
 from .connection import Connection, require_distributed
 
 
+THREADS_SECONDS = 2.0  # how long the workers' thread counts are taken as known
 AVOID_SECONDS = 60.0  # how long a worker that held a task past its timeout gets no timed task
 
 
@@ -31,6 +34,7 @@ class DaskExecutor:
         # workers that held a task past its timeout (still busy with it: Dask cannot stop a
         # running task) -> until when no task of a timed map is sent there
         self.avoided: dict[str, float] = {}
+        self.threads: dict[int, tuple] = {}  # the cluster's workers and their threads, as last asked
 
     @property
     def client(self):
@@ -39,14 +43,18 @@ class DaskExecutor:
     def with_timeout(self, timeout: float | None) -> "DaskExecutor":
         """The same cluster, waiting `timeout` seconds by default (None: as long as it takes)."""
         twin = DaskExecutor(self.connection, timeout=timeout)
-        twin.avoided = self.avoided
+        twin.avoided, twin.threads = self.avoided, self.threads
         return twin
 
     def _workers(self, client) -> tuple[list[str] | None, int]:
         """The workers a timed map may use (None: any) and their threads: all but those avoided,
         unless that leaves none."""
-        threads = client.nthreads()
         now = time.monotonic()
+        known = self.threads.get(id(client))
+        if known is None or now - known[0] > THREADS_SECONDS:  # (a round trip to the scheduler)
+            self.threads.clear()
+            known = self.threads[id(client)] = (now, client.nthreads())
+        threads = known[1]
         for address, until in list(self.avoided.items()):
             if until <= now or address not in threads:
                 self.avoided.pop(address, None)
