@@ -11,6 +11,18 @@ from pathlib import Path
 class SearchlibError(Exception):
     """Base class for all errors searchlib raises on purpose."""
 
+    def __reduce__(self):
+        """Pickled as it is (a worker process or a cluster's worker raises it, the caller raises
+        it again): its class, message and attributes, without calling its __init__ again."""
+        return _restored, (type(self), self.args, self.__dict__)
+
+
+def _restored(cls: type, args: tuple, state: dict) -> SearchlibError:
+    error = cls.__new__(cls, *args)
+    error.args = args
+    error.__dict__.update(state)
+    return error
+
 
 class IndexNotFoundError(SearchlibError):
     def __init__(self, path: Path):

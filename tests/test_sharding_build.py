@@ -410,3 +410,29 @@ def test_an_executor_that_is_not_local_gets_plain_data_and_the_same_shards(tmp_p
     report = update_sharded(tmp_path / "index", [tmp_path / "corpus"], SHARDS, base=tmp_path, executor=executor)
     assert (report.deleted, report.removed, report.unchanged) == (1, 1, 4)
     assert executor.calls[3:] == ["read_shard", "write_shard"]
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_a_shard_locked_by_another_writer_is_exit_75_and_the_next_run_completes(built, run, jobs):
+    from searchlib.indexing.update import RunLock
+    folder, records, _ = built
+    north = corpus_records("north", 12)
+    for rec in north.values():
+        rec["body"] += " Again."
+    write_records(folder / "corpus" / "north", north)
+    before = generations(folder / "index")
+    with RunLock(folder / "index" / "shard-001", 0):  # (in worker processes with --jobs 2: pickled back)
+        result = run("index", "--jobs", jobs, "--index", "index", "corpus")
+    assert result.exit_code == 75
+    assert "another reindex is running on" in result.stderr and "shard-001" in result.stderr
+    committed = [i for i, (a, b) in enumerate(zip(before, generations(folder / "index"))) if a != b]
+    assert 0 in committed and 1 not in committed  # (shard 2: written or not, by the order tasks ran)
+    result = run("index", "--json", "--jobs", jobs, "--index", "index", "corpus")
+    assert result.exit_code == 0
+    summary = json.loads(result.stdout.strip().splitlines()[-1])
+    assert summary["updated"] == 1 and summary["articles"] == sum(
+        1 for i in records if "north" in i and shard_of(i, SHARDS) not in committed)
+    found = contents(folder / "index", records)
+    for article_id in (i for i in records if "north" in i):
+        with searchlib.Index(shard_paths(folder / "index", SHARDS)[found[article_id]], create=False) as shard:
+            assert shard.get(article_id).body.endswith("Again.")

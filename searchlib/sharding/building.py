@@ -301,22 +301,27 @@ def update_sharded(index_dir: Path, paths: Iterable[str | Path], count: int, *, 
         linking = _Linking(shards)
         total_bytes = sum(state.size for _, state, _, _ in todo)
         done_bytes = 0
+        # here: worker processes parse (enough files) and write the shards side by side (several)
+        local = isinstance(executor, LocalExecutor) and jobs > 1 and (len(todo) >= PARALLEL_FROM or count > 1)
         try:
-            round_: list = []
-            articles = 0
-            stream = _parse_stream(todo, executor, base, count, jobs, limits, allowed)
-            for entry, parsed in stream:
-                round_.append((entry, parsed))
-                articles += parsed.articles
-                if len(round_) >= batch_files or articles >= batch_articles:
-                    done_bytes += _write_round(round_, works, known, linking, executor, report)
-                    if progress:
-                        progress(done_bytes, total_bytes, round_[-1][0][0])
-                    works = [ShardWork(w.shard, previous=w.previous, replacing=w.replacing, **common)
-                             for w in works]
-                    round_, articles = [], 0
-            if round_ or any(w.gone or w.touched for w in works):
-                done_bytes += _write_round(round_, works, known, linking, executor, report)
+            with _local_pool(jobs) if local else nullcontext() as pool:
+                writing = _PoolExecutor(pool) if pool is not None and count > 1 else executor
+                round_: list = []
+                articles = 0
+                stream = _parse_stream(todo, executor, base, count, pool if len(todo) >= PARALLEL_FROM else None,
+                                       limits, allowed)
+                for entry, parsed in stream:
+                    round_.append((entry, parsed))
+                    articles += parsed.articles
+                    if len(round_) >= batch_files or articles >= batch_articles:
+                        done_bytes += _write_round(round_, works, known, linking, writing, report)
+                        if progress:
+                            progress(done_bytes, total_bytes, round_[-1][0][0])
+                        works = [ShardWork(w.shard, previous=w.previous, replacing=w.replacing, **common)
+                                 for w in works]
+                        round_, articles = [], 0
+                if round_ or any(w.gone or w.touched for w in works):
+                    done_bytes += _write_round(round_, works, known, linking, writing, report)
         finally:
             linking.close()
         if progress:
@@ -351,11 +356,39 @@ def _previous_shards(previous: Path | None, count: int) -> list[str | None]:
     return [None] * count  # (another number of shards: the articles get this run's stamp)
 
 
-def _parse_stream(todo: list, executor, base: Path, count: int, jobs: int, limits,
+@contextmanager
+def _local_pool(jobs: int):
+    """This machine's worker processes (indexing.workers: they end with this process)."""
+    from ..indexing.workers import start_fork_server, worker_pool
+    start_fork_server()
+    with worker_pool(jobs) as pool:
+        pool.jobs = jobs
+        yield pool
+
+
+class _PoolExecutor:
+    """`Executor.map` on this machine's worker processes: the shards written side by side."""
+
+    def __init__(self, pool):
+        self.pool = pool
+
+    def map(self, function, tasks, *, timeout: float | None = None) -> list:
+        from concurrent.futures.process import BrokenProcessPool
+
+        from ..indexing.workers import WORKER_DIED
+        from .execution import Outcome
+        futures = [self.pool.submit(function, *task) for task in tasks]
+        try:
+            return [Outcome(future.result()) for future in futures]
+        except BrokenProcessPool:
+            raise IndexingError(WORKER_DIED) from None
+
+
+def _parse_stream(todo: list, executor, base: Path, count: int, pool, limits,
                   roots: tuple) -> Iterator[tuple]:
     """(entry, Parsed) for each file to index, in order: parsed here or in this machine's worker
-    processes (a LocalExecutor, at most 4 x jobs files ahead of the writing), or on the
-    executor's workers TASK_FILES files a task."""
+    processes (`pool`, at most 4 per process ahead of the writing), or on the executor's
+    workers (not a LocalExecutor) TASK_FILES files a task."""
     if not isinstance(executor, LocalExecutor):
         window = max(TASK_FILES, 1) * 8
         for start in range(0, len(todo), window):
@@ -365,33 +398,32 @@ def _parse_stream(todo: list, executor, base: Path, count: int, jobs: int, limit
             results = [p for outcome in _all_ok(executor.map(parse_batch, tasks)) for p in outcome.value]
             yield from zip(part, results)
         return
-    if jobs <= 1 or len(todo) < PARALLEL_FROM:
+    if pool is None:
         for entry in todo:  # (the boundary in force here applies)
             yield entry, parse_for_shards(str(entry[0]), str(base), count, limits)
         return
     from collections import deque
     from concurrent.futures.process import BrokenProcessPool
 
-    from ..indexing.workers import WORKER_DIED, start_fork_server, worker_pool
-    start_fork_server()
-    with worker_pool(jobs) as pool:
-        pending: deque = deque()
-        queue = iter(todo)
-        for entry in queue:
-            pending.append((entry, pool.submit(parse_for_shards, str(entry[0]), str(base), count, limits, roots)))
-            if len(pending) >= 4 * jobs:
-                break
-        while pending:
-            entry, future = pending.popleft()
-            following = next(queue, None)
-            if following is not None:
-                pending.append((following, pool.submit(parse_for_shards, str(following[0]), str(base),
-                                                       count, limits, roots)))
-            try:
-                parsed = future.result()
-            except BrokenProcessPool:
-                raise IndexingError(WORKER_DIED) from None
-            yield entry, parsed
+    from ..indexing.workers import WORKER_DIED
+    jobs = pool.jobs
+    pending: deque = deque()
+    queue = iter(todo)
+    for entry in queue:
+        pending.append((entry, pool.submit(parse_for_shards, str(entry[0]), str(base), count, limits, roots)))
+        if len(pending) >= 4 * jobs:
+            break
+    while pending:
+        entry, future = pending.popleft()
+        following = next(queue, None)
+        if following is not None:
+            pending.append((following, pool.submit(parse_for_shards, str(following[0]), str(base),
+                                                   count, limits, roots)))
+        try:
+            parsed = future.result()
+        except BrokenProcessPool:
+            raise IndexingError(WORKER_DIED) from None
+        yield entry, parsed
 
 
 def _write_round(round_: list, works: list[ShardWork], known: list[dict], linking: _Linking,
