@@ -388,6 +388,29 @@ def problem_lines(report, examples: int = 3) -> list[str]:
     return lines
 
 
+def duration(seconds: float) -> str:
+    """A time left as a reader takes it in at a glance: 42s, 3m05s, 1h07m."""
+    seconds = int(round(seconds))
+    if seconds < 60:
+        return f"{seconds}s"
+    if seconds < 3600:
+        return f"{seconds // 60}m{seconds % 60:02d}s"
+    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
+
+
+def progress_line(speed, width: int = 20) -> str:
+    """An indexing run's progress line (indexing.progress.Speed): a bar, the share done,
+    articles/s once known, the time left once a rate is known."""
+    filled = int(speed.fraction * width)
+    parts = [f"Indexing [{'#' * filled}{'-' * (width - filled)}] {speed.fraction * 100:3.0f}%"]
+    if speed.articles is not None:
+        parts.append(f"{speed.articles:,} articles")
+    if speed.articles_per_s is not None:
+        parts.append(f"{speed.articles_per_s:,.0f} articles/s")
+    parts.append(f"{duration(speed.seconds_left)} left" if speed.seconds_left is not None else "estimating")
+    return "  ".join(parts)
+
+
 def update_summary(report, index_path: Path) -> str:
     """One line: what an indexing run did."""
     skipped_files = len({s.path for s in report.skipped})

@@ -19,9 +19,11 @@ from itertools import accumulate
 from pickle import load as load_pickle
 from pickle import loads
 
-from whoosh.codec.whoosh3 import LENGTHS_COLUMN, WHOOSH3_HEADER_MAGIC, W3TermsReader, _lenfield
+from struct import Struct
+
+from whoosh.codec.whoosh3 import LENGTHS_COLUMN, WHOOSH3_HEADER_MAGIC, W3TermInfo, W3TermsReader, _lenfield
 from whoosh.columns import TranslatingColumnReader
-from whoosh.system import unpack_int
+from whoosh.system import _INT_SIZE, _LONG_SIZE, _SHORT_SIZE, unpack_int, unpack_long, unpack_ushort
 from whoosh.util.numeric import byte_to_length
 
 
@@ -41,23 +43,21 @@ def add_segment(writer, reader) -> None:
     postfile = terms._postfile
     current, pool_terms, fmt = None, None, None
     added = 0
-    for (fieldname, tbytes), info in terms.items():
-        if fieldname != current:
-            current = fieldname
+    for fieldnum, tbytes, inlined, extent in term_records(terms):
+        if fieldnum != current:
+            current = fieldnum
+            fieldname = terms._fieldunmap[fieldnum]
             pool_terms = pool.terms_of(fieldname) if fieldname in schema else None
             fmt = schema[fieldname].format if fieldname in schema else None
         if pool_terms is None:
             continue
-        if info.is_inlined():
-            ids, weights, values = info.inlined_postings()
+        if inlined is not None:
+            ids, weights, values = inlined
             count = len(ids)
             weights = list(weights) if weights else [1.0] * count  # (ListMatcher's defaults)
             values = list(values) if values else [""] * count
         else:
-            offset, length = info.extent()
-            if isinstance(length, tuple):  # W3TermInfo.from_bytes leaves it as unpack_int's tuple
-                length = length[0]
-            ids, weights, values = read_postings(postfile.get(offset, length), fmt)
+            ids, weights, values = read_postings(postfile.get(*extent), fmt)
         if docmap is None:
             ids = [basedoc + d for d in ids]
         else:
@@ -72,6 +72,36 @@ def add_segment(writer, reader) -> None:
         added += len(ids)
     pool.count += added
     writer._added = True
+
+
+_RECORD = Struct("!ii")  # filetables.HashWriter's record header: key length, value length
+_INFO_SIZE = W3TermInfo._struct.size
+
+
+def term_records(terms: W3TermsReader):
+    """(field number, term bytes, inlined postings or None, (offset, length) of the postings or
+    None) for every term of a segment's terms file, in its order: its records read at once and
+    cut here, where OrderedHashReader.items() seeks and reads twice per term and W3TermInfo
+    decodes statistics a merge does not need (the writer computes them again)."""
+    tindex = terms._tindex
+    start, end = tindex.startofdata, tindex.endofdata
+    data = tindex.dbfile.get(start, end - start)
+    unpack_record = _RECORD.unpack_from
+    pos, size = 0, len(data)
+    while pos < size:
+        keylen, datalen = unpack_record(data, pos)
+        key = pos + 8
+        value = key + keylen
+        pos = value + datalen
+        fieldnum = unpack_ushort(data[key:key + _SHORT_SIZE])[0]
+        tbytes = data[key + _SHORT_SIZE:value]
+        if data[value]:  # the flags byte: postings inlined in the record
+            yield fieldnum, tbytes, loads(data[value + _INFO_SIZE:pos]), None
+        else:
+            at = value + _INFO_SIZE
+            offset = unpack_long(data[at:at + _LONG_SIZE])[0]
+            length = unpack_int(data[at + _LONG_SIZE:at + _LONG_SIZE + _INT_SIZE])[0]
+            yield fieldnum, tbytes, None, (offset, length)
 
 
 def write_documents(writer, reader, fieldnames: set[str]) -> dict[int, int] | None:

@@ -33,7 +33,9 @@ from .run import BATCH_ARTICLES, BATCH_FILES, SEGMENT_POSTINGS, Run, UpdateRepor
 from .workers import WORKER_DIED, fewer_collections, start_fork_server, worker_pool
 
 
-Progress = Callable[[int, int, Path], None]  # (bytes read, bytes to read in all, the file at hand)
+# (bytes read, bytes to read in all, the file at hand); a progress object with an `articles`
+# attribute has it set to the articles written so far before each call (the CLI shows articles/s)
+Progress = Callable[[int, int, Path], None]
 PARALLEL_FROM = 16  # files to parse before worker processes are worth starting
 
 
@@ -193,6 +195,7 @@ def update_index(index_dir: Path, paths: Iterable[str | Path], *, base: Path, wa
                 done_bytes = 0
                 for path, state, is_new, items in _parsed(todo, jobs, allowed):
                     if progress:
+                        _tell_articles(progress, report.articles)
                         progress(done_bytes, total_bytes, path)
                     run.index_file(path, state, is_new, items)
                     done_bytes += state.size
@@ -202,9 +205,15 @@ def update_index(index_dir: Path, paths: Iterable[str | Path], *, base: Path, wa
             raise
         run.close_previous()
         if progress:
+            _tell_articles(progress, report.articles)
             progress(total_bytes, total_bytes, report.index)
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _tell_articles(progress, articles: int) -> None:
+    if hasattr(progress, "articles"):
+        progress.articles = articles
 
 
 @contextmanager
