@@ -279,3 +279,57 @@ def test_story_types_are_public_and_plain(idx):
 def test_copies_of_an_unknown_id_raise(idx):
     with pytest.raises(searchlib.ArticleNotFoundError):
         idx.copies("no/such#id")
+
+
+def _count_lookups(monkeypatch) -> list:
+    """Count the Linker's band-key lookups in the index's commits (one entry per article)."""
+    from searchlib.stories import linking
+    calls = []
+    looked_up = linking.Linker._looked_up
+
+    def counting(self, reader, keys):
+        calls.append(len(keys))
+        return looked_up(self, reader, keys)
+
+    monkeypatch.setattr(linking.Linker, "_looked_up", counting)
+    return calls
+
+
+def test_a_first_build_finds_its_copies_in_memory_not_by_lookups(tmp_path, monkeypatch):
+    """A run that began on an empty index wrote every committed article itself and remembers
+    them: it links copies across its commits without looking band keys up in the index; a later
+    run on that index looks them up (its copies may be anywhere in the index)."""
+    calls = _count_lookups(monkeypatch)
+    corpus = tmp_path / "corpus"
+    for n, key in enumerate(["original", "typo", "headline"]):
+        write_records(corpus / f"f{n}", {key: RECORDS[key]})
+    with searchlib.Index(tmp_path / "index") as idx:
+        idx.update([corpus], jobs=1, batch_files=1)  # (a commit per file)
+        assert calls == [] and idx.search("Tamsin").hits[0].copies == 3
+        write_records(corpus / "f3", {"cut": RECORDS["cut"]})
+        idx.update([corpus], jobs=1)
+        assert calls == [signatures.BANDS] and idx.search("Tamsin").hits[0].copies == 4
+
+
+def test_a_first_build_past_its_memory_looks_up_again(tmp_path, monkeypatch):
+    """When a first build has written more articles than it remembers (PENDING_MOST), it
+    forgets them and looks band keys up in its commits from then on: no copy is missed."""
+    from searchlib.stories import linking
+    monkeypatch.setattr(linking, "PENDING_MOST", 2)
+    calls = _count_lookups(monkeypatch)
+    corpus = tmp_path / "corpus"
+    for n, key in enumerate(["original", "typo", "headline", "cut", "credit"]):
+        write_records(corpus / f"f{n}", {key: RECORDS[key]})
+    with searchlib.Index(tmp_path / "index") as idx:
+        idx.update([corpus], jobs=1, batch_files=1)
+        assert len(calls) == 2  # the 4th and 5th (the 3rd still found the first two in memory)
+        results = idx.search("Tamsin")
+        assert results.stories == 1 and results.hits[0].copies == 5
+
+
+def test_band_keys_are_those_of_an_index_written_with_16_bands():
+    """Indexes written before BANDS went from 16 to 12 hold 16 keys per article: the 12 are
+    their first 12 (the same permutations, in order), so a copy indexed now finds them."""
+    hashes = signatures.shingle_hashes(BODY)
+    assert signatures.band_keys(hashes) == signatures.band_keys(hashes, bands=16)[:signatures.BANDS]
+    assert signatures.BANDS == 12

@@ -69,7 +69,10 @@ def is_copy(one: np.ndarray, other: np.ndarray) -> tuple[bool, float]:
 class Linker:
     """Story ids for the articles of one indexing run. `searcher_of()` gives a Whoosh searcher
     on the index's last commit (a new object after each commit, which makes what was written
-    before it visible there, so the Linker then forgets it)."""
+    before it visible there, so the Linker then forgets it). A run that began on an empty index
+    (a first build, a rebuild) wrote every article committed since itself: while it remembers
+    them all (at most PENDING_MOST), it keeps them across commits and looks nothing up in the
+    index (a lookup costs a hash probe of every segment's term table per band key)."""
 
     def __init__(self, searcher_of: Callable[[], object]):
         self._searcher_of = searcher_of
@@ -77,6 +80,7 @@ class Linker:
         self._pending: list[_Written] = []
         self._by_band: dict[str, list[int]] = {}
         self._seen: dict[int, tuple] = {}  # committed candidates read since the last commit
+        self._own = None  # True: the run began on an empty index and remembers all it wrote
 
     def fields(self, article_id: str, text: str, date: datetime | None) -> dict:
         """The `bands` and `story` fields for an article about to be written."""
@@ -94,41 +98,55 @@ class Linker:
     def _remember(self, written: _Written, keys: list[str]) -> None:
         if len(self._pending) >= PENDING_MOST:  # (bounded memory: a rebuild's worker never commits)
             self._pending, self._by_band = [], {}
+            self._own = False  # (what it forgot is looked up in the commits from now on)
         self._pending.append(written)
         for key in keys:
             self._by_band.setdefault(key, []).append(len(self._pending) - 1)
 
     def _current(self):
         searcher = self._searcher_of()
+        if self._own is None:
+            self._own = searcher is None or searcher.doc_count_all() == 0
         if searcher is not self._searcher:  # a commit since: what was pending is in it now
-            self._searcher, self._pending, self._by_band, self._seen = searcher, [], {}, {}
+            self._searcher, self._seen = searcher, {}
+            if not self._own:
+                self._pending, self._by_band = [], {}
         return searcher
 
-    def _committed(self, searcher, docnum: int) -> tuple:
-        """(id, story, date, shingle hashes) of a committed article, remembered (up to
-        COMMITTED_MOST) until the next commit: the articles of a template (a daily report)
-        are candidates of many others."""
+    def _looked_up(self, reader, keys: list[str]) -> dict[int, int]:
+        """The committed articles that share band keys with `keys`: docnum → how many."""
+        shared: dict[int, int] = {}
+        for key in keys:
+            if (BANDS_FIELD, key) in reader:
+                for docnum in reader.postings(BANDS_FIELD, key).all_ids():
+                    shared[docnum] = shared.get(docnum, 0) + 1
+        return shared
+
+    def _committed(self, searcher, docnum: int, date: datetime | None) -> tuple:
+        """(id, story, date, shingle hashes) of a committed article, the hashes None when it is
+        not within the window of `date` (its text is then not read again); remembered (up to
+        COMMITTED_MOST) until the next commit: the articles of a template (a daily report) are
+        candidates of many others."""
         found = self._seen.get(docnum)
         if found is None:
             stored = searcher.stored_fields(docnum)
-            found = (stored.get("id"), stored.get(STORY_FIELD), stored.get("date"),
-                     shingle_hashes(story_text(stored.get("title"), stored.get("summary"), stored.get("body")))
-                     if stored.get(STORY_FIELD) else None)
+            found = [stored.get("id"), stored.get(STORY_FIELD), stored.get("date"), None, stored]
             if len(self._seen) >= COMMITTED_MOST:
                 self._seen.clear()
             self._seen[docnum] = found
-        return found
+        if found[3] is None and found[1] and within_window(date, found[2]):
+            stored = found[4]
+            found[3] = shingle_hashes(story_text(stored.get("title"), stored.get("summary"), stored.get("body")))
+            found[4] = None  # (the hashes kept, not the text)
+        return found[0], found[1], found[2], found[3]
 
     def _story_of(self, article_id: str, hashes: np.ndarray, keys: list[str],
                   date: datetime | None) -> str | None:
         searcher = self._current()
         shared: dict[tuple[str, int], int] = {}  # ("c", docnum) committed / ("p", i) pending
-        if searcher is not None and BANDS_FIELD in searcher.schema:
-            reader = searcher.reader()
-            for key in keys:
-                if (BANDS_FIELD, key) in reader:
-                    for docnum in reader.postings(BANDS_FIELD, key).all_ids():
-                        shared[("c", docnum)] = shared.get(("c", docnum), 0) + 1
+        if searcher is not None and not self._own and BANDS_FIELD in searcher.schema:
+            for docnum, count in self._looked_up(searcher.reader(), keys).items():
+                shared[("c", docnum)] = count
         for key in keys:
             for i in self._by_band.get(key, ()):
                 shared[("p", i)] = shared.get(("p", i), 0) + 1
@@ -138,8 +156,8 @@ class Linker:
                 other = self._pending[number]
                 other_id, other_story, other_date, other_hashes = other.id, other.story, other.date, other.hashes
             else:
-                other_id, other_story, other_date, other_hashes = self._committed(searcher, number)
-                if not other_story:
+                other_id, other_story, other_date, other_hashes = self._committed(searcher, number, date)
+                if not other_story or other_hashes is None:
                     continue
             if other_id == article_id and kind == "p":
                 continue

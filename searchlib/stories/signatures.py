@@ -19,7 +19,7 @@ import zlib
 import numpy as np
 
 SHINGLE_WORDS = 5      # words per shingle (scripts/eval_stories.py measured 3 to 7)
-BANDS, ROWS = 16, 2    # LSH: 16 band keys per article, 2 MinHash values each (README: the sweep)
+BANDS, ROWS = 12, 2    # LSH: 12 band keys per article, 2 MinHash values each (README: the sweep)
 PERMUTATIONS = BANDS * ROWS
 MIN_SHINGLES = 20      # shorter texts (fewer than 24 words) get no band keys: too little to tell
 MOST_WORDS = 2_000     # only a text's first 2,000 words are shingled (bounded time and memory)
