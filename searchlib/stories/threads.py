@@ -3,8 +3,9 @@
 Stage: stories (querying side). A follow-up rarely repeats its story's text (that would be a
 copy) but it shares its rare words: the same company, person, place, figures and subject. The
 seed's *key terms* are its title's and body's words, analysed as the index analyses them, that
-are in at least one other article and at most RARE_SHARE of them (RARE_LEAST to RARE_MOST), weighted by
-their rarity (idf); the KEY_TERMS heaviest are kept. Each key term's postings in the title and
+are in another article than its copies and in at most RARE_SHARE of the articles (RARE_LEAST to
+RARE_MOST), weighted by their rarity (idf) and, a little, by how often the seed uses them; the
+KEY_TERMS heaviest are kept. Each key term's postings in the title and
 the body are read (term lookups: the cost follows the rare terms' postings, not the size of the
 index), and each article within WINDOW_DAYS of the seed's date scores the weight of the key
 terms it shares. It belongs to the thread when it shares at least MIN_SHARED of them and at
@@ -20,6 +21,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from whoosh.reading import TermNotFound
 from whoosh.util.times import datetime_to_long
 
 from ..dates import isoformat, to_utc_aware
@@ -30,7 +32,7 @@ from .grouping import table
 WINDOW_DAYS = 14     # follow-ups are looked for within 14 days either side of the seed's date
 KEY_TERMS = 30       # the seed's heaviest key terms looked up
 RARE_SHARE = 0.05    # a key term is in at most 5 % of the articles ...
-RARE_MOST = 20_000   # ... and at most 20,000 of them (what one lookup may read, however big the index)
+RARE_MOST = 5_000    # ... and at most 5,000 of them (what one lookup may read, however big the index)
 RARE_LEAST = 20      # (in a small index, any word in at most 20: its weight, the idf, still tells)
 MIN_SHARED = 3       # a follow-up shares at least 3 key terms with the seed ...
 MIN_SCORE = 0.25     # ... and at least 25 % of their total weight
@@ -98,7 +100,7 @@ def key_terms(searcher, fields: dict, copies: int = 1) -> list[tuple[str, float,
             counts[token.text] += 1
     found = []
     for term, word in surface.items():
-        frequency = max(_frequency(reader, name, term) for name in FIELDS)
+        frequency = _frequency(reader, "body", term)  # (a title's words are almost always in its body)
         if copies < frequency <= most:  # (in other articles than the seed's story, and not common)
             found.append((term, math.log(total / frequency) * (1 + TF_WEIGHT * math.log(counts[term])), word))
     found.sort(key=lambda item: (-item[1], item[0]))
@@ -133,9 +135,12 @@ def thread_of(searcher, article_id: str, *, limit: int = 10, window_days: float 
     shares: dict[int, set[str]] = defaultdict(set)
     for term in weight_of:
         for name in FIELDS:
-            if _frequency(reader, name, term):
-                for other in reader.postings(name, term).all_ids():
-                    shares[other].add(term)
+            try:
+                found = reader.postings(name, term)
+            except TermNotFound:  # (a body's word in no title)
+                continue
+            for other in found.all_ids():
+                shares[other].add(term)
     total = sum(weight_of.values())
     dates = reader.column_reader("date", translate=False) if seed_date and reader.has_column("date") else None
     low, high = (datetime_to_long(seed_date - timedelta(days=window_days)),
