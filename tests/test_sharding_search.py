@@ -398,3 +398,9 @@ def test_a_shard_without_articles_and_an_empty_index(tmp_path):
     found = sharded.search(paths, sharded.Request(text="river valley", facets=("source",)))
     assert [h.id for h in found.hits] == ["corpus/a00.json#a00"] and found.facets == {"source": [("North Desk", 1)]}
     assert sharded.count(paths) == 1
+
+
+def test_story_ids_are_made_as_linking_makes_them():
+    from searchlib.stories.linking import new_story_id
+    for article_id in ("corpus/a00.json#a00", "x", "Straße/北京.html#1", ""):
+        assert sharded.story_id_of(article_id.encode("utf-8")) == new_story_id(article_id)

@@ -30,6 +30,7 @@ deletions than an unsharded one would, so scores are equal only while neither ho
 """
 from __future__ import annotations
 
+import hashlib
 import math
 import os
 import re
@@ -273,7 +274,6 @@ def joined(reader) -> int:
         return 0
     key = tuple(_segment_key(leaf) for leaf, _ in reader.leaf_readers())
     if key not in _JOINED:
-        from ..stories.linking import new_story_id
         stories: set = set()
         for leaf, _ in reader.leaf_readers():
             if not leaf.has_column(STORY_FIELD):
@@ -281,11 +281,17 @@ def joined(reader) -> int:
             values = leaf.column_reader(STORY_FIELD)
             stories.update(values[n] for n in leaf.all_doc_ids())
         stories.discard("")
-        stories.difference_update(new_story_id(word.decode("utf-8")) for word in reader.lexicon("id"))
+        stories.difference_update(story_id_of(word) for word in reader.lexicon("id"))
         if len(_JOINED) >= 64:
             _JOINED.clear()
         _JOINED[key] = len(stories)
     return _JOINED[key]
+
+
+def story_id_of(article_id: bytes) -> str:
+    """The id of the story an article (its id, UTF-8) starts: stories.linking.new_story_id,
+    computed here without importing the linking module (and numpy with it) into a search."""
+    return "s" + hashlib.blake2b(article_id, digest_size=8).hexdigest()
 
 
 def _segment_key(leaf):
