@@ -102,12 +102,14 @@ class DaskExecutor:
                             future.exception(), distributed.KilledWorker)
                            for future in futures if future is not None):
                         break  # a task's own error: raised below without waiting for the rest
+            finished = [future for future in futures if future is not None and future.status == "finished"]
+            values = dict(zip((future.key for future in finished), client.gather(finished)))  # (one trip)
             outcomes = []
             for future in futures:
                 if future is None:
                     outcomes.append(Outcome(error=f"not started within {timeout:g} s (no worker free)"))
-                elif future.status == "finished":
-                    outcomes.append(Outcome(future.result()))
+                elif future.key in values:
+                    outcomes.append(Outcome(values[future.key]))
                 elif future.status == "error":
                     if isinstance(future.exception(), distributed.KilledWorker):
                         outcomes.append(Outcome(error="its worker died each time it ran"))
