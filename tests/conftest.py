@@ -73,7 +73,8 @@ def run(tmp_path, monkeypatch):
 
     from searchlib.cli import cli
     monkeypatch.chdir(tmp_path)
-    for name in ("SEARCHLIB_INDEX", "SEARCHLIB_CORPUS", "NO_COLOR"):
+    for name in ("SEARCHLIB_INDEX", "SEARCHLIB_CORPUS", "NO_COLOR", "SEARCHLIB_CLUSTER",
+                 "SEARCHLIB_CLUSTER_TIMEOUT"):
         monkeypatch.delenv(name, raising=False)
     runner = CliRunner()
     return lambda *args, **kw: runner.invoke(cli, list(args), catch_exceptions=False, **kw)

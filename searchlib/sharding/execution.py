@@ -5,6 +5,8 @@ here, one shard after another (`LocalExecutor`), or on a Dask cluster (`searchli
 a shard may also fail (its worker died, or it did not answer in time): an `Outcome` then carries
 the reason instead of a value, and the caller decides whether partial results will do. An error
 raised by the function itself (a SearchlibError, a bug) is raised by `map`, in both.
+`run_tolerant` is how a search decides: it runs again without the shards that failed and says
+how many answered.
 """
 from __future__ import annotations
 
