@@ -57,6 +57,7 @@ from ..querying.searching import (FALLBACK_BELOW, FEEDBACK_CHARS, FEEDBACK_DOCS,
                                   FEEDBACK_TERMS, FEEDBACK_WEIGHT, FRESH_POOL, RANKING, SORTS,
                                   SUGGEST_BELOW, DateOrder, Hit, Results, bounded, date_conjuncts,
                                   find, key_words, matched_words, to_hit)
+from ..engine.ranking import top_matches
 from ..stories.fields import STORY_FIELD
 from ..stories.grouping import extra_copies
 from . import statistics
@@ -429,7 +430,9 @@ def page(path: str, request: Request, languages: tuple, partial: bool,
                                   score, complete=complete))
                     for docnum, rank, score, complete in items]
     if request.facets:
-        docs = sorted(searcher.search(q, filter=allowed, limit=None, scored=False).docs())
+        # the matches as ranking counts them (Whoosh's own matcher for `-a b` keeps an article
+        # with both words when the first with `a` comes before the first with `b`)
+        docs = sorted(docnum for docnum, _ in top_matches(searcher, q, None, allowed)[0])
         names = [name for name in request.facets if name not in DATE_FACETS]
         out.facets = count_facets(reader, docs, names, top=10**9) if names else {}
         if any(name in DATE_FACETS for name in request.facets):
