@@ -41,6 +41,7 @@ from whoosh.scoring import BM25F
 from whoosh.system import unpack_int
 from whoosh.util.numeric import byte_to_length
 
+from . import fixes  # noqa: F401 (Whoosh's matchers mended before any is made)
 from .analysis import stemmer_name
 
 _LENGTHS = [byte_to_length(b) for b in range(256)]
