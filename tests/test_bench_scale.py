@@ -159,7 +159,8 @@ def test_table_has_a_column_per_size_and_engine_and_a_row_per_figure():
     assert rows[0] == ["figure", "30,000 searchlib", "30,000 fts5", "300,000 searchlib", "300,000 fts5"]
     assert all(len(r) == 5 for r in rows)
     labels = [r[0] for r in rows]
-    assert len(labels) == 1 + 7 + 3 * (len(bench_scale.SCALE_KINDS) + 1) + 4  # header, build, kinds, rest
+    assert len(labels) == 1 + 8 + 3 * (len(bench_scale.SCALE_KINDS) + 1) + 4  # header, build, kinds, rest
+    assert by_label(rows, "build peak PSS MB") == ["-", "-", "-", "-"]  # (not in these results)
     by = {r[0]: r[1:] for r in rows}
     assert by["build s"] == ["20.0", "10.0", "250.0", "125.0"]
     assert by["articles/s"] == ["1500", "3000", "1200", "2400"]
@@ -170,6 +171,28 @@ def test_table_has_a_column_per_size_and_engine_and_a_row_per_figure():
     assert by["cold search ms"] == ["100", "-", "120", "-"]
     text = bench_scale.format_table(rows)
     assert len(text.splitlines()) == len(rows)
+
+
+def by_label(rows, label):
+    return {r[0]: r[1:] for r in rows}[label]
+
+
+def test_eta_errors_compare_the_estimate_with_the_true_time_left():
+    # 100 bytes a second after a start-up of 5 s; the run ends 2 s after the last bytes (a commit)
+    calls = [(0.0, 0, 1000)] + [(5.0 + i, 100 * i, 1000) for i in range(1, 11)]
+    errors = bench_scale.eta_errors(calls, end=17.0)
+    # at 20 % .. 90 %: estimated (1000 - d) / 100, true 17 - t
+    expected = [abs((1000 - 100 * i) / 100 - (12 - i)) / (12 - i) for i in range(2, 10)]
+    assert errors == pytest.approx(expected)
+    assert max(errors) == pytest.approx(2 / 3)
+
+
+def test_cron_targets():
+    c = {"size": 30000, "p50_ratio": {"all": 1.25}, "rebuilt": {"segments": 2},
+         "summary": {"segments_end": 5, "max_over_unmerged": 6.0, "max_s": 3.0, "unmerged_median_s": 0.5}}
+    lines = bench_scale.cron_targets({"cron": [c]})
+    assert lines[0].startswith("met") and "1.25x (5 segments against 2)" in lines[0]
+    assert lines[1].startswith("MISSED") and "6.0x" in lines[1]
 
 
 def test_markdown_table_for_the_readme():
