@@ -79,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
            "jobs": args.jobs, "repeat": args.repeat, "queries": len(queries), "shards": {}}
     started = time.perf_counter()
     cluster = distributed.LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=True,
-                                       dashboard_address=None)
+                                       dashboard_address=":0")
     client = distributed.Client(cluster, set_as_default=False)
     client.wait_for_workers(args.workers)
     out["cluster_start_s"] = round(time.perf_counter() - started, 2)

@@ -28,6 +28,7 @@ from searchlib.sharding.searching import Request, search  # noqa: E402
 from .test_sharding_build import contents, make_corpus  # noqa: E402
 
 SHARDS = 3
+RESTART_WAIT = 90  # seconds for a nanny to bring a killed worker back (much less on a quiet machine)
 
 
 # --- faults, installed in the workers --------------------------------------------------------------
@@ -81,6 +82,34 @@ def install_open_fault(folder: str, shard: str, hang: bool) -> None:
     searching.open_shard = open_shard
 
 
+def install_commit_kill(shard: str) -> None:
+    """Worker: every commit into `shard` kills its own process (kill -9) before committing."""
+    from searchlib.indexing.run import Run
+    original = getattr(Run.commit, "original", Run.commit)
+
+    def commit(self, *args, **kwargs):
+        if os.path.realpath(self.ix.storage.folder) == os.path.realpath(shard):
+            os.kill(os.getpid(), signal.SIGKILL)
+        return original(self, *args, **kwargs)
+    commit.original = original
+    Run.commit = commit
+
+
+class KillShardCommits(distributed.WorkerPlugin):
+    """install_commit_kill on every worker, also those the nannies start after a kill."""
+
+    name = "kill-shard-commits"
+
+    def __init__(self, shard: str):
+        self.shard = shard
+
+    def setup(self, worker) -> None:
+        install_commit_kill(self.shard)
+
+    def teardown(self, worker) -> None:
+        remove_faults()
+
+
 def remove_faults() -> None:
     from searchlib.indexing.run import Run
     from searchlib.sharding import searching
@@ -97,7 +126,7 @@ def client():
     import dask
     with dask.config.set({"distributed.scheduler.allowed-failures": 1}):
         with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                      dashboard_address=None) as cluster:
+                                      dashboard_address=":0") as cluster:
             with distributed.Client(cluster, set_as_default=False) as made:
                 made.wait_for_workers(2, timeout=30)
                 yield made
@@ -108,10 +137,11 @@ def faults(client, tmp_path):
     """A folder for the faults' files; the faults removed and the workers back at the end."""
     folder = tmp_path / "faults"
     folder.mkdir()
+    client.wait_for_workers(2, timeout=RESTART_WAIT)
     yield folder
     (folder / "release").write_text("go")
     (folder / "never").write_text("go")  # (a waiting process not killed: let it finish)
-    client.wait_for_workers(2, timeout=30)
+    client.wait_for_workers(2, timeout=RESTART_WAIT)
     client.run(remove_faults)
 
 
@@ -162,11 +192,36 @@ def test_worker_killed_while_building_its_shard_is_written_by_another(client, fa
     assert (report.added, report.articles) == (5, len(expected))
     found = contents(tmp_path / "index", expected)  # each article once, in its shard
     assert found == {article_id: shard_of(article_id, SHARDS) for article_id in expected}
-    client.wait_for_workers(2, timeout=30)
+    client.wait_for_workers(2, timeout=RESTART_WAIT)
     with searchlib.Index(tmp_path / "index", cluster=client) as idx:  # the next run: nothing to do
         again = idx.update([tmp_path / "corpus"])
         assert (again.added, again.updated, again.deleted, again.unchanged) == (0, 0, 0, 5)
         assert len(idx) == len(expected)
+
+
+def test_shard_lost_for_good_stops_the_build_and_the_next_run_completes_it(client, tmp_path):
+    from searchlib.errors import IndexingError
+    expected = make_corpus(tmp_path)
+    index = tmp_path / "index"
+    routed = {article_id: shard_of(article_id, SHARDS) for article_id in expected}
+    searchlib.create(index, shards=SHARDS).close()
+    client.register_plugin(KillShardCommits(str(shard_paths(index, SHARDS)[1])))
+    try:
+        with pytest.raises(IndexingError) as caught:
+            with searchlib.Index(index, cluster=client) as idx:
+                idx.update([tmp_path / "corpus"])
+        assert "run the same command again to complete it" in str(caught.value)
+    finally:
+        client.unregister_worker_plugin(KillShardCommits.name)
+        client.wait_for_workers(2, timeout=RESTART_WAIT)
+    # the index opens at its last commit: what the other shards committed, each article once
+    # and where it routes; nothing in shard 1
+    committed = contents(index, expected)
+    assert committed.items() <= routed.items() and 1 not in committed.values()
+    with searchlib.Index(index, cluster=client) as idx:  # the same command again completes it
+        idx.update([tmp_path / "corpus"])
+        assert len(idx) == len(expected)
+    assert contents(index, expected) == routed
 
 
 # --- searching --------------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ error the task function raised itself is raised by `map`, as LocalExecutor would
 from __future__ import annotations
 
 import time
+import warnings
 from typing import Callable, Sequence
 
 from ..sharding.execution import Outcome
@@ -65,15 +66,18 @@ class DaskExecutor:
 
     def map(self, function: Callable, tasks: Sequence[tuple], *, timeout: float | None = None
             ) -> list[Outcome]:
-        """With a timeout, at most as many tasks are in flight as the cluster has threads: the
-        next is submitted when one answers, so no task waits in a worker's queue behind one that
-        hangs (Dask sends a task to a worker before a thread there is free) and every shard the
-        healthy workers can answer is answered within the timeout. Without one, all at once."""
+        """At most as many tasks are in flight as the cluster has threads: the next is submitted
+        when one answers, so no task waits in a worker's queue behind one that hangs or dies
+        (Dask sends a task to a worker before a thread there is free, and counts a queued task
+        as a suspect when that worker dies), and every shard the healthy workers can answer is
+        answered within the timeout."""
         distributed = require_distributed()
         timeout = self.timeout if timeout is None else timeout
         client = self.client
         deadline = None if timeout is None else time.monotonic() + timeout
-        workers, slots = (None, len(tasks)) if timeout is None else self._workers(client)
+        workers, slots = self._workers(client)
+        if timeout is None:  # (never restricted: with no timeout, nothing would bound the wait)
+            workers, slots = None, max(1, sum(self.threads[id(client)][1].values()))
         # (a task restricted to workers waits for them forever if they all die, dask/distributed
         # issue 7346: only timed maps restrict, and the timeout bounds the wait)
         where = {} if workers is None else {"workers": workers, "allow_other_workers": False}
@@ -85,7 +89,9 @@ class DaskExecutor:
                 while waiting or running:
                     while waiting and len(running) < slots:
                         at = waiting.pop()
-                        futures[at] = client.submit(function, *tasks[at], pure=False, **where)
+                        with warnings.catch_warnings():  # (a shard's articles are its task's data)
+                            warnings.filterwarnings("ignore", "Sending large graph", UserWarning)
+                            futures[at] = client.submit(function, *tasks[at], pure=False, **where)
                         running.append(futures[at])
                     left = None if deadline is None else deadline - time.monotonic()
                     if left is not None and left <= 0:
