@@ -301,10 +301,11 @@ def update_sharded(index_dir: Path, paths: Iterable[str | Path], count: int, *, 
         linking = _Linking(shards)
         total_bytes = sum(state.size for _, state, _, _ in todo)
         done_bytes = 0
-        # here: worker processes parse (enough files) and write the shards side by side (several)
-        local = isinstance(executor, LocalExecutor) and jobs > 1 and (len(todo) >= PARALLEL_FROM or count > 1)
+        # here: worker processes parse (enough files) and write the shards side by side (several),
+        # started when first needed (a run with nothing to write starts none)
+        pool = _LocalPool(jobs) if isinstance(executor, LocalExecutor) and jobs > 1 else None
         try:
-            with _local_pool(jobs) if local else nullcontext() as pool:
+            with pool or nullcontext():
                 writing = _PoolExecutor(pool) if pool is not None and count > 1 else executor
                 round_: list = []
                 articles = 0
@@ -356,20 +357,34 @@ def _previous_shards(previous: Path | None, count: int) -> list[str | None]:
     return [None] * count  # (another number of shards: the articles get this run's stamp)
 
 
-@contextmanager
-def _local_pool(jobs: int):
-    """This machine's worker processes (indexing.workers: they end with this process)."""
-    from ..indexing.workers import start_fork_server, worker_pool
-    start_fork_server()
-    with worker_pool(jobs) as pool:
-        pool.jobs = jobs
-        yield pool
+class _LocalPool:
+    """This machine's worker processes (indexing.workers: they end with this process), started
+    at the first task; a context manager that ends them."""
+
+    def __init__(self, jobs: int):
+        self.jobs, self._pool = jobs, None
+
+    def submit(self, function, *args):
+        if self._pool is None:
+            from ..indexing.workers import start_fork_server, worker_pool
+            start_fork_server()
+            self._pool = worker_pool(self.jobs)
+        return self._pool.submit(function, *args)
+
+    def __enter__(self) -> "_LocalPool":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
 
 
 class _PoolExecutor:
-    """`Executor.map` on this machine's worker processes: the shards written side by side."""
+    """`Executor.map` on this machine's worker processes: the shards written side by side (one
+    task is run here: nothing to overlap)."""
 
-    def __init__(self, pool):
+    def __init__(self, pool: _LocalPool):
         self.pool = pool
 
     def map(self, function, tasks, *, timeout: float | None = None) -> list:
@@ -377,6 +392,8 @@ class _PoolExecutor:
 
         from ..indexing.workers import WORKER_DIED
         from .execution import Outcome
+        if len(tasks) < 2:
+            return LocalExecutor().map(function, tasks)
         futures = [self.pool.submit(function, *task) for task in tasks]
         try:
             return [Outcome(future.result()) for future in futures]
