@@ -599,7 +599,11 @@ def child_queries(a: dict) -> dict:
             t = time.perf_counter()
             engine.search(q)
             times[i].append(time.perf_counter() - t)
+    from measuring import status_kb
     return {"hits": hits, "errors": errors, "rss_self_mb": _rss_self_mb(),
+            # (RSS counts the index's pages mapped in (storage.py) and read: file pages the kernel
+            # can drop; the process's own memory is RssAnon)
+            "anon_mb": status_kb(os.getpid(), "RssAnon") / 1024, "file_mb": status_kb(os.getpid(), "RssFile") / 1024,
             "latency": [statistics.median(t) if t else None for t in times]}
 
 
@@ -754,7 +758,8 @@ def measure_size(args, size: int, model: TextModel | None, work: Path, queries: 
         r = run_child("queries", {"queries": [asdict(q) for q in queries], "engine": name,
                                   "target": str(targets[name]), "repeat": args.repeat})
         out["queries"][name] = {"kinds": latency_table(queries, r), "errors": r["errors"],
-                                "rss_mb": r["rss_tree_mb"], "per_query": r["latency"], "hits": r["hits"]}
+                                "rss_mb": r["rss_tree_mb"], "anon_mb": r.get("anon_mb"), "file_mb": r.get("file_mb"),
+                                "per_query": r["latency"], "hits": r["hits"]}
         a = out["queries"][name]["kinds"].get("all", {})
         log(f"  p50 {a.get('p50_ms', 0):.1f} ms, p95 {a.get('p95_ms', 0):.1f} ms, "
             f"{len(r['errors'])} errors, peak {r['rss_tree_mb']:.0f} MB")
@@ -952,6 +957,7 @@ def table_rows(res: dict) -> list[list[str]]:
              ("build peak PSS MB", lambda s, e: s["build"][e]["pss_tree_mb"], "{:.0f}"),
              ("index MB", lambda s, e: s["build"][e]["size_mb"], "{:.0f}"),
              ("search process MB", lambda s, e: s["queries"][e]["rss_mb"], "{:.0f}"),
+             ("search process anon MB", lambda s, e: s["queries"][e]["anon_mb"], "{:.0f}"),
              ("queries without a hit", lambda s, e: sum(h == 0 for h in s["queries"][e]["hits"]), "{}"),
              ("queries not run", lambda s, e: len(s["queries"][e]["errors"]), "{}")]
     for label, get, fmt in build:

@@ -159,7 +159,7 @@ def test_table_has_a_column_per_size_and_engine_and_a_row_per_figure():
     assert rows[0] == ["figure", "30,000 searchlib", "30,000 fts5", "300,000 searchlib", "300,000 fts5"]
     assert all(len(r) == 5 for r in rows)
     labels = [r[0] for r in rows]
-    assert len(labels) == 1 + 8 + 3 * (len(bench_scale.SCALE_KINDS) + 1) + 4  # header, build, kinds, rest
+    assert len(labels) == 1 + 9 + 3 * (len(bench_scale.SCALE_KINDS) + 1) + 4  # header, build, kinds, rest
     assert by_label(rows, "build peak PSS MB") == ["-", "-", "-", "-"]  # (not in these results)
     by = {r[0]: r[1:] for r in rows}
     assert by["build s"] == ["20.0", "10.0", "250.0", "125.0"]
