@@ -87,13 +87,15 @@ def test_every_article_once_in_the_shard_its_id_routes_to(built):
                                                    "searchlib.lock", "shard-000", "shard-001", "shard-002"]
 
 
-def test_worker_processes_give_the_same_shards(tmp_path):
+@pytest.mark.parametrize("batch", [None, 4])
+def test_worker_processes_give_the_same_shards(tmp_path, batch):
     records = make_corpus(tmp_path)
     for i in range(20):  # enough files for the worker processes (PARALLEL_FROM)
         write_file(tmp_path / "corpus" / "many" / f"n{i:02d}.txt", f"Many {i}\n\nNote number {i} on the weather.")
         records[f"corpus/many/n{i:02d}.txt"] = {}
-    report = searchlib.Index(tmp_path / "index").update([tmp_path / "corpus"], shards=SHARDS, jobs=2)
-    assert report.ok and report.articles == len(records) == 50
+    report = searchlib.Index(tmp_path / "index").update([tmp_path / "corpus"], shards=SHARDS, jobs=2,
+                                                        batch_articles=batch)  # 4: files in parts
+    assert report.ok and report.articles == len(records) == 50 and report.added == 25
     assert contents(tmp_path / "index", records) == {i: shard_of(i, SHARDS) for i in records}
 
 
@@ -436,3 +438,59 @@ def test_a_shard_locked_by_another_writer_is_exit_75_and_the_next_run_completes(
     for article_id in (i for i in records if "north" in i):
         with searchlib.Index(shard_paths(folder / "index", SHARDS)[found[article_id]], create=False) as shard:
             assert shard.get(article_id).body.endswith("Again.")
+
+
+KILL_AFTER_PARTS = textwrap.dedent("""
+    import os, signal, sys
+    from pathlib import Path
+    from searchlib.sharding import building
+    from searchlib.sharding.execution import LocalExecutor
+
+    class KilledAfterRounds(LocalExecutor):
+        rounds = 0
+        def map(self, function, tasks, *, timeout=None):
+            out = super().map(function, tasks, timeout=timeout)
+            if function is building.write_shard:
+                KilledAfterRounds.rounds += 1
+                if KilledAfterRounds.rounds == int(sys.argv[4]):  # every shard committed that many parts
+                    os.kill(os.getpid(), signal.SIGKILL)
+            return out
+
+    index, corpus = Path(sys.argv[1]), Path(sys.argv[2])
+    building.update_sharded(index, [corpus], int(sys.argv[3]), base=index.resolve().parent, jobs=1,
+                            batch_articles=4, executor=KilledAfterRounds())
+""")
+
+
+def test_a_file_of_many_articles_is_written_in_parts(tmp_path):
+    records = make_corpus(tmp_path)
+    report = searchlib.Index(tmp_path / "index").update([tmp_path / "corpus"], shards=SHARDS, jobs=1,
+                                                        batch_articles=4)
+    assert report.ok and (report.added, report.articles) == (5, len(records))
+    assert report.commits > 8  # (north alone: 12 articles in 3 parts, each a commit per shard it reaches)
+    assert contents(tmp_path / "index", records) == {i: shard_of(i, SHARDS) for i in records}
+    again = searchlib.Index(tmp_path / "index").update([tmp_path / "corpus"], batch_articles=4)
+    assert (again.unchanged, again.articles, again.commits) == (5, 0, 0)
+    north = corpus_records("north", 12)
+    del north["north5"]
+    write_records(tmp_path / "corpus" / "north", north)  # 11 articles: parts of 4, 4 and 3
+    report = searchlib.Index(tmp_path / "index").update([tmp_path / "corpus"], batch_articles=4)
+    assert (report.updated, report.articles, report.removed) == (1, 11, 12)
+    expected = {i: r for i, r in records.items() if not i.endswith("#north5")}
+    assert contents(tmp_path / "index", records) == {i: shard_of(i, SHARDS) for i in expected}
+
+
+def test_a_run_killed_between_two_parts_of_a_file_is_completed_by_the_next(tmp_path):
+    records = {f"corpus/big/fixture.jsonl#{k}": r for k, r in corpus_records("big", 10).items()}
+    write_records(tmp_path / "corpus" / "big", corpus_records("big", 10))
+    searchlib.create(tmp_path / "index", shards=2).close()
+    done = subprocess.run([sys.executable, "-c", KILL_AFTER_PARTS, str(tmp_path / "index"),
+                           str(tmp_path / "corpus"), "2", "1"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == -signal.SIGKILL, done.stderr
+    found = contents(tmp_path / "index", records, 2)
+    assert len(found) == 4  # the first part is in; the file is recorded nowhere yet
+    report = searchlib.Index(tmp_path / "index").update([tmp_path / "corpus"], jobs=1, batch_articles=4)
+    assert report.ok and report.added == 1 and report.articles == 10 and report.removed == 4
+    assert contents(tmp_path / "index", records, 2) == {i: shard_of(i, 2) for i in records}
+    again = searchlib.Index(tmp_path / "index").update([tmp_path / "corpus"], batch_articles=4)
+    assert (again.unchanged, again.articles, again.commits) == (1, 0, 0)

@@ -169,7 +169,8 @@ class Run:
             self.replacing.add(path)
         self.report.deleted += len(paths)
 
-    def index_file(self, path: Path, state: FileState, is_new: bool, parsed=None) -> None:
+    def index_file(self, path: Path, state: FileState, is_new: bool, parsed=None, *,
+                   continued: bool = False, more: bool = False) -> None:
         """Write the file's articles, parsed and written `batch_articles` at a time, so a file
         of many records is never held whole; the writer's postings are committed within the file
         when they reach 1/FILE_COMMIT_SHARE of `segment_postings` (looked at before each article:
@@ -179,13 +180,15 @@ class Run:
         be redone (its articles replaced) by the next. (Commits inside a file save nothing a
         crash could keep: they bound the writer's memory only. A commit per batch would make
         many segments, and merging them at each commit holds their postings again, which grows
-        with the file.)"""
+        with the file.) A sharded index writes a file of many records in parts, one call each:
+        `continued` (not the first part: its old articles are gone already), `more` (not the
+        last: the file is not recorded yet)."""
         written = 0
         for articles in self.article_batches(path, parsed, self.batch_articles):
             if written and self._pool_full(FILE_COMMIT_SHARE):  # more to come: commit what is written
                 self._commit_within_file()
             self._open()
-            if not written:
+            if not written and not continued:
                 if self.previous is None:
                     self.carried.remember(self._last_commit(), str(path))
                     self.revisions.remember(self._last_commit(), str(path))
@@ -199,7 +202,7 @@ class Run:
             written += len(articles)
             self.report.articles += len(articles)
             self.batch_articles_count += len(articles)
-        if not written or self.incomplete:
+        if not written or self.incomplete or more:
             return
         self.report.added += is_new
         self.report.updated += not is_new
@@ -210,14 +213,16 @@ class Run:
             self.carried.forget()  # (bounded memory: an article moved to a file of a later batch is new)
             self.revisions.forget()
 
-    def take_none(self, path: Path, state: FileState, held: bool) -> None:
+    def take_none(self, path: Path, state: FileState, held: bool, record: bool = True) -> None:
         """Record the file with none of its articles here (a shard of a sharded index that none
         of them goes to, sharding/building.py): those of its older version (`held`) are deleted
-        in the same commit, and it is recorded with that commit."""
+        in the same commit, and it is recorded with that commit (unless not `record`: more of
+        the file is to come)."""
         if held:
             self._open()
             self.report.removed += self.writer.delete_by_term("path", str(path))
-        self.done[str(path)] = FileState(state.size, state.mtime_ns, state.digest, 0)
+        if record:
+            self.done[str(path)] = FileState(state.size, state.mtime_ns, state.digest, 0)
 
     @property
     def stamp(self) -> int:

@@ -36,28 +36,48 @@ TASK_FILES = 16      # files per parsing task on a cluster
 @dataclass
 class Parsed:
     """One file's articles (their ids set), by shard, in the file's order, and its problems.
-    `failed`: the file could not be parsed (its previously indexed articles stay)."""
+    `failed`: the file could not be parsed (its previously indexed articles stay). `more`: it
+    holds more articles than a task may hand back at once; they are read in parts (`parts`)."""
 
     path: str
     shards: dict = field(default_factory=dict)   # shard number -> [Article]
     skipped: list = field(default_factory=list)  # corpus.Skipped: records, or the whole file
     failed: bool = False
+    more: bool = False
 
     @property
     def articles(self) -> int:
         return sum(len(articles) for articles in self.shards.values())
 
 
-def parse_for_shards(path: str, base: str, count: int, limits=None, roots: tuple | None = None) -> Parsed:
+def parse_for_shards(path: str, base: str, count: int, limits=None, roots: tuple | None = None,
+                     most: int | None = None) -> Parsed:
     """Parse one file and route its articles to their shards (a module-level task: a worker
-    process or a cluster's worker runs it). Ids are given as the one-writer path gives them
-    (`run.article_id`); a second article with an id already in the file is reported, not kept."""
+    process or a cluster's worker runs it); a file of more than `most` articles gives a Parsed
+    that says so (`more`) and holds none: the caller reads it in `parts`. A file that fails
+    part-way gives nothing but its problems (`failed`)."""
+    found = parts(path, base, count, limits, roots, most or (1 << 62))
+    try:
+        first = next(found)
+        if next(found, None) is not None:
+            return Parsed(path, more=True)
+        return first
+    finally:
+        found.close()
+
+
+def parts(path: str, base: str, count: int, limits=None, roots: tuple | None = None,
+          size: int = 5000) -> Iterator[Parsed]:
+    """The file's articles, routed to their shards, in Parsed parts of at most `size` articles
+    (the last one with the file's problems; `failed` if it broke off part-way). Ids are given as
+    the one-writer path gives them (`run.article_id`); an article with an id already in the file
+    is reported, not kept."""
     from ..errors import ParseError
     from ..indexing.run import article_id
     from ..ingest.corpus import Skipped
     from ..ingest.parsers import boundary, parse_file
 
-    parsed = Parsed(path)
+    parsed, held = Parsed(path), 0
     ids: set[str] = set()
     try:
         with boundary(roots) if roots is not None else nullcontext():
@@ -70,17 +90,23 @@ def parse_for_shards(path: str, base: str, count: int, limits=None, roots: tuple
                     parsed.skipped.append(Skipped(Path(path), f"duplicate id {item.id} within the file", item.key))
                     continue
                 ids.add(item.id)
+                if held >= size:
+                    yield parsed
+                    parsed, held = Parsed(path), 0
                 parsed.shards.setdefault(shard_of(item.id, count), []).append(item)
-    except ParseError as error:  # the whole file (or part-way: what was read is not written either)
-        return Parsed(path, skipped=parsed.skipped + [Skipped.from_error(error)], failed=True)
+                held += 1
+    except ParseError as error:  # the whole file, or part-way (what was read in this part is not kept)
+        yield Parsed(path, skipped=parsed.skipped + [Skipped.from_error(error)], failed=True)
+        return
     if not ids and not parsed.skipped:
         parsed.skipped.append(Skipped(Path(path), "no articles found in the file"))
-    return parsed
+    yield parsed
 
 
-def parse_batch(paths: list, base: str, count: int, limits=None, roots: tuple | None = None) -> list:
+def parse_batch(paths: list, base: str, count: int, limits=None, roots: tuple | None = None,
+                most: int | None = None) -> list:
     """`parse_for_shards` for each of `paths` (one task on a cluster)."""
-    return [parse_for_shards(path, base, count, limits, roots) for path in paths]
+    return [parse_for_shards(path, base, count, limits, roots, most) for path in paths]
 
 
 @dataclass
@@ -89,7 +115,8 @@ class ShardWork:
 
     shard: str
     base: str
-    # (path, FileState, is_new, [Article] routed here, whether this shard holds an older version)
+    # (path, FileState, is_new, [Article] routed here, whether this shard holds an older version,
+    #  whether an earlier part of the file was written, whether more parts follow)
     files: list = field(default_factory=list)
     touched: dict = field(default_factory=dict)   # path -> FileState: same content, new mtime
     gone: list = field(default_factory=list)      # paths whose articles go
@@ -121,7 +148,7 @@ class _Given:
     def __init__(self, links: dict):
         self.links = links
 
-    def fields(self, article_id: str, text: str, date) -> dict:
+    def fields(self, article_id: str, text: str, date, *signed) -> dict:
         return dict(self.links.get(article_id, {}))
 
 
@@ -147,15 +174,16 @@ def write_shard(work: ShardWork) -> ShardDone:
             run.delete(list(work.gone))
             run.done.update(work.touched)
             done.recorded.extend(work.touched)
-            for path, state, is_new, articles, known in work.files:
+            for path, state, is_new, articles, held, continued, more in work.files:
                 if articles:
                     before = report.added + report.updated
-                    run.index_file(Path(path), state, is_new, articles)
+                    run.index_file(Path(path), state, is_new, articles, continued=continued, more=more)
                     if report.added + report.updated > before:
                         done.recorded.append(path)
-                else:
-                    run.take_none(Path(path), state, known)
-                    done.recorded.append(path)
+                elif not continued or not more:  # (the first part deletes, the last one records)
+                    run.take_none(Path(path), state, held and not continued, record=not more)
+                    if not more:
+                        done.recorded.append(path)
             run.commit()
         except BaseException:
             run.abandon()
@@ -307,22 +335,39 @@ def update_sharded(index_dir: Path, paths: Iterable[str | Path], count: int, *, 
         try:
             with pool or nullcontext():
                 writing = _PoolExecutor(pool) if pool is not None and count > 1 else executor
-                round_: list = []
+                round_: list = []  # (entry, Parsed, an earlier part written, more parts to come)
                 articles = 0
+
+                def write() -> None:
+                    nonlocal works, round_, articles, done_bytes
+                    done_bytes += _write_round(round_, works, known, linking, writing, report)
+                    if progress:
+                        progress(done_bytes, total_bytes, round_[-1][0][0])
+                    works = [ShardWork(w.shard, previous=w.previous, replacing=w.replacing, **common)
+                             for w in works]
+                    round_, articles = [], 0
+
                 stream = _parse_stream(todo, executor, base, count, pool if len(todo) >= PARALLEL_FROM else None,
-                                       limits, allowed)
+                                       limits, allowed, batch_articles)
                 for entry, parsed in stream:
-                    round_.append((entry, parsed))
+                    if parsed.more:  # a file of many articles: written a part (a round) at a time
+                        if round_:
+                            write()
+                        found = parts(str(entry[0]), str(base), count, limits, None, batch_articles)
+                        part, continued = next(found), False
+                        for following in found:
+                            round_ = [(entry, part, continued, True)]
+                            write()
+                            part, continued = following, True
+                        round_ = [(entry, part, continued, False)]
+                        write()
+                        continue
+                    round_.append((entry, parsed, False, False))
                     articles += parsed.articles
                     if len(round_) >= batch_files or articles >= batch_articles:
-                        done_bytes += _write_round(round_, works, known, linking, writing, report)
-                        if progress:
-                            progress(done_bytes, total_bytes, round_[-1][0][0])
-                        works = [ShardWork(w.shard, previous=w.previous, replacing=w.replacing, **common)
-                                 for w in works]
-                        round_, articles = [], 0
+                        write()
                 if round_ or any(w.gone or w.touched for w in works):
-                    done_bytes += _write_round(round_, works, known, linking, writing, report)
+                    write()
         finally:
             linking.close()
         if progress:
@@ -402,7 +447,7 @@ class _PoolExecutor:
 
 
 def _parse_stream(todo: list, executor, base: Path, count: int, pool, limits,
-                  roots: tuple) -> Iterator[tuple]:
+                  roots: tuple, most: int) -> Iterator[tuple]:
     """(entry, Parsed) for each file to index, in order: parsed here or in this machine's worker
     processes (`pool`, at most 4 per process ahead of the writing), or on the executor's
     workers (not a LocalExecutor) TASK_FILES files a task."""
@@ -410,14 +455,14 @@ def _parse_stream(todo: list, executor, base: Path, count: int, pool, limits,
         window = max(TASK_FILES, 1) * 8
         for start in range(0, len(todo), window):
             part = todo[start:start + window]
-            tasks = [([str(e[0]) for e in part[i:i + TASK_FILES]], str(base), count, limits, roots)
+            tasks = [([str(e[0]) for e in part[i:i + TASK_FILES]], str(base), count, limits, roots, most)
                      for i in range(0, len(part), TASK_FILES)]
             results = [p for outcome in _all_ok(executor.map(parse_batch, tasks)) for p in outcome.value]
             yield from zip(part, results)
         return
     if pool is None:
         for entry in todo:  # (the boundary in force here applies)
-            yield entry, parse_for_shards(str(entry[0]), str(base), count, limits)
+            yield entry, parse_for_shards(str(entry[0]), str(base), count, limits, None, most)
         return
     from collections import deque
     from concurrent.futures.process import BrokenProcessPool
@@ -427,7 +472,8 @@ def _parse_stream(todo: list, executor, base: Path, count: int, pool, limits,
     pending: deque = deque()
     queue = iter(todo)
     for entry in queue:
-        pending.append((entry, pool.submit(parse_for_shards, str(entry[0]), str(base), count, limits, roots)))
+        pending.append((entry, pool.submit(parse_for_shards, str(entry[0]), str(base), count, limits, roots,
+                                           most)))
         if len(pending) >= 4 * jobs:
             break
     while pending:
@@ -435,7 +481,7 @@ def _parse_stream(todo: list, executor, base: Path, count: int, pool, limits,
         following = next(queue, None)
         if following is not None:
             pending.append((following, pool.submit(parse_for_shards, str(following[0]), str(base),
-                                                   count, limits, roots)))
+                                                   count, limits, roots, most)))
         try:
             parsed = future.result()
         except BrokenProcessPool:
@@ -446,8 +492,8 @@ def _parse_stream(todo: list, executor, base: Path, count: int, pool, limits,
 def _write_round(round_: list, works: list[ShardWork], known: list[dict], linking: _Linking,
                  executor, report) -> int:
     """Link the round's articles, hand each shard its share, run the shards' tasks, and add what
-    they did to `report`; the bytes of the round's files."""
-    for (path, state, is_new, needs), parsed in round_:
+    they did to `report`; the bytes of the round's files (of a file in parts, with its last)."""
+    for (path, state, is_new, needs), parsed, continued, more in round_:
         report.skipped.extend(parsed.skipped)
         if parsed.failed:
             continue
@@ -456,7 +502,7 @@ def _write_round(round_: list, works: list[ShardWork], known: list[dict], linkin
             articles = parsed.shards.get(number, [])
             for article in articles:
                 works[number].links[article.id] = linking.fields(article)
-            works[number].files.append((key, state, is_new, articles, key in known[number]))
+            works[number].files.append((key, state, is_new, articles, key in known[number], continued, more))
     busy = [work for work in works if work.files or work.gone or work.touched]
     if busy:
         results = [outcome.value for outcome in _all_ok(executor.map(write_shard, [(w,) for w in busy]))]
@@ -468,12 +514,12 @@ def _write_round(round_: list, works: list[ShardWork], known: list[dict], linkin
             report.commits += done.commits
             report.skipped.extend(done.skipped)
             report.warnings.extend(done.warnings)
-        for (path, state, is_new, needs), parsed in round_:
-            if not parsed.failed and parsed.articles and all(
+        for (path, state, is_new, needs), parsed, continued, more in round_:
+            if not parsed.failed and not more and (parsed.articles or continued) and all(
                     str(path) in recorded.get(works[n].shard, ()) for n in needs):
                 report.added += is_new
                 report.updated += not is_new
-    return sum(entry[1].size for entry, _ in round_)
+    return sum(entry[1].size for entry, _, _, more in round_ if not more)
 
 
 def _all_ok(outcomes: list) -> list:
