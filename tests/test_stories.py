@@ -333,3 +333,28 @@ def test_band_keys_are_those_of_an_index_written_with_16_bands():
     hashes = signatures.shingle_hashes(BODY)
     assert signatures.band_keys(hashes) == signatures.band_keys(hashes, bands=16)[:signatures.BANDS]
     assert signatures.BANDS == 12
+
+
+def test_workers_sign_the_articles_they_parse(tmp_path):
+    """With worker processes, each article's shingles and band keys are made where it is
+    parsed (linking.Signed), not by the one writer; the writer links them the same."""
+    from searchlib.indexing.update import parse_worker
+    from searchlib.ingest.limits import current
+    from searchlib.stories.linking import Signed, story_text
+    path = write_records(tmp_path / "one", {"original": RECORDS["original"], "short": RECORDS["short"]})
+    items = parse_worker(str(path), current(), sign=True)
+    assert [type(item) for item in items] == [Signed, Signed]
+    article = items[0].article
+    hashes = signatures.shingle_hashes(story_text(article.title, article.summary, article.body))
+    assert (items[0].hashes == hashes).all() and items[0].keys == signatures.band_keys(hashes)
+    assert items[1].keys == []  # (too short for band keys)
+    assert [type(item) for item in parse_worker(str(path), current())] == [searchlib.Article] * 2
+    corpus = tmp_path / "corpus"
+    for n in range(20):  # enough files for worker processes
+        key = ["original", "typo", "headline", "cut", "credit"][n % 5]
+        rec = dict(RECORDS[key]) if n < 5 else {"title": f"Note {n}", "body": f"Filler note number {n}."}
+        write_records(corpus / f"f{n:02d}", {f"{key}{n}" if n >= 5 else key: rec})
+    with searchlib.Index(tmp_path / "index") as idx:
+        idx.update([corpus], jobs=2)
+        results = idx.search("Tamsin")
+        assert results.total == 5 and results.stories == 1 and results.hits[0].copies == 5

@@ -16,7 +16,7 @@ from ..article import Article
 from ..engine.schema import to_document
 from .stamps import ENTERED, Carried, new_stamp, previous_searcher
 from ..stories.fields import STORY_FIELD
-from ..stories.linking import Linker, story_text
+from ..stories.linking import Linker, Signed, story_text
 from ..stories.revisions import Revisions
 from ..engine.writer import open_writer
 from ..errors import IndexLockedError, ParseError
@@ -120,6 +120,7 @@ class Run:
         self.segment_postings = segment_postings
         self.writer = self.searcher = None
         self._schema = None  # the index's schema, read once a run (ix.schema reads the TOC file)
+        self.signatures: dict[int, Signed] = {}  # id(article) → its signature from a worker
         self.done: dict[str, FileState] = {}
         self.gone: set[str] = set()
         self.replacing: set[str] = set()   # paths whose old articles this run deletes
@@ -202,6 +203,7 @@ class Run:
             written += len(articles)
             self.report.articles += len(articles)
             self.batch_articles_count += len(articles)
+        self.signatures.clear()  # (those of articles skipped as duplicates)
         if not written or self.incomplete or more:
             return
         self.report.added += is_new
@@ -231,6 +233,14 @@ class Run:
             self._stamp = new_stamp(Path(self.ix.storage.folder), self.previous)
         return self._stamp
 
+    @property
+    def stories(self) -> bool:
+        """Whether the index links stories (its schema has the field): workers then sign the
+        articles they parse (stories.linking.Signed)."""
+        if self._schema is None:  # (the run holds the index's lock: its schema cannot change)
+            self._schema = self.ix.schema
+        return STORY_FIELD in self._schema
+
     def document(self, article: Article) -> dict:
         """The Whoosh document for `article`, with its `entered` stamp (where the schema has it)."""
         doc = to_document(article)
@@ -241,7 +251,8 @@ class Run:
         self.revisions.note(article)
         if STORY_FIELD in self._schema:
             doc.update(self.linker.fields(article.id, story_text(article.title, article.summary,
-                                                                 article.body), article.date))
+                                                                 article.body), article.date,
+                                          self.signatures.pop(id(article), None)))
         return doc
 
     def _last_commit(self):
@@ -296,6 +307,9 @@ class Run:
         found = False
         try:
             for item in parse_file(path, limits) if parsed is None else _unpack(parsed):
+                if type(item) is Signed:  # (its signature, made by the worker, kept for document())
+                    self.signatures[id(item.article)] = item
+                    item = item.article
                 if isinstance(item, ParseError):
                     self.report.skipped.append(Skipped.from_error(item))
                     continue

@@ -97,12 +97,15 @@ class RunLock:
 
 
 def parse_worker(path: str, limits, most: int = BATCH_ARTICLES,
-                  roots: tuple | None = None) -> list | tuple | None:
+                  roots: tuple | None = None, sign: bool = False) -> list | tuple | None:
     """In a worker process: one file's items, or None when it holds more than `most` (the
     writer then reads it itself, a batch at a time: a file of many records must never be held
     whole, nor pickled back whole). The file is opened only where it really lies inside one of
     `roots`, the folders being indexed (see `parsers.boundary`). ParseErrors travel as tuples
-    (an exception whose __init__ takes arguments does not unpickle)."""
+    (an exception whose __init__ takes arguments does not unpickle). `sign`: each article comes
+    with its story signature (stories.linking.Signed), made here rather than by the writer."""
+    if sign:
+        from ..stories.linking import signed
     items = []
     try:
         with boundary(roots) if roots is not None else nullcontext():
@@ -110,17 +113,18 @@ def parse_worker(path: str, limits, most: int = BATCH_ARTICLES,
                 if len(items) >= most:
                     return None
                 items.append(("error", str(item.path), item.reason, item.record)
-                             if isinstance(item, ParseError) else item)
+                             if isinstance(item, ParseError) else signed(item) if sign else item)
     except ParseError as error:
         return ("failed", str(error.path), error.reason, error.record)
     return items
 
 
-def _parsed(todo: list, jobs: int, roots: tuple | None = None):
+def _parsed(todo: list, jobs: int, roots: tuple | None = None, sign: bool = False):
     """(path, state, is_new, items) for each file to index, in order. With jobs > 1 (and enough
     files) they are parsed in worker processes, at most 4 x jobs files ahead of the writer, each
     of at most BATCH_ARTICLES items (memory stays bounded), while this process writes; items is
-    None when the writer is to parse (one process, or a file of more items than that)."""
+    None when the writer is to parse (one process, or a file of more items than that). `sign`:
+    the workers sign the articles for the stories (parse_worker)."""
     if jobs <= 1 or len(todo) < PARALLEL_FROM:
         for path, state, is_new in todo:
             yield path, state, is_new, None
@@ -132,7 +136,8 @@ def _parsed(todo: list, jobs: int, roots: tuple | None = None):
         pending: deque = deque()
         queue = iter(todo)
         for entry in queue:
-            pending.append((entry, pool.submit(parse_worker, str(entry[0]), limits, BATCH_ARTICLES, roots)))
+            pending.append((entry, pool.submit(parse_worker, str(entry[0]), limits, BATCH_ARTICLES, roots,
+                                               sign)))
             if len(pending) >= 4 * jobs:
                 break
         while pending:
@@ -140,7 +145,7 @@ def _parsed(todo: list, jobs: int, roots: tuple | None = None):
             entry = next(queue, None)
             if entry is not None:
                 pending.append((entry, pool.submit(parse_worker, str(entry[0]), limits, BATCH_ARTICLES,
-                                                   roots)))
+                                                   roots, sign)))
             try:
                 items = future.result()
             except BrokenProcessPool:
@@ -193,7 +198,7 @@ def update_index(index_dir: Path, paths: Iterable[str | Path], *, base: Path, wa
                 relink(ix)  # copies that different workers wrote join one story
             else:
                 done_bytes = 0
-                for path, state, is_new, items in _parsed(todo, jobs, allowed):
+                for path, state, is_new, items in _parsed(todo, jobs, allowed, sign=run.stories):
                     if progress:
                         _tell_articles(progress, report.articles)
                         progress(done_bytes, total_bytes, path)

@@ -42,6 +42,22 @@ def new_story_id(article_id: str) -> str:
     return "s" + hashlib.blake2b(article_id.encode("utf-8", "surrogatepass"), digest_size=8).hexdigest()
 
 
+@dataclass(slots=True)
+class Signed:
+    """An article with its story text's shingle hashes and band keys, made where it was parsed
+    (a worker process) so that the one writer does not make them (Linker.fields takes them)."""
+
+    article: object
+    hashes: np.ndarray
+    keys: list[str]
+
+
+def signed(article) -> Signed:
+    """`article` (a searchlib Article) with its shingle hashes and band keys."""
+    hashes = shingle_hashes(story_text(article.title, article.summary, article.body))
+    return Signed(article, hashes, band_keys(hashes))
+
+
 @dataclass
 class _Written:
     """An article written since the last commit, as a candidate for the ones after it."""
@@ -82,10 +98,15 @@ class Linker:
         self._seen: dict[int, tuple] = {}  # committed candidates read since the last commit
         self._own = None  # True: the run began on an empty index and remembers all it wrote
 
-    def fields(self, article_id: str, text: str, date: datetime | None) -> dict:
-        """The `bands` and `story` fields for an article about to be written."""
-        hashes = shingle_hashes(text)
-        keys = band_keys(hashes)
+    def fields(self, article_id: str, text: str, date: datetime | None,
+               signature: Signed | None = None) -> dict:
+        """The `bands` and `story` fields for an article about to be written (its `text`'s
+        hashes and keys taken from `signature` when one was made where it was parsed)."""
+        if signature is not None:
+            hashes, keys = signature.hashes, signature.keys
+        else:
+            hashes = shingle_hashes(text)
+            keys = band_keys(hashes)
         story = self._story_of(article_id, hashes, keys, date) if keys else None
         story = story or new_story_id(article_id)
         if keys:
