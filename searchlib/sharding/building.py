@@ -8,7 +8,10 @@ path): phase 1 parses the round's files (`parse_for_shards`, in the worker proce
 `parse_batch` tasks on a cluster) and routes each article to `shard_of(its id)`; the stories of
 the round's articles are linked here, against every shard's last commit and the run's articles
 written since (so a copy in shard 1 joins a story of shard 0); phase 2 is one `write_shard`
-task per shard through `executor.map`, which commits that shard on its own.
+task per shard through `executor.map`, which commits that shard on its own. Here (a
+LocalExecutor) the worker processes of `--jobs` parse, and write the shards of a round side by
+side when there are several. A file of more articles than a batch is read in parts, here, each
+part a round: the first deletes the file's old articles, the last records it.
 
 Every shard's manifest records every file the run takes in (with 0 articles where none of its
 articles went to that shard), so a file is unchanged only when every shard has its version; a
