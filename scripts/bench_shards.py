@@ -13,7 +13,8 @@ segment's field lengths from its articles' one-byte lengths, so two indexes of t
 whose segments were merged otherwise (sharded or not) have other average field lengths, and their
 scores differ in the third or fourth digit. So `as one` also compares each sharded index with
 run_search over its own shards' segments read as one index (the same statistics by Whoosh's own
-sums): ids in the same order, totals, stories, suggestion, scores within 1e-9.
+sums): ids in the same order, totals, stories, suggestion, scores within 1e-9; `same set` counts
+the queries whose top 10 hold the unsharded top 10's ids (a tie at the 10th place may hold others), `overlap` the mean share of them.
 
 Usage: python scripts/bench_shards.py [--corpora DIR] [--workdir DIR] [--shards 1,2,4]
        [--repeat 3] [--jobs N] [--json PATH]
@@ -160,6 +161,7 @@ def main(argv: list[str] | None = None) -> int:
         differ = {name: [] for name in engines}
         near = {name: [] for name in engines}
         unlike_one = {name: [] for name in engines}  # differ from their own segments read as one
+        overlap = {name: [] for name in engines}  # the share of the top 10's ids in the unsharded top 10
         drifts = {name: 0.0 for name in engines}
         for q in queries:  # a warm-up pass, which also checks the results: every copy listed, as
             # copies of one story often score the same and ties go another way in shards, so a
@@ -177,6 +179,8 @@ def main(argv: list[str] | None = None) -> int:
                             drift(one, it) > 1e-9:
                         unlike_one[name].append(q.text)
                 drifts[name] = max(drifts[name], drift(reference[q], found))
+                ours = {h.id for h in reference[q].hits}
+                overlap[name].append(len(ours & {h.id for h in found.hits}) / len(ours) if ours else 1.0)
                 if not same(reference[q], found):
                     differ[name].append(q.text)
                 if not same(reference[q], found, tolerance=1e-3):
@@ -189,7 +193,7 @@ def main(argv: list[str] | None = None) -> int:
                     engine.search(q)
                     times[name][q].append(time.perf_counter() - started)
         print(f"{len(queries)} queries, median of {args.repeat} passes each, in-process (LocalExecutor)")
-        print(f"{'index':12} {'p50 ms':>8} {'p95 ms':>8} {'differ':>7} {'>1e-3':>6} {'drift':>9} {'as one':>7}")
+        print(f"{'index':12} {'p50 ms':>8} {'p95 ms':>8} {'differ':>7} {'>1e-3':>6} {'drift':>9} {'as one':>7} {'same set':>9} {'overlap':>8}")
         for name in engines:
             medians = [statistics.median(values) * 1000 for values in times[name].values()]
             p50, p95 = percentile(medians, 50), percentile(medians, 95)
@@ -200,9 +204,12 @@ def main(argv: list[str] | None = None) -> int:
                                     "p50_by_kind_ms": {k: round(percentile(v, 50), 2) for k, v in by_kind.items()},
                                     "differ": differ[name], "differ_beyond_1e-3": near[name],
                                     "largest_relative_score_difference": drifts[name],
-                                    "differ_from_same_segments_as_one": unlike_one[name]}
+                                    "differ_from_same_segments_as_one": unlike_one[name],
+                                    "top10_overlap": round(sum(overlap[name]) / len(queries), 4) if overlap[name] else 1.0,
+                                    "top10_sets_equal": sum(1 for o in overlap[name] if o == 1.0) if overlap[name] else len(queries)}
             print(f"{name:12} {p50:8.1f} {p95:8.1f} {len(differ[name]):7d} {len(near[name]):6d} "
-                  f"{drifts[name]:9.2e} {len(unlike_one[name]):7d}")
+                  f"{drifts[name]:9.2e} {len(unlike_one[name]):7d} {out['queries'][name]['top10_sets_equal']:9d} "
+                  f"{out['queries'][name]['top10_overlap']:8.3f}")
         for name, texts in near.items():
             for text in texts[:10]:
                 print(f"  {name}: top 10 differ beyond 1e-3 for {text!r}", file=sys.stderr)
