@@ -365,6 +365,13 @@ def test_a_rebuild_keeps_the_entered_stamps_of_unchanged_articles(tmp_path):
                 assert idx.head() == heads[number]  # nothing changed there: the same stamps
     assert after[shard_of(changed, 2)] > head
     assert contents(tmp_path / "plain", records, 2) == {i: shard_of(i, 2) for i in records}
+    # 2 -> 3 shards: every article's stamp is looked up in all the old shards
+    searchlib.Index(tmp_path / "plain").update([tmp_path / "corpus"], rebuild=True, shards=3, jobs=1)
+    heads3 = []
+    for shard in shard_paths(tmp_path / "plain", 3):
+        with searchlib.Index(shard, create=False) as idx:
+            heads3.append(idx.head())
+    assert max(heads3) == max(after)  # no article got a new stamp
 
 
 def test_a_killed_rebuilds_sharded_leftover_is_removed_and_a_users_is_not(built, run):

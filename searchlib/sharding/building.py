@@ -162,7 +162,9 @@ def write_shard(work: ShardWork) -> ShardDone:
     from ..engine.storage import open_for_writing
     from ..indexing.manifest import Manifest
     from ..indexing.run import Run, UpdateReport
+    from ..indexing.stamps import Carried
     from ..indexing.update import RunLock
+    from .layout import count_at
 
     shard = Path(work.shard)
     report = UpdateReport(index=shard)
@@ -173,6 +175,14 @@ def write_shard(work: ShardWork) -> ShardDone:
                   previous=Path(work.previous) if work.previous else None, stamp=work.stamp)
         run.linker = _Given(work.links)
         run.replacing.update(work.replacing)
+        earlier = None  # a rebuild's old index of another number of shards: its stamps, from all of them
+        try:
+            count = count_at(Path(work.previous)) if work.previous else None
+        except (OSError, ValueError):
+            count = None
+        if count is not None:
+            earlier = searcher_of_all(shard_paths(Path(work.previous), count))
+            run.carried = Carried(lambda: earlier or None)
         try:
             run.delete(list(work.gone))
             run.done.update(work.touched)
@@ -191,6 +201,9 @@ def write_shard(work: ShardWork) -> ShardDone:
         except BaseException:
             run.abandon()
             raise
+        finally:
+            if earlier:
+                earlier.close()
         run.close_previous()
     done.articles, done.removed, done.commits = report.articles, report.removed, report.commits
     done.skipped, done.warnings = report.skipped, report.warnings
@@ -216,6 +229,23 @@ def read_shard(shard: str) -> dict:
     return known
 
 
+def searcher_of_all(shards: list[Path]):
+    """One Whoosh searcher on the last commits of all these shards (their readers as one), or
+    False when none holds an article. Stays inside searchlib: for linking and stamps."""
+    from whoosh.reading import MultiReader
+    from whoosh.searching import Searcher
+
+    from ..engine.storage import open_for_reading
+    readers = [open_for_reading(shard).reader() for shard in shards]
+    kept = [reader for reader in readers if reader.doc_count_all()]
+    for reader in readers:
+        if reader not in kept:
+            reader.close()
+    if not kept:
+        return False
+    return Searcher(kept[0] if len(kept) == 1 else MultiReader(kept))
+
+
 class _Linking:
     """Story ids for the run's articles (stories.linking.Linker), looked up in every shard's last
     commit (one searcher over them all) and among the run's articles linked since."""
@@ -227,19 +257,7 @@ class _Linking:
 
     def _searcher(self):
         if self.searcher is None:
-            from whoosh.reading import MultiReader
-            from whoosh.searching import Searcher
-
-            from ..engine.storage import open_for_reading
-            readers = [open_for_reading(shard).reader() for shard in self.shards]
-            kept = [reader for reader in readers if reader.doc_count_all()]
-            for reader in readers:
-                if reader not in kept:
-                    reader.close()
-            if not kept:
-                self.searcher = False  # (nothing committed anywhere yet)
-            else:
-                self.searcher = Searcher(kept[0] if len(kept) == 1 else MultiReader(kept))
+            self.searcher = searcher_of_all(self.shards)  # (False: nothing committed anywhere yet)
         return self.searcher or None
 
     def fields(self, article) -> dict:
@@ -402,7 +420,7 @@ def _previous_shards(previous: Path | None, count: int) -> list[str | None]:
         return [str(previous)] * count
     if before == count:
         return [str(p) for p in shard_paths(previous, count)]
-    return [None] * count  # (another number of shards: the articles get this run's stamp)
+    return [str(previous)] * count  # (another number of shards: looked up in all of them, write_shard)
 
 
 class _LocalPool:
