@@ -501,3 +501,12 @@ def test_a_run_killed_between_two_parts_of_a_file_is_completed_by_the_next(tmp_p
     assert contents(tmp_path / "index", records, 2) == {i: shard_of(i, 2) for i in records}
     again = searchlib.Index(tmp_path / "index").update([tmp_path / "corpus"], batch_articles=4)
     assert (again.unchanged, again.articles, again.commits) == (1, 0, 0)
+
+
+def test_one_run_at_a_time_on_the_whole_sharded_index(built, run):
+    from searchlib.indexing.update import RunLock
+    folder, records, _ = built
+    assert searchlib.exists(folder / "index")
+    with RunLock(folder / "index", 0):
+        result = run("index", "--index", "index", "corpus")
+    assert result.exit_code == 75 and "another reindex is running on index/" in result.stderr
