@@ -404,3 +404,22 @@ def test_story_ids_are_made_as_linking_makes_them():
     from searchlib.stories.linking import new_story_id
     for article_id in ("corpus/a00.json#a00", "x", "Straße/北京.html#1", ""):
         assert sharded.story_id_of(article_id.encode("utf-8")) == new_story_id(article_id)
+
+
+def test_fallback_words_the_survey_missed_are_asked_for(plain, shards, monkeypatch):
+    """The survey gathers the frequencies of the query's words only (the any-word fallback has
+    the same or fewer); a fallback word without them is asked of every shard before scoring."""
+    survey_terms = sharded._frequencies
+
+    def without_sandbags(searcher, request, languages):
+        return {key: df for key, df in survey_terms(searcher, request, languages).items()
+                if not key[1].startswith(b"sandbag")}
+
+    monkeypatch.setattr(sharded, "_frequencies", without_sandbags)
+    calls = []
+    monkeypatch.setattr(sharded, "term_frequencies",
+                        lambda path, terms, real=sharded.term_frequencies: calls.append(terms) or real(path, terms))
+    text = "flood river valley sandbags zzzz"
+    other = sharded.search(shards, sharded.Request(text=text, limit=100, now=NOW))
+    assert calls and all(any(t.startswith("sandbag") for _, t in terms) for terms in calls)
+    assert_same(plain.search(text, limit=100, now=NOW), other)

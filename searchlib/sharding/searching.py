@@ -102,6 +102,7 @@ class Matches:
     total: int
     fallback: list[Found] | None = None
     fallback_total: int = 0
+    unknown: list = field(default_factory=list)  # terms of the fallback without index-wide figures
 
 
 @dataclass
@@ -306,16 +307,15 @@ def frequencies(path: str, request: Request, languages: tuple) -> dict:
 
 
 def _frequencies(searcher, request: Request, languages: tuple) -> dict:
-    reader = searcher.reader()
+    """The query's words (not its any-word fallback's: the same words, or fewer, and built only
+    when needed; a word it has that the query lacks is asked for then, see `matches`)."""
     q, _ = _parsed(searcher, request, languages)
-    terms = statistics.query_terms(q)
-    try:
-        any_q = _fallback(reader, request, languages, q)
-    except QueryError:  # (run_search builds it only when needed: its errors are not the query's)
-        any_q = None
-    if any_q is not None:
-        terms |= statistics.query_terms(any_q)
-    return statistics.frequencies(reader, terms)
+    return statistics.frequencies(searcher.reader(), statistics.query_terms(q))
+
+
+def term_frequencies(path: str, terms: list) -> dict:
+    """Task: the shard's document frequencies of these (field, text) terms."""
+    return statistics.frequencies(open_shard(path).reader(), terms)
 
 
 def matches(path: str, request: Request, languages: tuple, totals: Totals, limits: tuple[int, int],
@@ -338,7 +338,12 @@ def matches(path: str, request: Request, languages: tuple, totals: Totals, limit
         out = Matches(first=_found(reader, first, sortedby is None), total=len(first))
         if partial or (partial is None and len(first) < FALLBACK_BELOW):
             any_q = _fallback(reader, request, languages, q)
-            if any_q is not None:
+            unknown = [] if any_q is None else [
+                term for term in statistics.query_terms(any_q)
+                if statistics.frequencies(reader, [term]).keys() - totals.frequencies.keys()]
+            if unknown:  # (the caller gathers their index-wide frequencies and asks again)
+                out.unknown = sorted(unknown)
+            elif any_q is not None:
                 more = find(searcher, wq.AndMaybe(any_q, extra) if extra else any_q, limit=limits[1],
                             filter=allowed, sortedby=sortedby, memo=memo)
                 out.fallback = _found(reader, more, sortedby is None)
@@ -377,18 +382,24 @@ def _column_values(reader, name: str, docnums: list[int], translate: bool = True
     """facets.column_values, with each segment's column reader kept for the next search."""
     leaves = list(reader.leaf_readers())
     starts = [offset for _, offset in leaves]
+    columns: dict[int, object] = {}
     out = []
     for n in docnums:
         i = bisect_right(starts, n) - 1
-        leaf = leaves[i][0]
-        with _LOCK:
-            kept = _COLUMNS.setdefault(leaf, {})
-        column = kept.get((name, translate), False)
+        column = columns.get(i, False)
         if column is False:
-            column = kept[(name, translate)] = (leaf.column_reader(name, translate=translate)
-                                                if leaf.has_column(name) else None)
+            column = columns[i] = _column(leaves[i][0], name, translate)
         out.append(column[n - starts[i]] if column is not None else None)
     return out
+
+
+def _column(leaf, name: str, translate: bool):
+    with _LOCK:
+        kept = _COLUMNS.setdefault(leaf, {})
+        if (name, translate) not in kept:
+            kept[(name, translate)] = (leaf.column_reader(name, translate=translate)
+                                       if leaf.has_column(name) else None)
+        return kept[(name, translate)]
 
 
 def feedback_words(paths: list[str], best: list[tuple[int, int]]) -> tuple[list, dict]:
@@ -518,7 +529,7 @@ def search(paths: list[str], request: Request, executor: Executor | None = None)
         limit = max(FRESH_POOL, wanted)
     feedback = request.sort == "relevance" and len(content_words(text)) >= FEEDBACK_MIN_WORDS and is_plain(text)
     limits = (max(limit, FALLBACK_BELOW), max(limit, FEEDBACK_DOCS if feedback else 0) + FALLBACK_BELOW)
-    shards = _values(executor.map(matches, [(p, request, languages, totals, limits) for p in paths]))
+    shards = _matches(executor, paths, request, languages, totals, limits)
     groups, total, complete, partial, any_ranked = _merge(shards, request, limit)
 
     if feedback:
@@ -530,8 +541,7 @@ def search(paths: list[str], request: Request, executor: Executor | None = None)
         words, freqs = _one(executor, feedback_words, paths, best)
         if _feedback_query(words) is not None:
             totals.frequencies.update(freqs)
-            shards = _values(executor.map(matches, [(p, request, languages, totals, limits, words, partial)
-                                                    for p in paths]))
+            shards = _matches(executor, paths, request, languages, totals, limits, words, partial)
             again, *_ = _merge(shards, request, limit, partial)
             groups = again
 
@@ -559,6 +569,20 @@ def search(paths: list[str], request: Request, executor: Executor | None = None)
                    until=to_utc_aware(request.until), sort=request.sort, offset=request.offset,
                    partial=partial, complete=complete, facets=counts, suggestion=suggested,
                    stories=stories, grouped=not request.all_copies)
+
+
+def _matches(executor: Executor, paths: list[str], request: Request, languages: tuple, totals: Totals,
+             *args) -> list[Matches]:
+    """The shards' `matches`, asked again (once) with the index-wide frequencies of the words of
+    the any-word fallback that the query itself did not have, when some shard needed them."""
+    shards = _values(executor.map(matches, [(p, request, languages, totals, *args) for p in paths]))
+    unknown = sorted({term for part in shards for term in part.unknown})
+    if unknown:
+        for freqs in _values(executor.map(term_frequencies, [(p, unknown) for p in paths])):
+            for key, df in freqs.items():
+                totals.frequencies[key] = totals.frequencies.get(key, 0) + df
+        shards = _values(executor.map(matches, [(p, request, languages, totals, *args) for p in paths]))
+    return shards
 
 
 def _order(request: Request):
