@@ -1,14 +1,10 @@
-"""Whoosh 2.7's AndNotMatcher skips its first check when the excluded word's first article comes
-before the required word's first: `-flood river` then matches an article with both words. Our
-ranking (engine.ranking) evaluates NOT itself, so hits and totals of a relevance search are right;
-what goes through Whoosh's matcher (the facet counts of an unsharded index, a search sorted by
-date) was not, until engine.fixes mended the matcher. A sharded index counts its facets from the
-ranking's matches."""
+"""`-flood river` where the first article with `flood` comes before the first with `river`:
+Whoosh 2.7's AndNotMatcher kept an article with both words (mended in engine.fixes). A sharded
+index counts its facets from the ranking's matches; an unsharded index's facet counts and date
+sorts, which go through Whoosh's matcher, now agree."""
 from __future__ import annotations
 
 import json
-
-import pytest
 
 import searchlib
 from searchlib.engine.layout import META_FILE
