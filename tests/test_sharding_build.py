@@ -510,3 +510,14 @@ def test_one_run_at_a_time_on_the_whole_sharded_index(built, run):
     with RunLock(folder / "index", 0):
         result = run("index", "--index", "index", "corpus")
     assert result.exit_code == 75 and "another reindex is running on index/" in result.stderr
+
+
+def test_a_run_that_only_deletes_with_the_progress_bar(built, run):
+    folder, records, _ = built
+    (folder / "corpus" / "notes" / "one.txt").unlink()
+    result = run("index", "--json", "--index", "index", "corpus")
+    assert result.exit_code == 0, result.stderr
+    summary = json.loads(result.stdout.strip().splitlines()[-1])
+    assert (summary["deleted"], summary["removed"], summary["unchanged"]) == (1, 1, 4)
+    expected = {i for i in records if not i.endswith("one.txt")}
+    assert contents(folder / "index", records) == {i: shard_of(i, SHARDS) for i in expected}

@@ -362,7 +362,7 @@ def update_sharded(index_dir: Path, paths: Iterable[str | Path], count: int, *, 
                 def write() -> None:
                     nonlocal works, round_, articles, done_bytes
                     done_bytes += _write_round(round_, works, known, linking, writing, report)
-                    if progress:
+                    if progress and round_:
                         progress(done_bytes, total_bytes, round_[-1][0][0])
                     works = [ShardWork(w.shard, previous=w.previous, replacing=w.replacing, **common)
                              for w in works]
