@@ -760,6 +760,12 @@ def _kind_of(fd: int, path: Path, strict: bool) -> tuple[str, str | None]:
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         return OTHER, f"{path}/{META_FILE} does not describe a searchlib index"
     shards = _shards_in(meta)
+    if shards is None and "shards" in meta:
+        from .sharding.layout import shard_count
+        try:
+            shard_count(meta)
+        except ValueError as exc:
+            return OTHER, f"{path}/{META_FILE} is not one searchlib reads: {exc}"
     foreign = _foreign(fd, names, shards)
     if foreign is None or (not strict and (shards or any(_TOC.fullmatch(name) for name in names))):
         return INDEX, None  # (not strict: a stray file beside a whole index is left alone)

@@ -521,3 +521,17 @@ def test_a_run_that_only_deletes_with_the_progress_bar(built, run):
     assert (summary["deleted"], summary["removed"], summary["unchanged"]) == (1, 1, 4)
     expected = {i for i in records if not i.endswith("one.txt")}
     assert contents(folder / "index", records) == {i: shard_of(i, SHARDS) for i in expected}
+
+
+def test_a_shards_entry_this_code_cannot_read_is_refused_untouched(built, run):
+    folder, records, _ = built
+    meta_path = folder / "index" / "searchlib.json"
+    meta = json.loads(meta_path.read_text())
+    meta["shards"]["count"] = 0
+    meta_path.write_text(json.dumps(meta))
+    for args in (["index"], ["index", "--rebuild"]):
+        result = run(*args, "--index", "index", "corpus")
+        assert result.exit_code == 2
+        assert "index/searchlib.json is not one searchlib reads: its 'shards' entry is not a shard count" in result.stderr
+    assert sorted(p.name for p in (folder / "index").iterdir() if p.is_dir()) == ["shard-000", "shard-001", "shard-002"]
+    assert contents(folder / "index", records) == {i: shard_of(i, SHARDS) for i in records}
