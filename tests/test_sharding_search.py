@@ -423,3 +423,28 @@ def test_fallback_words_the_survey_missed_are_asked_for(plain, shards, monkeypat
     other = sharded.search(shards, sharded.Request(text=text, limit=100, now=NOW))
     assert calls and all(any(t.startswith("sandbag") for _, t in terms) for terms in calls)
     assert_same(plain.search(text, limit=100, now=NOW), other)
+
+
+def test_a_language_added_after_a_search_is_searched_in(plain, tmp_path):
+    """The whole index's languages are remembered from the last search (the query is parsed in
+    them first): a commit that brings German articles makes the next search parse in German too."""
+    files = _write_corpus(tmp_path)
+    top = tmp_path / "index"
+    top.mkdir()
+    paths = [str(p) for p in shard_paths(top, 2)]
+    english = [f for f in files if json.loads(f.read_text())["lang"] == "en"]
+    others = [f for f in files if f not in english]
+    for number, path in enumerate(paths):
+        searchlib.Index(path).close()
+        update_index(Path(path), [f for f in english if shard_of(f"corpus/{f.name}#{f.stem}", 2) == number],
+                     base=tmp_path, jobs=1)
+    meta = json.loads((Path(paths[0]) / META_FILE).read_text())
+    (top / META_FILE).write_text(json.dumps({**meta, **describe(2)}))
+    assert sharded.search(paths, sharded.Request(text="Straßen Fluss", now=NOW)).total == 0
+    for number, path in enumerate(paths):
+        mine = [f for f in others if shard_of(f"corpus/{f.name}#{f.stem}", 2) == number]
+        if mine:
+            update_index(Path(path), mine, base=tmp_path, jobs=1)
+    for text in ("Straßen Fluss", "rivière vallée", "hafen OR harbour"):
+        assert_same(plain.search(text, limit=100, now=NOW),
+                    sharded.search(paths, sharded.Request(text=text, limit=100, now=NOW)))

@@ -37,7 +37,7 @@ import re
 from bisect import bisect_right
 import threading
 import weakref
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 
@@ -508,13 +508,14 @@ def search(paths: list[str], request: Request, executor: Executor | None = None)
     executor = executor or LocalExecutor()
     if request.sort not in SORTS:
         raise QueryError(request.text, f"unknown sort {request.sort!r}; use one of {', '.join(SORTS)}")
-    request.facets = check_facets(request.facets)
+    request = replace(request, facets=check_facets(request.facets))
     paths = [str(path) for path in paths]
     guess = _LANGUAGES.get(tuple(paths))  # the whole index's languages at the last search
     parts = _values(executor.map(survey, [(path, request, guess) for path in paths]))
     languages = statistics.languages(parts)
-    if languages != guess:  # (the frequencies are of the query parsed in other languages)
-        _LANGUAGES[tuple(paths)] = languages
+    parsed_in = [guess or tuple(part.languages) for part in parts]
+    _LANGUAGES[tuple(paths)] = languages
+    if any(tuple(own) != languages for own in parsed_in):  # (their frequencies: of other forms)
         for part, freqs in zip(parts, _values(executor.map(frequencies, [(p, request, languages) for p in paths]))):
             part.frequencies = freqs
     totals = statistics.total(parts)
