@@ -1,0 +1,212 @@
+"""Attacks on `--cluster` / SEARCHLIB_CLUSTER (issue 19): bad addresses, ports that accept but
+are not a Dask scheduler, other Dask schemes, Dask missing, bad timeouts. Every one must be a
+one-line error and exit 2 within a bounded time, never a traceback or a hang. What holds is a
+plain test; what breaks is a strict xfail naming the break."""
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+import searchlib
+
+from .conftest import write_records
+
+pytest.importorskip("distributed")
+
+
+@pytest.fixture(scope="module")
+def sharded(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("cluster_attack")
+    write_records(root / "corpus")
+    with searchlib.Index(root / "idx") as idx:
+        idx.update([root / "corpus"], jobs=1, shards=2)
+    with searchlib.Index(root / "plain") as idx:
+        idx.update([root / "corpus"], jobs=1)
+    return root
+
+
+def cli(root: Path, *args, env: dict | None = None, timeout: float = 60) -> subprocess.CompletedProcess:
+    full = {k: v for k, v in os.environ.items() if not k.startswith("SEARCHLIB_")}
+    full.update(env or {})
+    return subprocess.run([sys.executable, "-m", "searchlib.cli", *args], cwd=root, env=full,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def one_line_exit_2(result) -> None:
+    assert "Traceback" not in result.stderr, result.stderr[-600:]
+    assert result.returncode == 2, (result.returncode, result.stderr[-400:])
+    assert result.stdout == "" and result.stderr.count("\n") == 1, result.stderr
+
+
+class FakePort:
+    """A local port that accepts connections and then: 'silent' says nothing, 'http' answers like
+    a web server and closes, 'once' accepts one connection, speaks and then accepts no more."""
+
+    def __init__(self, mode: str):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(50)
+        self.port = self.sock.getsockname()[1]
+        self.mode, self.held, self.stop = mode, [], False
+        self.thread = threading.Thread(target=self.serve, daemon=True)
+        self.thread.start()
+
+    def serve(self):
+        self.sock.settimeout(0.2)
+        accepted = 0
+        while not self.stop:
+            if self.mode == "once" and accepted:
+                time.sleep(0.2)
+                continue
+            try:
+                conn, _ = self.sock.accept()
+            except (socket.timeout, OSError):
+                continue
+            accepted += 1
+            if self.mode in ("http", "once"):
+                try:
+                    conn.sendall(b"HTTP/1.0 200 OK\r\nContent-Length: 5\r\n\r\nhello")
+                except OSError:
+                    pass
+            if self.mode == "http":
+                conn.close()
+            else:
+                self.held.append(conn)
+
+    def close(self):
+        self.stop = True
+        self.thread.join(2)
+        for conn in self.held:
+            conn.close()
+        self.sock.close()
+
+
+@pytest.mark.parametrize("address", ["tcp://nowhere.invalid:1", "foo", "tcp://127.0.0.1:1",
+                                     "tcp://127.0.0.1:99999", "tcp://:8786", "tcp://[::1",
+                                     "http://127.0.0.1:1", "ws://127.0.0.1:1"])
+def test_a_bad_address_is_one_line_and_exit_2(sharded, address):
+    forms = [((f"--cluster={address}", "--index", "idx", "river"), None)]
+    if address in ("foo", "tcp://127.0.0.1:1"):  # (the other forms: the same path, a few seconds each)
+        forms += [(("--index", "idx", "river"), {"SEARCHLIB_CLUSTER": address}),
+                  (("index", f"--cluster={address}", "--index", "idx", "-j", "1", "corpus"), None),
+                  (("index", "--rebuild", f"--cluster={address}", "--index", "idx", "-j", "1", "corpus"), None)]
+    for args, env in forms:
+        started = time.monotonic()
+        result = cli(sharded, *args, env=env)
+        one_line_exit_2(result)
+        assert time.monotonic() - started < 40
+        assert "--cluster" in result.stderr or "cluster" in result.stderr
+
+
+@pytest.mark.xfail(strict=True, reason="--cluster inproc://nothing: exit 2 but the message is Python's "
+                                       "'not enough values to unpack (expected 3, got 1)'")
+def test_an_inproc_address_has_an_actionable_message(sharded):
+    result = cli(sharded, "--cluster", "inproc://nothing", "--index", "idx", "river")
+    one_line_exit_2(result)
+    assert "unpack" not in result.stderr
+
+
+@pytest.mark.xfail(strict=True, reason="--cluster tls://HOST:PORT (no TLS settings): TypeError traceback "
+                                       "from distributed ('TLS expects a ssl_context'), exit 1")
+def test_a_tls_address_without_tls_settings_is_one_line(sharded):
+    one_line_exit_2(cli(sharded, "--cluster", "tls://127.0.0.1:1", "--index", "idx", "river"))
+
+
+@pytest.mark.xfail(strict=True, reason="--cluster ucx://HOST:PORT (ucx not installed): TypeError traceback "
+                                       "'Can't instantiate abstract class UCXConnector', exit 1")
+def test_a_ucx_address_without_ucx_is_one_line(sharded):
+    one_line_exit_2(cli(sharded, "--cluster", "ucx://127.0.0.1:1", "--index", "idx", "river"))
+
+
+def test_a_silent_port_is_one_line_within_seconds(sharded):
+    fake = FakePort("silent")
+    try:
+        started = time.monotonic()
+        result = cli(sharded, "--cluster", f"tcp://127.0.0.1:{fake.port}", "--index", "idx", "river")
+        one_line_exit_2(result)
+        assert time.monotonic() - started < 30
+    finally:
+        fake.close()
+
+
+@pytest.mark.xfail(strict=True, reason="a port that answers like a web server (HTTP) and closes: numpy "
+                                       "ArrayMemoryError traceback ('Unable to allocate 3.01 EiB'), exit 1")
+def test_a_web_server_port_is_one_line(sharded):
+    fake = FakePort("http")
+    try:
+        result = cli(sharded, "--cluster", f"tcp://127.0.0.1:{fake.port}", "--index", "idx", "river")
+        one_line_exit_2(result)
+    finally:
+        fake.close()
+
+
+@pytest.mark.xfail(strict=True, reason="a port that accepts one connection, speaks, then accepts no more "
+                                       "(the probe passes, the Client waits): `search --cluster` hangs past 30 s "
+                                       "with SEARCHLIB_CLUSTER_TIMEOUT=3")
+def test_a_port_that_speaks_once_then_stalls_does_not_hang(sharded):
+    fake = FakePort("once")
+    try:
+        try:
+            result = cli(sharded, "--cluster", f"tcp://127.0.0.1:{fake.port}", "--index", "idx", "river",
+                         env={"SEARCHLIB_CLUSTER_TIMEOUT": "3"}, timeout=30)
+        except subprocess.TimeoutExpired:
+            pytest.fail("search --cluster hung for 30 s")
+        one_line_exit_2(result)
+    finally:
+        fake.close()
+
+
+@pytest.mark.parametrize("value", ["abc", "0", "-1", "inf", "nan", "1e400", "30s"])
+def test_a_bad_cluster_timeout_is_one_line(sharded, value):
+    result = cli(sharded, "--cluster", "tcp://127.0.0.1:1", "--index", "idx", "river",
+                 env={"SEARCHLIB_CLUSTER_TIMEOUT": value})
+    one_line_exit_2(result)
+    assert "SEARCHLIB_CLUSTER_TIMEOUT" in result.stderr
+
+
+def test_without_the_distributed_package_is_one_line(sharded, run, monkeypatch):
+    """Dask missing, simulated: `import distributed` raises ImportError."""
+    monkeypatch.chdir(sharded)
+    monkeypatch.setitem(sys.modules, "distributed", None)
+    for args in (("--cluster", "tcp://127.0.0.1:1", "--index", "idx", "river"),
+                 ("index", "--cluster", "tcp://127.0.0.1:1", "--index", "idx", "-j", "1", "corpus"),
+                 ("index", "--rebuild", "--cluster", "tcp://127.0.0.1:1", "--index", "idx", "-j", "1", "corpus")):
+        result = run(*args)
+        assert result.exit_code == 2, (args, result.output)
+        assert result.stdout == ""
+        assert result.stderr.count("\n") == 1 and "searchlib[cluster]" in result.stderr, result.stderr
+    with searchlib.Index(sharded / "idx", create=False) as idx:  # untouched: still answers here
+        assert idx.search("river").total == 4
+
+
+def test_a_missing_distributed_does_not_matter_without_a_cluster(sharded, run, monkeypatch):
+    monkeypatch.chdir(sharded)
+    monkeypatch.setitem(sys.modules, "distributed", None)
+    result = run("--index", "idx", "river", "--count")
+    assert result.exit_code == 0 and result.stdout == "4\n"
+
+
+def test_an_unsharded_index_with_an_unreachable_cluster_is_searched_here(sharded):
+    """README: --cluster is for sharded indexes; an unsharded index is built and searched here."""
+    result = cli(sharded, "--cluster", "tcp://127.0.0.1:1", "--index", "plain", "river", "--count")
+    assert result.returncode == 0 and result.stdout == "4\n", result.stderr
+
+
+def test_an_empty_cluster_setting_means_none(sharded):
+    result = cli(sharded, "--index", "idx", "river", "--count", env={"SEARCHLIB_CLUSTER": "  "})
+    assert result.returncode == 0 and result.stdout == "4\n", result.stderr
+
+
+def test_a_client_that_is_not_a_client_is_an_argument_error(sharded):
+    from searchlib.errors import SearchlibError
+    for value in (42, object(), b"tcp://127.0.0.1:1", ""):
+        with pytest.raises(SearchlibError):
+            searchlib.Index(sharded / "idx", create=False, cluster=value).search("river")
