@@ -40,6 +40,38 @@ def cli(root: Path, *args, env: dict | None = None, timeout: float = 60) -> subp
                           capture_output=True, text=True, timeout=timeout)
 
 
+class Outcome:
+    """What a `search` run gave: returncode, stdout, stderr (a traceback in stderr where the
+    command raised something other than a clean exit, as the console script would print it)."""
+
+    def __init__(self, returncode: int, stdout: str, stderr: str):
+        self.returncode, self.stdout, self.stderr = returncode, stdout, stderr
+
+
+def invoke(root: Path, *args, env: dict | None = None) -> Outcome:
+    """`search ARGS` in this process (click's CliRunner, cwd `root`), none of searchlib's
+    environment variables set but those in `env`."""
+    import traceback
+
+    from click.testing import CliRunner
+
+    from searchlib.cli import cli as command
+    full = {k: None for k in os.environ if k.startswith("SEARCHLIB_")}
+    full.update(env or {})
+    here = os.getcwd()
+    os.chdir(root)
+    try:
+        result = CliRunner().invoke(command, [str(a) for a in args], env=full, catch_exceptions=True)
+    finally:
+        os.chdir(here)
+    stderr = result.stderr
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        stderr += "Traceback (most recent call last):\n" + "".join(
+            traceback.format_exception(result.exception))
+        return Outcome(1, result.stdout, stderr)
+    return Outcome(result.exit_code, result.stdout, stderr)
+
+
 def one_line_exit_2(result) -> None:
     assert "Traceback" not in result.stderr, result.stderr[-600:]
     assert result.returncode == 2, (result.returncode, result.stderr[-400:])
@@ -100,7 +132,7 @@ def test_a_bad_address_is_one_line_and_exit_2(sharded, address):
                   (("index", "--rebuild", f"--cluster={address}", "--index", "idx", "-j", "1", "corpus"), None)]
     for args, env in forms:
         started = time.monotonic()
-        result = cli(sharded, *args, env=env)
+        result = invoke(sharded, *args, env=env)
         one_line_exit_2(result)
         assert time.monotonic() - started < 40
         assert "--cluster" in result.stderr or "cluster" in result.stderr
@@ -109,7 +141,7 @@ def test_a_bad_address_is_one_line_and_exit_2(sharded, address):
 @pytest.mark.xfail(strict=True, reason="--cluster inproc://nothing: exit 2 but the message is Python's "
                                        "'not enough values to unpack (expected 3, got 1)'")
 def test_an_inproc_address_has_an_actionable_message(sharded):
-    result = cli(sharded, "--cluster", "inproc://nothing", "--index", "idx", "river")
+    result = invoke(sharded, "--cluster", "inproc://nothing", "--index", "idx", "river")
     one_line_exit_2(result)
     assert "unpack" not in result.stderr
 
@@ -117,20 +149,20 @@ def test_an_inproc_address_has_an_actionable_message(sharded):
 @pytest.mark.xfail(strict=True, reason="--cluster tls://HOST:PORT (no TLS settings): TypeError traceback "
                                        "from distributed ('TLS expects a ssl_context'), exit 1")
 def test_a_tls_address_without_tls_settings_is_one_line(sharded):
-    one_line_exit_2(cli(sharded, "--cluster", "tls://127.0.0.1:1", "--index", "idx", "river"))
+    one_line_exit_2(invoke(sharded, "--cluster", "tls://127.0.0.1:1", "--index", "idx", "river"))
 
 
 @pytest.mark.xfail(strict=True, reason="--cluster ucx://HOST:PORT (ucx not installed): TypeError traceback "
                                        "'Can't instantiate abstract class UCXConnector', exit 1")
 def test_a_ucx_address_without_ucx_is_one_line(sharded):
-    one_line_exit_2(cli(sharded, "--cluster", "ucx://127.0.0.1:1", "--index", "idx", "river"))
+    one_line_exit_2(invoke(sharded, "--cluster", "ucx://127.0.0.1:1", "--index", "idx", "river"))
 
 
 def test_a_silent_port_is_one_line_within_seconds(sharded):
     fake = FakePort("silent")
     try:
         started = time.monotonic()
-        result = cli(sharded, "--cluster", f"tcp://127.0.0.1:{fake.port}", "--index", "idx", "river")
+        result = invoke(sharded, "--cluster", f"tcp://127.0.0.1:{fake.port}", "--index", "idx", "river")
         one_line_exit_2(result)
         assert time.monotonic() - started < 30
     finally:
@@ -142,7 +174,7 @@ def test_a_silent_port_is_one_line_within_seconds(sharded):
 def test_a_web_server_port_is_one_line(sharded):
     fake = FakePort("http")
     try:
-        result = cli(sharded, "--cluster", f"tcp://127.0.0.1:{fake.port}", "--index", "idx", "river")
+        result = invoke(sharded, "--cluster", f"tcp://127.0.0.1:{fake.port}", "--index", "idx", "river")
         one_line_exit_2(result)
     finally:
         fake.close()
@@ -166,7 +198,7 @@ def test_a_port_that_speaks_once_then_stalls_does_not_hang(sharded):
 
 @pytest.mark.parametrize("value", ["abc", "0", "-1", "inf", "nan", "1e400", "30s"])
 def test_a_bad_cluster_timeout_is_one_line(sharded, value):
-    result = cli(sharded, "--cluster", "tcp://127.0.0.1:1", "--index", "idx", "river",
+    result = invoke(sharded, "--cluster", "tcp://127.0.0.1:1", "--index", "idx", "river",
                  env={"SEARCHLIB_CLUSTER_TIMEOUT": value})
     one_line_exit_2(result)
     assert "SEARCHLIB_CLUSTER_TIMEOUT" in result.stderr
@@ -196,12 +228,12 @@ def test_a_missing_distributed_does_not_matter_without_a_cluster(sharded, run, m
 
 def test_an_unsharded_index_with_an_unreachable_cluster_is_searched_here(sharded):
     """README: --cluster is for sharded indexes; an unsharded index is built and searched here."""
-    result = cli(sharded, "--cluster", "tcp://127.0.0.1:1", "--index", "plain", "river", "--count")
+    result = invoke(sharded, "--cluster", "tcp://127.0.0.1:1", "--index", "plain", "river", "--count")
     assert result.returncode == 0 and result.stdout == "4\n", result.stderr
 
 
 def test_an_empty_cluster_setting_means_none(sharded):
-    result = cli(sharded, "--index", "idx", "river", "--count", env={"SEARCHLIB_CLUSTER": "  "})
+    result = invoke(sharded, "--index", "idx", "river", "--count", env={"SEARCHLIB_CLUSTER": "  "})
     assert result.returncode == 0 and result.stdout == "4\n", result.stderr
 
 
