@@ -35,7 +35,8 @@ Parts:
    window; a sample of thread's wrong articles is printed.
 5. cost: bench.py --quick's corpora and bench_queries.txt's queries, with and without stories
    (without: the linking hook and the collapse switched off in this process), indexing
-   throughput (median of ROUNDS builds each, alternating) and query p50 (median per query of
+   throughput (median of ROUNDS builds each, alternating; and this process's CPU time, the whole
+   build with --jobs 1) and query p50 (median per query of
    REPEAT passes, nearest-rank p50 over queries).
 """
 from __future__ import annotations
@@ -509,15 +510,18 @@ def part_cost(args, work: Path) -> None:
     paths = corpus_paths(CORPORA, quick=True)
     queries = load_queries()
     builds = {"with": [], "without": []}
+    cpus = {"with": [], "without": []}  # this process's CPU time (the whole build with --jobs 1)
     for round_ in range(args.rounds):
         for mode in ("without", "with") if round_ % 2 else ("with", "without"):
             folder = work / f"cost-{mode}-{round_}"
             with _NoStories() if mode == "without" else contextlib.nullcontext():
-                started = time.perf_counter()
+                started, cpu = time.perf_counter(), time.process_time()
                 with searchlib.Index(folder) as idx:
                     report = idx.update(paths, jobs=args.jobs)
                 builds[mode].append(report.articles / (time.perf_counter() - started))
-            log(f"build {mode} stories, round {round_ + 1}: {builds[mode][-1]:.0f} articles/s")
+                cpus[mode].append(time.process_time() - cpu)
+            log(f"build {mode} stories, round {round_ + 1}: {builds[mode][-1]:.0f} articles/s, "
+                f"{cpus[mode][-1]:.2f} s CPU in this process")
     latencies = {"with": defaultdict(list), "without": defaultdict(list)}
     with searchlib.Index(work / "cost-with-0", create=False) as idx_with, \
             searchlib.Index(work / "cost-without-0", create=False) as idx_without:
@@ -538,6 +542,10 @@ def part_cost(args, work: Path) -> None:
     print("\n== cost (bench.py --quick's corpora, bench_queries.txt) ==")
     print(f"indexing: {tput['with']:.0f} articles/s with stories, {tput['without']:.0f} without "
           f"({(tput['with'] / tput['without'] - 1) * 100:+.1f} %), medians of {args.rounds} builds each, jobs={args.jobs}")
+    cpu = {mode: statistics.median(v) for mode, v in cpus.items()}
+    print(f"indexing CPU time of this process (all of it with --jobs 1; the writer's with more): "
+          f"{cpu['with']:.2f} s with stories, {cpu['without']:.2f} s without "
+          f"({(cpu['with'] / cpu['without'] - 1) * 100:+.1f} %), medians")
     print(f"query p50: {p50['with']:.2f} ms with, {p50['without']:.2f} ms without "
           f"({(p50['with'] / p50['without'] - 1) * 100:+.1f} %); p95 {p95['with']:.2f} / {p95['without']:.2f} ms; "
           f"{len(latencies['with'])} queries, medians of {args.repeat} passes")
