@@ -27,9 +27,9 @@ import math
 from typing import Callable
 
 FACTOR = 4            # segments of one level that make a merge (and the ratio of level sizes)
-FLOOR = 250           # articles: the segments up to this size are level 0
+FLOOR = 1000          # articles: the segments up to this size are level 0
 BUDGET_PER_ARTICLE = 4
-MIN_BUDGET = 3000     # articles a run may merge whatever it wrote
+MIN_BUDGET = 5000     # articles a run may merge whatever it wrote
 
 
 def budget(articles: int) -> int:
