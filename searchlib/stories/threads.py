@@ -142,9 +142,11 @@ def thread_of(searcher, article_id: str, *, limit: int = 10, window_days: float 
             for other in found.all_ids():
                 shares[other].add(term)
     total = sum(weight_of.values())
+    if total <= 0:  # (every key term in every article: nothing tells one apart)
+        return thread
     dates = reader.column_reader("date", translate=False) if seed_date and reader.has_column("date") else None
-    low, high = (datetime_to_long(seed_date - timedelta(days=window_days)),
-                 datetime_to_long(seed_date + timedelta(days=window_days))) if seed_date else (0, 0)
+    low, high = (datetime_to_long(_shifted(seed_date, -window_days)),
+                 datetime_to_long(_shifted(seed_date, window_days))) if seed_date else (0, 0)
     best: dict[str, tuple[float, int, set[str]]] = {}   # a story (or an article alone) → its best
     for other, shared in shares.items():
         if other == docnum or len(shared) < MIN_SHARED or reader.is_deleted(other):
@@ -178,6 +180,14 @@ def thread_of(searcher, article_id: str, *, limit: int = 10, window_days: float 
             copies=len(members) or 1, outlets=outlets))
     thread.articles.sort(key=lambda f: (f.date is None, f.date.replace(tzinfo=None) if f.date else datetime.min, f.id))
     return thread
+
+
+def _shifted(when: datetime, days: float) -> datetime:
+    """`when` moved by `days`, kept within the dates Python has (a seed dated in year 5)."""
+    try:
+        return when + timedelta(days=days)
+    except OverflowError:
+        return datetime.max.replace(tzinfo=when.tzinfo) if days > 0 else datetime.min.replace(tzinfo=when.tzinfo)
 
 
 def _order(fields: dict):
