@@ -30,6 +30,7 @@ deletions than an unsharded one would, so scores are equal only while neither ho
 """
 from __future__ import annotations
 
+import atexit
 import hashlib
 import math
 import os
@@ -144,6 +145,22 @@ def open_shard(path: str):
         _RETIRED[:] = [kept[1:]] if kept is not None else []
         _OPEN[path] = (generation, searcher, fd)
     return searcher
+
+
+def close_shards() -> None:
+    """Close the shard searchers this process keeps (also done at exit)."""
+    with _LOCK:
+        kept = [entry[1:] for entry in _OPEN.values()] + list(_RETIRED)
+        _OPEN.clear()
+        _RETIRED.clear()
+        _COMBINED.clear()
+        _PARSED.clear()
+    for searcher, fd in kept:
+        searcher.close()
+        os.close(fd)
+
+
+atexit.register(close_shards)
 
 
 _TOC = re.compile(r"^_MAIN_(\d+)\.toc$")  # a Whoosh commit's table of contents
