@@ -631,25 +631,33 @@ def _report_problems(report) -> None:
 
 
 class _ProgressBar:
-    """Feeds the library's progress callback (bytes read of the bytes to read) into a click
-    progress bar on stderr, on terminals only: bytes, not files, so one large file does not
-    stall the estimate."""
+    """Feeds the library's progress callback (bytes read of the bytes to read, and the articles
+    written, which the library sets in `articles`) into a progress line on stderr, on terminals
+    only: the share done, articles/s and the time left (indexing.progress.Estimate), redrawn at
+    most every REDRAW seconds. Bytes, not files, so one large file does not stall the estimate."""
 
     SHOW_FROM = 1 << 20  # bytes: a smaller run ends before a bar helps
+    REDRAW = 0.25
 
     def __init__(self):
-        self.bar = None
+        from .indexing.progress import Estimate
+        self.articles: int | None = None
+        self.estimate = Estimate()
+        self.shown = None  # when the line was last drawn (None: not shown)
+        self.width = 0
 
     def __call__(self, done: int, total: int, path: Path) -> None:
-        if self.bar is None:
-            if not sys.stderr.isatty() or total < self.SHOW_FROM:
-                return
-            self.bar = click.progressbar(length=total, label="Indexing", file=sys.stderr,
-                                         show_percent=True, show_pos=False, show_eta=True)
-            self.bar.__enter__()
-        self.bar.update(done - self.bar.pos)
-        if done >= total:
-            self.bar.__exit__(None, None, None)
+        speed = self.estimate.update(done, total, self.articles)
+        if self.shown is None and (not sys.stderr.isatty() or total < self.SHOW_FROM):
+            return
+        now = self.estimate.clock()
+        finished = done >= total
+        if self.shown is not None and now - self.shown < self.REDRAW and not finished:
+            return
+        self.shown = now
+        line = render.progress_line(speed)
+        click.echo("\r" + line + " " * max(0, self.width - len(line)), err=True, nl=finished)
+        self.width = len(line)
 
 
 def _utc_now():
