@@ -242,3 +242,41 @@ def test_a_client_that_is_not_a_client_is_an_argument_error(sharded):
     for value in (42, object(), b"tcp://127.0.0.1:1", ""):
         with pytest.raises(SearchlibError):
             searchlib.Index(sharded / "idx", create=False, cluster=value).search("river")
+
+
+# ---------------------------------------------------------------- a real LocalCluster
+
+@pytest.fixture(scope="module")
+def local_cluster():
+    cluster = distributed_module().LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                                dashboard_address=None)
+    try:
+        yield cluster.scheduler_address
+    finally:
+        cluster.close()
+
+
+def distributed_module():
+    import distributed
+    return distributed
+
+
+@pytest.mark.parametrize("timeout", ["0.000001", "0.001"])
+def test_a_timeout_no_shard_can_meet_is_one_line_and_exit_2(sharded, local_cluster, timeout):
+    started = time.monotonic()
+    result = cli(sharded, "--cluster", local_cluster, "--index", "idx", "river", "--json",
+                 env={"SEARCHLIB_CLUSTER_TIMEOUT": timeout})
+    one_line_exit_2(result)
+    assert "SEARCHLIB_CLUSTER_TIMEOUT" in result.stderr
+    assert time.monotonic() - started < 60
+
+
+def test_on_the_cluster_the_same_answers_as_here(sharded, local_cluster):
+    here = invoke(sharded, "--index", "idx", "river OR valley", "--json", "--facet", "source", "--sort", "newest")
+    there = cli(sharded, "--cluster", local_cluster, "--index", "idx", "river OR valley", "--json",
+                "--facet", "source", "--sort", "newest")
+    assert there.returncode == here.returncode == 0, there.stderr
+    a = [json.loads(line) for line in here.stdout.splitlines()]
+    b = [json.loads(line) for line in there.stdout.splitlines()]
+    assert b[-1].pop("shards") == {"total": 2, "ok": 2, "failed": 0}
+    assert b == a
