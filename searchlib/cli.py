@@ -92,6 +92,9 @@ SERVE_EXAMPLES = _examples(
 COPIES_EXAMPLES = _examples(
     "search copies corpus/samples/desk.json#1    the story's copies, first published first",
     "search copies --json corpus/samples/desk.json#1")
+THREAD_EXAMPLES = _examples(
+    "search thread corpus/samples/desk.json#1    the articles that follow its story, oldest first",
+    "search thread --json --limit 20 corpus/samples/desk.json#1")
 HISTORY_EXAMPLES = _examples(
     "search history corpus/samples/desk.json#1   its versions, with the words each changed",
     "search history --json corpus/samples/desk.json#1")
@@ -312,6 +315,20 @@ def copies(article_id, index_dir, as_json):
     the first published first, with what each changed: headline, added, cut or edited paragraphs."""
     story = Index(settings.index_path(index_dir), create=False).copies(article_id)
     _echo_lines(render.copies_json(story) if as_json else render.copies_lines(story))
+
+
+@cli.command(epilog=THREAD_EXAMPLES)
+@click.argument("article_id", metavar="ID")
+@index_option
+@click.option("-n", "--limit", type=click.IntRange(min=1), default=settings.DEFAULT_LIMIT, show_default=True,
+              help="Show at most this many stories that follow it.")
+@json_option
+def thread(article_id, index_dir, limit, as_json):
+    """List the articles that follow the story of article ID over time (follow-ups, reactions,
+    corrections; not its copies), oldest first: those sharing its rare words within 14 days."""
+    found = Index(settings.index_path(index_dir), create=False).thread(article_id, limit=limit)
+    _echo_lines(render.thread_json(found) if as_json else render.thread_lines(found))
+    click.get_current_context().exit(ExitCode.OK if found.articles else ExitCode.NOTHING)
 
 
 @cli.command(epilog=HISTORY_EXAMPLES)

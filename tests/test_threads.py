@@ -9,7 +9,7 @@ import pytest
 import searchlib
 from searchlib.stories import threads
 
-from .conftest import index_of
+from .conftest import index_of, write_records
 
 DAM = ("Engineers at the Quarrington dam found cracks in the spillway on Friday, and the county "
        "ordered the reservoir lowered while inspectors led by Maren Halloway examine the concrete. "
@@ -145,3 +145,37 @@ def test_a_window_past_the_calendar_is_no_error(tmp_path):
     records.update({key: value for key, value in RECORDS.items() if key.startswith("filler")})
     with index_of(tmp_path / "more", records) as index:
         assert [f.id for f in index.thread(_id("old"), window_days=36_500).articles] == [_id("older")]
+
+
+def _cli_index(run, tmp_path):
+    write_records(tmp_path / "corpus", RECORDS)
+    assert run("index", "corpus", "--jobs", "1").exit_code == 0
+
+
+def test_thread_command_text(run, tmp_path):
+    _cli_index(run, tmp_path)
+    result = run("thread", _id("seed"))
+    assert result.exit_code == 0
+    lines = result.stdout.splitlines()
+    assert lines[0] == f"thread of {_id('seed')}: 3 articles within 14 days"
+    dated = [line for line in lines if line[:4] == "2024"]
+    assert [line[:10] for line in dated] == ["2024-02-20", "2024-03-01", "2024-03-04", "2024-03-10"]
+    assert "this article" in dated[1] and "+1 other outlet (Morning Star)" in result.stdout
+    assert "shares: " in result.stdout
+
+
+def test_thread_command_json(run, tmp_path):
+    _cli_index(run, tmp_path)
+    lines = [json.loads(line) for line in run("thread", _id("seed"), "--json").stdout.splitlines()]
+    assert [line["id"] for line in lines[:-1]] == [_id("early"), _id("followup"), _id("reaction")]
+    assert lines[-1]["id"] == _id("seed") and lines[-1]["articles"] == 3 and lines[-1]["window_days"] == 14
+    assert lines[2]["copies"] == 2 and lines[0]["date"] == "2024-02-20T08:00:00Z"
+
+
+def test_thread_command_empty_and_unknown(run, tmp_path):
+    _cli_index(run, tmp_path)
+    empty = run("thread", _id("solo"), "--json")
+    assert empty.exit_code == 1
+    assert json.loads(empty.stdout.splitlines()[-1])["articles"] == 0
+    missing = run("thread", "no/such#id")
+    assert missing.exit_code == 2 and "no/such#id" in missing.stderr and "Traceback" not in missing.stderr
