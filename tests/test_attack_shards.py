@@ -467,6 +467,7 @@ def _without_paging(args) -> list[str]:
 def _same(root: Path, *args, names: tuple[str, str] = ("plain", "sharded")) -> None:
     code_a, hits_a, summary_a = _lines(root, names[0], *args)
     code_b, hits_b, summary_b = _lines(root, names[1], *args)
+    assert code_a in (0, 1) and "total" in summary_a, (code_a, summary_a)  # an answer, not an error
     assert (code_b, summary_b) == (code_a, summary_a)
     assert len(hits_b) == len(hits_a)
     assert [round(h["score"], 6) for h in hits_b] == pytest.approx([round(h["score"], 6) for h in hits_a], abs=1e-6)
@@ -509,6 +510,8 @@ QUERIES = [
     ("harbour budget", "--all-copies"), ("harbour budget",), ("council", "--all-copies", "--sort", "newest"),
     ("river", "--fresh"), ("flod",), ("hochwasser OR inondation", "--lang", "de,fr"),
     ("title:東京",), ("source:\"asia desk\"",), ("lang:ja",), ("artill* OR 香*",),
+    ("東京 OR 서울", "--lang", "ja,ko"), ("similar", "corpus/a00.json#a00"), ("similar", "corpus/a41.json#a41"),
+    ("similar", "corpus/a44.json#a44", "--limit", "3"),
 ]
 
 
