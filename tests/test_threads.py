@@ -179,3 +179,12 @@ def test_thread_command_empty_and_unknown(run, tmp_path):
     assert json.loads(empty.stdout.splitlines()[-1])["articles"] == 0
     missing = run("thread", "no/such#id")
     assert missing.exit_code == 2 and "no/such#id" in missing.stderr and "Traceback" not in missing.stderr
+
+
+def test_a_sharded_index_gives_the_same_thread(tmp_path, idx):
+    write_records(tmp_path / "corpus", RECORDS)
+    with searchlib.Index(tmp_path / "index") as sharded:
+        sharded.update([tmp_path / "corpus"], jobs=1, shards=2)
+        ours, theirs = sharded.thread(_id("seed")), idx.thread(_id("seed"))
+        assert [(f.id, f.copies, f.shared) for f in ours.articles] == [
+            (f.id, f.copies, f.shared) for f in theirs.articles]
