@@ -280,3 +280,32 @@ def test_on_the_cluster_the_same_answers_as_here(sharded, local_cluster):
     b = [json.loads(line) for line in there.stdout.splitlines()]
     assert b[-1].pop("shards") == {"total": 2, "ok": 2, "failed": 0}
     assert b == a
+
+
+def _damaged_copy(sharded: Path, tmp_path: Path, how: str) -> Path:
+    import shutil
+    shutil.copytree(sharded / "idx", tmp_path / "idx")
+    shard = tmp_path / "idx" / "shard-001"
+    if how == "deleted":
+        shutil.rmtree(shard)
+    elif how == "emptied":
+        for path in shard.iterdir():
+            path.unlink()
+    else:  # a garbled table of contents
+        for path in shard.glob("*.toc"):
+            path.write_bytes(b"garbage\n")
+    return tmp_path
+
+
+@pytest.mark.parametrize("how", [
+    pytest.param("deleted", marks=pytest.mark.xfail(strict=True, reason="on a cluster, a shard deleted by hand: "
+                 "'…/shard-001: No such file or directory', no hint to rebuild")),
+    pytest.param("emptied", marks=pytest.mark.xfail(strict=True, reason="on a cluster, a shard emptied by hand: "
+                 "whoosh EmptyIndexError traceback, exit 1")),
+    pytest.param("garbled", marks=pytest.mark.xfail(strict=True, reason="on a cluster, a shard's .toc garbled: "
+                 "whoosh IndexError ('different architecture') traceback, exit 1"))])
+def test_a_damaged_shard_on_the_cluster_is_one_line_saying_to_rebuild(sharded, local_cluster, tmp_path, how):
+    root = _damaged_copy(sharded, tmp_path, how)
+    result = cli(root, "--cluster", local_cluster, "--index", "idx", "river")
+    one_line_exit_2(result)
+    assert "--rebuild" in result.stderr
