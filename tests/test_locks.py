@@ -99,28 +99,31 @@ def test_a_run_waiting_through_a_rebuild_holds_the_one_lock_of_the_path(index, c
     assert len(searchlib.Index(index.path, create=False)) == len(RECORDS)
 
 
-def _rebuild_loop(path: str, corpus: str, started, stop, out) -> None:
+def _rebuild_loop(path: str, corpus: str, started, stop, out, done=None) -> None:
     rebuilds, errors = 0, []
     started.set()
     while not stop.is_set():
         try:
             searchlib.Index(path, create=False).update([corpus], rebuild=True, jobs=1)
             rebuilds += 1
+            if done is not None:
+                done.value = rebuilds
         except Exception:
             errors.append(traceback.format_exc())
     out.put((rebuilds, errors[:3], len(errors)))
 
 
 def test_searches_during_rebuild_swaps_see_the_old_or_the_new_index(index, corpus):
-    started, stop, out = CTX.Event(), CTX.Event(), CTX.Queue()
-    swapper = CTX.Process(target=_rebuild_loop, args=(str(index.path), str(corpus), started, stop, out))
+    started, stop, out, done = CTX.Event(), CTX.Event(), CTX.Queue(), CTX.Value("i", 0)
+    swapper = CTX.Process(target=_rebuild_loop, args=(str(index.path), str(corpus), started, stop, out, done))
     swapper.start()
     searches, failures = 0, []
     try:
         assert started.wait(WAIT)
         kept = searchlib.Index(index.path, create=False)
-        deadline = time.monotonic() + 4
-        while time.monotonic() < deadline:
+        # at least 4 s and 3 swaps (a loaded machine rebuilds slowly), at most 60 s
+        deadline, longest = time.monotonic() + 4, time.monotonic() + 60
+        while time.monotonic() < deadline or (done.value < 3 and time.monotonic() < longest):
             for fresh in (False, True):
                 try:
                     idx = searchlib.Index(index.path, create=False) if fresh else kept
