@@ -346,24 +346,53 @@ def test_a_relative_index_path_after_chdir_is_the_new_folders_index(tmp_path, mo
 
 # ---------------------------------------------------------------- concurrency and crashes
 
+HOLDER = """
+import sys, time
+from pathlib import Path
+import searchlib
+from searchlib.index import rebuild_index
+marker, mode = Path(sys.argv[1]), sys.argv[2]
+def progress(done, total, path):
+    if not marker.exists():
+        marker.write_text("holding")
+        time.sleep(4.0)
+if __name__ == "__main__":
+    if mode == "rebuild":
+        rebuild_index(Path("idx"), [Path("corpus"), Path("corpus2")], progress=progress, jobs=1, shards=2)
+    else:
+        searchlib.Index("idx").update([Path("corpus"), Path("corpus2")], progress=progress, jobs=1)
+"""
+
+
+def hold_the_lock(root: Path, mode: str) -> subprocess.Popen:
+    """A process that runs `search index` (mode 'update') or `--rebuild --shards 2` (mode
+    'rebuild') on root/idx and, once it holds the index, pauses 4 s in its progress callback;
+    returned once it is paused."""
+    (root / "holder.py").write_text(HOLDER)
+    marker = root / "holding"
+    full = {k: v for k, v in os.environ.items() if not k.startswith("SEARCHLIB_")}
+    proc = subprocess.Popen([sys.executable, "holder.py", str(marker), mode], cwd=root, env=full,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not marker.exists():
+        assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+        time.sleep(0.05)
+    return proc
+
+
 def test_a_second_indexer_at_the_same_time_gets_exit_75(built):
     write_file(built / "corpus2" / "big.jsonl", "".join(
-        json.dumps({"id": f"b{i}", "title": f"bulk {i}", "body": "river harbour " * 200}) + "\n"
-        for i in range(1000)))
-    full = {k: v for k, v in os.environ.items() if not k.startswith("SEARCHLIB_")}
-    first = subprocess.Popen([sys.executable, "-m", "searchlib.cli", "index", "--index", "idx", "-j", "1",
-                              "corpus", "corpus2"], cwd=built, env=full, stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True)
+        json.dumps({"id": f"b{i}", "title": f"bulk {i}", "body": "river harbour " * 20}) + "\n"
+        for i in range(100)))
+    first = hold_the_lock(built, "update")
     try:
-        time.sleep(2.0)
-        assert first.poll() is None, "the first run ended before the second began: make the corpus bigger"
         second = invoke(built, "index", "--index", "idx", "-j", "1", "corpus")
         assert second.returncode == 75, second.stderr
         assert second.stderr.count("\n") == 1
     finally:
         out, err = first.communicate(timeout=300)
     assert first.returncode == 0, err
-    assert int(invoke(built, "--index", "idx", "*", "--count").stdout) == len(ARTICLES + EXTRA) + 1000
+    assert int(invoke(built, "--index", "idx", "*", "--count").stdout) == len(ARTICLES + EXTRA) + 100
 
 
 def test_kill_9_mid_run_then_rerun_each_article_once(built):
@@ -666,3 +695,41 @@ def test_updates_and_merges_never_touch_a_users_files_in_a_sharded_index(tmp_pat
         assert len(idx) == 25 * 15
     for path, data in mine.items():
         assert path.read_bytes() == data and (path.stat().st_mode & 0o777) == 0o640, path
+
+
+def test_a_second_rebuild_to_another_shard_count_at_the_same_time_gets_exit_75(built):
+    write_file(built / "corpus2" / "big.jsonl", "".join(
+        json.dumps({"id": f"b{i}", "title": f"bulk {i}", "body": "river harbour " * 20}) + "\n"
+        for i in range(100)))
+    first = hold_the_lock(built, "rebuild")
+    try:
+        for args in (["--rebuild", "--shards", "4"], ["--rebuild"], []):
+            second = invoke(built, "index", *args, "--index", "idx", "-j", "1", "corpus")
+            assert second.returncode == 75 and second.stderr.count("\n") == 1, (args, second.stderr)
+    finally:
+        out, err = first.communicate(timeout=300)
+    assert first.returncode == 0, err
+    assert json.loads((built / "idx" / "searchlib.json").read_text())["shards"]["count"] == 2
+    assert sorted(p.name for p in (built / "idx").iterdir() if p.name.startswith("shard-")) == ["shard-000", "shard-001"]
+    assert int(invoke(built, "--index", "idx", "*", "--count").stdout) == len(ARTICLES + EXTRA) + 100
+    assert not list(built.glob(".*rebuild*"))
+
+
+def test_a_reader_open_during_an_update_of_the_shards_never_fails_and_never_goes_back(built):
+    write_file(built / "corpus2" / "big.jsonl", "".join(
+        json.dumps({"id": f"b{i}", "title": f"bulk {i}", "body": f"river number{i} " * 30}) + "\n"
+        for i in range(1500)))
+    full = {k: v for k, v in os.environ.items() if not k.startswith("SEARCHLIB_")}
+    proc = subprocess.Popen([sys.executable, "-m", "searchlib.cli", "index", "--index", "idx", "-j", "1",
+                             "corpus", "corpus2"], cwd=built, env=full, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    seen = []
+    with searchlib.Index(built / "idx", create=False) as idx:
+        while proc.poll() is None:
+            seen.append(idx.search("*", limit=1, all_copies=True).total)
+            time.sleep(0.05)
+        out, err = proc.communicate()
+        seen.append(idx.search("*", limit=1, all_copies=True).total)
+    assert proc.returncode == 0, err
+    assert seen == sorted(seen) and seen[0] >= len(ARTICLES + EXTRA)
+    assert seen[-1] == len(ARTICLES + EXTRA) + 1500
