@@ -733,3 +733,24 @@ def test_a_reader_open_during_an_update_of_the_shards_never_fails_and_never_goes
     assert proc.returncode == 0, err
     assert seen == sorted(seen) and seen[0] >= len(ARTICLES + EXTRA)
     assert seen[-1] == len(ARTICLES + EXTRA) + 1500
+
+
+def test_kill_9_of_a_parallel_sharded_build_then_rerun_each_article_once(tmp_path):
+    """--jobs 2 with 3 shards (the shards of a batch written side by side by worker processes):
+    the parent killed; its workers do not hold the index, and the next run has every article once."""
+    for f in range(30):
+        write_file(tmp_path / "corpus" / f"f{f}.jsonl", "".join(
+            json.dumps({"id": f"b{f}-{i}", "title": f"bulk {i}", "date": "2022-01-01",
+                        "body": f"river number{i} word{f} " * 40}) + "\n" for i in range(60)))
+    full = {k: v for k, v in os.environ.items() if not k.startswith("SEARCHLIB_")}
+    proc = subprocess.Popen([sys.executable, "-m", "searchlib.cli", "index", "--shards", "3", "--index", "idx",
+                             "-j", "2", "corpus"], cwd=tmp_path, env=full, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    time.sleep(2.0)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    again = invoke(tmp_path, "index", "--index", "idx", "-j", "2", "--wait", "30", "corpus")
+    assert again.returncode == 0, again.stderr
+    with searchlib.Index(tmp_path / "idx", create=False) as idx:
+        assert len(idx) == 30 * 60
+        assert len({h.id for h in idx.search("*", limit=2000, all_copies=True).hits}) == 30 * 60
