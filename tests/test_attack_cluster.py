@@ -309,3 +309,20 @@ def test_a_damaged_shard_on_the_cluster_is_one_line_saying_to_rebuild(sharded, l
     result = cli(root, "--cluster", local_cluster, "--index", "idx", "river")
     one_line_exit_2(result)
     assert "--rebuild" in result.stderr
+
+
+@pytest.mark.xfail(strict=True, reason="`search index --cluster <unreachable> --shards 3 --index NEW` fails (exit 2) "
+                                       "but leaves an empty 3-shard index in NEW (a missing path takes it back); "
+                                       "a retry with --shards 2 is then refused")
+def test_a_new_index_on_an_unreachable_cluster_leaves_nothing(tmp_path):
+    write_records(tmp_path / "corpus")
+    result = invoke(tmp_path, "index", "--cluster", "tcp://127.0.0.1:1", "--shards", "3", "--index", "new",
+                    "-j", "1", "corpus")
+    one_line_exit_2(result)
+    assert not (tmp_path / "new").exists() or not any((tmp_path / "new").iterdir())
+
+
+def test_a_new_index_of_a_missing_path_leaves_nothing(tmp_path):
+    result = invoke(tmp_path, "index", "--shards", "3", "--index", "new", "-j", "1", "nonexistent")
+    one_line_exit_2(result)
+    assert not (tmp_path / "new").exists()
