@@ -448,3 +448,30 @@ def test_a_language_added_after_a_search_is_searched_in(plain, tmp_path):
     for text in ("Straßen Fluss", "rivière vallée", "hafen OR harbour"):
         assert_same(plain.search(text, limit=100, now=NOW),
                     sharded.search(paths, sharded.Request(text=text, limit=100, now=NOW)))
+
+
+def test_wildcard_limits_hold_for_all_shards_together(tmp_path):
+    """`zq*` stands for 600 words in each of 2 shards, 1,200 in all: refused as by one index
+    (more than MAX_EXPANSIONS), with the same message; `zqa*` (26 x 26 words) is not."""
+    import itertools
+    from searchlib.errors import QueryError
+    words = ["zq" + "".join(letters) for letters in itertools.product("abcdefghijklmnopqrstuvwxyz", repeat=3)]
+    (tmp_path / "corpus").mkdir()
+    for name, part in (("a00", words[:600]), ("a04", words[600:1200])):
+        (tmp_path / "corpus" / f"{name}.json").write_text(json.dumps(
+            {"id": name, "title": "Words", "body": " ".join(part), "lang": "en"}))
+    assert [shard_of(f"corpus/{n}.json#{n}", 2) for n in ("a00", "a04")] == [0, 1]
+    one = searchlib.Index(tmp_path / "plain")
+    one.update([tmp_path / "corpus"], jobs=1)
+    top = tmp_path / "index"
+    top.mkdir()
+    paths = [str(p) for p in shard_paths(top, 2)]
+    for number, path in enumerate(paths):
+        searchlib.Index(path).close()
+        update_index(Path(path), [tmp_path / "corpus" / ("a00.json", "a04.json")[number]], base=tmp_path, jobs=1)
+    with pytest.raises(QueryError) as refused:
+        one.search("zq*")
+    with pytest.raises(QueryError) as also:
+        sharded.search(paths, sharded.Request("zq*"))
+    assert str(also.value) == str(refused.value) and "1,024" in str(also.value)
+    assert sharded.search(paths, sharded.Request("zqa*")).total == one.search("zqa*").total == 2

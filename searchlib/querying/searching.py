@@ -598,3 +598,4 @@ key_words = _key_words
 matched_words = _matched_words
 to_hit = _to_hit
 DateOrder = _DateOrder
+typed = _typed

@@ -55,9 +55,10 @@ from ..querying.facets import (DATE_FACETS, NONE, TOP, UNDATED, check_facets,
 from ..querying.languages import languages_in
 from ..querying.query import content_words, is_plain, parse_query
 from ..querying.searching import (FALLBACK_BELOW, FEEDBACK_CHARS, FEEDBACK_DOCS, FEEDBACK_MIN_WORDS,
-                                  FEEDBACK_TERMS, FEEDBACK_WEIGHT, FRESH_POOL, RANKING, SORTS,
-                                  SUGGEST_BELOW, DateOrder, Hit, Results, bounded, date_conjuncts,
-                                  find, key_words, matched_words, to_hit)
+                                  FEEDBACK_TERMS, FEEDBACK_WEIGHT, FRESH_POOL, MAX_EXPANSIONS,
+                                  MAX_TOTAL_EXPANSIONS, RANKING, SORTS, SUGGEST_BELOW, DateOrder,
+                                  Hit, Results, bounded, date_conjuncts, find, key_words,
+                                  matched_words, to_hit, typed)
 from ..engine.ranking import top_matches
 from ..stories.fields import STORY_FIELD
 from ..stories.grouping import extra_copies
@@ -278,7 +279,38 @@ def survey(path: str, request: Request, languages: tuple | None = None) -> Shard
     part = statistics.facts(reader, extra=0 if request.all_copies else extra_copies(reader) + joined(reader))
     part.frequencies = _frequencies(searcher, request, tuple(languages or own))
     part.languages = own
+    part.expansions = _expansions(searcher, request, tuple(languages or own))
     return part
+
+
+def _expansions(searcher, request: Request, languages: tuple) -> list:
+    """(typed, words) of each wildcard and fuzzy word of the query, the words of this shard it
+    stands for: run_search's limits hold for all the shards' words together (`_check_limits`)."""
+    q, _ = date_conjuncts(_parsed_text(request.text, request.now, languages))
+    out = []
+    for leaf in q.leaves():
+        if isinstance(leaf, wq.MultiTerm):
+            found = bounded(leaf, searcher.reader(), request.text)
+            out.append((typed(leaf), sorted({t.text for t in found.leaves() if isinstance(t, wq.Term)})))
+    return out
+
+
+def _check_limits(text: str, parts: list[ShardFacts]) -> None:
+    """searching.bounded's refusals, for the words all the shards hold: a wildcard or fuzzy word
+    standing for more than MAX_EXPANSIONS words, or all of them for more than
+    MAX_TOTAL_EXPANSIONS (each shard checked its own words already; the same messages)."""
+    budget = MAX_TOTAL_EXPANSIONS
+    for i, (name, _) in enumerate(parts[0].expansions if parts else []):
+        words = set().union(*(set(part.expansions[i][1]) for part in parts))
+        count = min(len(words), min(MAX_EXPANSIONS, budget) + 1)
+        if count > MAX_EXPANSIONS:
+            raise QueryError(text, f"{name} stands for more than {MAX_EXPANSIONS:,} "
+                                   f"different words; make it more specific")
+        budget -= count
+        if budget < 0:
+            raise QueryError(text, f"its wildcard and fuzzy words stand for more than "
+                                   f"{MAX_TOTAL_EXPANSIONS:,} index words in all; use fewer of "
+                                   f"them, or more specific ones")
 
 
 _JOINED: dict = {}  # the segments' ids and deletion counts → joined()
@@ -529,6 +561,7 @@ def search(paths: list[str], request: Request, executor: Executor | None = None)
     paths = [str(path) for path in paths]
     guess = _LANGUAGES.get(tuple(paths))  # the whole index's languages at the last search
     parts = _values(executor.map(survey, [(path, request, guess) for path in paths]))
+    _check_limits(request.text, parts)
     languages = statistics.languages(parts)
     parsed_in = [guess or tuple(part.languages) for part in parts]
     _LANGUAGES[tuple(paths)] = languages

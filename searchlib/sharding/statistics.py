@@ -27,6 +27,7 @@ class ShardFacts:
     extra: int = 0                     # live articles that are not the first of their story here
     frequencies: dict = field(default_factory=dict)  # (field, term bytes) → articles with it
     languages: tuple = ()              # the shard's languages (querying.languages.languages_in)
+    expansions: list = field(default_factory=list)  # (typed, words) of each wildcard / fuzzy word
 
 
 @dataclass
