@@ -47,17 +47,6 @@ SOLO = {"title": "Grandmaster Voronova retires", "date": "2024-01-13T08:00:00Z",
 CORRECTED = PARAS[0].replace("four hundred", "five hundred")
 
 
-def _has_thread_command() -> bool:
-    from searchlib.cli import cli
-    return "thread" in cli.commands
-
-
-# `search thread` is wired in cli.py by another engineer (Index.thread and render.thread_* are
-# committed; the command was in the working tree at 13:20 and gone from it at 13:45): its CLI
-# tests run once it is there.
-needs_thread_command = pytest.mark.skipif(not _has_thread_command(),
-                                          reason="`search thread` is not in searchlib/cli.py yet")
-
 
 def build(root: Path, shards: int | None) -> Path:
     corpus = root / "corpus"
@@ -123,8 +112,7 @@ ODD_IDS = ["nope", "", " ", "corpus/fixture.jsonl", "corpus/fixture.jsonl#", "#o
            "corpus/fixture.jsonl#original OR corpus/fixture.jsonl#cut", "id:original", "\ud800"]
 
 
-@pytest.mark.parametrize("command", [pytest.param("thread", marks=needs_thread_command), "copies", "history",
-                                     "show"])
+@pytest.mark.parametrize("command", ["thread", "copies", "history", "show"])
 @pytest.mark.parametrize("article_id", ODD_IDS, ids=[repr(i[:30]) for i in ODD_IDS])
 def test_an_unknown_or_odd_id_is_one_line_and_exit_2(root, command, article_id):
     for json_flag in ((), ("--json",)):
@@ -138,7 +126,6 @@ def lines_of(result: Outcome) -> list[dict]:
     return out
 
 
-@needs_thread_command
 def test_thread_json_ends_with_its_summary_and_exit_0(root):
     result = invoke(root, "thread", the_id("seed"), "--json")
     out = lines_of(result)
@@ -154,7 +141,6 @@ def test_thread_json_ends_with_its_summary_and_exit_0(root):
     assert dates == sorted(dates)  # oldest first
 
 
-@needs_thread_command
 def test_thread_of_an_article_nothing_follows_is_exit_1_with_a_summary(root):
     result = invoke(root, "thread", the_id("solo"), "--json")
     out = lines_of(result)
@@ -163,14 +149,12 @@ def test_thread_of_an_article_nothing_follows_is_exit_1_with_a_summary(root):
     assert text.code == 1 and text.exception is None
 
 
-@needs_thread_command
 @pytest.mark.parametrize("limit", ["0", "-1", "x", "1e3"])
 def test_a_bad_thread_limit_is_exit_2(root, limit):
     result = invoke(root, "thread", the_id("original"), "--limit", limit)
     assert result.code == 2 and result.exception is None and result.stdout == ""
 
 
-@needs_thread_command
 def test_thread_limit_1_is_one_story(root):
     out = lines_of(invoke(root, "thread", the_id("seed"), "--json", "--limit", "1"))
     assert len(out) == 2 and out[-1]["articles"] == 1
@@ -213,8 +197,7 @@ def test_history_text_marks_the_correction(root):
         ("[-four" in result.stdout and "{+five" in result.stdout), result.stdout
 
 
-@pytest.mark.parametrize("command,key", [pytest.param("thread", "seed", marks=needs_thread_command),
-                                         pytest.param("thread", "review", marks=needs_thread_command),
+@pytest.mark.parametrize("command,key", [("thread", "seed"), ("thread", "review"),
                                          ("copies", "credit"),
                                          ("copies", "other"), ("history", "original"), ("history", "cut"),
                                          ("show", "original")])
