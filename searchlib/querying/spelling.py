@@ -13,6 +13,8 @@ then respelt too (Elasticsearch's `suggest_mode: popular`).
 from __future__ import annotations
 
 import re
+import threading
+from collections import OrderedDict
 
 from ..engine.analysis import stemmer_name
 from ..engine.schema import DEFAULT_FIELDS, SCHEMA, SNIPPET_FIELD
@@ -145,19 +147,45 @@ def lexicon_within(reader, fieldname: str, text: str, maxdist: int, prefix: int 
     """The index terms of `fieldname` within `maxdist` edits of `text` (transpositions counting
     as one, as Whoosh's distance does), sharing its first `prefix` letters: read from each
     segment's term list (never a field's spelling graph, which holds unstemmed words, not its
-    terms), words of the wrong length skipped, the edits counted by rapidfuzz (in C)."""
+    terms), the edits counted by rapidfuzz (in C). A segment never changes, so its words of one
+    prefix are read once per process (`_segment_words`) and then only compared."""
+    from rapidfuzz import process
     from rapidfuzz.distance import OSA
-    field = reader.schema[fieldname]
-    shortest, longest = len(text) - maxdist, len(text) + maxdist
     found: set[str] = set()
     for leaf, _ in reader.leaf_readers():
         if fieldname not in leaf.indexed_field_names():
             continue
-        for btext in leaf.expand_prefix(fieldname, text[:prefix]):
-            word = field.from_bytes(btext)
-            if shortest <= len(word) <= longest and OSA.distance(word, text, score_cutoff=maxdist) <= maxdist:
-                found.add(word)
+        words = _segment_words(leaf, fieldname, text[:prefix])
+        found.update(word for word, _, _ in process.extract(
+            text, words, scorer=OSA.distance, score_cutoff=maxdist, limit=None))
     return found
+
+
+_WORDS: OrderedDict = OrderedDict()  # (segment id, field, prefix) -> its words, the latest last
+_WORDS_MOST = 1_000_000               # words kept in all (the least recently used go first)
+_words_kept = 0
+_words_lock = threading.Lock()
+
+
+def _segment_words(leaf, fieldname: str, prefix: str) -> list[str]:
+    """The words of a segment's field that begin with `prefix`, remembered by segment."""
+    global _words_kept
+    segment = leaf.segment() if hasattr(leaf, "segment") else None
+    key = (segment.segment_id(), fieldname, prefix) if segment is not None else None
+    with _words_lock:
+        if key is not None and key in _WORDS:
+            _WORDS.move_to_end(key)
+            return _WORDS[key]
+    field = leaf.schema[fieldname]
+    words = [field.from_bytes(btext) for btext in leaf.expand_prefix(fieldname, prefix)]
+    if key is not None and len(words) <= _WORDS_MOST:
+        with _words_lock:
+            _WORDS[key] = words
+            _words_kept += len(words)
+            while _words_kept > _WORDS_MOST:
+                _, gone = _WORDS.popitem(last=False)
+                _words_kept -= len(gone)
+    return words
 
 
 def _surface(reader, stem: str, typed: str, docs: int = SURFACE_DOCS) -> str | None:
