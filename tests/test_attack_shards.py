@@ -326,9 +326,6 @@ def test_a_shard_count_edited_downwards_is_not_silently_fewer_articles(built):
     assert result.returncode == 2 or int(result.stdout) == len(ARTICLES + EXTRA), result.stdout
 
 
-@pytest.mark.xfail(strict=True, reason="in one process, Index('idx') of a sharded index after os.chdir answers "
-                                       "from the shards of the 'idx' opened before in another folder (shards "
-                                       "cached by their relative path); unsharded indexes are right")
 def test_a_relative_index_path_after_chdir_is_the_new_folders_index(tmp_path, monkeypatch):
     for name, size in (("one", 3), ("two", 5)):
         write_file(tmp_path / name / "corpus" / "f.jsonl", "".join(

@@ -128,7 +128,7 @@ _LOCK = threading.Lock()
 def open_shard(path: str):
     """A searcher (ranked by RANKING) on the newest commit of the shard at `path`, kept for the
     next task in this process until a commit makes a newer one."""
-    generation = _generation(path)
+    generation = _version(path)  # (a rebuild, or another folder at a relative path: reopened)
     with _LOCK:
         kept = _OPEN.get(path)
         if kept is not None and kept[0] == generation:
@@ -167,6 +167,13 @@ atexit.register(close_shards)
 _TOC = re.compile(r"^_MAIN_(\d+)\.toc$")  # a Whoosh commit's table of contents
 
 
+def _version(path: str) -> tuple:
+    """Which folder is at `path` (device, inode) and its newest commit: what a kept searcher
+    must still match."""
+    st = os.stat(path)
+    return st.st_dev, st.st_ino, _generation(path)
+
+
 def _generation(path: str) -> int:
     """The number of the shard's newest commit, from its folder's file names (Whoosh's own
     latest_generation, without reading the table of contents)."""
@@ -177,7 +184,7 @@ def combined(paths: list[str]) -> Searcher:
     """One searcher on all the shards' segments, in shard order (shard i's documents numbered
     after those of shards 0 .. i-1), with the index-wide statistics Whoosh computes itself."""
     searchers = [open_shard(path) for path in paths]
-    key = tuple((path, s.reader().generation()) for path, s in zip(paths, searchers))
+    key = tuple(searchers)  # (the searchers kept for these folders and commits: one key each)
     with _LOCK:
         found = _COMBINED.get(key)
         if found is None:
