@@ -34,6 +34,7 @@ import io
 import mmap
 import os
 import pickle
+import re
 import weakref
 from contextlib import contextmanager
 from pathlib import Path
@@ -44,7 +45,10 @@ from whoosh.filedb.structfile import StructFile
 from whoosh.index import FileIndex
 
 from ..errors import IndexFormatError
-from .layout import READERS_GATE, READERS_LOCK
+from .layout import READERS_GATE, READERS_LOCK, SEGMENT_FILE
+
+_SEGMENT_LIKE = re.compile(r"MAIN_[0-9a-z]+[.][A-Za-z0-9_.]+")  # what Whoosh's clean-up deletes
+_SEGMENT_FILE = re.compile(SEGMENT_FILE)
 
 
 class _GuardedStorage(FileStorage):
@@ -86,6 +90,8 @@ class _GuardedStorage(FileStorage):
         sync_folder(Path(self.folder))
 
     def delete_file(self, name):
+        if _SEGMENT_LIKE.fullmatch(name) and not _SEGMENT_FILE.fullmatch(name):
+            return  # a user's `MAIN_notes.bak`: Whoosh's clean-up would take it, as not in the commit
         folder = Path(self.folder)
         with _flock(folder, READERS_GATE, fcntl.LOCK_EX, create=True), \
                 _flock(folder, READERS_LOCK, fcntl.LOCK_EX, create=True):
