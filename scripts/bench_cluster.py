@@ -66,6 +66,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="bench.py --quick's subset of the corpora")
     parser.add_argument("--workdir", type=Path, help="where the indexes go (kept); default: a temporary folder")
     parser.add_argument("--json", metavar="PATH", help="write the figures as JSON (- for stdout)")
+    parser.add_argument("--reuse", action="store_true",
+                        help="query the cluster-built indexes already in --workdir, without building")
     args = parser.parse_args(argv)
 
     import distributed
@@ -88,14 +90,19 @@ def main(argv: list[str] | None = None) -> int:
     try:
         for count in counts:
             here, there = workdir / f"local{count}", workdir / f"cluster{count}"
-            for folder in (here, there):
-                if folder.exists():
-                    shutil.rmtree(folder)
-            local_s, local_n = build(here, paths, count, args.jobs)
-            cluster_s, cluster_n = build(there, paths, count, args.jobs, client)
-            shutil.rmtree(here)  # (the queries use the cluster-built index, both ways)
-            print(f"{count} shards: built here {local_s:.1f} s ({local_n} articles), on the cluster "
-                  f"{cluster_s:.1f} s ({cluster_n}); load {os.getloadavg()[0]:.1f}", file=sys.stderr)
+            if args.reuse and there.exists():
+                local_s = cluster_s = None
+                cluster_n = len(searchlib.Index(there, create=False))
+            else:
+                for folder in (here, there):
+                    if folder.exists():
+                        shutil.rmtree(folder)
+                local_s, local_n = build(here, paths, count, args.jobs)
+                cluster_s, cluster_n = build(there, paths, count, args.jobs, client)
+                shutil.rmtree(here)  # (the queries use the cluster-built index, both ways)
+                print(f"{count} shards: built here {local_s:.1f} s ({local_n} articles), on the "
+                      f"cluster {cluster_s:.1f} s ({cluster_n}); load {os.getloadavg()[0]:.1f}",
+                      file=sys.stderr)
             local = searchlib.Index(there, create=False)
             remote = searchlib.Index(there, create=False, cluster=client)
             differ = []
@@ -113,8 +120,9 @@ def main(argv: list[str] | None = None) -> int:
             medians = {name: {q: statistics.median(v) * 1000 for q, v in per.items()}
                        for name, per in times.items()}
             added = [medians["cluster"][q] - medians["local"][q] for q in queries]
-            row = {"build_local_s": round(local_s, 2), "build_cluster_s": round(cluster_s, 2),
-                   "build_speedup": round(local_s / cluster_s, 2), "articles": cluster_n,
+            row = {"build_local_s": local_s and round(local_s, 2),
+                   "build_cluster_s": cluster_s and round(cluster_s, 2),
+                   "build_speedup": local_s and round(local_s / cluster_s, 2), "articles": cluster_n,
                    "local_p50_ms": round(percentile(list(medians["local"].values()), 50), 2),
                    "local_p95_ms": round(percentile(list(medians["local"].values()), 95), 2),
                    "cluster_p50_ms": round(percentile(list(medians["cluster"].values()), 50), 2),
@@ -139,8 +147,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'shards':>6} {'build here s':>12} {'on cluster s':>12} {'speed-up':>8} "
           f"{'p50 here':>9} {'p95 here':>9} {'p50 clus':>9} {'p95 clus':>9} {'added p50':>9} {'differ':>6}")
     for count, row in out["shards"].items():
-        print(f"{count:>6} {row['build_local_s']:>12.1f} {row['build_cluster_s']:>12.1f} "
-              f"{row['build_speedup']:>8.2f} {row['local_p50_ms']:>9.1f} {row['local_p95_ms']:>9.1f} "
+        built = [f"{row[k]:>{w}.{d}f}" if row[k] is not None else f"{'-':>{w}}"
+                 for k, w, d in (("build_local_s", 12, 1), ("build_cluster_s", 12, 1), ("build_speedup", 8, 2))]
+        print(f"{count:>6} {' '.join(built)} {row['local_p50_ms']:>9.1f} {row['local_p95_ms']:>9.1f} "
               f"{row['cluster_p50_ms']:>9.1f} {row['cluster_p95_ms']:>9.1f} {row['added_p50_ms']:>9.1f} "
               f"{len(row['differ']):>6}")
     if args.json:
