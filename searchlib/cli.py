@@ -171,6 +171,15 @@ class DefaultGroup(click.Group):
         except KeyboardInterrupt:
             _warn("interrupted")
             ctx.exit(ExitCode.INTERRUPTED)
+        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
+            raise
+        except Exception as exc:  # a bug, or an index file damaged by hand: one line, not a traceback
+            if os.environ.get(settings.DEBUG_ENV):
+                raise
+            _error(f"unexpected {type(exc).__name__}: {render.one_line(str(exc))[:200]} — if the index "
+                   f"was damaged, rebuild it (search index --rebuild); else please report this "
+                   f"({settings.DEBUG_ENV}=1 shows where it happened)")
+            ctx.exit(ExitCode.ERROR)
 
 
 index_option = click.option(
@@ -312,9 +321,12 @@ def similar(article_id, index_dir, limit, as_json, color, marks):
 @json_option
 def copies(article_id, index_dir, as_json):
     """List the copies of the story the article ID belongs to (the same story in other outlets),
-    the first published first, with what each changed: headline, added, cut or edited paragraphs."""
+    the first published first, with what each changed: headline, added, cut or edited paragraphs.
+    Exit status: 0 if it has copies, 1 if none but itself, 2 on error."""
     story = Index(settings.index_path(index_dir), create=False).copies(article_id)
     _echo_lines(render.copies_json(story) if as_json else render.copies_lines(story))
+    # (exit 1 when the article has no copy but itself, as a search that finds nothing)
+    click.get_current_context().exit(ExitCode.OK if len(story.copies) > 1 else ExitCode.NOTHING)
 
 
 @cli.command(epilog=THREAD_EXAMPLES)

@@ -14,14 +14,12 @@ from __future__ import annotations
 
 import errno
 import fcntl
-import gc
 import json
 import os
 import re
 import stat
 import threading
 import time
-import warnings
 import weakref
 from contextlib import contextmanager
 from datetime import date, datetime
@@ -41,7 +39,7 @@ from .querying.query import check_arguments, check_id, check_similar_arguments, 
 from .engine.schema import SCHEMA, SCHEMA_VERSION, to_article
 from .querying.searching import RANKING, Results, mark_article, run_search, run_similar
 from .engine.layout import FORMAT, LOCK_FILE, META_FILE, READERS_GATE, READERS_LOCK
-from .engine.storage import deleting, open_folder, open_for_reading, open_searcher, sync_folder
+from .engine.storage import close_abandoned_files, deleting, open_folder, open_for_reading, open_searcher, sync_folder
 
 if TYPE_CHECKING:  # indexing (and the parsers it brings) is imported only when indexing
     from .alerts.arrivals import Arrivals
@@ -324,7 +322,9 @@ class Index:
         self._folder()
         if self._sharding[0] != self._folder_id:
             count = _shards_at(self.path)
-            from .sharding.layout import shard_paths
+            from .sharding.layout import damage, shard_paths
+            if count is not None and (wrong := damage(self.path, count)):
+                raise IndexFormatError(self.path, wrong)
             self._sharding = (self._folder_id, None if count is None else
                               [str(p) for p in shard_paths(self.path, count)])
         return self._sharding[1]
@@ -535,13 +535,7 @@ def _close_all(searchers: list, lock: threading.Lock, fds: list[int] = ()) -> No
 
 
 def _close_abandoned_files() -> None:
-    """When opening a reader fails halfway (storage.reading makes a race with a commit unlikely,
-    but a writer that does not use it can still delete files), Whoosh drops the segment files it
-    had opened to the garbage collector: close them now, quietly, rather than as a
-    ResourceWarning at some later, unrelated moment."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ResourceWarning)
-        gc.collect()
+    close_abandoned_files()  # (storage: Whoosh's half-opened files closed now, quietly)
 
 
 def exists(path: str | os.PathLike) -> bool:

@@ -16,6 +16,7 @@ DEFAULT_LIMIT = 10
 FRESH_HALF_LIFE = 30.0  # days: `search --fresh` halves an article's recency boost every 30 days
 CLUSTER_ENV = "SEARCHLIB_CLUSTER"  # a Dask scheduler's address, tcp://HOST:8786
 CLUSTER_TIMEOUT_ENV = "SEARCHLIB_CLUSTER_TIMEOUT"
+DEBUG_ENV = "SEARCHLIB_DEBUG"  # set: an unexpected error shows its traceback, not one line
 CLUSTER_TIMEOUT = 30.0  # seconds a search waits for the shards' answers on a cluster (then: partial)
 CLUSTER_CONNECT_TIMEOUT = 10.0  # seconds to reach the scheduler before giving up
 

@@ -171,8 +171,6 @@ def test_copies_json_ends_with_its_summary(root):
     assert [item["first"] for item in items] == [True, False, False, False, False]
 
 
-@pytest.mark.xfail(strict=True, reason="`search copies ID` of an article with no other copies exits 0 (only "
-                                       "itself listed), where `search thread` with nothing exits 1: 'none' is 1")
 def test_copies_of_an_article_with_no_copies_is_exit_1(root):
     result = invoke(root, "copies", the_id("unrelated"), "--json")
     assert lines_of(result)[-1]["copies"] == 1

@@ -307,3 +307,14 @@ def _flock(folder: Path | int, name: str, kind: int, *, create: bool) -> Iterato
     finally:
         if fd is not None:
             os.close(fd)  # releases the lock
+
+
+def close_abandoned_files() -> None:
+    """When opening a reader fails halfway (a writer outside searchlib deleted files, or a file
+    was damaged by hand), Whoosh drops the segment files it had opened to the garbage collector:
+    close them now, quietly, rather than as a ResourceWarning at some later, unrelated moment."""
+    import gc
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ResourceWarning)
+        gc.collect()

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import re
 from pathlib import Path
 
 from ..engine.layout import META_FILE
@@ -66,3 +68,23 @@ def count_at(index_path: Path) -> int | None:
     if not isinstance(meta, dict):
         raise ValueError(f"{META_FILE} is not a JSON object")
     return shard_count(meta)
+
+
+def damage(index_path: Path, count: int) -> str | None:
+    """What is wrong with the shard folders of an index of `count` shards at `index_path` (a
+    shard missing or not a folder, or a shard folder beyond `count`: a searchlib.json edited by
+    hand), or None."""
+    names = set(os.listdir(index_path))
+    for number in range(count):
+        name = shard_name(number)
+        if name not in names:
+            return f"its shard {name} is missing"
+        if not (Path(index_path) / name).is_dir():
+            return f"its shard {name} is not a folder"
+    beyond = sorted(name for name in names if _SHARD_NAME.fullmatch(name) and int(name[6:]) >= count)
+    if beyond:
+        return f"it holds {beyond[0]}, beyond the {count} shards its {META_FILE} lists"
+    return None
+
+
+_SHARD_NAME = re.compile(r"shard-[0-9]{3}")

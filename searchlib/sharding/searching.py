@@ -48,8 +48,8 @@ from whoosh.searching import Searcher
 
 from ..dates import to_utc_aware
 from ..engine.schema import DEFAULT_FIELDS, SCHEMA, SNIPPET_FIELD
-from ..engine.storage import open_folder, open_searcher
-from ..errors import QueryError, SearchlibError
+from ..engine.storage import close_abandoned_files, open_folder, open_searcher
+from ..errors import IndexFormatError, QueryError, SearchlibError
 from ..querying.facets import (DATE_FACETS, NONE, TOP, UNDATED, check_facets,
                                count_facets, dated_docs, timeline)
 from ..querying.languages import languages_in
@@ -128,17 +128,32 @@ _LOCK = threading.Lock()
 def open_shard(path: str):
     """A searcher (ranked by RANKING) on the newest commit of the shard at `path`, kept for the
     next task in this process until a commit makes a newer one."""
-    generation = _version(path)  # (a rebuild, or another folder at a relative path: reopened)
+    try:
+        generation = _version(path)  # (a rebuild, or another folder at a relative path: reopened)
+    except OSError as exc:
+        raise _damaged(path, exc) from None
     with _LOCK:
         kept = _OPEN.get(path)
         if kept is not None and kept[0] == generation:
             return kept[1]
-    fd = open_folder(Path(path))
+    try:
+        fd = open_folder(Path(path))
+    except OSError as exc:
+        raise _damaged(path, exc) from None
+    failure = None
     try:
         searcher = open_searcher(Path(path), fd, weighting=RANKING)
+    except Exception as exc:  # (Whoosh's errors of a folder damaged by hand)
+        os.close(fd)
+        if isinstance(exc, SearchlibError):
+            raise
+        failure = exc.__class__.__name__, str(exc)
     except BaseException:
         os.close(fd)
         raise
+    if failure is not None:
+        close_abandoned_files()  # (what Whoosh opened before it failed, if it is garbage yet)
+        raise _damaged(path, "%s: %s" % failure)
     with _LOCK:
         for old_searcher, old_fd in _RETIRED:  # replaced one commit ago: no task still uses it
             old_searcher.close()
@@ -165,6 +180,14 @@ atexit.register(close_shards)
 
 
 _TOC = re.compile(r"^_MAIN_(\d+)\.toc$")  # a Whoosh commit's table of contents
+
+
+def _damaged(path: str, why) -> IndexFormatError:
+    """The error for a shard that cannot be opened (deleted, emptied or garbled by hand)."""
+    shard = Path(path)
+    if isinstance(why, Exception):
+        why = f"{type(why).__name__}: {why}"
+    return IndexFormatError(shard.parent, f"its shard {shard.name} cannot be read ({why})")
 
 
 def _version(path: str) -> tuple:
