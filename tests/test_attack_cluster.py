@@ -138,8 +138,6 @@ def test_a_bad_address_is_one_line_and_exit_2(sharded, address):
         assert "--cluster" in result.stderr or "cluster" in result.stderr
 
 
-@pytest.mark.xfail(strict=True, reason="--cluster inproc://nothing: exit 2 but the message is Python's "
-                                       "'not enough values to unpack (expected 3, got 1)'")
 def test_an_inproc_address_has_an_actionable_message(sharded):
     result = invoke(sharded, "--cluster", "inproc://nothing", "--index", "idx", "river")
     one_line_exit_2(result)
@@ -174,9 +172,6 @@ def test_a_web_server_port_is_one_line(sharded):
         fake.close()
 
 
-@pytest.mark.xfail(strict=True, reason="a port that accepts one connection, speaks, then accepts no more "
-                                       "(the probe passes, the Client waits): `search --cluster` hangs past 20 s "
-                                       "with SEARCHLIB_CLUSTER_TIMEOUT=3")
 def test_a_port_that_speaks_once_then_stalls_does_not_hang(sharded):
     fake = FakePort("once")
     try:

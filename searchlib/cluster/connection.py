@@ -8,6 +8,7 @@ Dask work is not sent to it. A missing `distributed` package is a ClusterUnavail
 from __future__ import annotations
 
 import socket
+import threading
 from typing import Any
 
 from ..errors import ArgumentError, ClusterUnavailableError, ClusterUnreachableError
@@ -81,12 +82,32 @@ def connect(address: str, *, timeout: float = 10.0):
     distributed = require_distributed()
     if target is not None:
         probe(address, target, timeout)
-    try:
-        return distributed.Client(address, timeout=timeout, set_as_default=False)
-    except ValueError as exc:  # an unknown scheme, a malformed address
-        raise ArgumentError("cluster", address, str(exc)) from None
-    except (OSError, TimeoutError) as exc:  # something listens there, but no scheduler answered
-        raise ClusterUnreachableError(address, str(exc) or "no scheduler answered") from None
+    made: list = []
+
+    def make() -> None:
+        try:
+            made.append(distributed.Client(address, timeout=timeout, set_as_default=False))
+        except BaseException as exc:  # (raised in the caller's thread below)
+            made.append(exc)
+
+    # a port that answers the probe and then stalls keeps Dask's Client waiting past its own
+    # timeout: it is made in a thread of its own, and given up on a little after the timeout
+    maker = threading.Thread(target=make, name="searchlib-cluster-connect", daemon=True)
+    maker.start()
+    maker.join(timeout + 2)
+    if not made:
+        raise ClusterUnreachableError(address, f"no scheduler answered in {timeout:g} s")
+    outcome = made[0]
+    if isinstance(outcome, ValueError):  # an unknown scheme, a malformed address
+        said = str(outcome) if "scheme" in str(outcome) or "address" in str(outcome) else ""
+        # (Dask's own words when they are about the address; not e.g. inproc://'s unpacking error)
+        raise ArgumentError("cluster", address, "not a scheduler address such as tcp://HOST:8786"
+                                                + (f" ({said})" if said else "")) from None
+    if isinstance(outcome, (OSError, TimeoutError)):  # something listens, but no scheduler answered
+        raise ClusterUnreachableError(address, str(outcome) or "no scheduler answered") from None
+    if isinstance(outcome, BaseException):
+        raise outcome
+    return outcome
 
 
 class Connection:

@@ -113,7 +113,8 @@ class DaskExecutor:
             outcomes = []
             for future in futures:
                 if future is None:
-                    outcomes.append(Outcome(error=f"not started within {timeout:g} s (no worker free)"))
+                    outcomes.append(Outcome(error="not started (no worker free)" if timeout is None else
+                                            f"not started within {timeout:g} s (no worker free)"))
                 elif future.key in values:
                     outcomes.append(Outcome(values[future.key]))
                 elif future.status == "error":
@@ -122,7 +123,8 @@ class DaskExecutor:
                     else:
                         future.result()  # raises the task function's own error
                 elif not future.done():
-                    outcomes.append(Outcome(error=f"no answer in {timeout:g} s"))
+                    outcomes.append(Outcome(error="not finished when another task failed" if timeout is None
+                                            else f"no answer in {timeout:g} s"))
                 else:  # cancelled or lost (the scheduler went away)
                     outcomes.append(Outcome(error=f"the cluster lost it ({future.status})"))
             return outcomes
