@@ -31,7 +31,7 @@ from whoosh import index as whoosh_index
 from . import __version__
 from .article import Article
 from .dates import parse_window
-from .errors import (ArgumentError, ArticleNotFoundError, IndexFormatError, IndexNotFoundError,
+from .errors import (ArgumentError, ArticleNotFoundError, ClusterError, IndexFormatError, IndexNotFoundError,
                      NotAnIndexError, PathNotFoundError, QueryError, RebuildInterruptedError,
                      SearchlibError)
 from .ingest.language import parse_languages
@@ -261,7 +261,7 @@ class Index:
         if shards is not None and count != shards and count is None and self._made is not None:
             self._unmake()  # the empty index this Index made, unsharded: made again with shards
             if _settle(target, recover=True) != INDEX:
-                _make(target, wait, shards)
+                self._made = _make(target, wait, shards)  # (still this Index's to take back)
             count = _shards_at(target)
         if shards is not None and count != shards:
             raise ArgumentError("shards", shards, (f"the index at {self.path} has {count} shards" if count
@@ -269,10 +269,14 @@ class Index:
                                 + f"; to change that: search index --rebuild --shards {shards} --index {self.path}")
         if count is not None:
             from .sharding.building import update_sharded
-            report = update_sharded(self.path, paths, count, base=self.path.resolve().parent, wait=wait,
-                                    progress=progress, jobs=jobs, exclude=exclude,
-                                    batch_files=batch_files, batch_articles=batch_articles,
-                                    executor=self._executor and self._executor.with_timeout(None))
+            try:
+                report = update_sharded(self.path, paths, count, base=self.path.resolve().parent, wait=wait,
+                                        progress=progress, jobs=jobs, exclude=exclude,
+                                        batch_files=batch_files, batch_articles=batch_articles,
+                                        executor=self._executor and self._executor.with_timeout(None))
+            except ClusterError:  # (no cluster to write with: an index made for this run goes again)
+                self._unmake()
+                raise
             self.close()
             return report
         report = update_index(self.path, paths, base=self.path.resolve().parent, wait=wait,

@@ -294,9 +294,6 @@ def test_a_damaged_shard_on_the_cluster_is_one_line_saying_to_rebuild(sharded, l
     assert "--rebuild" in result.stderr
 
 
-@pytest.mark.xfail(strict=True, reason="`search index --cluster <unreachable> --shards 3 --index NEW` fails (exit 2) "
-                                       "but leaves an empty 3-shard index in NEW (a missing path takes it back); "
-                                       "a retry with --shards 2 is then refused")
 def test_a_new_index_on_an_unreachable_cluster_leaves_nothing(tmp_path):
     write_records(tmp_path / "corpus")
     result = invoke(tmp_path, "index", "--cluster", "tcp://127.0.0.1:1", "--shards", "3", "--index", "new",
