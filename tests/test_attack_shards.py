@@ -249,9 +249,6 @@ def _damage(built: Path, pattern: str, how: str) -> None:
         path.write_bytes(b"garbage\n" if how == "garbage" else path.read_bytes()[:100])
 
 
-@pytest.mark.xfail(strict=True, reason="one line and exit 2 now (sharding.searching: IndexFormatError), but "
-                                       "Whoosh's TOC/terms reader leaves the file it opened to the garbage collector: "
-                                       "a ResourceWarning, an error under pytest")
 def test_a_corrupted_shard_toc_is_one_line(built):
     _damage(built, "*.toc", "garbage")
     result = count(built)
@@ -259,9 +256,6 @@ def test_a_corrupted_shard_toc_is_one_line(built):
     assert result.returncode == 2 and result.stderr.count("\n") == 1
 
 
-@pytest.mark.xfail(strict=True, reason="one line and exit 2 now (sharding.searching: IndexFormatError), but "
-                                       "Whoosh's TOC/terms reader leaves the file it opened to the garbage collector: "
-                                       "a ResourceWarning, an error under pytest")
 def test_a_truncated_shard_terms_file_is_one_line(built):
     _damage(built, "*.trm", "truncate")
     result = count(built)

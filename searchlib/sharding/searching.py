@@ -37,6 +37,7 @@ import os
 import re
 from bisect import bisect_right
 import threading
+import warnings
 import weakref
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -148,11 +149,16 @@ def open_shard(path: str):
         if isinstance(exc, SearchlibError):
             raise
         failure = exc.__class__.__name__, str(exc)
+        with warnings.catch_warnings():  # (the files Whoosh opened are held by the traceback's
+            warnings.simplefilter("ignore", ResourceWarning)  # frames: they go now, quietly)
+            chained = exc
+            while chained is not None:
+                chained.__traceback__, chained = None, chained.__context__
+            close_abandoned_files()
     except BaseException:
         os.close(fd)
         raise
     if failure is not None:
-        close_abandoned_files()  # (what Whoosh opened before it failed, if it is garbage yet)
         raise _damaged(path, "%s: %s" % failure)
     with _LOCK:
         for old_searcher, old_fd in _RETIRED:  # replaced one commit ago: no task still uses it
