@@ -580,9 +580,6 @@ def test_progress_is_on_the_terminal_stderr_only_never_stdout(tmp_path, shards):
     assert terminal.startswith("\rIndexing") and "100%" in terminal, terminal
 
 
-@pytest.mark.xfail(strict=True, reason="a sharded build's progress line shows no article count ('Indexing "
-                                       "[####] 100%  estimating') and its finished line is drawn twice, on two "
-                                       "lines; unsharded: one line ending '100%  500 articles  estimating'")
 def test_a_sharded_builds_progress_line_is_one_line_with_the_articles(tmp_path):
     code, out, terminal = _progress_run(tmp_path, "--shards", "2")
     assert code == 0

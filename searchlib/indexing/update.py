@@ -200,7 +200,7 @@ def update_index(index_dir: Path, paths: Iterable[str | Path], *, base: Path, wa
                 done_bytes = 0
                 for path, state, is_new, items in _parsed(todo, jobs, allowed, sign=run.stories):
                     if progress:
-                        _tell_articles(progress, report.articles)
+                        tell_articles(progress, report.articles)
                         progress(done_bytes, total_bytes, path)
                     run.index_file(path, state, is_new, items)
                     done_bytes += state.size
@@ -210,13 +210,15 @@ def update_index(index_dir: Path, paths: Iterable[str | Path], *, base: Path, wa
             raise
         run.close_previous()
         if progress:
-            _tell_articles(progress, report.articles)
+            tell_articles(progress, report.articles)
             progress(total_bytes, total_bytes, report.index)
     report.seconds = time.perf_counter() - started
     return report
 
 
-def _tell_articles(progress, articles: int) -> None:
+def tell_articles(progress, articles: int) -> None:
+    """A progress bar that shows articles (one with an `articles` attribute, as the CLI's)
+    learns how many are written so far."""
     if hasattr(progress, "articles"):
         progress.articles = articles
 

@@ -288,7 +288,7 @@ def update_sharded(index_dir: Path, paths: Iterable[str | Path], count: int, *, 
     from ..indexing.manifest import FileState, digest_file, stat_file
     from ..indexing.run import BATCH_ARTICLES, BATCH_FILES, UpdateReport
     from ..indexing.stamps import new_stamp
-    from ..indexing.update import RunLock
+    from ..indexing.update import RunLock, tell_articles
     from ..indexing.workers import fewer_collections
     from ..ingest.corpus import Skipped, find_files
     from ..ingest.limits import current as current_limits
@@ -362,7 +362,8 @@ def update_sharded(index_dir: Path, paths: Iterable[str | Path], count: int, *, 
                 def write() -> None:
                     nonlocal works, round_, articles, done_bytes
                     done_bytes += _write_round(round_, works, known, linking, writing, report)
-                    if progress and round_:
+                    if progress and round_ and done_bytes < total_bytes:  # (the end is drawn once, below)
+                        tell_articles(progress, report.articles)
                         progress(done_bytes, total_bytes, round_[-1][0][0])
                     works = [ShardWork(w.shard, previous=w.previous, replacing=w.replacing, **common)
                              for w in works]
@@ -392,6 +393,7 @@ def update_sharded(index_dir: Path, paths: Iterable[str | Path], count: int, *, 
         finally:
             linking.close()
         if progress:
+            tell_articles(progress, report.articles)
             progress(total_bytes, total_bytes, index_dir)
     report.seconds = time.perf_counter() - started
     return report
