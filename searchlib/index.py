@@ -448,7 +448,11 @@ class Index:
 
     def generation(self) -> int:
         """The number of the index's last commit (it grows with every commit; a rebuild
-        starts again from 1): what a receipt records the index as."""
+        starts again from 1): what a receipt records the index as. A sharded index: the sum of
+        its shards' (each shard's commit adds to it)."""
+        if (shards := self._shards()) is not None:
+            from .sharding.searching import generation
+            return generation(shards)
         return self._whoosh.latest_generation()
 
     @property

@@ -196,6 +196,14 @@ def _damaged(path: str, why) -> IndexFormatError:
     return IndexFormatError(shard.parent, f"its shard {shard.name} cannot be read ({why})")
 
 
+def generation(paths: list[str]) -> int:
+    """The sum of the shards' newest commit numbers: it grows with every commit of any shard."""
+    try:
+        return sum(_generation(path) for path in paths)
+    except OSError as exc:
+        raise _damaged(paths[0], exc) from None
+
+
 def _version(path: str) -> tuple:
     """Which folder is at `path` (device, inode) and its newest commit: what a kept searcher
     must still match."""
