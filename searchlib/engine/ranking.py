@@ -469,6 +469,12 @@ def _position_decoder(fmt):
     return cached
 
 
+def read_postings(data: bytes, fmt) -> tuple[list[int], list[float], list]:
+    """A term's document numbers, weights and encoded values (as W3LeafMatcher.value() gives
+    them) from its postings as stored: what copying a segment (engine.segments) reads."""
+    return _read_extent(data, fmt, values=True)
+
+
 def _read_extent(data: bytes, fmt, values: bool = False, within: set[int] | None = None):
     """A term's document numbers, weights (term frequencies) and, if asked, encoded values,
     from its postings as stored (W3LeafMatcher's format: a header, then blocks of [length

@@ -13,18 +13,15 @@ the same live documents (deleted ones dropped), in the same order (tested agains
 """
 from __future__ import annotations
 
-import zlib
-from io import BytesIO
-from itertools import accumulate
-from pickle import load as load_pickle
 from pickle import loads
-
 from struct import Struct
 
-from whoosh.codec.whoosh3 import LENGTHS_COLUMN, WHOOSH3_HEADER_MAGIC, W3TermInfo, W3TermsReader, _lenfield
+from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3TermInfo, W3TermsReader, _lenfield
 from whoosh.columns import TranslatingColumnReader
 from whoosh.system import _INT_SIZE, _LONG_SIZE, _SHORT_SIZE, unpack_int, unpack_long, unpack_ushort
 from whoosh.util.numeric import byte_to_length
+
+from .ranking import read_postings
 
 
 def add_segment(writer, reader) -> None:
@@ -163,41 +160,3 @@ def _append(pool_terms: dict, tbytes: bytes, ids: list, weights: list, values: l
     postings[2].extend(values)
     postings[3] = in_order
 
-
-def read_postings(data: bytes, fmt) -> tuple[list[int], list[float], list]:
-    """A term's document numbers, weights and values from its postings as stored (W3LeafMatcher's
-    format: a header, then blocks of [length (negative for the last), pickled block info, the
-    block's pickled (delta-coded ids, weights, values), zlib-compressed if the info says so]), the
-    values as W3LeafMatcher.value() gives them."""
-    if data[:4] != WHOOSH3_HEADER_MAGIC:
-        raise ValueError(f"postings block tag error {data[:4]!r}")
-    ids: list[int] = []
-    weights: list[float] = []
-    values: list = []
-    fixedsize = fmt.fixed_value_size()
-    buf = BytesIO(data)
-    pos = 4
-    while True:
-        length = unpack_int(data[pos:pos + 4])[0]
-        end = pos + 4 + abs(length)
-        buf.seek(pos + 4)
-        count, _, _, compression, _, _ = load_pickle(buf)
-        raw = data[buf.tell():end]
-        block_ids, block_weights, block_values = loads(zlib.decompress(raw) if compression else raw)
-        ids.extend(accumulate(block_ids))
-        if block_weights is None:
-            weights.extend([1.0] * count)
-        elif isinstance(block_weights, float):
-            weights.extend([block_weights] * count)
-        else:
-            weights.extend(block_weights)
-        if fixedsize is None or fixedsize < 0:
-            values.extend(block_values)
-        elif fixedsize == 0:
-            values.extend([None] * count)
-        else:
-            values.extend(block_values[i:i + fixedsize] for i in range(0, len(block_values), fixedsize))
-        if length < 0:
-            break
-        pos = end
-    return ids, weights, values
