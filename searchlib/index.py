@@ -38,7 +38,8 @@ from .ingest.language import parse_languages
 from .querying.query import check_arguments, check_id, check_similar_arguments, check_update_arguments
 from .engine.schema import SCHEMA, SCHEMA_VERSION, to_article
 from .querying.searching import RANKING, Results, mark_article, run_search, run_similar
-from .engine.layout import FORMAT, LOCK_FILE, META_FILE, READERS_GATE, READERS_LOCK
+from .engine.layout import FORMAT, LOCK_FILE, META_FILE, READERS_GATE, READERS_LOCK, SEGMENT_FILE, TOC_FILE
+from .sharding.layout import SHARD_FOLDER
 from .engine.storage import close_abandoned_files, deleting, open_folder, open_for_reading, open_searcher, sync_folder
 
 if TYPE_CHECKING:  # indexing (and the parsers it brings) is imported only when indexing
@@ -54,9 +55,8 @@ if TYPE_CHECKING:  # indexing (and the parsers it brings) is imported only when 
 _EMPTY_NAMES = {".gitignore", LOCK_FILE}
 # Every name searchlib and Whoosh (its FileStorage, W3 codec and TOC, index name MAIN) write in an
 # index folder: a folder holding anything else is never replaced, whatever its searchlib.json says.
-_OUR_NAMES = re.compile(r"""
-    _MAIN_[0-9]+\.toc(\.[0-9]+(\.[0-9]+)?(e[-+]?[0-9]+)?)?   # tables of contents (one being written)
-  | MAIN_[0-9a-z]+(\.[A-Za-z0-9_]+)?\.(seg|trm|pst|vps|col|fln|sto|vec|dag)   # a segment's files
+_OUR_NAMES = re.compile(TOC_FILE + r"""(\.[0-9]+(\.[0-9]+)?(e[-+]?[0-9]+)?)?   # tables of contents (one being written)
+  | """ + SEGMENT_FILE + r"""                                 # a segment's files
   | MAIN_[A-Z]*LOCK                                           # Whoosh's write lock
   | files\.sqlite(-wal|-shm|-journal)?                         # manifest.FILE_NAME and SQLite's
   | searchlib\.json | searchlib\.lock | readers\.lock | readers\.gate | \.gitignore
@@ -354,7 +354,7 @@ class Index:
                 self._ix = None
                 if attempt == 4 or not changed:
                     raise
-            _close_abandoned_files()
+                close_abandoned_files(exc)  # (retried: what Whoosh had opened, closed quietly)
 
     def _state(self) -> tuple:
         """What a retry depends on: the folder at the path and the one opened, and its commit."""
@@ -540,10 +540,6 @@ def _close_all(searchers: list, lock: threading.Lock, fds: list[int] = ()) -> No
             searchers.pop()[1].close()
     while fds:
         os.close(fds.pop())
-
-
-def _close_abandoned_files() -> None:
-    close_abandoned_files()  # (storage: Whoosh's half-opened files closed now, quietly)
 
 
 def exists(path: str | os.PathLike) -> bool:
@@ -771,7 +767,7 @@ def _kind_of(fd: int, path: Path, strict: bool) -> tuple[str, str | None]:
     foreign = _foreign(fd, names, shards)
     if foreign is None or (not strict and (shards or any(_TOC.fullmatch(name) for name in names))):
         return INDEX, None  # (not strict: a stray file beside a whole index is left alone)
-    if shards and _SHARD.fullmatch(foreign) and _mode(fd, foreign) == stat.S_IFDIR:
+    if shards and SHARD_FOLDER.fullmatch(foreign) and _mode(fd, foreign) == stat.S_IFDIR:
         return OTHER, (f"{path}/{foreign}/ is not (only) a searchlib index shard "
                        f"({_shard_kind(fd, foreign, path / foreign)[1] or 'it is not one'})")
     if _mode(fd, foreign) == stat.S_IFLNK:
@@ -780,7 +776,7 @@ def _kind_of(fd: int, path: Path, strict: bool) -> tuple[str, str | None]:
                    "not (only) a searchlib index")
 
 
-_TOC = re.compile(r"_MAIN_\d+\.toc")  # Whoosh's table of contents: a commit was made here
+_TOC = re.compile(TOC_FILE)  # Whoosh's table of contents: a commit was made here
 
 
 def _mode(fd: int, name: str) -> int | None:
@@ -802,7 +798,7 @@ def _foreign(fd: int, names: list[str], shards: int | None = None) -> str | None
         if mode is None:  # removed meanwhile (a commit's old segment): nothing there
             continue
         if mode == stat.S_IFDIR:
-            if shards and _SHARD.fullmatch(name) and int(name[6:]) < shards:
+            if shards and SHARD_FOLDER.fullmatch(name) and int(name[6:]) < shards:
                 if _shard_kind(fd, name, Path(name))[0] not in (INDEX, EMPTY):
                     return name
             elif name != _TEMP_FOLDER or not _only_temp_files(fd, name):
@@ -827,7 +823,6 @@ def _only_temp_files(fd: int, name: str) -> bool:
         os.close(sub)
 
 
-_SHARD = re.compile(r"shard-[0-9]{3}")  # sharding.layout.shard_name
 
 
 def _shards_in(meta: dict) -> int | None:
@@ -850,7 +845,7 @@ def _shard_kind(fd: int, name: str, path: Path) -> tuple[str, str | None]:
         return OTHER, f"cannot read it ({exc.strerror or exc})"
     try:
         kind, why = _kind_of(sub, path, True)
-        if kind == INDEX and any(_mode(sub, entry) == stat.S_IFDIR and _SHARD.fullmatch(entry)
+        if kind == INDEX and any(_mode(sub, entry) == stat.S_IFDIR and SHARD_FOLDER.fullmatch(entry)
                                  for entry in os.listdir(sub)):
             return OTHER, "it holds shards of its own"
         return kind, why
@@ -1041,7 +1036,7 @@ def _take_back(path: Path, made: tuple[bool, set[str]] | None) -> None:
         for name in set(os.listdir(path)) - before:
             if (path / name).is_file() and not (path / name).is_symlink():
                 (path / name).unlink()
-            elif count is not None and _SHARD.fullmatch(name) and _kind(path / name, follow=False,
+            elif count is not None and SHARD_FOLDER.fullmatch(name) and _kind(path / name, follow=False,
                                                                           strict=True) == INDEX:
                 import shutil
                 shutil.rmtree(path / name)

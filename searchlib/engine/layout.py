@@ -12,3 +12,4 @@ READERS_GATE = "readers.gate"   # a deleter's turn, so searches cannot starve it
 # the files Whoosh writes for a segment (W3 codec, index name MAIN): the only segment-like names a
 # commit may delete (Whoosh's own clean-up takes any `MAIN_x.y` not in the new commit)
 SEGMENT_FILE = r"MAIN_[0-9a-z]+(\.[A-Za-z0-9_]+)?\.(seg|trm|pst|vps|col|fln|sto|vec|dag)"
+TOC_FILE = r"_MAIN_([0-9]+)\.toc"  # a commit's table of contents, its number the commit's

@@ -309,12 +309,16 @@ def _flock(folder: Path | int, name: str, kind: int, *, create: bool) -> Iterato
             os.close(fd)  # releases the lock
 
 
-def close_abandoned_files() -> None:
+def close_abandoned_files(failure: BaseException | None = None) -> None:
     """When opening a reader fails halfway (a writer outside searchlib deleted files, or a file
-    was damaged by hand), Whoosh drops the segment files it had opened to the garbage collector:
-    close them now, quietly, rather than as a ResourceWarning at some later, unrelated moment."""
+    was damaged by hand), Whoosh drops the segment files it had opened to the garbage collector,
+    or leaves them to the frames of the `failure` being handled: close them now, quietly, rather
+    than as a ResourceWarning at some later, unrelated moment (the failure loses its traceback:
+    for a failure that is handled, not raised)."""
     import gc
     import warnings
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ResourceWarning)
+        while failure is not None:
+            failure.__traceback__, failure = None, failure.__context__
         gc.collect()

@@ -21,6 +21,9 @@ ROUTING = "blake2b-8/id"    # how `shard_of` routes: the first 8 bytes of blake2
 MAX_SHARDS = 256
 
 
+SHARD_FOLDER = re.compile(r"shard-[0-9]{3}")  # what `shard_name` names
+
+
 def shard_name(number: int) -> str:
     """The folder of shard `number` inside the index folder."""
     return f"shard-{number:03d}"
@@ -81,10 +84,8 @@ def damage(index_path: Path, count: int) -> str | None:
             return f"its shard {name} is missing"
         if not (Path(index_path) / name).is_dir():
             return f"its shard {name} is not a folder"
-    beyond = sorted(name for name in names if _SHARD_NAME.fullmatch(name) and int(name[6:]) >= count)
+    beyond = sorted(name for name in names if SHARD_FOLDER.fullmatch(name) and int(name[6:]) >= count)
     if beyond:
         return f"it holds {beyond[0]}, beyond the {count} shards its {META_FILE} lists"
     return None
 
-
-_SHARD_NAME = re.compile(r"shard-[0-9]{3}")

@@ -37,7 +37,6 @@ import os
 import re
 from bisect import bisect_right
 import threading
-import warnings
 import weakref
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -48,6 +47,7 @@ from whoosh.reading import MultiReader
 from whoosh.searching import Searcher
 
 from ..dates import to_utc_aware
+from ..engine.layout import TOC_FILE
 from ..engine.schema import DEFAULT_FIELDS, SCHEMA, SNIPPET_FIELD
 from ..engine.storage import close_abandoned_files, open_folder, open_searcher
 from ..errors import IndexFormatError, QueryError, SearchlibError
@@ -149,12 +149,7 @@ def open_shard(path: str):
         if isinstance(exc, SearchlibError):
             raise
         failure = exc.__class__.__name__, str(exc)
-        with warnings.catch_warnings():  # (the files Whoosh opened are held by the traceback's
-            warnings.simplefilter("ignore", ResourceWarning)  # frames: they go now, quietly)
-            chained = exc
-            while chained is not None:
-                chained.__traceback__, chained = None, chained.__context__
-            close_abandoned_files()
+        close_abandoned_files(exc)
     except BaseException:
         os.close(fd)
         raise
@@ -185,7 +180,7 @@ def close_shards() -> None:
 atexit.register(close_shards)
 
 
-_TOC = re.compile(r"^_MAIN_(\d+)\.toc$")  # a Whoosh commit's table of contents
+_TOC = re.compile(TOC_FILE)  # a Whoosh commit's table of contents
 
 
 def _damaged(path: str, why) -> IndexFormatError:
@@ -214,7 +209,7 @@ def _version(path: str) -> tuple:
 def _generation(path: str) -> int:
     """The number of the shard's newest commit, from its folder's file names (Whoosh's own
     latest_generation, without reading the table of contents)."""
-    return max((int(m.group(1)) for m in map(_TOC.match, os.listdir(path)) if m), default=-1)
+    return max((int(m.group(1)) for m in map(_TOC.fullmatch, os.listdir(path)) if m), default=-1)
 
 
 def combined(paths: list[str]) -> Searcher:
