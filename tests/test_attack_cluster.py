@@ -185,6 +185,23 @@ def test_a_port_that_speaks_once_then_stalls_does_not_hang(sharded):
         fake.close()
 
 
+def test_a_failed_connect_leaves_no_open_client_to_the_garbage_collector():
+    # (a half-made Client collected later, inside another Client's start, deadlocked it:
+    # its __del__ waits for a lock all of Dask's loop runners share, held by that start)
+    import gc
+    from searchlib.cluster.connection import connect
+    from searchlib.errors import ClusterUnreachableError
+    distributed = distributed_module()
+    fake = FakePort("http")
+    try:
+        with pytest.raises(ClusterUnreachableError):
+            connect(f"tcp://127.0.0.1:{fake.port}", timeout=3)
+    finally:
+        fake.close()
+    left = [o for o in gc.get_objects() if isinstance(o, distributed.Client) and o.status != "closed"]
+    assert left == []
+
+
 @pytest.mark.parametrize("value", ["abc", "0", "-1", "inf", "nan", "1e400", "30s"])
 def test_a_bad_cluster_timeout_is_one_line(sharded, value):
     result = invoke(sharded, "--cluster", "tcp://127.0.0.1:1", "--index", "idx", "river",

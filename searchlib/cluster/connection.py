@@ -7,6 +7,7 @@ Dask work is not sent to it. A missing `distributed` package is a ClusterUnavail
 """
 from __future__ import annotations
 
+import gc
 import socket
 import threading
 from typing import Any
@@ -83,18 +84,35 @@ def connect(address: str, *, timeout: float = 10.0):
     if target is not None:
         probe(address, target, timeout)
     made: list = []
+    settled = threading.Lock()  # (the caller takes what was made, or gives up: not both)
+    given_up: list = []
 
     def make() -> None:
         try:
-            made.append(distributed.Client(address, timeout=timeout, set_as_default=False))
+            client = distributed.Client(address, timeout=timeout, set_as_default=False)
         except BaseException as exc:  # (raised in the caller's thread below)
-            made.append(exc)
+            exc.__traceback__ = None
+            with settled:
+                made.append(exc)
+            del exc
+            # the half-made Client is in a reference cycle, and its __del__ stops its IO loop
+            # under a lock all of Dask's loop runners share: collected later, inside another
+            # Client's start (which holds that lock), it would deadlock that thread. Now.
+            gc.collect()
+            return
+        with settled:
+            if not given_up:
+                made.append(client)
+                return
+        client.close()  # (made after the caller gave up: nobody else would close it)
 
     # a port that answers the probe and then stalls keeps Dask's Client waiting past its own
     # timeout: it is made in a thread of its own, and given up on a little after the timeout
     maker = threading.Thread(target=make, name="searchlib-cluster-connect", daemon=True)
     maker.start()
     maker.join(timeout + 2)
+    with settled:
+        given_up.append(True)
     if not made:
         raise ClusterUnreachableError(address, f"no scheduler answered in {timeout:g} s")
     outcome = made[0]
@@ -105,6 +123,10 @@ def connect(address: str, *, timeout: float = 10.0):
                                                 + (f" ({said})" if said else "")) from None
     if isinstance(outcome, (OSError, TimeoutError)):  # something listens, but no scheduler answered
         raise ClusterUnreachableError(address, str(outcome) or "no scheduler answered") from None
+    if isinstance(outcome, (MemoryError, EOFError, TypeError, KeyError, IndexError)):
+        # (what answered speaks, but not Dask: e.g. a web server's reply read as a frame length)
+        raise ClusterUnreachableError(address, "what answered there is not a Dask scheduler "
+                                               f"({type(outcome).__name__})") from None
     if isinstance(outcome, BaseException):
         raise outcome
     return outcome
