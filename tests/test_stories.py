@@ -190,7 +190,7 @@ def test_paragraphs_split_on_lines():
 
 
 def test_copy_indexed_later_joins_story_and_first_hands_over(tmp_path):
-    """A copy indexed by a later run finds its story by a term lookup; deleting the first
+    """A copy indexed by a later run finds its story in the band table; deleting the first
     published article leaves the story to the next (earliest dated) copy."""
     corpus = tmp_path / "corpus"
     write_records(corpus / "a", {"original": RECORDS["original"]})

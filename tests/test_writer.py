@@ -231,7 +231,7 @@ def test_direct_terms_are_what_the_fields_index(text, parts, when):
     direct = {name: direct_terms(schema[name]) for name in schema.names()}
     assert {name for name, f in direct.items() if f} == {
         "id", "path", "format", "lang", "region", "date", "tags", "topics", "places", "people", "orgs",
-        "title", "summary", "body", "source", "section", "author", "dateline", "bands", "story"}
+        "title", "summary", "body", "source", "section", "author", "dateline", "story"}
     keywords = ",".join(parts + [" " + text.upper() + " "] + parts[:2])
     for name, terms in direct.items():
         if terms is None:

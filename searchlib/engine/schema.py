@@ -73,9 +73,9 @@ def build_schema(text=analysis.TEXT) -> Schema:
         # when the article's current text entered the index (indexing.stamps): watches report
         # what entered after they last ran; stored and a column, not indexed (no postings)
         entered=_not_indexed(NUMERIC(numtype=int, bits=64, signed=False, stored=True, sortable=True)),
-        # stories (searchlib.stories): the article's LSH band keys, looked up to find its copies,
-        # and the id of the story (its copies) it belongs to, a column for collapsing results
-        bands=KEYWORD(commas=True, lowercase=True),
+        # stories (searchlib.stories): the id of the story (its copies) the article belongs to,
+        # a column for collapsing results (its band keys are in the band table, stories/bands.py;
+        # indexes written before that have them as terms of a `bands` field)
         story=ID(stored=True, sortable=True),
     )
 

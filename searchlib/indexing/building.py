@@ -22,7 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..ingest.corpus import Skipped
-from .manifest import FileState
+from ..stories.bands import Bands
+from .manifest import FILE_NAME, FileState
 
 _QUEUES: dict = {}  # in a worker: the queues of files to take and of files done
 # A worker's segment holds at most this many articles, whatever its postings: an article costs
@@ -37,7 +38,7 @@ class _Written:
 
     segments: list = field(default_factory=list)
     # per file indexed: (its place in the plan, path, state,
-    #                    [(article id, record key, segment number, docnum)])
+    #                    [(article id, record key, segment number, docnum)], {id: band keys})
     files: list = field(default_factory=list)
     skipped: list = field(default_factory=list)
     warnings: list = field(default_factory=list)
@@ -87,8 +88,9 @@ def _write_from_queue(index_dir: str, base: str, limits, batch: int, postings: i
                                 or writer.pool.count >= postings):
                             full, writer = writer, None  # (a file's articles may span two segments)
                             out.segments.append(full._finalize_segment())
+                keys = {article_id: found for article_id, _, found in run.bands.take()}
                 if ids and not run.incomplete:  # (a file a parser failed part-way is redone next run)
-                    out.files.append((place, path_text, state, ids))
+                    out.files.append((place, path_text, state, ids, keys))
                 done.put(path_text)
         if writer is not None:
             last, writer = writer, None
@@ -161,10 +163,11 @@ def build_segments(ix, todo: list, *, base: Path, jobs: int, report, batch: int,
     for result in results:
         offset = len(segments)
         segments.extend(result.segments)
-        entries.extend((place, path, state, [(i, k, offset + n, d) for i, k, n, d in ids])
-                       for place, path, state, ids in result.files)
+        entries.extend((place, path, state, [(i, k, offset + n, d) for i, k, n, d in ids], keys)
+                       for place, path, state, ids, keys in result.files)
         report.skipped.extend(result.skipped)
-    for _, path, state, ids in sorted(entries, key=lambda entry: entry[0]):
+    bands = Bands(Path(ix.storage.folder) / FILE_NAME)
+    for _, path, state, ids, keys in sorted(entries, key=lambda entry: entry[0]):
         kept = 0
         for article_id, key, segment, docnum in ids:
             first = owner.setdefault(article_id, path)
@@ -175,6 +178,8 @@ def build_segments(ix, todo: list, *, base: Path, jobs: int, report, batch: int,
                 dropped.add((path, key))
             else:
                 kept += 1
+                if keys.get(article_id):
+                    bands.add(article_id, path, keys[article_id])
         if kept:
             done[path] = FileState(state.size, state.mtime_ns, state.digest, kept)
             report.articles += kept
@@ -184,6 +189,8 @@ def build_segments(ix, todo: list, *, base: Path, jobs: int, report, batch: int,
 
     # Whoosh's lock, held while the TOC is written; its _finish() also removes the temporary
     # folder the workers' writers shared (so they must not remove it themselves)
+    with bands:
+        bands.flush()  # (before the commit, as indexing.run does)
     writer = open_writer(ix, compound=False)
     try:
         writer._close_segment()  # its own segment stays empty

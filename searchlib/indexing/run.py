@@ -15,7 +15,8 @@ from whoosh.index import LockError
 from ..article import Article
 from ..engine.schema import to_document
 from .stamps import ENTERED, Carried, new_stamp, previous_searcher
-from ..stories.fields import STORY_FIELD
+from ..stories.bands import Bands
+from ..stories.fields import BANDS_FIELD, STORY_FIELD
 from ..stories.linking import Linker, Signed, story_text
 from ..stories.revisions import Revisions
 from ..engine.writer import open_writer
@@ -113,7 +114,9 @@ class Run:
         # article with unchanged text keeps come from this index, or from `previous` (a rebuild's)
         self.previous, self._stamp, self._previous_searcher = previous, stamp, None
         self.carried = Carried(self._stamps_searcher)
-        self.linker = Linker(self._last_commit)  # each article's story (searchlib.stories)
+        # each article's story (searchlib.stories), its band keys kept in the band table
+        self.bands = Bands(Path(ix.storage.folder) / FILE_NAME)
+        self.linker = Linker(self._last_commit, lambda: [self.bands])
         # an article's earlier versions when its text changes (stories.revisions)
         self.revisions = Revisions(Path(ix.storage.folder) / FILE_NAME)
         self.batch_files, self.batch_articles, self.merge = batch_files, batch_articles, merge
@@ -166,6 +169,7 @@ class Run:
         for path in paths:
             self.carried.remember(self._last_commit(), path)
             self.report.removed += self.writer.delete_by_term("path", path)
+            self.bands.forget(path)
             self.gone.add(path)
             self.replacing.add(path)
         self.report.deleted += len(paths)
@@ -194,6 +198,7 @@ class Run:
                     self.carried.remember(self._last_commit(), str(path))
                     self.revisions.remember(self._last_commit(), str(path))
                 self.report.removed += self.writer.delete_by_term("path", str(path))
+                self.bands.forget(str(path))
             for number, article in enumerate(articles):
                 if number and self._pool_full(FILE_COMMIT_SHARE):  # (records of huge vocabularies
                     self._commit_within_file()                     # are not held together either)
@@ -223,6 +228,7 @@ class Run:
         if held:
             self._open()
             self.report.removed += self.writer.delete_by_term("path", str(path))
+            self.bands.forget(str(path))
         if record:
             self.done[str(path)] = FileState(state.size, state.mtime_ns, state.digest, 0)
 
@@ -253,6 +259,9 @@ class Run:
             doc.update(self.linker.fields(article.id, story_text(article.title, article.summary,
                                                                  article.body), article.date,
                                           self.signatures.pop(id(article), None)))
+            keys = doc.pop(BANDS_FIELD, None)  # (the band table's, not the index's)
+            if keys:
+                self.bands.add(article.id, doc.get("path", ""), keys)
         return doc
 
     def _last_commit(self):
@@ -269,10 +278,11 @@ class Run:
         return self._previous_searcher or None
 
     def close_previous(self) -> None:
-        """Close the searcher on a rebuild's old index, if one was opened."""
+        """Close the searcher on a rebuild's old index, if one was opened, and the band table."""
         if self._previous_searcher:
             self._previous_searcher.close()
         self._previous_searcher = None
+        self.bands.close()
 
     def _commit_within_file(self) -> None:
         """Commit what is written of a file, without merging (see `index_file`)."""
@@ -368,7 +378,8 @@ class Run:
         if self.writer is not None:
             writer, self.writer = self.writer, None
             try:
-                self.revisions.flush()  # (before the commit: see stories.revisions)
+                self.revisions.flush()  # (before the commit: see stories.revisions
+                self.bands.flush()      # and stories.bands)
                 if self.merge:  # small segments, within the run's budget (merging.py)
                     writer.commit(mergetype=merge_policy(self._merge_allowance(), self._merged))
                 else:
@@ -394,6 +405,7 @@ class Run:
         if self.writer is not None:
             _abandon(self.writer)
             self.writer = None
+        self.bands.discard()
         self.close_searcher()
         self.close_previous()
 

@@ -28,7 +28,7 @@ from ..errors import DiskFullError, IndexFormatError, IndexingError, IndexLocked
 from ..ingest.corpus import find_files
 from ..ingest.limits import current as current_limits
 from ..ingest.parsers import boundary, parse_file, within
-from .manifest import FileState, Manifest
+from .manifest import FILE_NAME, FileState, Manifest
 from .run import BATCH_ARTICLES, BATCH_FILES, SEGMENT_POSTINGS, Run, UpdateReport
 from .workers import WORKER_DIED, fewer_collections, start_fork_server, worker_pool
 
@@ -195,7 +195,7 @@ def update_index(index_dir: Path, paths: Iterable[str | Path], *, base: Path, wa
                                                progress=progress, roots=allowed,
                                                previous=previous, stamp=run.stamp))
                 from ..stories.relinking import relink
-                relink(ix)  # copies that different workers wrote join one story
+                relink(ix, Path(index_dir) / FILE_NAME)  # copies that different workers wrote join one story
             else:
                 done_bytes = 0
                 for path, state, is_new, items in _parsed(todo, jobs, allowed, sign=run.stories):

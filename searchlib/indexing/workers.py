@@ -31,12 +31,12 @@ def worker_context():
     return multiprocessing.get_context("forkserver")
 
 
-# What every worker imports (Whoosh and BeautifulSoup with them: ~190 ms), imported once by the
+# What every worker imports (Whoosh, BeautifulSoup and NumPy with them), imported once by the
 # fork server, which workers are forked from, rather than by each worker as it starts.
 WORKER_MODULES = ("searchlib.indexing.update", "searchlib.indexing.building",
                   "searchlib.ingest.parsers.text", "searchlib.ingest.parsers.html",
                   "searchlib.ingest.parsers.sgml", "searchlib.ingest.parsers.csvfmt",
-                  "searchlib.ingest.parsers.jsonl")
+                  "searchlib.ingest.parsers.jsonl", "searchlib.stories.linking")
 
 
 def start_fork_server() -> None:

@@ -248,12 +248,16 @@ def searcher_of_all(shards: list[Path]):
 
 class _Linking:
     """Story ids for the run's articles (stories.linking.Linker), looked up in every shard's last
-    commit (one searcher over them all) and among the run's articles linked since."""
+    commit (one searcher over them all, and each shard's band table) and among the run's
+    articles linked since."""
 
     def __init__(self, shards: list[Path]):
+        from ..indexing.manifest import FILE_NAME
+        from ..stories.bands import Bands
         from ..stories.linking import Linker
         self.shards, self.searcher = shards, None
-        self.linker = Linker(self._searcher)
+        self.tables = [Bands(Path(shard) / FILE_NAME, read_only=True) for shard in shards]
+        self.linker = Linker(self._searcher, lambda: self.tables)
 
     def _searcher(self):
         if self.searcher is None:
@@ -273,6 +277,8 @@ class _Linking:
         if self.searcher:
             self.searcher.close()
         self.searcher = None
+        for table in self.tables:  # (opened again at the next look-up: they see the new commits)
+            table.close()
 
 
 def update_sharded(index_dir: Path, paths: Iterable[str | Path], count: int, *, base: Path,

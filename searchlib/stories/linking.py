@@ -1,15 +1,17 @@
 """Linking: which story an article being indexed belongs to, found through the index itself.
 
-Stage: stories (indexing side). Each article is written with its LSH band keys (field `bands`,
-see signatures.py) and a story id (field `story`). To write an article, the Linker looks its
-band keys up in the index's last commit and among the articles written since (not committed
-yet), checks each candidate exactly (shared shingles: a copy when Jaccard >= JACCARD or the
+Stage: stories (indexing side). Each article is written with a story id (field `story`), and
+its LSH band keys (signatures.py) go to the index's band table (bands.py). To write an article,
+the Linker looks its band keys up in that table (the ids found checked against the index's last
+commit) and among the articles written since (not committed yet), checks each candidate exactly (shared shingles: a copy when Jaccard >= JACCARD or the
 shorter text is at least CONTAINED inside the longer one) within WINDOW_DAYS of its date, and
 takes the story of the most similar; with none, the article starts a story of its own. All of
 it lives in the index's commits (no state file): a run killed before a commit loses nothing
-that the next run does not redo, and a copy indexed months later finds its story by a term
-lookup. A story id is opaque and stays with the story; its *first-published* article is the
+that the next run does not redo, and a copy indexed months later finds its story by a
+look-up. A story id is opaque and stays with the story; its *first-published* article is the
 earliest dated one still indexed (querying, grouping.py), so deleting it hands the story on.
+Indexes written before the band table hold their keys as terms of a `bands` field: those are
+looked up too.
 """
 from __future__ import annotations
 
@@ -21,7 +23,7 @@ from typing import Callable
 import numpy as np
 
 from .fields import BANDS_FIELD, STORY_FIELD
-from .signatures import band_keys, shingle_hashes, similarity
+from .signatures import band_keys, band_terms, shingle_hashes, similarity
 
 JACCARD = 0.4        # a copy: at least 40 % of the two texts' shingles shared ...
 CONTAINED = 0.6      # ... or the shorter text's shingles 60 % inside the longer (cut paragraphs)
@@ -49,7 +51,7 @@ class Signed:
 
     article: object
     hashes: np.ndarray
-    keys: list[str]
+    keys: list[int]
 
 
 def signed(article) -> Signed:
@@ -85,13 +87,15 @@ def is_copy(one: np.ndarray, other: np.ndarray) -> tuple[bool, float]:
 class Linker:
     """Story ids for the articles of one indexing run. `searcher_of()` gives a Whoosh searcher
     on the index's last commit (a new object after each commit, which makes what was written
-    before it visible there, so the Linker then forgets it). A run that began on an empty index
+    before it visible there, so the Linker then forgets it); `tables()` the band tables
+    (bands.Bands) of what that commit holds (one per shard of a sharded index). A run that began on an empty index
     (a first build, a rebuild) wrote every article committed since itself: while it remembers
     them all (at most PENDING_MOST), it keeps them across commits and looks nothing up in the
     index (a lookup costs a hash probe of every segment's term table per band key)."""
 
-    def __init__(self, searcher_of: Callable[[], object]):
+    def __init__(self, searcher_of: Callable[[], object], tables: Callable[[], list] = lambda: []):
         self._searcher_of = searcher_of
+        self._tables = tables
         self._searcher = None
         self._pending: list[_Written] = []
         self._by_band: dict[str, list[int]] = {}
@@ -100,8 +104,9 @@ class Linker:
 
     def fields(self, article_id: str, text: str, date: datetime | None,
                signature: Signed | None = None) -> dict:
-        """The `bands` and `story` fields for an article about to be written (its `text`'s
-        hashes and keys taken from `signature` when one was made where it was parsed)."""
+        """The `story` field for an article about to be written, and under BANDS_FIELD its band
+        keys (a list, for the band table: not a field of the index); its `text`'s hashes and
+        keys taken from `signature` when one was made where it was parsed."""
         if signature is not None:
             hashes, keys = signature.hashes, signature.keys
         else:
@@ -113,10 +118,10 @@ class Linker:
             self._remember(_Written(article_id, story, date, hashes), keys)
         doc = {STORY_FIELD: story}
         if keys:
-            doc[BANDS_FIELD] = ",".join(keys)
+            doc[BANDS_FIELD] = keys
         return doc
 
-    def _remember(self, written: _Written, keys: list[str]) -> None:
+    def _remember(self, written: _Written, keys: list[int]) -> None:
         if len(self._pending) >= PENDING_MOST:  # (bounded memory: a rebuild's worker never commits)
             self._pending, self._by_band = [], {}
             self._own = False  # (what it forgot is looked up in the commits from now on)
@@ -134,12 +139,24 @@ class Linker:
                 self._pending, self._by_band = [], {}
         return searcher
 
-    def _looked_up(self, reader, keys: list[str]) -> dict[int, int]:
-        """The committed articles that share band keys with `keys`: docnum → how many."""
+    def _looked_up(self, searcher, keys: list[int]) -> dict[int, int]:
+        """The committed articles that share band keys with `keys`: docnum → how many (ids in
+        the band tables that the last commit does not hold are left out)."""
         shared: dict[int, int] = {}
-        for key in keys:
-            if (BANDS_FIELD, key) in reader:
-                for docnum in reader.postings(BANDS_FIELD, key).all_ids():
+        for table in self._tables():
+            for article_id, count in table.look_up(keys).items():
+                docnum = searcher.document_number(id=article_id)
+                if docnum is not None:
+                    shared[docnum] = shared.get(docnum, 0) + count
+        return shared
+
+    @staticmethod
+    def _terms_looked_up(reader, terms: list[str]) -> dict[int, int]:
+        """As _looked_up, in an index written before the band table (its `bands` terms)."""
+        shared: dict[int, int] = {}
+        for term in terms:
+            if (BANDS_FIELD, term) in reader:
+                for docnum in reader.postings(BANDS_FIELD, term).all_ids():
                     shared[docnum] = shared.get(docnum, 0) + 1
         return shared
 
@@ -161,13 +178,16 @@ class Linker:
             found[4] = None  # (the hashes kept, not the text)
         return found[0], found[1], found[2], found[3]
 
-    def _story_of(self, article_id: str, hashes: np.ndarray, keys: list[str],
+    def _story_of(self, article_id: str, hashes: np.ndarray, keys: list[int],
                   date: datetime | None) -> str | None:
         searcher = self._current()
         shared: dict[tuple[str, int], int] = {}  # ("c", docnum) committed / ("p", i) pending
-        if searcher is not None and not self._own and BANDS_FIELD in searcher.schema:
-            for docnum, count in self._looked_up(searcher.reader(), keys).items():
+        if searcher is not None and not self._own:
+            for docnum, count in self._looked_up(searcher, keys).items():
                 shared[("c", docnum)] = count
+            if BANDS_FIELD in searcher.schema:  # (written before the band table)
+                for docnum, count in self._terms_looked_up(searcher.reader(), band_terms(hashes)).items():
+                    shared[("c", docnum)] = max(shared.get(("c", docnum), 0), count)
         for key in keys:
             for i in self._by_band.get(key, ()):
                 shared[("p", i)] = shared.get(("p", i), 0) + 1

@@ -2,23 +2,22 @@
 
 Stage: stories (indexing side), after a parallel rebuild (indexing/building.py). Each worker
 links the copies among the files it wrote, but not those another worker wrote. Here, every
-band key shared by articles of different stories is looked at once: pairs that are copies
+band key (the band table's, bands.py) shared by articles of different stories is looked at once: pairs that are copies
 (linking.is_copy, within the window) join their stories, each joined group taking the story of
 its earliest article, and the articles whose story changes are written again with it (their
 stored fields, `entered` stamp included, unchanged), in one more commit.
 """
 from __future__ import annotations
 
-import heapq
 from datetime import datetime
-from itertools import groupby
-from operator import itemgetter
+from pathlib import Path
 
 from ..engine.schema import to_article, to_document
 from ..engine.writer import open_writer
-from .fields import BANDS_FIELD, STORY_FIELD
+from .bands import Bands
+from .fields import STORY_FIELD
 from .linking import is_copy, story_text, within_window
-from .signatures import band_keys, shingle_hashes
+from .signatures import shingle_hashes
 
 
 class Groups:
@@ -48,30 +47,23 @@ def _order(fields: dict):
     return (date is None, date or datetime.min, fields.get("id", ""))
 
 
-def _shared_keys(reader):
-    """For each band key of two or more articles, their document numbers, in order: the
-    segments' sorted key lists merged (a MultiReader asks every segment for every key, which
-    grows as keys times segments)."""
-    leaves = [(reader, 0)] if reader.is_atomic() else list(reader.leaf_readers())
-    streams = [_keys(leaf, i) for i, (leaf, _) in enumerate(leaves) if BANDS_FIELD in leaf.indexed_field_names()]
-    for term, group in groupby(heapq.merge(*streams), key=itemgetter(0)):
-        found = sorted(group)
-        if sum(df for _, _, df in found) < 2:
-            continue
-        yield [leaves[i][1] + d for _, i, _ in found for d in leaves[i][0].postings(BANDS_FIELD, term).all_ids()]
+def _shared_keys(searcher, table: Bands):
+    """For each band key of two or more articles, their document numbers in the index (ids in
+    the table that it does not hold left out)."""
+    for ids in table.shared():
+        docs = [searcher.document_number(id=article_id) for article_id in ids]
+        docs = sorted(d for d in docs if d is not None)
+        if len(docs) > 1:
+            yield docs
 
 
-def _keys(leaf, i: int):
-    for term, info in leaf.iter_field(BANDS_FIELD):
-        yield term, i, info.doc_frequency()
-
-
-def relink(ix) -> int:
-    """Join the stories of copies that were written apart; returns the articles rewritten."""
-    if BANDS_FIELD not in ix.schema or STORY_FIELD not in ix.schema:
+def relink(ix, table: Path) -> int:
+    """Join the stories of copies that were written apart (their band keys in the band table at
+    `table`, the index's files.sqlite); returns the articles rewritten."""
+    if STORY_FIELD not in ix.schema:
         return 0
     groups = Groups()
-    with ix.searcher() as searcher:
+    with ix.searcher() as searcher, Bands(table, read_only=True) as bands:
         reader = searcher.reader()
         if not reader.has_column(STORY_FIELD):
             return 0
@@ -86,7 +78,7 @@ def relink(ix) -> int:
                                                             stored.get("body"))), stored.get("date"))
             return hashes[docnum]
 
-        for docs in _shared_keys(reader):
+        for docs in _shared_keys(searcher, bands):
             stories = {column[d] for d in docs}
             if len(stories) < 2:
                 continue
@@ -119,11 +111,7 @@ def relink(ix) -> int:
             for name in ("entered",):
                 if fields.get(name) is not None and name in ix.schema:
                     doc[name] = fields[name]
-            keys = band_keys(shingle_hashes(story_text(fields.get("title"), fields.get("summary"),
-                                                        fields.get("body"))))
-            if keys:
-                doc[BANDS_FIELD] = ",".join(keys)
-            doc[STORY_FIELD] = story
+            doc[STORY_FIELD] = story  # (its band keys, in the band table, are unchanged)
             writer.add_document(**doc)
         writer.commit(optimize=False, merge=False)
     except BaseException:

@@ -4,8 +4,8 @@ Stage: stories (indexing side). Two copies of a wire story share most of their r
 SHINGLE_WORDS words even when one has another headline, a credit line, a typo or its last
 paragraphs cut. A MinHash signature of PERMUTATIONS values estimates the Jaccard similarity of
 two shingle sets; split into BANDS bands of ROWS values, two articles whose sets are similar
-share a band (a *band key*) with high probability, dissimilar ones rarely. The keys are indexed
-as terms of the `bands` field, so a copy finds its candidates by a term lookup, however much
+share a band (a *band key*) with high probability, dissimilar ones rarely. The keys are kept in
+the index's band table (bands.py), so a copy finds its candidates by a look-up, however much
 later it is indexed. The MinHash is datasketch's "legacy" scheme ((a·h + b) mod 2^61−1 per
 permutation over 32-bit shingle hashes; tests check the values equal datasketch's for the same
 hashes), written with numpy so that indexing does not import datasketch's SciPy.
@@ -81,18 +81,39 @@ def signature(hashes: np.ndarray, permutations: int = PERMUTATIONS) -> np.ndarra
     return values
 
 
-def band_keys(hashes: np.ndarray, bands: int = BANDS, rows: int = ROWS) -> list[str]:
-    """The LSH band keys of a set of shingle hashes: one short word per band (the band's number
-    and its values, or a hash of them when more than two), none when the set is smaller than
-    MIN_SHINGLES."""
-    if len(hashes) < MIN_SHINGLES:
+def band_keys(hashes: np.ndarray, bands: int = BANDS, rows: int = ROWS) -> list[int]:
+    """The LSH band keys of a set of shingle hashes: one signed 64-bit number per band (its
+    values and its number, mixed), none when the set is smaller than MIN_SHINGLES."""
+    values = _bands(hashes, bands, rows)
+    if values is None:
         return []
-    values = signature(hashes, bands * rows).reshape(bands, rows)
+    if rows <= 2:
+        joined = values[:, 0] if rows == 1 else (values[:, 0] << np.uint64(32)) | values[:, 1]
+    else:
+        joined = np.frombuffer(b"".join(hashlib.blake2b(values[band].tobytes(), digest_size=8).digest()
+                                        for band in range(bands)), dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        mixed = joined ^ ((np.arange(bands, dtype=np.uint64) + np.uint64(1)) * _MIX)
+    return mixed.view(np.int64).tolist()
+
+
+def band_terms(hashes: np.ndarray, bands: int = BANDS, rows: int = ROWS) -> list[str]:
+    """The band keys as the words indexes written before the band table held them as terms of
+    a `bands` field (the band's number and its values, or a hash of them when more than two)."""
+    values = _bands(hashes, bands, rows)
+    if values is None:
+        return []
     if rows <= 2:
         joined = values[:, 0] if rows == 1 else (values[:, 0] << np.uint64(32)) | values[:, 1]
         return [f"{band:02d}{int(key):x}" for band, key in enumerate(joined)]
     return [f"{band:02d}{hashlib.blake2b(values[band].tobytes(), digest_size=8).hexdigest()}"
             for band in range(bands)]
+
+
+def _bands(hashes: np.ndarray, bands: int, rows: int) -> np.ndarray | None:
+    if len(hashes) < MIN_SHINGLES:
+        return None
+    return signature(hashes, bands * rows).reshape(bands, rows)
 
 
 def similarity(one: np.ndarray, other: np.ndarray) -> tuple[float, float]:

@@ -1,0 +1,218 @@
+"""Bands: the LSH band keys of an index's articles, in a table beside the index, not in it.
+
+Stage: stories (indexing side). A copy finds its candidates by its band keys (signatures.py):
+12 keys an article, nearly all of them unique. As terms of the Whoosh index they were most of its
+terms, each with a record, a hash slot and a place in every merge; here they are rows of the
+index's `files.sqlite` (the manifest's database): `band_keys` (key, article) ordered by key for
+look-ups, and `band_articles` (article → id, path, keys) so that a file's rows go when its
+articles do. An article is a 64-bit hash of its id.
+
+Rows are written before the batch's Whoosh commit (as revisions are): a run killed between the
+two leaves rows of articles the index does not hold, or lacks rows of articles it still holds,
+and in both cases the manifest was not brought up to date, so the next run reads those files
+again and writes their rows anew. A look-up's ids are checked against the index's last commit
+by the caller (linking.py), so a stale row is never taken for an article.
+"""
+from __future__ import annotations
+
+import errno
+import hashlib
+import sqlite3
+from array import array
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterable, Iterator
+
+from ..errors import DiskFullError
+
+_TABLES = (
+    "CREATE TABLE IF NOT EXISTS band_keys (key INTEGER NOT NULL, article INTEGER NOT NULL, "
+    "PRIMARY KEY (key, article)) WITHOUT ROWID",
+    "CREATE TABLE IF NOT EXISTS band_articles (article INTEGER PRIMARY KEY, id TEXT NOT NULL, "
+    "path TEXT NOT NULL, keys BLOB NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS band_articles_path ON band_articles (path)",
+)
+_MOST_PARAMETERS = 500  # keys asked for in one statement (SQLite's limit is far above)
+_BUSY_MS = 30_000       # a shard's table may be being written by its own writer a moment longer
+
+
+def article_number(article_id: str) -> int:
+    """The article's number in the tables: a signed 64-bit hash of its id."""
+    digest = hashlib.blake2b(article_id.encode("utf-8", "surrogatepass"), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+class Bands:
+    """The band tables of the index whose manifest database is at `path`: `add` and `forget`
+    are kept in memory until `flush` (called before each commit); `look_up` and `shared` read
+    what was flushed. Opened on first use; `close` closes it."""
+
+    def __init__(self, path: Path, *, read_only: bool = False):
+        self.path, self.read_only = Path(path), read_only
+        self._db = None
+        self._pending: list[tuple] = []  # ("forget", path) | ("add", number, id, path, keys)
+
+    def _open(self):
+        if self._db is None:
+            if self.read_only:
+                if not self.path.exists():
+                    return None
+                self._db = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, isolation_level=None)
+                self._db.execute(f"PRAGMA busy_timeout = {_BUSY_MS}")
+                if not self._db.execute("SELECT 1 FROM sqlite_master WHERE name = 'band_keys'").fetchone():
+                    self._db.close()
+                    self._db = None
+                    return None
+            else:
+                self._db = sqlite3.connect(self.path, isolation_level=None)
+                self._db.execute(f"PRAGMA busy_timeout = {_BUSY_MS}")
+                with self._full_disk():
+                    for statement in _TABLES:  # (an index written before the table has none yet)
+                        self._db.execute(statement)
+        return self._db
+
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+
+    def __enter__(self) -> "Bands":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def add(self, article_id: str, path: str, keys: Iterable[int]) -> None:
+        """The article `article_id`, written from `path`, has these band keys."""
+        self._pending.append(("add", article_number(article_id), article_id, str(path), list(keys)))
+
+    def forget(self, path: str) -> None:
+        """The articles written from `path` are deleted (rows added after this call stay)."""
+        self._pending.append(("forget", str(path)))
+
+    @property
+    def pending(self) -> bool:
+        return bool(self._pending)
+
+    def flush(self) -> None:
+        """Write what was added and forgotten, in order, in one transaction."""
+        if not self._pending:
+            return
+        with self._full_disk():
+            self._flush(self._open())
+        self._pending.clear()
+
+    def _flush(self, db) -> None:
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            adds: list[tuple] = []
+            for change in self._pending:
+                if change[0] == "forget":
+                    _write(db, adds)
+                    adds = []
+                    rows = db.execute("SELECT article, keys FROM band_articles WHERE path = ?",
+                                      (change[1],)).fetchall()
+                    _drop(db, rows)
+                else:
+                    adds.append(change[1:])
+            _write(db, adds)
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+
+    @contextmanager
+    def _full_disk(self):
+        """SQLite's "database or disk is full" (or an ENOSPC under it) as DiskFullError."""
+        try:
+            yield
+        except sqlite3.OperationalError as exc:
+            if getattr(exc, "sqlite_errorcode", None) != sqlite3.SQLITE_FULL and "disk is full" not in str(exc):
+                raise
+            raise DiskFullError(self.path) from None
+        except OSError as exc:
+            if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
+                raise
+            raise DiskFullError(self.path) from None
+
+    def take(self) -> list[tuple[str, str, list[int]]]:
+        """What was added and not flushed, as (id, path, keys), dropped from here (a worker of a
+        parallel build hands it to the process that commits, see indexing/building.py)."""
+        taken = [(change[2], change[3], change[4]) for change in self._pending if change[0] == "add"]
+        self._pending.clear()
+        return taken
+
+    def discard(self) -> None:
+        """Drop what was not flushed (the batch it belonged to was abandoned)."""
+        self._pending.clear()
+
+    def look_up(self, keys: list[int]) -> dict[str, int]:
+        """The ids of the flushed articles that have any of `keys`, each with how many."""
+        db = self._open()
+        if db is None or not keys:
+            return {}
+        found: dict[int, int] = {}
+        for start in range(0, len(keys), _MOST_PARAMETERS):
+            part = keys[start:start + _MOST_PARAMETERS]
+            marks = ",".join("?" * len(part))
+            for number, count in db.execute(f"SELECT article, count(*) FROM band_keys WHERE key IN ({marks}) "
+                                            "GROUP BY article", part):
+                found[number] = found.get(number, 0) + count
+        return {article_id: found[number] for number, article_id in _ids(db, list(found))}
+
+    def shared(self) -> Iterator[list[str]]:
+        """For each key that two or more flushed articles have, their ids."""
+        db = self._open()
+        if db is None:
+            return
+        rows = db.execute("SELECT group_concat(article) FROM band_keys GROUP BY key HAVING count(*) > 1").fetchall()
+        for (joined,) in rows:
+            numbers = [int(n) for n in joined.split(",")]
+            yield [article_id for _, article_id in _ids(db, numbers)]
+
+
+def _ids(db, numbers: list[int]) -> list[tuple[int, str]]:
+    out = []
+    for start in range(0, len(numbers), _MOST_PARAMETERS):
+        part = numbers[start:start + _MOST_PARAMETERS]
+        marks = ",".join("?" * len(part))
+        out += db.execute(f"SELECT article, id FROM band_articles WHERE article IN ({marks})", part).fetchall()
+    return out
+
+
+def _drop(db, rows: list[tuple[int, bytes]]) -> None:
+    """Delete these articles' rows ((article, its keys packed) pairs)."""
+    if not rows:
+        return
+    db.executemany("DELETE FROM band_keys WHERE key = ? AND article = ?",
+                   [(key, number) for number, packed in rows for key in _unpack(packed)])
+    db.executemany("DELETE FROM band_articles WHERE article = ?", [(number,) for number, _ in rows])
+
+
+def _write(db, adds: list[tuple]) -> None:
+    """Insert these (article, id, path, keys), first dropping the rows an article had before
+    (written again from another file, or with another text)."""
+    if not adds:
+        return
+    numbers = list({number for number, *_ in adds})
+    old = []
+    for start in range(0, len(numbers), _MOST_PARAMETERS):
+        part = numbers[start:start + _MOST_PARAMETERS]
+        marks = ",".join("?" * len(part))
+        old += db.execute(f"SELECT article, keys FROM band_articles WHERE article IN ({marks})", part).fetchall()
+    _drop(db, old)
+    latest = {number: (number, article_id, path, keys) for number, article_id, path, keys in adds}
+    db.executemany("INSERT OR REPLACE INTO band_articles VALUES (?, ?, ?, ?)",
+                   [(number, article_id, path, _pack(keys)) for number, article_id, path, keys in latest.values()])
+    db.executemany("INSERT OR IGNORE INTO band_keys VALUES (?, ?)",
+                   sorted((key, number) for number, _, _, keys in latest.values() for key in keys))
+
+
+def _pack(keys: list[int]) -> bytes:
+    return array("q", keys).tobytes()
+
+
+def _unpack(packed: bytes) -> list[int]:
+    keys = array("q")
+    keys.frombytes(packed)
+    return keys.tolist()

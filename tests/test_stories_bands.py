@@ -1,0 +1,189 @@
+"""The band table (searchlib.stories.bands): band keys beside the index, not terms in it, kept
+in step with the articles the index holds through reindexing, deletion and a failed commit."""
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+
+import searchlib
+from searchlib.stories.bands import Bands, article_number
+
+from .conftest import write_records
+from .test_stories import RECORDS
+
+
+def table_ids(index_dir) -> dict[str, str]:
+    """id → path of every article in the band table."""
+    db = sqlite3.connect(index_dir / "files.sqlite")
+    try:
+        if not db.execute("SELECT 1 FROM sqlite_master WHERE name = 'band_articles'").fetchone():
+            return {}  # (an index written before the table)
+        return dict(db.execute("SELECT id, path FROM band_articles").fetchall())
+    finally:
+        db.close()
+
+
+def key_rows(index_dir) -> int:
+    db = sqlite3.connect(index_dir / "files.sqlite")
+    try:
+        return db.execute("SELECT count(*) FROM band_keys").fetchone()[0]
+    finally:
+        db.close()
+
+
+def copies_of(idx, suffix: str) -> list[str]:
+    first = next(h.id for h in idx.search("Tamsin", all_copies=True) if h.id.endswith(suffix))
+    return sorted(c.id.rsplit("#", 1)[-1] for c in idx.copies(first).copies)
+
+
+def test_band_keys_are_rows_of_the_table_not_terms_of_the_index(tmp_path):
+    corpus = tmp_path / "corpus"
+    write_records(corpus / "a", {key: RECORDS[key] for key in ("original", "typo", "short")})
+    with searchlib.Index(tmp_path / "index") as idx:
+        idx.update([corpus], jobs=1)
+        ids = {h.id for h in idx.search("Tamsin OR Marlow", all_copies=True)}
+    assert len(ids) == 3
+    # the short article (under 20 shingles) has no keys; the two others 12 each
+    assert set(table_ids(tmp_path / "index")) == {i for i in ids if not i.endswith("#short")}
+    assert key_rows(tmp_path / "index") == 24
+    from searchlib.engine.storage import open_for_reading
+    assert "bands" not in open_for_reading(tmp_path / "index").schema
+
+
+def test_rows_follow_the_files_through_reindexing_and_deletion(tmp_path):
+    corpus = tmp_path / "corpus"
+    write_records(corpus / "a", {"original": RECORDS["original"]})
+    write_records(corpus / "b", {"headline": RECORDS["headline"], "cut": RECORDS["cut"]})
+    index_dir = tmp_path / "index"
+    with searchlib.Index(index_dir) as idx:
+        idx.update([corpus], jobs=1)
+        assert sorted(p.rsplit("/", 2)[-2] for p in table_ids(index_dir).values()) == ["a", "b", "b"]
+        assert key_rows(index_dir) == 36
+        # b changes: `cut` goes, `typo` comes; the table holds what the index holds
+        write_records(corpus / "b", {"headline": RECORDS["headline"], "typo": RECORDS["typo"]})
+        idx.update([corpus], jobs=1)
+        assert sorted(i.rsplit("#", 1)[-1] for i in table_ids(index_dir)) == ["headline", "original", "typo"]
+        assert key_rows(index_dir) == 36
+        assert copies_of(idx, "#original") == ["headline", "original", "typo"]
+        # a moves its article into c (same id? no: ids carry the file), then a is deleted
+        (corpus / "a" / "fixture.jsonl").unlink()
+        idx.update([corpus], jobs=1)
+        assert sorted(i.rsplit("#", 1)[-1] for i in table_ids(index_dir)) == ["headline", "typo"]
+        assert key_rows(index_dir) == 24
+        assert copies_of(idx, "#headline") == ["headline", "typo"]
+
+
+def test_a_commit_that_fails_after_the_table_was_written_is_mended_by_the_next_run(tmp_path, monkeypatch):
+    """The table is written just before Whoosh's commit: when that commit fails, the table holds
+    rows of articles the index does not; the next run writes those files again, and the table
+    then matches the index, and the copies link."""
+    import searchlib.indexing.run as run_module
+    corpus = tmp_path / "corpus"
+    write_records(corpus / "a", {"original": RECORDS["original"]})
+    index_dir = tmp_path / "index"
+    with searchlib.Index(index_dir) as idx:
+        idx.update([corpus], jobs=1)
+        write_records(corpus / "a", {"original": RECORDS["original"], "cut": RECORDS["cut"]})
+        write_records(corpus / "b", {"typo": RECORDS["typo"]})
+        policy = run_module.merge_policy
+
+        def fails(*args, **kwargs):
+            raise OSError(5, "Input/output error")
+
+        monkeypatch.setattr(run_module, "merge_policy", fails)
+        with pytest.raises(Exception):
+            idx.update([corpus], jobs=1)
+        assert len(table_ids(index_dir)) == 3  # rows ahead of the index ...
+        assert len(idx.search("Tamsin", all_copies=True).hits) == 1  # ... which kept its last commit
+        monkeypatch.setattr(run_module, "merge_policy", policy)
+        idx.update([corpus], jobs=1)
+        assert sorted(i.rsplit("#", 1)[-1] for i in table_ids(index_dir)) == ["cut", "original", "typo"]
+        assert key_rows(index_dir) == 36
+        assert copies_of(idx, "#original") == ["cut", "original", "typo"]
+
+
+def test_a_row_of_an_article_the_index_does_not_hold_is_never_a_candidate(tmp_path):
+    """A stale row (a run that failed before its commit, say) with a copy's very keys: the
+    copy indexed later does not take the missing article's story, nor fail."""
+    from searchlib.stories.linking import signed
+    from searchlib.article import Article
+    corpus = tmp_path / "corpus"
+    write_records(corpus / "a", {"short": RECORDS["short"]})
+    index_dir = tmp_path / "index"
+    with searchlib.Index(index_dir) as idx:
+        idx.update([corpus], jobs=1)
+    ghost = signed(Article(title="x", body=RECORDS["original"]["body"]))
+    with Bands(index_dir / "files.sqlite") as table:
+        table.add("corpus/ghost#original", "/nowhere/ghost.jsonl", ghost.keys)
+        table.flush()
+        assert set(table.look_up(ghost.keys)) == {"corpus/ghost#original"}
+    write_records(corpus / "b", {"headline": RECORDS["headline"]})
+    with searchlib.Index(index_dir) as idx:
+        idx.update([corpus], jobs=1)
+        results = idx.search("Tamsin")
+        assert results.total == 1 and results.hits[0].copies == 1
+
+
+def test_an_index_written_with_band_terms_still_links_its_articles(tmp_path, monkeypatch):
+    """Indexes written before the band table hold band keys as terms of a `bands` field: a copy
+    indexed now finds its story there (and its own keys go to the table)."""
+    from whoosh.fields import KEYWORD
+
+    import searchlib.index as index_module
+    from searchlib.engine.schema import build_schema
+    from searchlib.indexing.run import Run
+    from searchlib.stories.linking import story_text
+    from searchlib.stories.signatures import band_terms, shingle_hashes
+    legacy = build_schema()
+    legacy.add("bands", KEYWORD(commas=True, lowercase=True))
+    monkeypatch.setattr(index_module, "SCHEMA", legacy)
+    document = Run.document
+
+    def with_terms(self, article):
+        doc = document(self, article)
+        doc["bands"] = ",".join(band_terms(shingle_hashes(story_text(article.title, article.summary,
+                                                                      article.body))))
+        return doc
+
+    monkeypatch.setattr(Run, "document", with_terms)
+    monkeypatch.setattr(Bands, "flush", lambda self: self.discard())  # (as before the table)
+    corpus = tmp_path / "corpus"
+    write_records(corpus / "a", {"original": RECORDS["original"]})
+    index_dir = tmp_path / "index"
+    with searchlib.Index(index_dir) as idx:
+        idx.update([corpus], jobs=1)
+    monkeypatch.undo()
+    assert table_ids(index_dir) == {}
+    write_records(corpus / "b", {"headline": RECORDS["headline"]})
+    with searchlib.Index(index_dir) as idx:
+        idx.update([corpus], jobs=1)
+        assert copies_of(idx, "#original") == ["headline", "original"]
+    assert [i.rsplit("#", 1)[-1] for i in table_ids(index_dir)] == ["headline"]
+
+
+def test_article_numbers_are_stable_signed_64_bit():
+    assert article_number("corpus/a#1") == article_number("corpus/a#1") != article_number("corpus/a#2")
+    assert -2**63 <= article_number("x") < 2**63
+
+
+def test_a_full_disk_while_the_table_is_written_is_a_clear_error(tmp_path, monkeypatch):
+    from searchlib.errors import DiskFullError
+    from searchlib.stories import bands
+    corpus = tmp_path / "corpus"
+    write_records(corpus / "a", {"original": RECORDS["original"]})
+    index_dir = tmp_path / "index"
+    with searchlib.Index(index_dir) as idx:
+        idx.update([corpus], jobs=1)
+        write_records(corpus / "b", {"headline": RECORDS["headline"]})
+
+        def full(*args):
+            raise sqlite3.OperationalError("database or disk is full")
+
+        monkeypatch.setattr(bands, "_write", full)
+        with pytest.raises(DiskFullError, match=r"no space left on device while writing .*files\.sqlite"):
+            idx.update([corpus], jobs=1)
+        monkeypatch.undo()
+        assert len(idx.search("Tamsin", all_copies=True).hits) == 1  # at its last commit
+        idx.update([corpus], jobs=1)
+        assert copies_of(idx, "#original") == ["headline", "original"]
