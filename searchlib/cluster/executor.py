@@ -1,19 +1,31 @@
 """Executor: `Executor.map` on a Dask cluster, so the shards' tasks run on its workers.
 
-Each task is its own Dask task, so when a worker dies (kill -9, a lost machine) Dask runs its
-tasks again on another worker, up to its `allowed-failures` (3 by default), and then reports
-them lost (`KilledWorker`). A map with a timeout (a search's) waits at most that long in all: a
-task that has not answered by then (its worker stuck, or dead with none left) is cancelled and
-gives an Outcome with an error instead of a value, so a search answers from the other shards
-instead of hanging. Dask cannot stop a task that is running, so the worker that held it is left
-out of timed maps for a while; that is the one place tasks are restricted to workers, and a
-restricted task waits forever for its workers if they all die (dask/distributed issue 7346): the
-timeout bounds that wait too. A map without a timeout (a build's) waits as long as it takes. An
-error the task function raised itself is raised by `map`, as LocalExecutor would.
+A map with a timeout (a search's) is one call per worker: each worker holds a `Runner` (a Dask
+actor, made on its first use and kept), and the map hands each worker's runner its share of the
+tasks, which it runs in turn and answers in one message. An actor's call goes to its worker
+without the scheduler's task bookkeeping (about 1 ms here, where a task's round trip is about
+10 ms), so a search's phases cost one such trip each whatever the number of shards. The map
+waits at most its timeout in all: a worker that has not answered by then (stuck, or dead with
+none left) gives Outcomes with an error instead of a value, so a search answers from the other
+shards instead of hanging. What its runner finished before that is still asked for (on the
+worker's event loop, which a stuck task does not hold); the tasks it had not started are marked
+`retry`, for the search to run again elsewhere. Dask cannot stop a running call, so the worker
+that held one is left out of timed maps for a while. A worker lost during a call (kill -9, a
+lost machine) has its tasks run again on the others while time is left, each at most as often
+as Dask's `allowed-failures` lets a task be retried.
+
+A map without a timeout (a build's) submits each task as its own Dask task: when a worker dies
+Dask runs its tasks again elsewhere, up to its `allowed-failures` (3 by default), then reports
+them lost (`KilledWorker`); such a map waits as long as it takes. An error the task function
+raised itself is raised by `map` in both, as LocalExecutor would. Tasks restricted to a worker
+wait forever if it dies (dask/distributed issue 7346): only timed maps restrict (a runner is
+made on the worker it serves), and their timeout bounds that wait.
 """
 from __future__ import annotations
 
+import threading
 import time
+import uuid
 import warnings
 from typing import Callable, Sequence
 
@@ -23,6 +35,35 @@ from .connection import Connection, require_distributed
 
 THREADS_SECONDS = 2.0  # how long the workers' thread counts are taken as known
 AVOID_SECONDS = 60.0  # how long a worker that held a task past its timeout gets no timed task
+PROGRESS_SECONDS = 1.0  # how long a timed-out map waits for a stuck worker to say what it finished
+GONE_POLL_SECONDS = 0.05  # how often a map whose workers all died looks for a new one
+
+
+class Runner:
+    """Actor: one on each worker that timed maps use. `run` does a map's share of the tasks
+    there, in turn, in the worker's actor thread; `progress` says what a call still running has
+    finished (a coroutine: it runs on the worker's event loop, so it answers while `run` is
+    stuck in a task)."""
+
+    def __init__(self):
+        self.calls: dict[str, list] = {}  # call id -> [(True, value) | (False, its error)]
+
+    def run(self, call: str, function: Callable, tasks: list) -> list:
+        """[(True, value)] for each task, or ending with (False, the error the function raised)."""
+        done = self.calls[call] = []
+        try:
+            for task in tasks:
+                try:
+                    done.append((True, function(*task)))
+                except Exception as exc:  # (the task's own error, raised by map on the client)
+                    done.append((False, exc.with_traceback(None)))
+                    break
+            return done
+        finally:
+            self.calls.pop(call, None)
+
+    async def progress(self, call: str) -> list:
+        return list(self.calls.get(call, ()))
 
 
 class DaskExecutor:
@@ -36,6 +77,9 @@ class DaskExecutor:
         # running task) -> until when no task of a timed map is sent there
         self.avoided: dict[str, float] = {}
         self.threads: dict[int, tuple] = {}  # the cluster's workers and their threads, as last asked
+        # worker address -> [client, future of its Runner actor, the actor's handle once made]
+        self.runners: dict[str, list] = {}
+        self.lock = threading.Lock()
 
     @property
     def client(self):
@@ -44,7 +88,7 @@ class DaskExecutor:
     def with_timeout(self, timeout: float | None) -> "DaskExecutor":
         """The same cluster, waiting `timeout` seconds by default (None: as long as it takes)."""
         twin = DaskExecutor(self.connection, timeout=timeout)
-        twin.avoided, twin.threads = self.avoided, self.threads
+        twin.avoided, twin.threads, twin.runners, twin.lock = self.avoided, self.threads, self.runners, self.lock
         return twin
 
     def _workers(self, client) -> tuple[list[str] | None, int]:
@@ -66,21 +110,23 @@ class DaskExecutor:
 
     def map(self, function: Callable, tasks: Sequence[tuple], *, timeout: float | None = None
             ) -> list[Outcome]:
-        """At most as many tasks are in flight as the cluster has threads: the next is submitted
-        when one answers, so no task waits in a worker's queue behind one that hangs or dies
-        (Dask sends a task to a worker before a thread there is free, and counts a queued task
-        as a suspect when that worker dies), and every shard the healthy workers can answer is
-        answered within the timeout."""
-        distributed = require_distributed()
+        """`function(*task)` for each task on the workers, the outcomes in the tasks' order:
+        with a timeout, one call per worker's Runner (`_map_on_runners`); without, one Dask task
+        each (`_map_tasks`)."""
         timeout = self.timeout if timeout is None else timeout
+        if timeout is None:
+            return self._map_tasks(function, tasks)
+        return self._map_on_runners(function, tasks, timeout)
+
+    def _map_tasks(self, function: Callable, tasks: Sequence[tuple]) -> list[Outcome]:
+        """At most as many tasks are in flight as the cluster has threads: the next is submitted
+        when one answers, so no task waits in a worker's queue behind one that dies (Dask sends
+        a task to a worker before a thread there is free, and counts a queued task as a suspect
+        when that worker dies). Never restricted to workers: nothing would bound the wait."""
+        distributed = require_distributed()
         client = self.client
-        deadline = None if timeout is None else time.monotonic() + timeout
-        workers, slots = self._workers(client)
-        if timeout is None:  # (never restricted: with no timeout, nothing would bound the wait)
-            workers, slots = None, max(1, sum(self.threads[id(client)][1].values()))
-        # (a task restricted to workers waits for them forever if they all die, dask/distributed
-        # issue 7346: only timed maps restrict, and the timeout bounds the wait)
-        where = {} if workers is None else {"workers": workers, "allow_other_workers": False}
+        self._workers(client)
+        slots = max(1, sum(self.threads[id(client)][1].values()))
         futures: list = [None] * len(tasks)
         waiting = list(range(len(tasks)))[::-1]  # (popped from the end: in task order)
         running: list = []
@@ -91,16 +137,10 @@ class DaskExecutor:
                         at = waiting.pop()
                         with warnings.catch_warnings():  # (a shard's articles are its task's data)
                             warnings.filterwarnings("ignore", "Sending large graph", UserWarning)
-                            futures[at] = client.submit(function, *tasks[at], pure=False, **where)
+                            futures[at] = client.submit(function, *tasks[at], pure=False)
                         running.append(futures[at])
-                    left = None if deadline is None else deadline - time.monotonic()
-                    if left is not None and left <= 0:
-                        break
                     try:
-                        distributed.wait(running, timeout=left,
-                                         return_when="FIRST_COMPLETED" if waiting else "ALL_COMPLETED")
-                    except TimeoutError:
-                        break  # what has not answered is reported below
+                        distributed.wait(running, return_when="FIRST_COMPLETED" if waiting else "ALL_COMPLETED")
                     except Exception:  # some cancelled (the scheduler lost them): reported below
                         pass
                     running = [future for future in running if not future.done()]
@@ -113,8 +153,7 @@ class DaskExecutor:
             outcomes = []
             for future in futures:
                 if future is None:
-                    outcomes.append(Outcome(error="not started (no worker free)" if timeout is None else
-                                            f"not started within {timeout:g} s (no worker free)"))
+                    outcomes.append(Outcome(error="not started (another task failed first)"))
                 elif future.key in values:
                     outcomes.append(Outcome(values[future.key]))
                 elif future.status == "error":
@@ -123,30 +162,188 @@ class DaskExecutor:
                     else:
                         future.result()  # raises the task function's own error
                 elif not future.done():
-                    outcomes.append(Outcome(error="not finished when another task failed" if timeout is None
-                                            else f"no answer in {timeout:g} s"))
+                    outcomes.append(Outcome(error="not finished when another task failed"))
                 else:  # cancelled or lost (the scheduler went away)
                     outcomes.append(Outcome(error=f"the cluster lost it ({future.status})"))
             return outcomes
         finally:
             unfinished = [future for future in futures if future is not None and not future.done()]
             if unfinished:
-                self._avoid(client, {future.key for future in unfinished}, timeout)
+                self._avoid(client, {future.key for future in unfinished})
                 client.cancel(unfinished)
             for future in futures:
                 if future is not None:
                     future.release()
 
-    def _avoid(self, client, keys: set, timeout: float | None) -> None:
-        """Avoid for a while the workers running these keys past the timeout."""
+    def _map_on_runners(self, function: Callable, tasks: Sequence[tuple], timeout: float
+                        ) -> list[Outcome]:
+        """The tasks dealt in turn to the usable workers (task i to the i-th modulo their
+        number), each worker's share in one call to its Runner, all the calls in flight at
+        once; a share whose worker was lost dealt again to the others while time is left."""
+        import dask
+        client = self.client
+        deadline = time.monotonic() + timeout
+        allowed = int(dask.config.get("distributed.scheduler.allowed-failures", 3))
+        outcomes: list = [None] * len(tasks)
+        lost_runs = [0] * len(tasks)  # how often each task's worker died under it
+        gone: set = set()  # workers lost during this map
+        todo = list(range(len(tasks)))
+        with client.as_current():  # (an actor's handle finds its client so)
+            while todo:
+                workers = self._alive(client, gone, deadline)
+                if not workers:
+                    for at in todo:
+                        outcomes[at] = Outcome(error=f"no answer in {timeout:g} s (no worker left)")
+                    break
+                shares = {address: todo[i::len(workers)] for i, address in enumerate(workers)}
+                shares = {address: share for address, share in shares.items() if share}
+                calls = self._call(client, shares, function, tasks, deadline)
+                todo = []
+                for address, share in shares.items():
+                    call, pending = calls[address]
+                    try:
+                        done = _wait(pending, deadline)
+                    except TimeoutError:
+                        done = self._progress(client, address, call, pending)
+                        self.avoided[address] = time.monotonic() + max(AVOID_SECONDS, 2 * timeout)
+                        _settle(outcomes, share, done)
+                        for n, at in enumerate(share[len(done):]):
+                            outcomes[at] = Outcome(error=f"no answer in {timeout:g} s") if n == 0 else Outcome(
+                                error=f"not started within {timeout:g} s (its worker was busy with "
+                                      f"another task)", retry=True)
+                        continue
+                    except Exception:  # (the worker was lost: the actor cannot be reached)
+                        self._lost(address)
+                        gone.add(address)
+                        for at in share:
+                            lost_runs[at] += 1
+                            if lost_runs[at] > allowed:
+                                outcomes[at] = Outcome(error="its worker died each time it ran")
+                            elif time.monotonic() >= deadline:
+                                outcomes[at] = Outcome(error=f"no answer in {timeout:g} s")
+                            else:
+                                todo.append(at)
+                        continue
+                    _settle(outcomes, share, done)
+                todo.sort()
+        return outcomes
+
+    def _alive(self, client, gone: set, deadline: float) -> list[str]:
+        """The workers to deal a timed map's tasks to: those not lost during it, less those
+        avoided unless that leaves none; waits for a new one (a nanny's restart) until the
+        deadline when every worker was lost."""
+        while True:
+            self._workers(client)  # (refreshes the workers known, now and then)
+            known = list(self.threads[id(client)][1])
+            with self.lock:  # (a runner on a worker that left: its actor went with it)
+                for address in [a for a in self.runners if a not in known]:
+                    self._drop(address)
+            alive = [address for address in known if address not in gone]
+            now = time.monotonic()
+            preferred = [address for address in alive if self.avoided.get(address, 0) <= now]
+            if preferred or alive:
+                return preferred or alive
+            if now >= deadline:
+                return []
+            time.sleep(GONE_POLL_SECONDS)
+            self.threads.clear()  # (ask the scheduler again)
+
+    def _call(self, client, shares: dict, function: Callable, tasks: Sequence[tuple],
+              deadline: float) -> dict:
+        """Each worker's share sent to its Runner (made there first if it has none): worker ->
+        (call id, the ActorFuture of the call, or the exception that stopped it)."""
+        with self.lock:
+            made = {}
+            for address in shares:
+                entry = self.runners.get(address)
+                if entry is not None and (entry[0] is not client or entry[1].status in ("error", "cancelled", "lost")):
+                    self._drop(address)
+                    entry = None
+                if entry is None:  # (restricted to its worker: waits for it, bounded by the deadline)
+                    future = client.submit(Runner, actor=True, workers=[address], allow_other_workers=False,
+                                           pure=False, key=f"searchlib-runner-{uuid.uuid4().hex}")
+                    entry = self.runners[address] = [client, future, None]
+                made[address] = entry
+        calls = {}
+        for address, share in shares.items():
+            call = uuid.uuid4().hex
+            entry = made[address]
+            try:
+                if entry[2] is None:
+                    entry[2] = _wait(entry[1], deadline)
+                calls[address] = call, entry[2].run(call, function, [tasks[at] for at in share])
+            except Exception as exc:  # (not made in time, or its worker lost: answered by _wait)
+                if entry[1].status == "error" and not _is_lost(entry[1]):
+                    entry[1].result()  # (the actor could not be made there: e.g. searchlib missing)
+                calls[address] = call, exc
+        return calls
+
+    def _progress(self, client, address: str, call: str, pending) -> list:
+        """What a call that did not answer in time had finished, asked of its worker's event
+        loop (nothing when that does not answer either)."""
+        entry = self.runners.get(address)
+        try:
+            if not isinstance(pending, Exception) and pending.done():  # (it answered meanwhile)
+                return pending.result()
+            if entry is None or entry[2] is None:
+                return []
+            return entry[2].progress(call).result(timeout=PROGRESS_SECONDS)
+        except Exception:
+            return []
+
+    def _lost(self, address: str) -> None:
+        with self.lock:
+            self._drop(address)
+        self.threads.clear()  # (the workers asked again at the next map)
+
+    def _drop(self, address: str) -> None:
+        """Forget the runner on this worker (its actor released). Holding self.lock."""
+        entry = self.runners.pop(address, None)
+        if entry is not None:
+            try:
+                entry[1].release()
+            except Exception:  # (its client already closed)
+                pass
+
+    def _avoid(self, client, keys: set) -> None:
+        """Avoid for a while the workers still running these keys (Dask cannot stop them)."""
         try:
             processing = client.processing()
         except Exception:  # (the scheduler gone: nothing to learn)
             return
-        until = time.monotonic() + max(AVOID_SECONDS, 2 * (timeout or 0))
+        until = time.monotonic() + AVOID_SECONDS
         for address, held in processing.items():
             if keys & set(held):
                 self.avoided[address] = until
 
     def __repr__(self) -> str:
         return f"DaskExecutor({self.connection.address!r}, timeout={self.timeout!r})"
+
+
+def _wait(pending, deadline: float):
+    """The result of a Future or ActorFuture (or raise the exception given in its place),
+    waiting at most until the deadline (TimeoutError)."""
+    if isinstance(pending, Exception):
+        raise pending
+    if pending.done():
+        return pending.result()
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise TimeoutError
+    return pending.result(timeout=left)
+
+
+def _is_lost(future) -> bool:
+    distributed = require_distributed()
+    try:
+        return isinstance(future.exception(timeout=0), (distributed.KilledWorker, OSError))
+    except Exception:
+        return True
+
+
+def _settle(outcomes: list, share: list[int], done: list) -> None:
+    """The outcomes of the tasks a Runner finished; the error one of them raised is raised."""
+    for at, (ok, value) in zip(share, done):
+        if not ok:
+            raise value
+        outcomes[at] = Outcome(value)

@@ -5,8 +5,8 @@ here, one shard after another (`LocalExecutor`), or on a Dask cluster (`searchli
 a shard may also fail (its worker died, or it did not answer in time): an `Outcome` then carries
 the reason instead of a value, and the caller decides whether partial results will do. An error
 raised by the function itself (a SearchlibError, a bug) is raised by `map`, in both.
-`run_tolerant` is how a search decides: it runs again without the shards that failed and says
-how many answered.
+`run_tolerant` is how a search decides: it runs again without the shards that failed (keeping
+those whose task never ran, `Outcome.retry`) and says how many answered.
 """
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ class Outcome:
     """What one task gave: its value, or (on a cluster) why it has none."""
     value: Any = None
     error: str | None = None  # e.g. "worker lost", "no answer in 10 s"
+    retry: bool = False  # with an error: the task never ran (its worker was busy), may run elsewhere
 
     @property
     def ok(self) -> bool:
@@ -62,7 +63,8 @@ class _Watching:
             ) -> list[Outcome]:
         outcomes = self.executor.map(function, tasks, timeout=timeout)
         failed = [(task, outcome) for task, outcome in zip(tasks, outcomes) if not outcome.ok]
-        if failed:
+        if failed:  # (the tasks that never ran stay, unless nothing else failed)
+            failed = [(task, outcome) for task, outcome in failed if not outcome.retry] or failed
             reason = failed[0][1].error or "lost"
             shard_tasks = all(task and isinstance(task[0], str) and task[0] in self.paths
                               for task, _ in failed)
