@@ -33,7 +33,7 @@ Parts:
    also over the articles that carry a label (Reuters left many unlabelled: those count as wrong
    above), for windows of 3-30 days and a few thresholds; then similar's best 50 kept to the
    window; a sample of thread's wrong articles is printed.
-5. cost: bench.py --quick's corpora and bench_queries.txt's queries, with and without stories
+5. cost: bench.py --quick's corpora (with --full, its full ones) and bench_queries.txt's queries, with and without stories
    (without: the linking hook and the collapse switched off in this process), indexing
    throughput (median of ROUNDS builds each, alternating; and this process's CPU time, the whole
    build with --jobs 1) and query p50 (median per query of
@@ -507,7 +507,7 @@ def part_cost(args, work: Path) -> None:
     import searchlib
     from bench import corpus_paths
     from queryset import load_queries
-    paths = corpus_paths(CORPORA, quick=True)
+    paths = corpus_paths(CORPORA, quick=not args.full)
     queries = load_queries()
     builds = {"with": [], "without": []}
     cpus = {"with": [], "without": []}  # this process's CPU time (the whole build with --jobs 1)
@@ -539,7 +539,7 @@ def part_cost(args, work: Path) -> None:
     p50 = {mode: percentile([statistics.median(v) for v in lat.values()], 0.5) * 1000 for mode, lat in latencies.items()}
     p95 = {mode: percentile([statistics.median(v) for v in lat.values()], 0.95) * 1000 for mode, lat in latencies.items()}
     tput = {mode: statistics.median(v) for mode, v in builds.items()}
-    print("\n== cost (bench.py --quick's corpora, bench_queries.txt) ==")
+    print(f"\n== cost (bench.py {'' if args.full else '--quick'}'s corpora, bench_queries.txt) ==")
     print(f"indexing: {tput['with']:.0f} articles/s with stories, {tput['without']:.0f} without "
           f"({(tput['with'] / tput['without'] - 1) * 100:+.1f} %), medians of {args.rounds} builds each, jobs={args.jobs}")
     cpu = {mode: statistics.median(v) for mode, v in cpus.items()}
@@ -560,6 +560,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--jobs", type=int, default=None)
+    parser.add_argument("--full", action="store_true",
+                        help="cost: bench.py's full corpora (27,819 articles), not its --quick ones")
     parser.add_argument("--workdir", type=Path)
     parser.add_argument("--show-missed", type=int, default=0, help="print this many missed pairs")
     parser.add_argument("--thread-seeds", type=int, default=200, help="seeds drawn for the thread part")
