@@ -171,3 +171,21 @@ def test_a_worker_killed_under_its_share_has_it_run_by_the_other(client, index, 
     assert results.shards == {"total": 4, "ok": 4, "failed": 0}
     assert [h.id for h in results] == [h.id for h in local] and results.total == local.total
     assert [h.score for h in results] == pytest.approx([h.score for h in local], abs=1e-6)
+
+
+def test_searches_from_several_threads_share_the_runners(client, index):
+    shards = [str(p) for p in shard_paths(index, SHARDS)]
+    queries = ["river", "north", "river OR valley", "valley"]
+    expected = {q: [h.id for h in search(shards, Request(q, limit=20))] for q in queries}
+    found: list = []
+    with searchlib.Index(index, create=False, cluster=client, cluster_timeout=30) as idx:
+        def searches(q: str) -> None:
+            for _ in range(5):
+                results = idx.search(q, limit=20)
+                found.append((q, [h.id for h in results], results.shards["failed"]))
+        threads = [threading.Thread(target=searches, args=(q,)) for q in queries]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+    assert sorted(found) == sorted((q, expected[q], 0) for q in queries for _ in range(5))

@@ -91,9 +91,9 @@ class DaskExecutor:
         twin.avoided, twin.threads, twin.runners, twin.lock = self.avoided, self.threads, self.runners, self.lock
         return twin
 
-    def _workers(self, client) -> tuple[list[str] | None, int]:
-        """The workers a timed map may use (None: any) and their threads: all but those avoided,
-        unless that leaves none."""
+    def _threads(self, client) -> dict[str, int]:
+        """The cluster's workers and their threads, asked again now and then; the workers
+        avoided no longer (their time is up, or they left) forgotten."""
         now = time.monotonic()
         known = self.threads.get(id(client))
         if known is None or now - known[0] > THREADS_SECONDS:  # (a round trip to the scheduler)
@@ -103,10 +103,7 @@ class DaskExecutor:
         for address, until in list(self.avoided.items()):
             if until <= now or address not in threads:
                 self.avoided.pop(address, None)
-        usable = [address for address in threads if address not in self.avoided]
-        if not self.avoided or not usable:
-            return None, max(1, sum(threads.values()))
-        return usable, sum(threads[address] for address in usable)
+        return threads
 
     def map(self, function: Callable, tasks: Sequence[tuple], *, timeout: float | None = None
             ) -> list[Outcome]:
@@ -125,8 +122,7 @@ class DaskExecutor:
         when that worker dies). Never restricted to workers: nothing would bound the wait."""
         distributed = require_distributed()
         client = self.client
-        self._workers(client)
-        slots = max(1, sum(self.threads[id(client)][1].values()))
+        slots = max(1, sum(self._threads(client).values()))
         futures: list = [None] * len(tasks)
         waiting = list(range(len(tasks)))[::-1]  # (popped from the end: in task order)
         running: list = []
@@ -233,8 +229,7 @@ class DaskExecutor:
         avoided unless that leaves none; waits for a new one (a nanny's restart) until the
         deadline when every worker was lost."""
         while True:
-            self._workers(client)  # (refreshes the workers known, now and then)
-            known = list(self.threads[id(client)][1])
+            known = list(self._threads(client))
             with self.lock:  # (a runner on a worker that left: its actor went with it)
                 for address in [a for a in self.runners if a not in known]:
                     self._drop(address)
