@@ -6,6 +6,7 @@ before it are kept, and a worker killed under its share has the share run by the
 from __future__ import annotations
 
 import os
+import signal
 import statistics
 import threading
 import time
@@ -189,3 +190,42 @@ def test_searches_from_several_threads_share_the_runners(client, index):
         for thread in threads:
             thread.join(60)
     assert sorted(found) == sorted((q, expected[q], 0) for q in queries for _ in range(5))
+
+
+def worker_pid() -> int:
+    return os.getpid()
+
+
+def test_a_worker_killed_between_searches_costs_the_next_one_no_timeout(client, index, faults):
+    shards = [str(p) for p in shard_paths(index, SHARDS)]
+    local = search(shards, Request("river", limit=20))
+    with searchlib.Index(index, create=False, cluster=client, cluster_timeout=10) as idx:
+        assert idx.search("river", limit=20).shards["ok"] == SHARDS  # (the runners made)
+        victim = next(iter(client.run(worker_pid).values()))
+        os.kill(victim, signal.SIGKILL)
+        started = time.monotonic()
+        results = idx.search("river", limit=20)  # (the scheduler may still list the dead worker)
+        took = time.monotonic() - started
+    assert took < 5  # not the 10 s a runner made for the dead worker's address would wait
+    assert results.shards == {"total": 4, "ok": 4, "failed": 0}
+    assert [h.id for h in results] == [h.id for h in local] and results.total == local.total
+
+
+def test_a_dead_worker_the_scheduler_still_lists_gets_no_runner(client, faults, monkeypatch):
+    executor = DaskExecutor(client, timeout=5)
+    assert [o.value for o in executor.map(echo, [(n,) for n in range(4)])] == [0, 1, 2, 3]
+    listed = client.nthreads()
+    victim = client.run(worker_pid)
+    address = next(iter(victim))
+    os.kill(victim[address], signal.SIGKILL)
+    monkeypatch.setattr(client, "nthreads", lambda: listed)  # (as a scheduler that has not noticed)
+    for _ in range(3):  # (a runner made for the dead address would wait out the 5 s each time)
+        started = time.monotonic()
+        outcomes = executor.map(worker_pid_of, [(n,) for n in range(4)])
+        assert time.monotonic() - started < 2.5
+        assert [o.value[0] for o in outcomes] == [0, 1, 2, 3]
+        assert victim[address] not in {o.value[1] for o in outcomes}
+
+
+def worker_pid_of(x: int) -> tuple[int, int]:
+    return x, os.getpid()

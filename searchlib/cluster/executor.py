@@ -37,6 +37,7 @@ THREADS_SECONDS = 2.0  # how long the workers' thread counts are taken as known
 AVOID_SECONDS = 60.0  # how long a worker that held a task past its timeout gets no timed task
 PROGRESS_SECONDS = 1.0  # how long a timed-out map waits for a stuck worker to say what it finished
 GONE_POLL_SECONDS = 0.05  # how often a map whose workers all died looks for a new one
+WATCH_SECONDS = 0.1  # how often a call waited for checks that its worker is still there
 
 
 class Runner:
@@ -196,9 +197,9 @@ class DaskExecutor:
                 calls = self._call(client, shares, function, tasks, deadline)
                 todo = []
                 for address, share in shares.items():
-                    call, pending = calls[address]
+                    call, pending, made = calls[address]
                     try:
-                        done = _wait(pending, deadline)
+                        done = _wait(pending, deadline, made)
                     except TimeoutError:
                         done = self._progress(client, address, call, pending)
                         self.avoided[address] = time.monotonic() + max(AVOID_SECONDS, 2 * timeout)
@@ -246,12 +247,13 @@ class DaskExecutor:
     def _call(self, client, shares: dict, function: Callable, tasks: Sequence[tuple],
               deadline: float) -> dict:
         """Each worker's share sent to its Runner (made there first if it has none): worker ->
-        (call id, the ActorFuture of the call, or the exception that stopped it)."""
+        (call id, the ActorFuture of the call or the exception that stopped it, the future that
+        made the Runner)."""
         with self.lock:
             made = {}
             for address in shares:
                 entry = self.runners.get(address)
-                if entry is not None and (entry[0] is not client or entry[1].status in ("error", "cancelled", "lost")):
+                if entry is not None and entry[0] is not client:  # (a client closed since)
                     self._drop(address)
                     entry = None
                 if entry is None:  # (restricted to its worker: waits for it, bounded by the deadline)
@@ -264,13 +266,15 @@ class DaskExecutor:
             call = uuid.uuid4().hex
             entry = made[address]
             try:
+                if entry[2] is not None and entry[1].status != "finished":  # (made, and lost since)
+                    raise _WorkerLost(f"its Runner's worker is gone ({entry[1].status})")
                 if entry[2] is None:
                     entry[2] = _wait(entry[1], deadline)
-                calls[address] = call, entry[2].run(call, function, [tasks[at] for at in share])
-            except Exception as exc:  # (not made in time, or its worker lost: answered by _wait)
+                calls[address] = call, entry[2].run(call, function, [tasks[at] for at in share]), entry[1]
+            except Exception as exc:  # (not made in time, or its worker lost: see _map_on_runners)
                 if entry[1].status == "error" and not _is_lost(entry[1]):
                     entry[1].result()  # (the actor could not be made there: e.g. searchlib missing)
-                calls[address] = call, exc
+                calls[address] = call, exc, entry[1]
         return calls
 
     def _progress(self, client, address: str, call: str, pending) -> list:
@@ -287,8 +291,12 @@ class DaskExecutor:
             return []
 
     def _lost(self, address: str) -> None:
+        """A worker lost under a call: its runner forgotten, and the worker avoided until the
+        scheduler no longer lists it (a runner made there would wait for it until the deadline:
+        the scheduler may list a dead worker a while, up to its worker-ttl for a lost machine)."""
         with self.lock:
             self._drop(address)
+        self.avoided[address] = time.monotonic() + AVOID_SECONDS
         self.threads.clear()  # (the workers asked again at the next map)
 
     def _drop(self, address: str) -> None:
@@ -315,17 +323,29 @@ class DaskExecutor:
         return f"DaskExecutor({self.connection.address!r}, timeout={self.timeout!r})"
 
 
-def _wait(pending, deadline: float):
+def _wait(pending, deadline: float, made=None):
     """The result of a Future or ActorFuture (or raise the exception given in its place),
-    waiting at most until the deadline (TimeoutError)."""
+    waiting at most until the deadline (TimeoutError). With `made`, the future that made the
+    actor called: when it is no longer finished, the actor's worker is gone and the call is
+    given up at once (Dask's handle would wait for the actor to be made again, on a worker that
+    no longer exists: for ever)."""
     if isinstance(pending, Exception):
         raise pending
-    if pending.done():
-        return pending.result()
-    left = deadline - time.monotonic()
-    if left <= 0:
-        raise TimeoutError
-    return pending.result(timeout=left)
+    while not pending.done():
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError
+        if made is not None and made.status != "finished":
+            raise _WorkerLost(f"its Runner's worker is gone ({made.status})")
+        try:
+            return pending.result(timeout=min(left, WATCH_SECONDS))
+        except TimeoutError:
+            continue
+    return pending.result()
+
+
+class _WorkerLost(Exception):
+    """A Runner's worker left while a call to it was waited for."""
 
 
 def _is_lost(future) -> bool:
