@@ -187,3 +187,24 @@ def test_a_full_disk_while_the_table_is_written_is_a_clear_error(tmp_path, monke
         assert len(idx.search("Tamsin", all_copies=True).hits) == 1  # at its last commit
         idx.update([corpus], jobs=1)
         assert copies_of(idx, "#original") == ["headline", "original"]
+
+
+def test_a_flush_keeps_the_order_of_adds_and_forgets(tmp_path):
+    """Forgetting a file after some of its articles were added in the same flush drops them;
+    forgetting it before keeps what is added after; an article added twice keeps the last."""
+    with Bands(tmp_path / "t.sqlite") as table:
+        table.add("a#1", "a", [1, 2])
+        table.flush()
+        table.forget("a")
+        table.add("a#2", "a", [3])
+        table.add("b#1", "b", [4])
+        table.forget("b")  # (after b#1 was added: b#1 goes)
+        table.add("c#1", "c", [5])
+        table.add("c#1", "c", [6])
+        table.flush()
+        assert table.look_up([1, 2, 3, 4, 5, 6]) == {"a#2": 1, "c#1": 1}
+        assert table.look_up([6]) == {"c#1": 1} and table.look_up([5]) == {}
+        assert sorted(table.shared()) == []
+        table.add("d#1", "d", [3, 6])
+        table.flush()
+        assert sorted(sorted(ids) for ids in table.shared()) == [["a#2", "d#1"], ["c#1", "d#1"]]

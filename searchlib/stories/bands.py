@@ -95,7 +95,8 @@ class Bands:
         return bool(self._pending)
 
     def flush(self) -> None:
-        """Write what was added and forgotten, in order, in one transaction."""
+        """Write what was added and forgotten in one transaction, as if in order (a file's
+        articles are forgotten before its new ones are added: those batch together)."""
         if not self._pending:
             return
         with self._full_disk():
@@ -105,17 +106,19 @@ class Bands:
     def _flush(self, db) -> None:
         db.execute("BEGIN IMMEDIATE")
         try:
+            forgotten: set[str] = set()
             adds: list[tuple] = []
+            added_from: set[str] = set()
             for change in self._pending:
                 if change[0] == "forget":
-                    _write(db, adds)
-                    adds = []
-                    rows = db.execute("SELECT article, keys FROM band_articles WHERE path = ?",
-                                      (change[1],)).fetchall()
-                    _drop(db, rows)
+                    if change[1] in added_from:  # (forgotten after being added to: in order)
+                        _apply(db, forgotten, adds)
+                        forgotten, adds, added_from = set(), [], set()
+                    forgotten.add(change[1])
                 else:
                     adds.append(change[1:])
-            _write(db, adds)
+                    added_from.add(change[3])
+            _apply(db, forgotten, adds)
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")
@@ -178,6 +181,16 @@ def _ids(db, numbers: list[int]) -> list[tuple[int, str]]:
         marks = ",".join("?" * len(part))
         out += db.execute(f"SELECT article, id FROM band_articles WHERE article IN ({marks})", part).fetchall()
     return out
+
+
+def _apply(db, forgotten: set[str], adds: list[tuple]) -> None:
+    """Delete the rows of the articles written from the `forgotten` paths, then write `adds`."""
+    paths = sorted(forgotten)
+    for start in range(0, len(paths), _MOST_PARAMETERS):
+        part = paths[start:start + _MOST_PARAMETERS]
+        marks = ",".join("?" * len(part))
+        _drop(db, db.execute(f"SELECT article, keys FROM band_articles WHERE path IN ({marks})", part).fetchall())
+    _write(db, adds)
 
 
 def _drop(db, rows: list[tuple[int, bytes]]) -> None:
