@@ -12,7 +12,8 @@ worker's event loop, which a stuck task does not hold); the tasks it had not sta
 `retry`, for the search to run again elsewhere. Dask cannot stop a running call, so the worker
 that held one is left out of timed maps for a while. A worker lost during a call (kill -9, a
 lost machine) has its tasks run again on the others while time is left, each at most as often
-as Dask's `allowed-failures` lets a task be retried.
+as Dask's `allowed-failures` lets a task be retried, and is left out while the scheduler still
+lists it.
 
 A map without a timeout (a build's) submits each task as its own Dask task: when a worker dies
 Dask runs its tasks again elsewhere, up to its `allowed-failures` (3 by default), then reports
@@ -34,7 +35,7 @@ from .connection import Connection, require_distributed
 
 
 THREADS_SECONDS = 2.0  # how long the workers' thread counts are taken as known
-AVOID_SECONDS = 60.0  # how long a worker that held a task past its timeout gets no timed task
+AVOID_SECONDS = 60.0  # how long a worker that held a call past its timeout, or was lost, gets none
 PROGRESS_SECONDS = 1.0  # how long a timed-out map waits for a stuck worker to say what it finished
 GONE_POLL_SECONDS = 0.05  # how often a map whose workers all died looks for a new one
 WATCH_SECONDS = 0.1  # how often a call waited for checks that its worker is still there
@@ -74,8 +75,8 @@ class DaskExecutor:
     def __init__(self, cluster, *, timeout: float | None = None):
         self.connection = cluster if isinstance(cluster, Connection) else Connection(cluster)
         self.timeout = timeout  # used when map is given none
-        # workers that held a task past its timeout (still busy with it: Dask cannot stop a
-        # running task) -> until when no task of a timed map is sent there
+        # workers that held a call past its timeout (still busy with it: Dask cannot stop a
+        # running call), or were lost under one -> until when no timed map uses them
         self.avoided: dict[str, float] = {}
         self.threads: dict[int, tuple] = {}  # the cluster's workers and their threads, as last asked
         # worker address -> [client, future of its Runner actor, the actor's handle once made]
