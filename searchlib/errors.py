@@ -5,7 +5,11 @@ one-line message and an exit code. Messages name the file, the input and the com
 """
 from __future__ import annotations
 
+import errno
+import sys
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 
 class SearchlibError(Exception):
@@ -123,6 +127,25 @@ class DiskFullError(IndexingError):
         self.path = Path(path)
         super().__init__(f"no space left on device while writing {self.path}; "
                          "the index is at its last commit; free space and run again")
+
+
+@contextmanager
+def database_full_as_error(path: Path) -> Iterator[None]:
+    """SQLite's "database or disk is full" (or an ENOSPC or EDQUOT under it) inside the block as
+    DiskFullError(path): the databases beside an index (its manifest, its band table)."""
+    try:
+        yield
+    except OSError as exc:
+        if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
+            raise
+        raise DiskFullError(path) from None
+    except Exception as exc:
+        sqlite3 = sys.modules.get("sqlite3")  # (loaded by whoever raised it: not imported here)
+        if sqlite3 is None or not isinstance(exc, sqlite3.OperationalError):
+            raise
+        if getattr(exc, "sqlite_errorcode", None) != sqlite3.SQLITE_FULL and "disk is full" not in str(exc):
+            raise
+        raise DiskFullError(path) from None
 
 
 class DateOrderError(DateError):

@@ -11,16 +11,14 @@ indexer to also reconcile against the paths Whoosh really holds.
 """
 from __future__ import annotations
 
-import errno
 import hashlib
 import os
 import sqlite3
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
-from ..errors import DiskFullError
+from ..errors import database_full_as_error
 from ..ingest.parsers import open_within
 
 FILE_NAME = "files.sqlite"
@@ -64,7 +62,7 @@ class Manifest:
         self.path = Path(index_dir) / FILE_NAME
         self._db = sqlite3.connect(self.path, isolation_level=None)
         try:
-            with self._full_disk():
+            with database_full_as_error(self.path):
                 self._db.execute("PRAGMA journal_mode=DELETE")
                 self._db.execute("CREATE TABLE IF NOT EXISTS files (path TEXT PRIMARY KEY, size INTEGER, "
                                  "mtime_ns INTEGER, digest TEXT, articles INTEGER)")
@@ -72,20 +70,6 @@ class Manifest:
         except BaseException:
             self._db.close()
             raise
-
-    @contextmanager
-    def _full_disk(self):
-        """SQLite's "database or disk is full" (or an ENOSPC under it) as DiskFullError."""
-        try:
-            yield
-        except sqlite3.OperationalError as exc:
-            if getattr(exc, "sqlite_errorcode", None) != sqlite3.SQLITE_FULL and "disk is full" not in str(exc):
-                raise
-            raise DiskFullError(self.path) from None
-        except OSError as exc:
-            if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
-                raise
-            raise DiskFullError(self.path) from None
 
     def __enter__(self) -> "Manifest":
         return self
@@ -110,7 +94,7 @@ class Manifest:
 
     def record(self, done: dict[str, FileState], removed: set[str], generation: int) -> None:
         """In one transaction: upsert `done`, delete `removed`, note the Whoosh generation."""
-        with self._full_disk(), _transaction(self._db):
+        with database_full_as_error(self.path), _transaction(self._db):
             self._db.executemany(
                 "INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?)",
                 [(p, s.size, s.mtime_ns, s.digest, s.articles) for p, s in done.items()])
@@ -118,7 +102,7 @@ class Manifest:
             self._db.execute("INSERT OR REPLACE INTO meta VALUES ('generation', ?)", (str(generation),))
 
     def clear(self) -> None:
-        with self._full_disk(), _transaction(self._db):
+        with database_full_as_error(self.path), _transaction(self._db):
             self._db.execute("DELETE FROM files")
             self._db.execute("DELETE FROM meta")
 

@@ -15,15 +15,13 @@ by the caller (linking.py), so a stale row is never taken for an article.
 """
 from __future__ import annotations
 
-import errno
 import hashlib
 import sqlite3
 from array import array
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterable, Iterator
 
-from ..errors import DiskFullError
+from ..errors import database_full_as_error
 
 _TABLES = (
     "CREATE TABLE IF NOT EXISTS band_keys (key INTEGER NOT NULL, article INTEGER NOT NULL, "
@@ -66,7 +64,7 @@ class Bands:
             else:
                 self._db = sqlite3.connect(self.path, isolation_level=None)
                 self._db.execute(f"PRAGMA busy_timeout = {_BUSY_MS}")
-                with self._full_disk():
+                with database_full_as_error(self.path):
                     for statement in _TABLES:  # (an index written before the table has none yet)
                         self._db.execute(statement)
         return self._db
@@ -99,7 +97,7 @@ class Bands:
         articles are forgotten before its new ones are added: those batch together)."""
         if not self._pending:
             return
-        with self._full_disk():
+        with database_full_as_error(self.path):
             self._flush(self._open())
         self._pending.clear()
 
@@ -123,20 +121,6 @@ class Bands:
         except BaseException:
             db.execute("ROLLBACK")
             raise
-
-    @contextmanager
-    def _full_disk(self):
-        """SQLite's "database or disk is full" (or an ENOSPC under it) as DiskFullError."""
-        try:
-            yield
-        except sqlite3.OperationalError as exc:
-            if getattr(exc, "sqlite_errorcode", None) != sqlite3.SQLITE_FULL and "disk is full" not in str(exc):
-                raise
-            raise DiskFullError(self.path) from None
-        except OSError as exc:
-            if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
-                raise
-            raise DiskFullError(self.path) from None
 
     def take(self) -> list[tuple[str, str, list[int]]]:
         """What was added and not flushed, as (id, path, keys), dropped from here (a worker of a
