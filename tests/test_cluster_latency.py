@@ -218,7 +218,7 @@ def test_a_dead_worker_the_scheduler_still_lists_gets_no_runner(client, faults, 
     victim = client.run(worker_pid)
     address = next(iter(victim))
     os.kill(victim[address], signal.SIGKILL)
-    monkeypatch.setattr(client, "nthreads", lambda: listed)  # (as a scheduler that has not noticed)
+    monkeypatch.setattr(client, "nthreads", lambda **how: listed)  # (as a scheduler that has not noticed)
     for _ in range(3):  # (a runner made for the dead address would wait out the 5 s each time)
         started = time.monotonic()
         outcomes = executor.map(worker_pid_of, [(n,) for n in range(4)])
@@ -229,3 +229,44 @@ def test_a_dead_worker_the_scheduler_still_lists_gets_no_runner(client, faults, 
 
 def worker_pid_of(x: int) -> tuple[int, int]:
     return x, os.getpid()
+
+
+def test_a_scheduler_lost_between_searches_is_one_error_within_the_timeout(index, tmp_path):
+    import socket
+    import subprocess
+    import sys
+    from searchlib.errors import ClusterUnreachableError
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    address = f"tcp://127.0.0.1:{port}"
+    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL, "cwd": tmp_path}
+    scheduler = subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_scheduler", "--port", str(port),
+                                  "--dashboard-address", ":0"], **quiet)
+    worker = subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_worker", address, "--nthreads", "1",
+                               "--no-dashboard", "--no-nanny"], **quiet)
+    try:
+        deadline = time.monotonic() + 30
+        while True:  # (the scheduler listening, then its worker there)
+            try:
+                with distributed.Client(address, timeout=2, set_as_default=False) as waiting:
+                    waiting.wait_for_workers(1, timeout=20)
+                break
+            except OSError:
+                assert time.monotonic() < deadline
+                time.sleep(0.2)
+        with searchlib.Index(index, create=False, cluster=address, cluster_timeout=1.5) as idx:
+            assert idx.search("river").shards == {"total": 4, "ok": 4, "failed": 0}
+            scheduler.kill()
+            scheduler.wait()
+            started = time.monotonic()
+            with pytest.raises(ClusterUnreachableError) as caught:
+                idx.search("river")
+            took = time.monotonic() - started
+    finally:
+        for process in (worker, scheduler):
+            process.kill()
+            process.wait()
+    assert took < 1.5 + 2.5  # (Dask's own reconnecting gives up after 10 s)
+    assert str(caught.value).startswith(f"cannot reach the Dask scheduler at {address}: the scheduler "
+                                        "was lost during the search (")

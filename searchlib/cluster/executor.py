@@ -30,6 +30,7 @@ import uuid
 import warnings
 from typing import Callable, Sequence
 
+from ..errors import ClusterUnreachableError
 from ..sharding.execution import Outcome
 from .connection import Connection, require_distributed
 
@@ -93,14 +94,15 @@ class DaskExecutor:
         twin.avoided, twin.threads, twin.runners, twin.lock = self.avoided, self.threads, self.runners, self.lock
         return twin
 
-    def _threads(self, client) -> dict[str, int]:
-        """The cluster's workers and their threads, asked again now and then; the workers
-        avoided no longer (their time is up, or they left) forgotten."""
+    def _threads(self, client, timeout: float | None = None) -> dict[str, int]:
+        """The cluster's workers and their threads, asked again now and then (waiting at most
+        `timeout` seconds for the scheduler: TimeoutError); the workers avoided no longer
+        (their time is up, or they left) forgotten."""
         now = time.monotonic()
         known = self.threads.get(id(client))
         if known is None or now - known[0] > THREADS_SECONDS:  # (a round trip to the scheduler)
             self.threads.clear()
-            known = self.threads[id(client)] = (now, client.nthreads())
+            known = self.threads[id(client)] = (now, client.nthreads(callback_timeout=timeout))
         threads = known[1]
         for address, until in list(self.avoided.items()):
             if until <= now or address not in threads:
@@ -231,7 +233,12 @@ class DaskExecutor:
         avoided unless that leaves none; waits for a new one (a nanny's restart) until the
         deadline when every worker was lost."""
         while True:
-            known = list(self._threads(client))
+            try:
+                # (a scheduler lost: Dask's reconnecting would outlast the search's timeout)
+                known = list(self._threads(client, max(deadline - time.monotonic(), THREADS_SECONDS)))
+            except (OSError, RuntimeError) as exc:  # (CommClosedError, TimeoutError; "ConnectionPool is closed")
+                raise ClusterUnreachableError(self.connection.address, "the scheduler was lost during "
+                                              f"the search ({type(exc).__name__}: {exc})") from None
             with self.lock:  # (a runner on a worker that left: its actor went with it)
                 for address in [a for a in self.runners if a not in known]:
                     self._drop(address)
