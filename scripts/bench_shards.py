@@ -17,7 +17,7 @@ sums): ids in the same order, totals, stories, suggestion, scores within 1e-9; `
 the queries whose top 10 hold the unsharded top 10's ids (a tie at the 10th place may hold others), `overlap` the mean share of them.
 
 Usage: python scripts/bench_shards.py [--corpora DIR] [--workdir DIR] [--shards 1,2,4]
-       [--repeat 3] [--jobs N] [--json PATH]
+       [--repeat 3] [--jobs N] [--dated] [--json PATH]
 The indexes are built in --workdir (kept, and reused when already there; default a temporary
 folder, removed afterwards).
 """
@@ -138,6 +138,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--jobs", type=int, default=2, help="parsing processes for the builds (default 2)")
     parser.add_argument("--queries", type=Path, default=QUERIES_FILE)
     parser.add_argument("--quick", action="store_true", help="a subset of the corpora (bench.py --quick's)")
+    parser.add_argument("--dated", action="store_true",
+                        help="only the queries with a date filter (what shards split by period would skip)")
     parser.add_argument("--json", metavar="PATH", help="write the figures as JSON (- for stdout)")
     args = parser.parse_args(argv)
     counts = [int(n) for n in args.shards.split(",") if n.strip()]
@@ -157,6 +159,8 @@ def main(argv: list[str] | None = None) -> int:
         for name, seconds in out["builds"].items():
             print(f"built {name}: {seconds:.1f} s", file=sys.stderr)
         queries = load_queries(args.queries)
+        if args.dated:
+            queries = [q for q in queries if q.since or q.until]
         reference = {}
         differ = {name: [] for name in engines}
         near = {name: [] for name in engines}
