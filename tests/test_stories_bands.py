@@ -208,3 +208,51 @@ def test_a_flush_keeps_the_order_of_adds_and_forgets(tmp_path):
         table.add("d#1", "d", [3, 6])
         table.flush()
         assert sorted(sorted(ids) for ids in table.shared()) == [["a#2", "d#1"], ["c#1", "d#1"]]
+
+
+KILLED_AT_THE_SECOND_FLUSH = """
+import os, signal, sys
+from pathlib import Path
+import searchlib
+from searchlib.stories import bands
+flush, flushes = bands.Bands.flush, []
+
+def flush_then_die(self):
+    flush(self)
+    flushes.append(1)
+    if len(flushes) == 2:  # the table written, the Whoosh commit not yet
+        os.kill(os.getpid(), signal.SIGKILL)
+
+bands.Bands.flush = flush_then_die
+if __name__ == "__main__":
+    with searchlib.Index(Path(sys.argv[1])) as idx:
+        idx.update([Path(sys.argv[2])], jobs=1, batch_files=1)
+"""
+
+
+def test_a_run_killed_between_the_table_and_the_commit_is_mended_by_the_next(tmp_path):
+    """A real kill -9 after the band table was written and before Whoosh's commit: the next run
+    leaves the table holding exactly the articles the index holds, and the copies linked."""
+    import subprocess
+    import sys
+    corpus = tmp_path / "corpus"
+    for n, key in enumerate(["original", "typo", "headline", "cut"]):
+        write_records(corpus / f"f{n}", {key: RECORDS[key]})
+    script = tmp_path / "killed.py"
+    script.write_text(KILLED_AT_THE_SECOND_FLUSH, encoding="utf-8")
+    index_dir = tmp_path / "index"
+    proc = subprocess.run([sys.executable, str(script), str(index_dir), str(corpus)], capture_output=True,
+                          timeout=120)
+    assert proc.returncode == -9, proc.stderr.decode()
+    with searchlib.Index(index_dir, create=False) as idx:
+        committed = {h.id for h in idx.search("Tamsin", all_copies=True)}
+    ahead = set(table_ids(index_dir)) - committed
+    assert len(committed) == 1 and [i.rsplit("#", 1)[-1] for i in ahead] == ["typo"]  # a row ahead
+    # the file whose rows are ahead changes before the next run: its old article must not stay
+    write_records(corpus / "f1", {"credit": RECORDS["credit"]})
+    with searchlib.Index(index_dir) as idx:
+        idx.update([corpus], jobs=1, batch_files=1)
+        indexed = {h.id for h in idx.search("Tamsin", all_copies=True)}
+        assert copies_of(idx, "#original") == ["credit", "cut", "headline", "original"]
+    assert set(table_ids(index_dir)) == indexed and len(indexed) == 4
+    assert key_rows(index_dir) == 48
