@@ -3,11 +3,12 @@
 Stage: stories (indexing side). Each article is written with a story id (field `story`), and
 its LSH band keys (signatures.py) go to the index's band table (bands.py). To write an article,
 the Linker looks its band keys up in that table (the ids found checked against the index's last
-commit) and among the articles written since (not committed yet), checks each candidate exactly (shared shingles: a copy when Jaccard >= JACCARD or the
-shorter text is at least CONTAINED inside the longer one) within WINDOW_DAYS of its date, and
-takes the story of the most similar; with none, the article starts a story of its own. All of
-it lives in the index's commits (no state file): a run killed before a commit loses nothing
-that the next run does not redo, and a copy indexed months later finds its story by a
+commit) and among the articles written since (not committed yet), checks each candidate exactly
+(shared shingles: a copy when Jaccard >= JACCARD or the shorter text is at least CONTAINED
+inside the longer one) within WINDOW_DAYS of its date, and takes the story of the most similar;
+with none, the article starts a story of its own. Stories live in the index's commits and the
+band keys in the table written just before each commit: a run killed before a commit loses
+nothing that the next run does not redo, and a copy indexed months later finds its story by a
 look-up. A story id is opaque and stays with the story; its *first-published* article is the
 earliest dated one still indexed (querying, grouping.py), so deleting it hands the story on.
 Indexes written before the band table hold their keys as terms of a `bands` field: those are
@@ -88,17 +89,18 @@ class Linker:
     """Story ids for the articles of one indexing run. `searcher_of()` gives a Whoosh searcher
     on the index's last commit (a new object after each commit, which makes what was written
     before it visible there, so the Linker then forgets it); `tables()` the band tables
-    (bands.Bands) of what that commit holds (one per shard of a sharded index). A run that began on an empty index
-    (a first build, a rebuild) wrote every article committed since itself: while it remembers
-    them all (at most PENDING_MOST), it keeps them across commits and looks nothing up in the
-    index (a lookup costs a hash probe of every segment's term table per band key)."""
+    (bands.Bands) of what that commit holds (one per shard of a sharded index). A run that
+    began on an empty index (a first build, a rebuild) wrote every article committed since
+    itself: while it remembers them all (at most PENDING_MOST), it keeps them across commits
+    and looks nothing up (a look-up costs a query of the table and an id look-up per article
+    found)."""
 
     def __init__(self, searcher_of: Callable[[], object], tables: Callable[[], list] = lambda: []):
         self._searcher_of = searcher_of
         self._tables = tables
         self._searcher = None
         self._pending: list[_Written] = []
-        self._by_band: dict[str, list[int]] = {}
+        self._by_band: dict[int, list[int]] = {}
         self._seen: dict[int, tuple] = {}  # committed candidates read since the last commit
         self._own = None  # True: the run began on an empty index and remembers all it wrote
 

@@ -2,10 +2,11 @@
 
 Stage: stories (indexing side), after a parallel rebuild (indexing/building.py). Each worker
 links the copies among the files it wrote, but not those another worker wrote. Here, every
-band key (the band table's, bands.py) shared by articles of different stories is looked at once: pairs that are copies
-(linking.is_copy, within the window) join their stories, each joined group taking the story of
-its earliest article, and the articles whose story changes are written again with it (their
-stored fields, `entered` stamp included, unchanged), in one more commit.
+band key (the band table's, bands.py) shared by articles of different stories is looked at
+once: pairs that are copies (linking.is_copy, within the window) join their stories, each
+joined group taking the story of its earliest article, and the articles whose story changes
+are written again with it (their stored fields, `entered` stamp included, unchanged), in one
+more commit.
 """
 from __future__ import annotations
 
