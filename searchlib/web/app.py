@@ -42,6 +42,7 @@ MAX_LIMIT = 100         # hits on one page
 MAX_SNIPPETS = 20       # passages per hit, as `search --snippets`
 MAX_WINDOW = 10_000     # page × limit at most (a page deep in the hits costs a top-N that deep)
 SIMILAR_SHOWN = 5       # similar articles on an article page
+THREAD_SHOWN = settings.DEFAULT_LIMIT  # follow-ups on an article page (and /thread.json's default, as search thread's)
 HEADERS = {
     "content-security-policy": "default-src 'self'; base-uri 'none'; form-action 'self'; "
                                "frame-ancestors 'none'; object-src 'none'",
@@ -381,6 +382,7 @@ class Site:
             except SearchlibError as exc:  # (watches.json edited by hand: the article still shows)
                 watches, watches_note = [], str(exc)
             history = self.index.history(article_id)
+            thread = self.index.thread(article_id, limit=THREAD_SHOWN)
         except SearchlibError as exc:
             return self.error_page(exc)
         return self.page("article.html", article=article, q=q, marks=marks, note=note,
@@ -388,7 +390,7 @@ class Site:
                          copies=story.copies if len(story.copies) > 1 else [],
                          watches=watches, watches_note=watches_note,
                          versions=history.versions if len(history.versions) > 1 else [],
-                         title=article.title or article.id)
+                         thread=thread, title=article.title or article.id)
 
     async def article_json(self, request: Request) -> Response:
         try:
@@ -413,6 +415,14 @@ class Site:
         except SearchlibError as exc:
             return _json_error(exc)
         return _lines(render.copies_json(story))
+
+    async def thread_json(self, request: Request) -> Response:
+        try:
+            limit = _whole(request.query_params, "limit", THREAD_SHOWN, 1, MAX_LIMIT)
+            thread = self.index.thread(request.query_params.get("id", ""), limit=limit)
+        except SearchlibError as exc:
+            return _json_error(exc)
+        return _lines(render.thread_json(thread))
 
     async def history_json(self, request: Request) -> Response:
         try:
@@ -499,6 +509,7 @@ def create_app(index_path: Path, hosts: tuple[str, ...] = LOCAL_HOSTS):
         Route("/similar.json", site.similar_json, methods=["GET"]),
         Route("/copies.json", site.copies_json, methods=["GET"]),
         Route("/history.json", site.history_json, methods=["GET"]),
+        Route("/thread.json", site.thread_json, methods=["GET"]),
         Route("/stats", site.stats, methods=["GET"]),
         Route("/stats.json", site.stats_json, methods=["GET"]),
         Route("/help", site.help, methods=["GET"]),
