@@ -3,6 +3,7 @@ behaviour gives a result that would differ if it were broken."""
 from __future__ import annotations
 
 import json
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -107,3 +108,17 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "shared" in item.keywords:
             item.add_marker(skip)
+
+
+@contextmanager
+def local_cluster_client():
+    """A Client of a 2-worker LocalCluster (processes, one thread each), for a module's tests on
+    a real cluster; one retry after a worker dies (Dask's default is 3: keeps killing tests short)."""
+    import dask
+    import distributed
+    with dask.config.set({"distributed.scheduler.allowed-failures": 1}):
+        with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                      dashboard_address=":0") as cluster:
+            with distributed.Client(cluster, set_as_default=False) as made:
+                made.wait_for_workers(2, timeout=30)
+                yield made

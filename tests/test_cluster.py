@@ -25,6 +25,7 @@ import searchlib  # noqa: E402
 from searchlib.sharding.layout import shard_of, shard_paths  # noqa: E402
 from searchlib.sharding.searching import Request, search  # noqa: E402
 
+from .conftest import local_cluster_client  # noqa: E402
 from .test_sharding_build import contents, make_corpus  # noqa: E402
 
 SHARDS = 3
@@ -123,13 +124,8 @@ def remove_faults() -> None:
 
 @pytest.fixture(scope="module")
 def client():
-    import dask
-    with dask.config.set({"distributed.scheduler.allowed-failures": 1}):
-        with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                      dashboard_address=":0") as cluster:
-            with distributed.Client(cluster, set_as_default=False) as made:
-                made.wait_for_workers(2, timeout=30)
-                yield made
+    with local_cluster_client() as made:
+        yield made
 
 
 @pytest.fixture

@@ -20,6 +20,8 @@ from searchlib.cluster.executor import DaskExecutor  # noqa: E402
 from searchlib.errors import (ArgumentError, ClusterUnavailableError, ClusterUnreachableError,  # noqa: E402
                               QueryError)
 
+from .conftest import local_cluster_client  # noqa: E402
+
 
 # --- task functions (module level: the workers import them) ------------------------------------
 
@@ -62,14 +64,8 @@ def bad_query(text: str) -> None:
 
 @pytest.fixture(scope="module")
 def client():
-    import dask
-    # one retry after a worker dies (Dask's default is 3): keeps the killing tests short
-    with dask.config.set({"distributed.scheduler.allowed-failures": 1}):
-        with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                      dashboard_address=":0") as cluster:
-            with distributed.Client(cluster, set_as_default=False) as made:
-                made.wait_for_workers(2, timeout=30)
-                yield made
+    with local_cluster_client() as made:
+        yield made
 
 
 def wait_for_file(path: Path, seconds: float = 20) -> str:
