@@ -5,7 +5,6 @@ plain test; what breaks is a strict xfail naming the break."""
 from __future__ import annotations
 
 import json
-import os
 import socket
 import subprocess
 import sys
@@ -18,6 +17,7 @@ import pytest
 import searchlib
 
 from .conftest import write_records
+from .test_attack_shards import cli, invoke
 
 pytest.importorskip("distributed")
 
@@ -31,45 +31,6 @@ def sharded(tmp_path_factory) -> Path:
     with searchlib.Index(root / "plain") as idx:
         idx.update([root / "corpus"], jobs=1)
     return root
-
-
-def cli(root: Path, *args, env: dict | None = None, timeout: float = 60) -> subprocess.CompletedProcess:
-    full = {k: v for k, v in os.environ.items() if not k.startswith("SEARCHLIB_")}
-    full.update(env or {})
-    return subprocess.run([sys.executable, "-m", "searchlib.cli", *args], cwd=root, env=full,
-                          capture_output=True, text=True, timeout=timeout)
-
-
-class Outcome:
-    """What a `search` run gave: returncode, stdout, stderr (a traceback in stderr where the
-    command raised something other than a clean exit, as the console script would print it)."""
-
-    def __init__(self, returncode: int, stdout: str, stderr: str):
-        self.returncode, self.stdout, self.stderr = returncode, stdout, stderr
-
-
-def invoke(root: Path, *args, env: dict | None = None) -> Outcome:
-    """`search ARGS` in this process (click's CliRunner, cwd `root`), none of searchlib's
-    environment variables set but those in `env`."""
-    import traceback
-
-    from click.testing import CliRunner
-
-    from searchlib.cli import cli as command
-    full = {k: None for k in os.environ if k.startswith("SEARCHLIB_")}
-    full.update(env or {})
-    here = os.getcwd()
-    os.chdir(root)
-    try:
-        result = CliRunner().invoke(command, [str(a) for a in args], env=full, catch_exceptions=True)
-    finally:
-        os.chdir(here)
-    stderr = result.stderr
-    if result.exception is not None and not isinstance(result.exception, SystemExit):
-        stderr += "Traceback (most recent call last):\n" + "".join(
-            traceback.format_exception(result.exception))
-        return Outcome(1, result.stdout, stderr)
-    return Outcome(result.exit_code, result.stdout, stderr)
 
 
 def one_line_exit_2(result) -> None:
@@ -176,7 +137,7 @@ def test_a_port_that_speaks_once_then_stalls_does_not_hang(sharded):
     fake = FakePort("once")
     try:
         try:
-            result = cli(sharded, "--cluster", f"tcp://127.0.0.1:{fake.port}", "--index", "idx", "river",
+            result = cli("--cluster", f"tcp://127.0.0.1:{fake.port}", "--index", "idx", "river", cwd=sharded,
                          env={"SEARCHLIB_CLUSTER_TIMEOUT": "3"}, timeout=20)
         except subprocess.TimeoutExpired:
             pytest.fail("search --cluster hung for 20 s")
@@ -270,8 +231,8 @@ def distributed_module():
 @pytest.mark.parametrize("timeout", ["0.000001", "0.001"])
 def test_a_timeout_no_shard_can_meet_is_one_line_and_exit_2(sharded, local_cluster, timeout):
     started = time.monotonic()
-    result = cli(sharded, "--cluster", local_cluster, "--index", "idx", "river", "--json",
-                 env={"SEARCHLIB_CLUSTER_TIMEOUT": timeout})
+    result = cli("--cluster", local_cluster, "--index", "idx", "river", "--json", cwd=sharded,
+                 env={"SEARCHLIB_CLUSTER_TIMEOUT": timeout}, timeout=60)
     one_line_exit_2(result)
     assert "SEARCHLIB_CLUSTER_TIMEOUT" in result.stderr
     assert time.monotonic() - started < 60
@@ -279,8 +240,8 @@ def test_a_timeout_no_shard_can_meet_is_one_line_and_exit_2(sharded, local_clust
 
 def test_on_the_cluster_the_same_answers_as_here(sharded, local_cluster):
     here = invoke(sharded, "--index", "idx", "river OR valley", "--json", "--facet", "source", "--sort", "newest")
-    there = cli(sharded, "--cluster", local_cluster, "--index", "idx", "river OR valley", "--json",
-                "--facet", "source", "--sort", "newest")
+    there = cli("--cluster", local_cluster, "--index", "idx", "river OR valley", "--json",
+                "--facet", "source", "--sort", "newest", cwd=sharded, timeout=60)
     assert there.returncode == here.returncode == 0, there.stderr
     a = [json.loads(line) for line in here.stdout.splitlines()]
     b = [json.loads(line) for line in there.stdout.splitlines()]
@@ -306,7 +267,7 @@ def _damaged_copy(sharded: Path, tmp_path: Path, how: str) -> Path:
 @pytest.mark.parametrize("how", ["deleted", "emptied", "garbled"])
 def test_a_damaged_shard_on_the_cluster_is_one_line_saying_to_rebuild(sharded, local_cluster, tmp_path, how):
     root = _damaged_copy(sharded, tmp_path, how)
-    result = cli(root, "--cluster", local_cluster, "--index", "idx", "river")
+    result = cli("--cluster", local_cluster, "--index", "idx", "river", cwd=root, timeout=60)
     one_line_exit_2(result)
     assert "--rebuild" in result.stderr
 

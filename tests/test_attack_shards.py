@@ -12,7 +12,6 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -166,7 +165,9 @@ def test_a_users_shard_folder_inside_a_sharded_index_is_never_deleted_by_a_rebui
     assert snapshot(built / "idx") == before
 
 
-def test_a_symlinked_shard_to_a_users_folder_is_refused_and_its_target_untouched(built):
+def shard_linked_to_photos(built: Path) -> tuple[Path, Path]:
+    """shard-002 of `built`'s index replaced by a symlink to a user's folder of photos (made
+    here): (the photos folder, the shard's path)."""
     photos = built / "photos"
     write_file(photos / "p.jpg", b"\xff\xd8 a photo")
     shard = built / "idx" / "shard-002"
@@ -174,6 +175,11 @@ def test_a_symlinked_shard_to_a_users_folder_is_refused_and_its_target_untouched
         path.unlink()
     shard.rmdir()
     shard.symlink_to(photos, target_is_directory=True)
+    return photos, shard
+
+
+def test_a_symlinked_shard_to_a_users_folder_is_refused_and_its_target_untouched(built):
+    photos, shard = shard_linked_to_photos(built)
     before = snapshot(photos)
     rebuild = invoke(built, "index", "--rebuild", "--index", "idx", "-j", "1", "corpus")
     update = invoke(built, "index", "--index", "idx", "-j", "1", "corpus")
@@ -183,13 +189,7 @@ def test_a_symlinked_shard_to_a_users_folder_is_refused_and_its_target_untouched
 
 
 def test_searching_with_a_shard_symlinked_to_a_users_folder_is_one_line(built):
-    photos = built / "photos"
-    write_file(photos / "p.jpg", b"\xff\xd8 a photo")
-    shard = built / "idx" / "shard-002"
-    for path in sorted(shard.iterdir()):
-        path.unlink()
-    shard.rmdir()
-    shard.symlink_to(photos, target_is_directory=True)
+    photos, shard = shard_linked_to_photos(built)
     result = count(built)
     no_traceback(result)
     assert result.returncode == 2 and result.stderr.count("\n") == 1
