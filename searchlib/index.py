@@ -823,8 +823,6 @@ def _only_temp_files(fd: int, name: str) -> bool:
         os.close(sub)
 
 
-
-
 def _shards_in(meta: dict) -> int | None:
     """The shard count a searchlib.json describes (None: unsharded, or an entry this code cannot
     read, whose shard folders then count as foreign)."""

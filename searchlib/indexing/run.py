@@ -168,8 +168,7 @@ class Run:
         self._open()
         for path in paths:
             self.carried.remember(self._last_commit(), path)
-            self.report.removed += self.writer.delete_by_term("path", path)
-            self.bands.forget(path)
+            self._delete_articles_of(path)
             self.gone.add(path)
             self.replacing.add(path)
         self.report.deleted += len(paths)
@@ -197,8 +196,7 @@ class Run:
                 if self.previous is None:
                     self.carried.remember(self._last_commit(), str(path))
                     self.revisions.remember(self._last_commit(), str(path))
-                self.report.removed += self.writer.delete_by_term("path", str(path))
-                self.bands.forget(str(path))
+                self._delete_articles_of(str(path))
             for number, article in enumerate(articles):
                 if number and self._pool_full(FILE_COMMIT_SHARE):  # (records of huge vocabularies
                     self._commit_within_file()                     # are not held together either)
@@ -220,6 +218,12 @@ class Run:
             self.carried.forget()  # (bounded memory: an article moved to a file of a later batch is new)
             self.revisions.forget()
 
+    def _delete_articles_of(self, path: str) -> None:
+        """Delete the articles written from `path`, in the batch being written: from the index
+        and, with them, their rows of the band table (stories.bands)."""
+        self.report.removed += self.writer.delete_by_term("path", path)
+        self.bands.forget(path)
+
     def take_none(self, path: Path, state: FileState, held: bool, record: bool = True) -> None:
         """Record the file with none of its articles here (a shard of a sharded index that none
         of them goes to, sharding/building.py): those of its older version (`held`) are deleted
@@ -227,8 +231,7 @@ class Run:
         the file is to come)."""
         if held:
             self._open()
-            self.report.removed += self.writer.delete_by_term("path", str(path))
-            self.bands.forget(str(path))
+            self._delete_articles_of(str(path))
         if record:
             self.done[str(path)] = FileState(state.size, state.mtime_ns, state.digest, 0)
 
@@ -240,22 +243,25 @@ class Run:
         return self._stamp
 
     @property
+    def schema(self):
+        """The index's schema, read once a run (the run holds the index's lock: it cannot change)."""
+        if self._schema is None:
+            self._schema = self.ix.schema
+        return self._schema
+
+    @property
     def stories(self) -> bool:
         """Whether the index links stories (its schema has the field): workers then sign the
         articles they parse (stories.linking.Signed)."""
-        if self._schema is None:  # (the run holds the index's lock: its schema cannot change)
-            self._schema = self.ix.schema
-        return STORY_FIELD in self._schema
+        return STORY_FIELD in self.schema
 
     def document(self, article: Article) -> dict:
         """The Whoosh document for `article`, with its `entered` stamp (where the schema has it)."""
         doc = to_document(article)
-        if self._schema is None:  # (the run holds the index's lock: its schema cannot change)
-            self._schema = self.ix.schema
-        if ENTERED in self._schema:
+        if ENTERED in self.schema:
             doc[ENTERED] = self.carried.stamp(article, self.stamp)
         self.revisions.note(article)
-        if STORY_FIELD in self._schema:
+        if STORY_FIELD in self.schema:
             doc.update(self.linker.fields(article.id, story_text(article.title, article.summary,
                                                                  article.body), article.date,
                                           self.signatures.pop(id(article), None)))
