@@ -249,22 +249,10 @@ def _damage(built: Path, pattern: str, how: str) -> None:
         path.write_bytes(b"garbage\n" if how == "garbage" else path.read_bytes()[:100])
 
 
-def test_a_corrupted_shard_toc_is_one_line(built):
-    _damage(built, "*.toc", "garbage")
-    result = count(built)
-    no_traceback(result)
-    assert result.returncode == 2 and result.stderr.count("\n") == 1
-
-
-def test_a_truncated_shard_terms_file_is_one_line(built):
-    _damage(built, "*.trm", "truncate")
-    result = count(built)
-    no_traceback(result)
-    assert result.returncode == 2 and result.stderr.count("\n") == 1
-
-
-def test_a_truncated_shard_postings_file_is_one_line(built):
-    _damage(built, "*.pst", "truncate")
+@pytest.mark.parametrize("pattern, how", [("*.toc", "garbage"), ("*.trm", "truncate"), ("*.pst", "truncate")],
+                         ids=["garbled toc", "truncated terms", "truncated postings"])
+def test_a_damaged_shard_file_is_one_line(built, pattern, how):
+    _damage(built, pattern, how)
     result = count(built)
     no_traceback(result)
     assert result.returncode == 2 and result.stderr.count("\n") == 1
