@@ -59,6 +59,7 @@ _OUR_NAMES = re.compile(TOC_FILE + r"""(\.[0-9]+(\.[0-9]+)?(e[-+]?[0-9]+)?)?   #
   | """ + SEGMENT_FILE + r"""                                 # a segment's files
   | MAIN_[A-Z]*LOCK                                           # Whoosh's write lock
   | files\.sqlite(-wal|-shm|-journal)?                         # manifest.FILE_NAME and SQLite's
+  | summaries\.sqlite(-wal|-shm|-journal)?                     # layout.SUMMARIES_FILE and SQLite's
   | searchlib\.json | searchlib\.lock | readers\.lock | readers\.gate | \.gitignore
   | watches\.json | watches\.json\.[0-9]+\.tmp | watches\.lock           # alerts.watches
 """, re.VERBOSE)

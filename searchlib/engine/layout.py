@@ -9,6 +9,7 @@ FORMAT = "searchlib-index"      # what META_FILE's "format" says
 LOCK_FILE = "searchlib.lock"    # one indexing run at a time (an advisory flock)
 READERS_LOCK = "readers.lock"   # searches opening files (shared) against a commit deleting them
 READERS_GATE = "readers.gate"   # a deleter's turn, so searches cannot starve it
+SUMMARIES_FILE = "summaries.sqlite"  # what passes over whole commits found (summaries.py)
 # the files Whoosh writes for a segment (W3 codec, index name MAIN): the only segment-like names a
 # commit may delete (Whoosh's own clean-up takes any `MAIN_x.y` not in the new commit)
 SEGMENT_FILE = r"MAIN_[0-9a-z]+(\.[A-Za-z0-9_]+)?\.(seg|trm|pst|vps|col|fln|sto|vec|dag)"

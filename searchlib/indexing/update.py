@@ -17,6 +17,7 @@ import errno
 import fcntl
 import gc
 import os
+import sqlite3
 import time
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
@@ -209,11 +210,25 @@ def update_index(index_dir: Path, paths: Iterable[str | Path], *, base: Path, wa
             run.abandon()
             raise
         run.close_previous()
+        keep_summaries(index_dir)
         if progress:
             tell_articles(progress, report.articles)
             progress(total_bytes, total_bytes, report.index)
     report.seconds = time.perf_counter() - started
     return report
+
+
+def keep_summaries(index_dir: Path) -> None:
+    """Keep the newest commit's summaries beside the index (engine.summaries): a new process then
+    finds which stories have copies, and `search stats` its counts, without a pass over every
+    article. Only a cache: when it cannot be written (a full disk, a read-only file), searches
+    make what they need themselves, as before."""
+    from ..engine.summaries import remember
+    from ..stories.grouping import STORY_TABLE, shared_stories
+    try:
+        remember(Path(index_dir), {STORY_TABLE: shared_stories})
+    except (sqlite3.Error, OSError):
+        pass
 
 
 def tell_articles(progress, articles: int) -> None:

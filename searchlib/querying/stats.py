@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import os
 from collections import Counter
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
 from ..dates import isoformat, to_utc_aware
+from ..engine.summaries import Store, folder_of, leaves, live_mask, segment_part
 
 TOP = 10
 
@@ -39,43 +41,41 @@ class IndexStats:
 
 
 _COLUMNS = ("source", "section", "format", "date")
+_COUNTED = (("source", "(none)"), ("section", "(none)"), ("format", "(unknown)"))
 
 
 def compute_stats(searcher, path: Path) -> IndexStats:
     """The summary of what `searcher` (open on the index at `path`) sees; the size is that of the
     files in the folder now (one deleted meanwhile by a commit counts as gone). Counts come from
-    the sortable columns and the files from the `path` words, segment by segment, live articles
-    only: reading every stored article (bodies and all) grew with the archive's text."""
+    each segment's column values (read once a segment: engine.summaries keeps them beside the
+    index) and its `path` words, live articles only: reading every stored article (bodies and
+    all) grew with the archive's text, and a pass over the columns with its articles."""
+    import numpy as np
     sources, sections, formats, files = Counter(), Counter(), Counter(), set()
     dates: list[datetime] = []  # the first and last of each segment
     dated = 0
     date_field = searcher.schema["date"]
-    for leaf, _ in searcher.reader().leaf_readers():
-        live = list(leaf.all_doc_ids())
-        if not all(leaf.has_column(name) for name in _COLUMNS):  # (a segment without them)
-            for n in live:
-                fields = leaf.stored_fields(n)
-                sources[fields.get("source") or "(none)"] += 1
-                sections[fields.get("section") or "(none)"] += 1
-                formats[fields.get("format") or "(unknown)"] += 1
-                files.add(fields.get("path"))
-                if isinstance(fields.get("date"), datetime):
-                    dates.append(fields["date"])
-                    dated += 1
-            continue
-        for name, counts, missing in (("source", sources, "(none)"), ("section", sections, "(none)"),
-                                      ("format", formats, "(unknown)")):
-            values = list(leaf.column_reader(name))
-            counts.update(values[n] or missing for n in live)
-        raw = list(leaf.column_reader("date", translate=False))
-        known = [raw[n] for n in live if raw[n] is not None and raw[n] != date_field.default]
-        if known:
-            dates.extend(date_field.from_column_value(v) for v in (min(known), max(known)))
-            dated += len(known)
-        is_live = set(live) if leaf.has_deletions() else None
-        for term in leaf.lexicon("path"):
-            if is_live is None or any(n in is_live for n in leaf.postings("path", term).all_ids()):
-                files.add(term.decode("utf-8"))
+    reader = searcher.reader()
+    folder = folder_of(reader)
+    with Store(folder) if folder is not None else nullcontext() as store:
+        for leaf in leaves(reader):
+            if not all(leaf.has_column(name) for name in _COLUMNS):  # (a segment without them)
+                dated += _count_stored(leaf, sources, sections, formats, files, dates)
+                continue
+            live = live_mask(leaf)
+            for (name, missing), counts in zip(_COUNTED, (sources, sections, formats)):
+                part = segment_part(store, leaf, f"codes.{name}")
+                for value, n in zip(part["values"], np.bincount(part["codes"][live], minlength=len(part["values"]))):
+                    if n:
+                        counts[value or missing] += int(n)
+            numbers = segment_part(store, leaf, "numbers.date")["numbers"]
+            known = numbers[live & (numbers != np.uint64(date_field.default))]
+            if len(known):
+                dates.extend(date_field.from_column_value(int(v)) for v in (known.min(), known.max()))
+                dated += len(known)
+            part = segment_part(store, leaf, "terms.path")
+            codes = part["codes"][live]
+            files.update(part["values"][c] for c in np.unique(codes[codes >= 0]))
     articles = searcher.doc_count()
     size = 0
     with os.scandir(path) as entries:
@@ -93,3 +93,20 @@ def compute_stats(searcher, path: Path) -> IndexStats:
         sources=sources.most_common(TOP), sections=sections.most_common(TOP),
         formats=formats.most_common(),
     )
+
+
+def _count_stored(leaf, sources: Counter, sections: Counter, formats: Counter, files: set,
+                  dates: list) -> int:
+    """compute_stats for a segment written without the columns: from its stored fields; the
+    number of its live articles that have a date."""
+    dated = 0
+    for n in leaf.all_doc_ids():
+        fields = leaf.stored_fields(n)
+        sources[fields.get("source") or "(none)"] += 1
+        sections[fields.get("section") or "(none)"] += 1
+        formats[fields.get("format") or "(unknown)"] += 1
+        files.add(fields.get("path"))
+        if isinstance(fields.get("date"), datetime):
+            dates.append(fields["date"])
+            dated += 1
+    return dated

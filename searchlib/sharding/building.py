@@ -163,7 +163,7 @@ def write_shard(work: ShardWork) -> ShardDone:
     from ..indexing.manifest import Manifest
     from ..indexing.run import Run, UpdateReport
     from ..indexing.stamps import Carried
-    from ..indexing.update import RunLock
+    from ..indexing.update import RunLock, keep_summaries
     from .layout import count_at
 
     shard = Path(work.shard)
@@ -205,6 +205,7 @@ def write_shard(work: ShardWork) -> ShardDone:
             if earlier:
                 earlier.close()
         run.close_previous()
+        keep_summaries(shard)
     done.articles, done.removed, done.commits = report.articles, report.removed, report.commits
     done.skipped, done.warnings = report.skipped, report.warnings
     return done

@@ -10,16 +10,20 @@ from __future__ import annotations
 
 import difflib
 import re
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Iterable
 
 from ..dates import isoformat, to_utc_aware
+from ..engine.summaries import Store, commit_key, commit_part, folder_of, leaves, live_mask, segment_part
 from ..errors import ArticleNotFoundError
 from .fields import STORY_FIELD
 
 EDITED_FROM = 0.6  # a paragraph of a copy at least this like one of the original's is "edited"
-_cache: dict = {}   # the segments' ids and deletion counts → their _Table
+_cache: dict = {}   # a commit's key (summaries.commit_key) → its _Table
+STORY_HASHES = "hashes.story"  # the segments' part (summaries.SEGMENT_PARTS)
+STORY_TABLE = "stories"  # the commit's part: its _Table
 
 
 @dataclass
@@ -133,52 +137,62 @@ def changes(original: dict, copy: dict) -> Changes:
 
 class _Table:
     """The stories of more than one live article in one state of the index: each such article's
-    story by document number, each such story's articles, and how many articles are not the
-    first of their story (`extra`)."""
+    story by document number (`story`), each such story's articles (`members`), and how many
+    articles are not the first of their story (`extra`)."""
 
-    def __init__(self, reader):
-        values: list = []
-        deleted: list = []
-        for sub in _leaves(reader):
-            count = sub.doc_count_all()
-            if sub.has_column(STORY_FIELD):
-                values.extend(sub.column_reader(STORY_FIELD))
-            else:
-                values.extend([""] * count)
-            if sub.has_deletions():
-                deleted.extend(sub.is_deleted(d) for d in range(count))
-            else:
-                deleted.extend([False] * count)
-        counts: dict = {}
-        for value, gone in zip(values, deleted):
-            if value and not gone:
-                counts[value] = counts.get(value, 0) + 1
-        self.story: dict[int, str] = {}
+    def __init__(self, story: dict[int, str]):
+        self.story = story
         self.members: dict[str, list[int]] = {}
-        for docnum, (value, gone) in enumerate(zip(values, deleted)):
-            if value and not gone and counts[value] > 1:
-                self.story[docnum] = value
-                self.members.setdefault(value, []).append(docnum)
-        self.extra = sum(n - 1 for n in counts.values() if n > 1)
+        for docnum in sorted(story):
+            self.members.setdefault(story[docnum], []).append(docnum)
+        self.extra = sum(len(docnums) - 1 for docnums in self.members.values())
+
+
+def shared_stories(reader, store=None) -> dict:
+    """The commit part behind _Table: the document numbers of the live articles whose story has
+    another live article, and their stories. Found from each segment's story hashes (kept per
+    segment: summaries.SEGMENT_PARTS), then confirmed on the stories themselves."""
+    import numpy as np
+    hashes, live = [], []
+    for leaf in leaves(reader):
+        hashes.append(segment_part(store, leaf, STORY_HASHES)["hashes"])
+        live.append(live_mask(leaf))
+    if not hashes:
+        return {"stories": [], "docnums": []}
+    every, alive = np.concatenate(hashes), np.concatenate(live)
+    alive &= every != 0
+    found, counts = np.unique(every[alive], return_counts=True)
+    candidates = np.nonzero(alive & np.isin(every, found[counts > 1]))[0]
+    stories: dict[int, str] = {}
+    offset = 0
+    for leaf in leaves(reader):
+        count = leaf.doc_count_all()
+        mine = candidates[(candidates >= offset) & (candidates < offset + count)]
+        if len(mine):
+            column = leaf.column_reader(STORY_FIELD)
+            stories.update((int(d), column[int(d) - offset]) for d in mine)
+        offset += count
+    counts_by_story: dict[str, int] = {}
+    for story in stories.values():
+        counts_by_story[story] = counts_by_story.get(story, 0) + 1
+    kept = [(d, story) for d, story in stories.items() if counts_by_story[story] > 1]
+    return {"stories": [story for _, story in kept], "docnums": [d for d, _ in kept]}
 
 
 def table(reader) -> _Table:
-    """The _Table of this state of the index (remembered: the same segments and deletions
-    give the same table; read once per commit, a pass over the `story` column)."""
-    key = tuple(_segment_key(sub) for sub in _leaves(reader))
+    """The _Table of this state of the index: remembered in the process, and kept beside the
+    index by the indexer (summaries.remember) so that a new process need not read every
+    article's story; computed from the segments' story hashes when it was not."""
+    key = commit_key(reader)
     found = _cache.get(key)
     if found is None:
+        folder = folder_of(reader)
+        with Store(folder) if folder is not None else nullcontext() as store:
+            part = commit_part(store, reader, STORY_TABLE, shared_stories)
         if len(_cache) >= 4:
             _cache.clear()
-        found = _cache[key] = _Table(reader)
+        found = _cache[key] = _Table(dict(zip((int(d) for d in part["docnums"]), part["stories"])))
     return found
-
-
-def _segment_key(reader):
-    segment = reader.segment() if hasattr(reader, "segment") else None
-    if segment is None:  # (an empty index's reader: nothing to remember)
-        return ("empty", reader.doc_count_all())
-    return segment.segment_id(), segment.deleted_count()
 
 
 def extra_copies(reader) -> int:
@@ -187,12 +201,6 @@ def extra_copies(reader) -> int:
     if STORY_FIELD not in reader.schema:
         return 0
     return table(reader).extra
-
-
-def _leaves(reader) -> list:
-    if reader.is_atomic():
-        return [reader]
-    return [sub for sub, _ in reader.leaf_readers()]
 
 
 def collapse(reader, ranked: list, total: int, *, key=lambda item: item[0].docnum
