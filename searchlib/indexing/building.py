@@ -18,8 +18,12 @@ entry is written once per segment).
 """
 from __future__ import annotations
 
+import heapq
+import pickle
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Iterator
 
 from ..ingest.corpus import Skipped
 from ..stories.bands import Bands
@@ -30,6 +34,9 @@ _QUEUES: dict = {}  # in a worker: the queues of files to take and of files done
 # the writer memory of its own (stored fields, lengths) besides its postings, so a corpus of
 # many tiny records (one JSON Lines file of 600,000) must not fill a segment by postings alone.
 SEGMENT_ARTICLES = 50_000
+# The band keys the committing process holds before writing them to the band table (its memory
+# would otherwise grow with the archive: 12 keys an article).
+BANDS_FLUSH = 20_000
 
 
 @dataclass
@@ -37,9 +44,10 @@ class _Written:
     """What one worker wrote."""
 
     segments: list = field(default_factory=list)
-    # per file indexed: (its place in the plan, path, state,
-    #                    [(article id, record key, segment number, docnum)], {id: band keys})
-    files: list = field(default_factory=list)
+    # a file of records, one pickled per file indexed, in plan order: (its place in the plan,
+    # path, state, [(article id, record key, segment number, docnum)], {id: band keys}); written
+    # as the worker goes rather than held, since they grow with the archive (see `_records`)
+    files: Path | None = None
     skipped: list = field(default_factory=list)
     warnings: list = field(default_factory=list)
 
@@ -50,15 +58,17 @@ def _take_queues(todo, done) -> None:
 
 def _write_from_queue(index_dir: str, base: str, limits, batch: int, postings: int,
                       roots: tuple | None = None, previous: str | None = None,
-                      stamp: int | None = None) -> _Written:
+                      stamp: int | None = None, spill: str | None = None) -> _Written:
     """In a worker process: take files from the queue until it says stop, parse them and write
-    their articles into new segments of the index at `index_dir`, returned, not committed."""
+    their articles into new segments of the index at `index_dir`, returned, not committed; what
+    each file wrote goes to a file in the folder `spill` (default: the system's temporary one)."""
     from .run import BATCH_ARTICLES, Run, UpdateReport
     from contextlib import nullcontext
 
     from ..ingest.parsers import boundary
     from ..engine.storage import open_for_writing
     from ..engine.writer import open_writer
+    from .workers import release_memory
 
     todo, done = _QUEUES["todo"], _QUEUES["done"]
     ix = open_for_writing(Path(index_dir))  # (its files are synced to disk as they are closed)
@@ -67,9 +77,12 @@ def _write_from_queue(index_dir: str, base: str, limits, batch: int, postings: i
               previous=Path(previous) if previous else None, stamp=stamp)
     out = _Written()
     writer = None
+    handle, name = tempfile.mkstemp(prefix="written-", suffix=".pickle", dir=spill)
+    out.files = Path(name)
     try:
         # files opened only where they really lie inside the folders being indexed
-        with boundary(roots) if roots is not None else nullcontext():
+        with open(handle, "wb") as records, \
+                (boundary(roots) if roots is not None else nullcontext()):
             while (entry := todo.get()) is not None:
                 place, path_text, state = entry
                 path = Path(path_text)
@@ -88,9 +101,10 @@ def _write_from_queue(index_dir: str, base: str, limits, batch: int, postings: i
                                 or writer.pool.count >= postings):
                             full, writer = writer, None  # (a file's articles may span two segments)
                             out.segments.append(full._finalize_segment())
+                            release_memory(full)  # (its postings, before the next segment's)
                 keys = {article_id: found for article_id, _, found in run.bands.take()}
                 if ids and not run.incomplete:  # (a file a parser failed part-way is redone next run)
-                    out.files.append((place, path_text, state, ids, keys))
+                    pickle.dump((place, path_text, state, ids, keys), records, pickle.HIGHEST_PROTOCOL)
                 done.put(path_text)
         if writer is not None:
             last, writer = writer, None
@@ -111,6 +125,27 @@ def build_segments(ix, todo: list, *, base: Path, jobs: int, report, batch: int,
     `jobs` worker processes, commit the segments, and return the files' states for the manifest.
     Fills `report` (articles, added, skipped, warnings) as the one-writer path would; articles
     get `entered` stamps as there (`stamp`, or the one each had in `previous`, see stamps.py)."""
+    with tempfile.TemporaryDirectory(prefix="searchlib-build-") as spill:  # (the workers' records)
+        return _build_segments(ix, todo, base=base, jobs=jobs, report=report, batch=batch,
+                               postings=postings, progress=progress, roots=roots,
+                               previous=previous, stamp=stamp, spill=spill)
+
+
+def _records(written: _Written, offset: int) -> Iterator[tuple]:
+    """The records of the files a worker wrote (`_Written.files`), read one at a time, their
+    segment numbers moved by `offset` (the worker's first segment's place among all)."""
+    with open(written.files, "rb") as records:
+        while True:
+            try:
+                place, path, state, ids, keys = pickle.load(records)
+            except EOFError:
+                return
+            yield place, path, state, [(i, k, offset + n, d) for i, k, n, d in ids], keys
+
+
+def _build_segments(ix, todo: list, *, base: Path, jobs: int, report, batch: int, postings: int,
+                    progress, roots: tuple | None, previous: Path | None, stamp: int | None,
+                    spill: str) -> dict[str, FileState]:
     import queue as queues
     from concurrent.futures import FIRST_COMPLETED
     from concurrent.futures import wait as wait_for
@@ -132,7 +167,8 @@ def build_segments(ix, todo: list, *, base: Path, jobs: int, report, batch: int,
     try:
         with worker_pool(jobs, _take_queues, (files, finished)) as pool:
             pending = {pool.submit(_write_from_queue, str(ix.storage.folder), str(base), limits, batch,
-                                   postings, roots, str(previous) if previous else None, stamp)
+                                   postings, roots, str(previous) if previous else None, stamp,
+                                   spill)
                        for _ in range(jobs)}
             sizes = {str(path): state.size for path, state, _ in todo}
             done_bytes, total_bytes = 0, sum(sizes.values())
@@ -159,38 +195,41 @@ def build_segments(ix, todo: list, *, base: Path, jobs: int, report, batch: int,
     done: dict[str, FileState] = {}
     owner: dict[str, str] = {}
     dropped: set[tuple[str, str | None]] = set()
-    segments, entries = [], []
+    segments, streams = [], []
     for result in results:
-        offset = len(segments)
+        streams.append(_records(result, len(segments)))
         segments.extend(result.segments)
-        entries.extend((place, path, state, [(i, k, offset + n, d) for i, k, n, d in ids], keys)
-                       for place, path, state, ids, keys in result.files)
         report.skipped.extend(result.skipped)
-    bands = Bands(Path(ix.storage.folder) / FILE_NAME)
-    for _, path, state, ids, keys in sorted(entries, key=lambda entry: entry[0]):
-        kept = 0
-        for article_id, key, segment, docnum in ids:
-            first = owner.setdefault(article_id, path)
-            if first != path:
-                segments[segment].delete_document(docnum)
-                report.skipped.append(Skipped(Path(path), f"duplicate of {article_id} "
-                                              f"(already indexed from {first})", key))
-                dropped.add((path, key))
-            else:
-                kept += 1
-                if keys.get(article_id):
-                    bands.add(article_id, path, keys[article_id])
-        if kept:
-            done[path] = FileState(state.size, state.mtime_ns, state.digest, kept)
-            report.articles += kept
-            report.added += 1
+    unflushed = 0
+    with Bands(Path(ix.storage.folder) / FILE_NAME) as bands:
+        # each worker's records come in plan order: merged, all come in plan order
+        for _, path, state, ids, keys in heapq.merge(*streams, key=lambda entry: entry[0]):
+            kept = 0
+            for article_id, key, segment, docnum in ids:
+                first = owner.setdefault(article_id, path)
+                if first != path:
+                    segments[segment].delete_document(docnum)
+                    report.skipped.append(Skipped(Path(path), f"duplicate of {article_id} "
+                                                  f"(already indexed from {first})", key))
+                    dropped.add((path, key))
+                else:
+                    kept += 1
+                    if keys.get(article_id):
+                        bands.add(article_id, path, keys[article_id])
+                        unflushed += 1
+            if kept:
+                done[path] = FileState(state.size, state.mtime_ns, state.digest, kept)
+                report.articles += kept
+                report.added += 1
+            if unflushed >= BANDS_FLUSH:  # (rows of articles not committed yet: see bands.py)
+                bands.flush()
+                unflushed = 0
+        bands.flush()  # (before the commit, as indexing.run does)
     for result in results:
         report.warnings.extend(w for w in result.warnings if (str(w.path), w.record) not in dropped)
 
     # Whoosh's lock, held while the TOC is written; its _finish() also removes the temporary
     # folder the workers' writers shared (so they must not remove it themselves)
-    with bands:
-        bands.flush()  # (before the commit, as indexing.run does)
     writer = open_writer(ix, compound=False)
     try:
         writer._close_segment()  # its own segment stays empty

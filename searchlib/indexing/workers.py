@@ -67,6 +67,35 @@ def fewer_collections() -> Iterator[None]:
         gc.set_threshold(*before)
 
 
+def release_memory(writer=None) -> None:
+    """Give the memory of a writer whose segment is written back (its postings pool emptied, a
+    full collection: indexing collects rarely, see INDEXING_GC_THRESHOLDS) and return the freed
+    pages to the system where the C library can (glibc's malloc_trim), so that a worker's size
+    stays that of one segment's postings rather than growing with the archive."""
+    if writer is not None:
+        writer.pool.cleanup()
+    gc.collect()
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
+
+
+def _malloc_trim():
+    """glibc's malloc_trim, or None (another C library, another system)."""
+    global _TRIM
+    if _TRIM is False:
+        _TRIM = None
+        try:
+            import ctypes
+            _TRIM = getattr(ctypes.CDLL(None), "malloc_trim", None)  # (the process's own symbols)
+        except (OSError, AttributeError, TypeError):
+            _TRIM = None
+    return _TRIM
+
+
+_TRIM = False  # (looked up on first use)
+
+
 def _start_worker(initializer, initargs: tuple) -> None:
     gc.set_threshold(*INDEXING_GC_THRESHOLDS)  # (a worker only ever indexes)
     _exit_with_parent()

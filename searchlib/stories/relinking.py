@@ -20,6 +20,8 @@ from .fields import STORY_FIELD
 from .linking import is_copy, story_text, within_window
 from .signatures import shingle_hashes
 
+HASHES_KEPT = 20_000  # articles whose shingle hashes are kept for the next pairs (bounded memory)
+
 
 class Groups:
     """Union-find over stories."""
@@ -74,6 +76,8 @@ def relink(ix, table: Path) -> int:
 
         def shingles(docnum: int):
             if docnum not in hashes:
+                if len(hashes) >= HASHES_KEPT:  # (else they would grow with the archive)
+                    hashes.clear()
                 stored = searcher.stored_fields(docnum)
                 hashes[docnum] = (shingle_hashes(story_text(stored.get("title"), stored.get("summary"),
                                                             stored.get("body"))), stored.get("date"))
