@@ -197,6 +197,26 @@ def top_matches(searcher, q: wq.Query, limit: int | None, allow: set[int] | None
     return [(-negative, score) for score, negative in best], total
 
 
+def matching_docs(searcher, q: wq.Query, allow: set[int] | None = None, memo: dict | None = None):
+    """Every article the query matches, as `top_matches` counts them, unscored: their document
+    numbers in ascending order (a NumPy int64 array), for what orders or counts all the matches
+    (facets, a sort by date) rather than Whoosh's matcher tree, which steps through each
+    posting with several Python calls."""
+    import numpy as np
+    memo = {} if memo is None else memo
+    allowed = None if allow is None else np.fromiter(allow, dtype=np.int64, count=len(allow))
+    parts = []
+    for sub, offset in searcher.leaf_searchers():
+        scores = _Segment(searcher, sub, memo.setdefault(offset, {})).scores(q)
+        docs = np.fromiter(scores.keys(), dtype=np.int64, count=len(scores)) + offset
+        if allowed is not None:
+            docs = docs[np.isin(docs, allowed)]
+        parts.append(docs)
+    docs = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+    docs.sort()
+    return docs
+
+
 class _Segment:
     """One segment's part of a query's evaluation."""
 

@@ -10,10 +10,14 @@ MAX_BARS of them. Undated matches come last in each.
 """
 from __future__ import annotations
 
+import threading
+import weakref
 from bisect import bisect_left, bisect_right
 from collections import Counter
+from contextlib import nullcontext
 from datetime import datetime
 
+from ..engine.summaries import Store, folder_of, segment_id, segment_part
 from ..errors import QueryError
 
 VALUE_FACETS = ("source", "section", "author", "dateline", "lang", "format")
@@ -66,19 +70,34 @@ def _count_values(reader, name: str, docnums: list[int]) -> Counter:
 
 def column_values(reader, name: str, docnums: list[int], translate: bool = True) -> list:
     """The column values of `docnums` (None where a segment has no such column). Per segment:
-    Whoosh 2.7's MultiReader.column_reader misplaces documents when a segment lacks the column."""
+    Whoosh 2.7's MultiReader.column_reader misplaces documents when a segment lacks the column.
+    Each segment's column reader is kept while the segment's reader lives (making one reads
+    the column's offsets: milliseconds, for every search that asks)."""
     leaves = list(reader.leaf_readers())
     offsets = [offset for _, offset in leaves]
     columns: dict[int, object] = {}
     values = []
     for n in docnums:
         i = bisect_right(offsets, n) - 1
-        if i not in columns:
-            leaf = leaves[i][0]
-            columns[i] = leaf.column_reader(name, translate=translate) if leaf.has_column(name) else None
-        column = columns[i]
+        column = columns.get(i, False)
+        if column is False:
+            column = columns[i] = _column(leaves[i][0], name, translate)
         values.append(column[n - offsets[i]] if column is not None else None)
     return values
+
+
+# a segment's reader → {(column, translated): its column reader}
+_COLUMNS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+_LOCK = threading.Lock()
+
+
+def _column(leaf, name: str, translate: bool):
+    with _LOCK:
+        kept = _COLUMNS.setdefault(leaf, {})
+        if (name, translate) not in kept:
+            kept[(name, translate)] = (leaf.column_reader(name, translate=translate)
+                                       if leaf.has_column(name) else None)
+        return kept[(name, translate)]
 
 
 def _count_terms(reader, name: str, docnums: list[int]) -> Counter:
@@ -130,6 +149,61 @@ def _sorted_dates(leaf, field) -> tuple[list[int], list[int]]:
             _SORTED.pop(next(iter(_SORTED)))
         _SORTED[key] = result
     return result
+
+
+_NUMBERS: dict[str, object] = {}  # segment id → its date column's numbers (a NumPy array)
+
+
+def date_numbers(reader, docnums):
+    """The date column's numbers (its raw values: ticks, the field's default when undated) of
+    `docnums`, a NumPy int64 array of the reader's document numbers; each segment's column
+    read once per process (or taken from the summaries kept beside the index)."""
+    import numpy as np
+    missing = np.uint64(reader.schema["date"].default)
+    leaves = list(reader.leaf_readers())
+    out = np.full(len(docnums), missing, dtype=np.uint64)
+    if not leaves or not len(docnums):
+        return out
+    offsets = np.asarray([offset for _, offset in leaves], dtype=np.int64)
+    which = np.searchsorted(offsets, docnums, side="right") - 1
+    folder = folder_of(reader)
+    with Store(folder) if folder is not None and any(
+            segment_id(leaf) not in _NUMBERS for leaf, _ in leaves) else nullcontext() as store:
+        for i, (leaf, offset) in enumerate(leaves):
+            here = which == i
+            if not here.any():
+                continue
+            sid = segment_id(leaf)
+            numbers = _NUMBERS.get(sid) if sid is not None else None
+            if numbers is None:
+                numbers = segment_part(store, leaf, "numbers.date")["numbers"]
+                if sid is not None:
+                    if len(_NUMBERS) >= _SORTED_MAX:
+                        _NUMBERS.pop(next(iter(_NUMBERS)))
+                    _NUMBERS[sid] = numbers
+            if len(numbers):  # (none: the segment has no date column)
+                out[here] = numbers[docnums[here] - offset]
+    return out
+
+
+def by_date(reader, docnums, newest: bool, limit: int | None) -> list[int]:
+    """The first `limit` of `docnums` (a sorted NumPy int64 array) newest or oldest first,
+    undated ones last either way, ties by document number (as Whoosh's sorted search orders
+    them); all of them for None."""
+    import numpy as np
+    raw = date_numbers(reader, docnums)
+    missing = raw == np.uint64(reader.schema["date"].default)
+    key = np.where(missing, 0, raw).astype(np.int64)  # ticks fit in 63 bits
+    if newest:
+        key = -key
+    key = np.where(missing, np.iinfo(np.int64).max, key)
+    if limit is not None and limit < len(key):
+        kth = np.partition(key, limit - 1)[limit - 1]
+        chosen = np.nonzero(key <= kth)[0]  # (every tie at the limit, then ordered by docnum)
+    else:
+        chosen = np.arange(len(key))
+    order = chosen[np.lexsort((docnums[chosen], key[chosen]))]
+    return [int(d) for d in docnums[order[:limit] if limit is not None else order]]
 
 
 def article_dates(reader, docnums: list[int]) -> list[datetime | None]:

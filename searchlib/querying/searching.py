@@ -13,16 +13,16 @@ import itertools
 import math
 
 from whoosh import query as wq
-from whoosh import scoring, sorting
+from whoosh import scoring
 from whoosh.fields import TEXT
 
 from . import snippets
 from ..dates import isoformat, to_utc_aware
 from ..errors import ArticleNotFoundError, QueryError
-from .facets import article_dates, check_facets, count_facets, dated_docs
+from .facets import article_dates, by_date, check_facets, count_facets, dated_docs
 from .languages import languages_in
 from .query import content_words, is_plain, parse_query
-from ..engine.ranking import top_matches
+from ..engine.ranking import matching_docs, top_matches
 from ..stories.grouping import annotate, collapse, extra_copies
 from ..engine.analysis import QUESTION_STOP_WORDS
 from ..engine.schema import DEFAULT_FIELDS, SCHEMA, SNIPPET_FIELD
@@ -254,8 +254,8 @@ def run_search(searcher, text: str, *, since: datetime | None = None, until: dat
     annotate(searcher, hits, [hit.docnum for hit, _ in page])
     counts = {}
     if facets:
-        everything = searcher.search(q, filter=options["filter"], limit=None, scored=False)
-        counts = count_facets(reader, sorted(everything.docs()), facets)
+        everything = matching_docs(searcher, q, options["filter"], memo)
+        counts = count_facets(reader, everything.tolist(), facets)
     suggestion = _suggest(reader, text) if complete < SUGGEST_BELOW else None
     return Results(query=text, total=total, hits=hits, since=to_utc_aware(since),
                    until=to_utc_aware(until), sort=sort, offset=offset,
@@ -416,11 +416,12 @@ def _typed(leaf) -> str:
 
 
 def _search(searcher, q, *, limit: int, filter=None, sortedby=None, memo=None) -> "_Found":
-    """The best `limit` hits (ranking.top_matches; by Whoosh when sorted by date) and the exact
-    number of matches, counted in the same pass."""
+    """The best `limit` hits (ranking.top_matches; by date: every match, ranking.matching_docs,
+    ordered by its date number) and the exact number of matches, counted in the same pass."""
     if sortedby is not None:
-        found = searcher.search(q, limit=limit, filter=filter, sortedby=sortedby)
-        return _Found(list(found), len(found))
+        docs = matching_docs(searcher, q, filter, memo)
+        order = by_date(searcher.reader(), docs, sortedby.newest, limit)
+        return _Found([_Match(searcher, docnum, 0.0) for docnum in order], len(docs))
     pairs, total = top_matches(searcher, q, limit, filter, memo)
     return _Found([_Match(searcher, docnum, score) for docnum, score in pairs], total)
 
@@ -505,30 +506,12 @@ def mark_article(searcher, article_id: str, text: str, now: datetime | None = No
             for name in MARKED_FIELDS}
 
 
-class _DateOrder(sorting.FacetType):
-    """Sort by the date column, newest or oldest first, undated articles last either way.
-    (A QueryFacet on `Every("date")` would do it too, but expands every date term: seconds.)"""
+@dataclass(frozen=True)
+class _DateOrder:
+    """A sort by the date column, newest or oldest first, undated articles last either way
+    (facets.by_date)."""
 
-    def __init__(self, newest: bool):
-        self.newest = newest
-
-    def categorizer(self, global_searcher):
-        return _DateKeys(self.newest, global_searcher.schema["date"].default)
-
-
-class _DateKeys(sorting.Categorizer):
-    def __init__(self, newest: bool, missing: int):
-        self.newest, self.missing, self.column = newest, missing, None
-
-    def set_searcher(self, segment_searcher, docoffset):
-        reader = segment_searcher.reader()
-        self.column = reader.column_reader("date", translate=False) if reader.has_column("date") else None
-
-    def key_for(self, matcher, segment_docnum):
-        raw = self.column[segment_docnum] if self.column is not None else self.missing
-        if raw == self.missing:
-            return (1, 0)
-        return (0, -raw if self.newest else raw)
+    newest: bool
 
 
 def _matched_words(q: wq.Query, reader) -> dict[str, snippets.Terms]:

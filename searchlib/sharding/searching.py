@@ -35,9 +35,7 @@ import hashlib
 import math
 import os
 import re
-from bisect import bisect_right
 import threading
-import weakref
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
@@ -51,7 +49,7 @@ from ..engine.layout import TOC_FILE
 from ..engine.schema import DEFAULT_FIELDS, SCHEMA, SNIPPET_FIELD
 from ..engine.storage import close_abandoned_files, open_folder, open_searcher
 from ..errors import IndexFormatError, QueryError, SearchlibError
-from ..querying.facets import (DATE_FACETS, NONE, TOP, UNDATED, check_facets,
+from ..querying.facets import (DATE_FACETS, NONE, TOP, UNDATED, check_facets, column_values,
                                count_facets, dated_docs, timeline)
 from ..querying.languages import languages_in
 from ..querying.query import content_words, is_plain, parse_query
@@ -454,40 +452,12 @@ def _feedback_query(terms: list) -> wq.Query | None:
 def _found(reader, hits, scored: bool) -> list[Found]:
     docnums = [hit.docnum for hit in hits]
     missing = reader.schema["date"].default
-    dates = _column_values(reader, "date", docnums, translate=False)
-    stories = _column_values(reader, STORY_FIELD, docnums) if STORY_FIELD in reader.schema else [None] * len(docnums)
+    dates = column_values(reader, "date", docnums, translate=False)
+    stories = column_values(reader, STORY_FIELD, docnums) if STORY_FIELD in reader.schema else [None] * len(docnums)
     return [Found(docnum=hit.docnum,
                   score=float(hit.score) if scored and isinstance(hit.score, (int, float)) else 0.0,
                   date=None if raw is None or raw == missing else raw, story=story or None)
             for hit, raw, story in zip(hits, dates, stories)]
-
-
-# a segment's reader → {(column, translated): its column reader} (reading its offsets costs ms)
-_COLUMNS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
-
-
-def _column_values(reader, name: str, docnums: list[int], translate: bool = True) -> list:
-    """facets.column_values, with each segment's column reader kept for the next search."""
-    leaves = list(reader.leaf_readers())
-    starts = [offset for _, offset in leaves]
-    columns: dict[int, object] = {}
-    out = []
-    for n in docnums:
-        i = bisect_right(starts, n) - 1
-        column = columns.get(i, False)
-        if column is False:
-            column = columns[i] = _column(leaves[i][0], name, translate)
-        out.append(column[n - starts[i]] if column is not None else None)
-    return out
-
-
-def _column(leaf, name: str, translate: bool):
-    with _LOCK:
-        kept = _COLUMNS.setdefault(leaf, {})
-        if (name, translate) not in kept:
-            kept[(name, translate)] = (leaf.column_reader(name, translate=translate)
-                                       if leaf.has_column(name) else None)
-        return kept[(name, translate)]
 
 
 def feedback_words(paths: list[str], best: list[tuple[int, int]]) -> tuple[list, dict]:
