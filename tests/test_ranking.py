@@ -150,6 +150,30 @@ def test_random_boolean_queries(searcher, parts):
     assert_same(searcher, text, limit=5)
 
 
+@settings(max_examples=120, deadline=None)
+@given(st.lists(st.one_of(st.sampled_from(WORDS), st.sampled_from(["OR", "AND", "NOT", "-", "+"])),
+                min_size=1, max_size=5),
+       st.sets(st.integers(0, 520), max_size=120))
+def test_random_queries_within_a_filter(searcher, parts, allow):
+    """A filter (dates, languages) is handed to each segment as its allowed documents, so its
+    terms are read and scored only there: the same hits, scores and totals as Whoosh's
+    FilterCollector."""
+    text = " ".join(parts).replace("- ", "-").replace("+ ", "+")
+    try:
+        parse_query(text)
+    except searchlib.QueryError:
+        return
+    assert_same(searcher, text, limit=5, allow=allow or {-1})
+
+
+@pytest.mark.parametrize("text", ["korea", "artillery shells", "river", "flood -coast", '"river valley"',
+                                  "harv*", "storm OR festival", "date:2022-03 river"])
+@pytest.mark.parametrize("step", [2, 7])
+def test_a_wide_filter_keeps_out_what_it_does_not_allow(searcher, text, step):
+    """A filter wider than a word's postings (every other article): nothing outside it."""
+    assert assert_same(searcher, text, allow=set(range(0, 520, step))) is not None
+
+
 def _read_postings(matcher, values=False, within=None):
     """Reference for ranking._read_extent: the matcher's own block reads, skipping the blocks
     whose last document number is below the next wanted one."""

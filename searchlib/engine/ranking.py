@@ -26,7 +26,7 @@ from __future__ import annotations
 import heapq
 import weakref
 import zlib
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from io import BytesIO
 from itertools import accumulate
 from pickle import load as load_pickle
@@ -185,11 +185,7 @@ def top_matches(searcher, q: wq.Query, limit: int | None, allow: set[int] | None
     on the same words (the partial-match pass) does not read them again."""
     best: list[tuple[float, int]] = []  # (score, -docnum), a heap of the best so far
     total = 0
-    memo = {} if memo is None else memo
-    for sub, offset in searcher.leaf_searchers():
-        scores = _Segment(searcher, sub, memo.setdefault(offset, {})).scores(q)
-        if allow is not None:
-            scores = {d: s for d, s in scores.items() if d + offset in allow}
+    for offset, scores in _segment_scores(searcher, q, allow, memo):
         total += len(scores)
         pairs = ((s, -(d + offset)) for d, s in scores.items())
         best = heapq.nlargest(limit, [*best, *pairs]) if limit else [*best, *pairs]
@@ -203,18 +199,31 @@ def matching_docs(searcher, q: wq.Query, allow: set[int] | None = None, memo: di
     (facets, a sort by date) rather than Whoosh's matcher tree, which steps through each
     posting with several Python calls."""
     import numpy as np
-    memo = {} if memo is None else memo
-    allowed = None if allow is None else np.fromiter(allow, dtype=np.int64, count=len(allow))
-    parts = []
-    for sub, offset in searcher.leaf_searchers():
-        scores = _Segment(searcher, sub, memo.setdefault(offset, {})).scores(q)
-        docs = np.fromiter(scores.keys(), dtype=np.int64, count=len(scores)) + offset
-        if allowed is not None:
-            docs = docs[np.isin(docs, allowed)]
-        parts.append(docs)
+    parts = [np.fromiter(scores.keys(), dtype=np.int64, count=len(scores)) + offset
+             for offset, scores in _segment_scores(searcher, q, allow, memo)]
     docs = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
     docs.sort()
     return docs
+
+
+def _segment_scores(searcher, q: wq.Query, allow: set[int] | None, memo: dict | None):
+    """(offset, scores) of each segment: its matches of the query, by its own document numbers.
+    With `allow`, each segment is told its allowed documents, so that its terms' postings are
+    read and scored only in the blocks that may hold them (a date filter of a few days reads a
+    small part of a common word's postings)."""
+    memo = {} if memo is None else memo
+    allowed = sorted(allow) if allow is not None else None
+    for sub, offset in searcher.leaf_searchers():
+        within = None
+        if allowed is not None:  # the allowed documents of this segment, as its own numbers
+            end = offset + sub.reader().doc_count_all()
+            within = {d - offset for d in allowed[bisect_left(allowed, offset):bisect_left(allowed, end)]}
+            if not within:
+                continue
+        scores = _Segment(searcher, sub, memo.setdefault(offset, {})).scores(q, within)
+        if within is not None:
+            scores = {d: s for d, s in scores.items() if d in within}
+        yield offset, scores
 
 
 class _Segment:
@@ -434,6 +443,11 @@ class _Segment:
                 length = length[0]
             ids, weights, encoded = _read_extent(terms._postfile.get(offset, length), field.format,
                                                  values, within)
+        if within is not None and len(within) < len(ids):  # the caller looks only there: score no more
+            keep = [i for i, d in enumerate(ids) if d in within]
+            ids, weights = [ids[i] for i in keep], [weights[i] for i in keep]
+            if encoded is not None:
+                encoded = [encoded[i] for i in keep]
         if not field.scorable:
             return ids, weights, encoded
         idf = self.top.idf(name, text)
