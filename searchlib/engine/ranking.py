@@ -178,14 +178,15 @@ class _NearMatcher(SpanNear2.SpanNear2Matcher):
 
 
 def top_matches(searcher, q: wq.Query, limit: int | None, allow: set[int] | None = None,
-                memo: dict | None = None) -> tuple[list[tuple[int, float]], int]:
+                memo: dict | None = None, tally=None) -> tuple[list[tuple[int, float]], int]:
     """The best `limit` (docnum, score) pairs, best first (all of them for None), and the number
     of articles matched. `allow`: the only document numbers that may match (None: any). `memo`:
     a dict kept between the queries of one search, holding the postings read, so a second query
-    on the same words (the partial-match pass) does not read them again."""
+    on the same words (the partial-match pass) does not read them again. `tally(offset, count,
+    scores)` is shown each segment's matches (its `count` documents from `offset` on)."""
     best: list[tuple[float, int]] = []  # (score, -docnum), a heap of the best so far
     total = 0
-    for offset, scores in _segment_scores(searcher, q, allow, memo):
+    for offset, scores in _segment_scores(searcher, q, allow, memo, tally):
         total += len(scores)
         pairs = ((s, -(d + offset)) for d, s in scores.items())
         best = heapq.nlargest(limit, [*best, *pairs]) if limit else [*best, *pairs]
@@ -193,20 +194,21 @@ def top_matches(searcher, q: wq.Query, limit: int | None, allow: set[int] | None
     return [(-negative, score) for score, negative in best], total
 
 
-def matching_docs(searcher, q: wq.Query, allow: set[int] | None = None, memo: dict | None = None):
+def matching_docs(searcher, q: wq.Query, allow: set[int] | None = None, memo: dict | None = None,
+                  tally=None):
     """Every article the query matches, as `top_matches` counts them, unscored: their document
     numbers in ascending order (a NumPy int64 array), for what orders or counts all the matches
     (facets, a sort by date) rather than Whoosh's matcher tree, which steps through each
     posting with several Python calls."""
     import numpy as np
     parts = [np.fromiter(scores.keys(), dtype=np.int64, count=len(scores)) + offset
-             for offset, scores in _segment_scores(searcher, q, allow, memo)]
+             for offset, scores in _segment_scores(searcher, q, allow, memo, tally)]
     docs = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
     docs.sort()
     return docs
 
 
-def _segment_scores(searcher, q: wq.Query, allow: set[int] | None, memo: dict | None):
+def _segment_scores(searcher, q: wq.Query, allow: set[int] | None, memo: dict | None, tally=None):
     """(offset, scores) of each segment: its matches of the query, by its own document numbers.
     With `allow`, each segment is told its allowed documents, so that its terms' postings are
     read and scored only in the blocks that may hold them (a date filter of a few days reads a
@@ -223,6 +225,8 @@ def _segment_scores(searcher, q: wq.Query, allow: set[int] | None, memo: dict | 
         scores = _Segment(searcher, sub, memo.setdefault(offset, {})).scores(q, within)
         if within is not None:
             scores = {d: s for d, s in scores.items() if d in within}
+        if tally is not None:
+            tally(offset, sub.reader().doc_count_all(), scores)
         yield offset, scores
 
 

@@ -23,7 +23,7 @@ from .facets import article_dates, by_date, check_facets, count_facets, dated_do
 from .languages import languages_in
 from .query import content_words, is_plain, parse_query
 from ..engine.ranking import matching_docs, top_matches
-from ..stories.grouping import annotate, collapse, extra_copies
+from ..stories.grouping import StoryTally, annotate, collapse, extra_copies
 from ..engine.analysis import QUESTION_STOP_WORDS
 from ..engine.schema import DEFAULT_FIELDS, SCHEMA, SNIPPET_FIELD
 
@@ -174,6 +174,9 @@ MAX_EXPANSIONS = 1024   # index words one wildcard or fuzzy term may stand for (
 MAX_TOTAL_EXPANSIONS = 4096  # ... and all of a query's, together (about a second of postings)
 MAX_PATTERNS = 64       # wildcard, fuzzy and range terms (one per field searched): each reads the lexicon
 MAX_EDITS = 2           # a fuzzy word's edit distance at most (`oil~5` is `oil~2`, as in Lucene)
+COPIES_RANKED = 10  # a search first ranks this many matches (or the page's size) more than its page,
+# for the copies a collapsed page passes over; when more of the best matches were copies, it is
+# ranked again with room for every copy the index holds (grouping.extra_copies)
 SUGGEST_BELOW = 3    # "did you mean" is tried when fewer articles have all the words
 FALLBACK_BELOW = 10  # a plain query's partial matches count when fewer articles have all its words
 
@@ -198,11 +201,27 @@ def run_search(searcher, text: str, *, since: datetime | None = None, until: dat
     if sort not in SORTS:
         raise QueryError(text, f"unknown sort {sort!r}; use one of {', '.join(SORTS)}")
     facets = check_facets(facets)
+    arguments = dict(since=since, until=until, limit=limit, offset=offset, sort=sort, now=now,
+                     fragments=fragments, facets=facets, fresh=fresh, langs=langs, all_copies=all_copies)
+    results = _run_search(searcher, text, **arguments, copies_ranked=COPIES_RANKED)
+    if results is None:  # more copies among the best matches than ranked beyond the page
+        results = _run_search(searcher, text, **arguments, copies_ranked=None)
+    return results
+
+
+def _run_search(searcher, text: str, *, since, until, limit: int, offset: int, sort: str, now,
+                fragments: int, facets: tuple, fresh, langs: tuple, all_copies: bool,
+                copies_ranked: int | None) -> Results | None:
+    """run_search, ranking at most `copies_ranked` more matches than the page needs for the
+    copies a collapsed page passes over (None: as many as the index holds copies); None when
+    those were too few to fill the page."""
     languages = languages_in(searcher.reader())
     q = parse_query(text, now, languages=languages)
-    wanted = max(1, offset + limit)
+    wanted = every = max(1, offset + limit)
     if not all_copies:  # collapsing may pass over this many copies to fill the page
-        wanted += extra_copies(searcher.reader())
+        extra = extra_copies(searcher.reader())
+        every += extra  # (ranking this many, the stories among the matches were always counted)
+        wanted += extra if copies_ranked is None else min(extra, max(copies_ranked, wanted))
     options = {"limit": wanted, "filter": None}
     if sort != "relevance":
         options["sortedby"] = _DateOrder(newest=sort == "newest")
@@ -222,7 +241,8 @@ def run_search(searcher, text: str, *, since: datetime | None = None, until: dat
     q = first_q = _bounded(q, reader, text)
     memo: dict = {}  # postings read by the first pass, for the partial-match pass
     # at least FALLBACK_BELOW: when the fallback applies, every complete match is in hand
-    found = _search(searcher, q, memo=memo,
+    tallies = [StoryTally(reader) if not all_copies else None]  # (the stories the matches make)
+    found = _search(searcher, q, memo=memo, tally=tallies[0],
                     **{**options, "limit": max(options["limit"], FALLBACK_BELOW)})
     groups, total = [list(found)], len(found)
     complete, partial = total, False
@@ -231,7 +251,8 @@ def run_search(searcher, text: str, *, since: datetime | None = None, until: dat
         any_q = _bounded(parse_query(text, now, any_word=True, languages=languages), reader, text)
         if any_q != q:  # (a lone phrase is the same query either way)
             seen = {hit.docnum for hit in groups[0]}
-            more = _search(searcher, any_q, memo=memo,
+            tallies.append(StoryTally(reader) if not all_copies else None)
+            more = _search(searcher, any_q, memo=memo, tally=tallies[-1],
                            **{**options, "limit": options["limit"] + len(seen)})
             # any_q is the OR of the words q requires all of: it matches every complete match
             if len(more) > total:
@@ -246,7 +267,15 @@ def run_search(searcher, text: str, *, since: datetime | None = None, until: dat
     ranked = [(hit, i == 0) for i, group in enumerate(groups) for hit in group]
     stories = None
     if not all_copies:  # one hit per story (searchlib.stories): pages count stories
+        more_matches = len(ranked) < total
         ranked, stories = collapse(reader, ranked, total)
+        if len(ranked) < offset + limit and more_matches and copies_ranked is not None:
+            return None
+        # Also counted when a ranking of `every` matches would have held them all (as a sharded
+        # index counts them: sharding.searching), from the tally of every match.
+        every = max(FRESH_POOL, every) if fresh and sort == "relevance" else every
+        if stories is None and total <= (every + complete if partial else max(every, FALLBACK_BELOW)):
+            stories = tallies[-1 if partial else 0].stories_among(total)
     words = _matched_words(q, reader)
     page = ranked[offset:offset + limit]
     hits = [_to_hit(hit, rank, words, fragments, scores.get(hit.docnum), complete=is_complete)
@@ -415,14 +444,14 @@ def _typed(leaf) -> str:
     return f"'{leaf.text}'"
 
 
-def _search(searcher, q, *, limit: int, filter=None, sortedby=None, memo=None) -> "_Found":
+def _search(searcher, q, *, limit: int, filter=None, sortedby=None, memo=None, tally=None) -> "_Found":
     """The best `limit` hits (ranking.top_matches; by date: every match, ranking.matching_docs,
     ordered by its date number) and the exact number of matches, counted in the same pass."""
     if sortedby is not None:
-        docs = matching_docs(searcher, q, filter, memo)
+        docs = matching_docs(searcher, q, filter, memo, tally)
         order = by_date(searcher.reader(), docs, sortedby.newest, limit)
         return _Found([_Match(searcher, docnum, 0.0) for docnum in order], len(docs))
-    pairs, total = top_matches(searcher, q, limit, filter, memo)
+    pairs, total = top_matches(searcher, q, limit, filter, memo, tally)
     return _Found([_Match(searcher, docnum, score) for docnum, score in pairs], total)
 
 

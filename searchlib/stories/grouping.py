@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import re
+from bisect import bisect_left
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -137,8 +138,8 @@ def changes(original: dict, copy: dict) -> Changes:
 
 class _Table:
     """The stories of more than one live article in one state of the index: each such article's
-    story by document number (`story`), each such story's articles (`members`), and how many
-    articles are not the first of their story (`extra`)."""
+    story by document number (`story`; the numbers in order: `docnums`), each such story's
+    articles (`members`), and how many articles are not the first of their story (`extra`)."""
 
     def __init__(self, story: dict[int, str]):
         self.story = story
@@ -146,6 +147,7 @@ class _Table:
         for docnum in sorted(story):
             self.members.setdefault(story[docnum], []).append(docnum)
         self.extra = sum(len(docnums) - 1 for docnums in self.members.values())
+        self.docnums = sorted(story)
 
 
 def shared_stories(reader, store=None) -> dict:
@@ -193,6 +195,35 @@ def table(reader) -> _Table:
             _cache.clear()
         found = _cache[key] = _Table(dict(zip((int(d) for d in part["docnums"]), part["stories"])))
     return found
+
+
+class StoryTally:
+    """How many of a query's matches belong to a story with more than one live article
+    (`copies`), and to how many such stories: shown each segment's matches as they are scored
+    (ranking.top_matches' `tally`), so that a collapsed page knows how many stories all the
+    matches make (`stories_among`) without ranking every match."""
+
+    def __init__(self, reader):
+        found = table(reader)
+        self._story = found.story
+        self._docnums = found.docnums
+        self.copies = 0
+        self._stories: set[str] = set()
+
+    def __call__(self, offset: int, count: int, scores: dict) -> None:
+        start, end = bisect_left(self._docnums, offset), bisect_left(self._docnums, offset + count)
+        if start == end:
+            return
+        if len(scores) < end - start:
+            found = [offset + d for d in scores if offset + d in self._story]
+        else:
+            found = [d for d in self._docnums[start:end] if d - offset in scores]
+        self.copies += len(found)
+        self._stories.update(self._story[d] for d in found)
+
+    def stories_among(self, total: int) -> int:
+        """The stories the `total` matches tallied make (an article of no shared story is one)."""
+        return total - (self.copies - len(self._stories))
 
 
 def extra_copies(reader) -> int:
