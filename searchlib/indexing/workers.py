@@ -68,13 +68,12 @@ def fewer_collections() -> Iterator[None]:
 
 
 def release_memory(writer=None) -> None:
-    """Give the memory of a writer whose segment is written back (its postings pool emptied, a
-    full collection: indexing collects rarely, see INDEXING_GC_THRESHOLDS) and return the freed
-    pages to the system where the C library can (glibc's malloc_trim), so that a worker's size
-    stays that of one segment's postings rather than growing with the archive."""
+    """Give back the memory of a writer whose segment is written: its postings pool emptied
+    (freed at once, whatever cycles keep the writer), and the freed pages returned to the system
+    where the C library can (glibc's malloc_trim); else a worker's size grows from segment to
+    segment. (A full collection as well cost more time and returned little more.)"""
     if writer is not None:
         writer.pool.cleanup()
-    gc.collect()
     trim = _malloc_trim()
     if trim is not None:
         trim(0)
