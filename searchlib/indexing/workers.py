@@ -68,12 +68,13 @@ def fewer_collections() -> Iterator[None]:
 
 
 def release_memory(writer=None) -> None:
-    """Give back the memory of a writer whose segment is written: its postings pool emptied
-    (freed at once, whatever cycles keep the writer), and the freed pages returned to the system
-    where the C library can (glibc's malloc_trim); else a worker's size grows from segment to
-    segment. (A full collection as well cost more time and returned little more.)"""
+    """Give back the memory of a writer whose segment is written: its postings pool emptied, a
+    full collection (indexing collects rarely, INDEXING_GC_THRESHOLDS, and a finished writer's
+    parts hold each other in cycles), and the freed pages returned to the system where the C
+    library can (glibc's malloc_trim); else a worker's size grows from segment to segment."""
     if writer is not None:
         writer.pool.cleanup()
+    gc.collect()
     trim = _malloc_trim()
     if trim is not None:
         trim(0)
