@@ -311,7 +311,11 @@ class Index:
                               sort=sort, now=now, fragments=snippets, facets=tuple(facets),
                               fresh=fresh, langs=langs, all_copies=all_copies)
             if self._executor is None:
-                return search(shards, request)
+                return self._swapped_retry(lambda: search(self._shards(), request),
+                                           lambda: self.search(query, since=since, until=until, limit=limit,
+                                                               offset=offset, sort=sort, now=now,
+                                                               snippets=snippets, facets=facets, fresh=fresh,
+                                                               lang=lang, all_copies=all_copies))
             from .sharding.execution import run_tolerant  # (a shard lost on the cluster: partial)
             results, results.shards = run_tolerant(
                 shards, lambda live, executor: search(live, request, executor), self._executor)
@@ -356,6 +360,21 @@ class Index:
                 if attempt == 4 or not changed:
                     raise
                 close_abandoned_files(exc)  # (retried: what Whoosh had opened, closed quietly)
+
+    def _swapped_retry(self, use, again):
+        """`use()` on a sharded index, tried again (up to 5 times) when it failed because a
+        rebuild swapped another index in as it read the shards (their folders went with the old
+        one); `again()` when the index swapped in is not sharded."""
+        for _ in range(4):
+            state = self._state()
+            try:
+                return use()
+            except (IndexFormatError, IndexNotFoundError):
+                if self._state() == state:
+                    raise
+                if self._shards() is None:
+                    return again()
+        return use()
 
     def _state(self) -> tuple:
         """What a retry depends on: the folder at the path and the one opened, and its commit."""
