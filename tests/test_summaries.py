@@ -239,3 +239,27 @@ def test_each_shard_keeps_its_own(tmp_path):
     for shard in shards:
         names = _part_names(shard)
         assert {n.split(":")[0] for n in names if ":" in n} == set(summaries.SEGMENT_PARTS)
+
+
+def test_parts_that_are_not_this_index_s_are_made_again(grown):
+    """Well-formed parts with the wrong content (another segment's lengths, codes past their
+    values, a story table naming documents the commit does not have): refused, not trusted."""
+    import numpy as np
+    with sqlite3.connect(grown / SUMMARIES_FILE) as db:
+        names = [name for (name,) in db.execute("SELECT name FROM parts")]
+        for name in names:
+            if name.startswith("codes.source:"):
+                forged = summaries.pack({"values": ["Forged"], "codes": np.zeros(3, dtype=np.int32)})
+            elif name.startswith("codes.section:"):
+                part = summaries.unpack(db.execute("SELECT blob FROM parts WHERE name = ?", (name,)).fetchone()[0])
+                forged = summaries.pack({"values": part["values"][:1], "codes": part["codes"] + 5})
+            elif name.startswith("stories@"):
+                forged = summaries.pack({"stories": ["x", "x"], "docnums": [10**6, 10**6 + 1]})
+            else:
+                continue
+            db.execute("UPDATE parts SET blob = ? WHERE name = ?", (forged, name))
+    truth = _truth(grown)
+    assert _stories_of(grown) == truth["stories"]
+    with searchlib.Index(grown) as idx:
+        stats = _stats_of(idx)
+    assert stats["sources"] == truth["sources"] and stats["sections"] == truth["sections"]

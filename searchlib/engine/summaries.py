@@ -178,11 +178,27 @@ def segment_part(store: Store | None, leaf, kind: str) -> dict:
     sid = segment_id(leaf)
     name = f"{kind}:{sid}"
     found = store.get(name) if store is not None and sid is not None else None
+    if found is not None and not _fits(found, leaf.doc_count_all()):
+        found = None  # (a part that is not this segment's: made again)
     if found is None:
         found = SEGMENT_PARTS[kind](leaf)
         if store is not None and sid is not None:
             store.put(name, found)
     return found
+
+
+def _fits(part: dict, count: int) -> bool:
+    """Whether a segment's part read back has an entry for each of its `count` documents (a
+    date column's numbers may be none at all) and codes that name its values."""
+    import numpy as np
+    for name, value in part.items():
+        if isinstance(value, np.ndarray) and len(value) != count and not (name == "numbers" and not len(value)):
+            return False
+    codes, values = part.get("codes"), part.get("values")
+    if codes is not None and len(codes):
+        if not isinstance(values, list) or codes.min() < -1 or codes.max() >= len(values):
+            return False
+    return True
 
 
 def commit_part(store: Store | None, reader, kind: str, compute) -> dict:

@@ -143,11 +143,11 @@ class _Table:
 
     def __init__(self, story: dict[int, str]):
         self.story = story
+        self.docnums = sorted(story)
         self.members: dict[str, list[int]] = {}
-        for docnum in sorted(story):
+        for docnum in self.docnums:
             self.members.setdefault(story[docnum], []).append(docnum)
         self.extra = sum(len(docnums) - 1 for docnums in self.members.values())
-        self.docnums = sorted(story)
 
 
 def shared_stories(reader, store=None) -> dict:
@@ -181,6 +181,13 @@ def shared_stories(reader, store=None) -> dict:
     return {"stories": [story for _, story in kept], "docnums": [d for d, _ in kept]}
 
 
+def _fits(part: dict, count: int) -> bool:
+    docnums, stories = part.get("docnums"), part.get("stories")
+    return (isinstance(docnums, list) and isinstance(stories, list) and len(docnums) == len(stories)
+            and all(isinstance(d, int) and 0 <= d < count for d in docnums)
+            and all(isinstance(story, str) for story in stories))
+
+
 def table(reader) -> _Table:
     """The _Table of this state of the index: remembered in the process, and kept beside the
     index by the indexer (summaries.remember) so that a new process need not read every
@@ -191,6 +198,8 @@ def table(reader) -> _Table:
         folder = folder_of(reader)
         with Store(folder) if folder is not None else nullcontext() as store:
             part = commit_part(store, reader, STORY_TABLE, shared_stories)
+            if not _fits(part, reader.doc_count_all()):  # (not this commit's: made again)
+                part = shared_stories(reader, store)
         if len(_cache) >= 4:
             _cache.clear()
         found = _cache[key] = _Table(dict(zip((int(d) for d in part["docnums"]), part["stories"])))
