@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import threading
 import weakref
-from bisect import bisect_left, bisect_right
+from bisect import bisect_right
 from collections import Counter
 from contextlib import nullcontext
 from datetime import datetime
@@ -118,46 +118,57 @@ def dated_docs(reader, start: datetime | None, end: datetime | None) -> set[int]
     """The documents dated in [start, end) (naive UTC; None: open), from the date column sorted
     once per segment: two bisections per segment, where a DateRange query expands into a term per
     distinct timestamp and Whoosh then tests it as a filter bit by bit (seconds on a newswire)."""
+    import numpy as np
     field = reader.schema["date"]
     lo_key = field.to_column_value(start) if start else None
     hi_key = field.to_column_value(end) if end else None
     docs: set[int] = set()
-    for leaf, offset in reader.leaf_readers():
-        keys, docnums = _sorted_dates(leaf, field)
-        lo = bisect_left(keys, lo_key) if lo_key is not None else 0
-        hi = bisect_left(keys, hi_key) if hi_key is not None else len(keys)
-        docs.update(docnums[lo:hi] if not offset else [offset + n for n in docnums[lo:hi]])
+    leaves = list(reader.leaf_readers())
+    with _summaries_for(reader, leaves) as store:
+        for leaf, offset in leaves:
+            _, keys, docnums = _segment_dates(leaf, store)
+            lo = int(np.searchsorted(keys, np.uint64(lo_key))) if lo_key is not None else 0
+            hi = int(np.searchsorted(keys, np.uint64(hi_key))) if hi_key is not None else len(keys)
+            docs.update((docnums[lo:hi] + offset).tolist())
     return docs
 
 
-_SORTED: dict[str, tuple[list[int], list[int]]] = {}  # segment id → its dates, sorted, and docnums
-_SORTED_MAX = 256
+_DATES: dict[str, tuple] = {}  # segment id → _segment_dates
+_DATES_MAX = 256  # segments a process keeps them for
 
 
-def _sorted_dates(leaf, field) -> tuple[list[int], list[int]]:
-    segment = leaf.segment() if hasattr(leaf, "segment") else None
-    key = segment.segment_id() if segment is not None else None
-    if key is not None and key in _SORTED:
-        return _SORTED[key]
-    pairs: list[tuple[int, int]] = []
-    if leaf.has_column("date"):
-        column = leaf.column_reader("date", translate=False)
-        pairs = sorted((value, n) for n, value in enumerate(column) if value != field.default)
-    result = ([v for v, _ in pairs], [n for _, n in pairs])
-    if key is not None:  # a segment never changes (deleted articles are never matched anyway)
-        if len(_SORTED) >= _SORTED_MAX:
-            _SORTED.pop(next(iter(_SORTED)))
-        _SORTED[key] = result
-    return result
+def _segment_dates(leaf, store) -> tuple:
+    """A segment's date column as numbers (NumPy uint64: ticks, the field's default when
+    undated; none at all without the column), and its dated documents' numbers sorted, with
+    their document numbers (equal dates in document order). Read once per process and segment
+    (a segment never changes; deleted articles are never matched anyway), from the summaries
+    kept beside the index when they are there."""
+    sid = segment_id(leaf)
+    found = _DATES.get(sid) if sid is not None else None
+    if found is None:
+        import numpy as np
+        numbers = segment_part(store, leaf, "numbers.date")["numbers"]
+        dated = np.nonzero(numbers != np.uint64(leaf.schema["date"].default))[0]
+        order = dated[np.argsort(numbers[dated], kind="stable")]
+        found = (numbers, numbers[order], order)
+        if sid is not None:
+            if len(_DATES) >= _DATES_MAX:
+                _DATES.pop(next(iter(_DATES)))
+            _DATES[sid] = found
+    return found
 
 
-_NUMBERS: dict[str, object] = {}  # segment id → its date column's numbers (a NumPy array)
+def _summaries_for(reader, leaves: list):
+    """The summaries kept beside the index, opened when a segment's dates are not in hand."""
+    folder = folder_of(reader)
+    if folder is None or all(segment_id(leaf) in _DATES for leaf, _ in leaves):
+        return nullcontext()
+    return Store(folder)
 
 
 def date_numbers(reader, docnums):
     """The date column's numbers (its raw values: ticks, the field's default when undated) of
-    `docnums`, a NumPy int64 array of the reader's document numbers; each segment's column
-    read once per process (or taken from the summaries kept beside the index)."""
+    `docnums`, a NumPy int64 array of the reader's document numbers (_segment_dates)."""
     import numpy as np
     missing = np.uint64(reader.schema["date"].default)
     leaves = list(reader.leaf_readers())
@@ -166,21 +177,12 @@ def date_numbers(reader, docnums):
         return out
     offsets = np.asarray([offset for _, offset in leaves], dtype=np.int64)
     which = np.searchsorted(offsets, docnums, side="right") - 1
-    folder = folder_of(reader)
-    with Store(folder) if folder is not None and any(
-            segment_id(leaf) not in _NUMBERS for leaf, _ in leaves) else nullcontext() as store:
+    with _summaries_for(reader, leaves) as store:
         for i, (leaf, offset) in enumerate(leaves):
             here = which == i
             if not here.any():
                 continue
-            sid = segment_id(leaf)
-            numbers = _NUMBERS.get(sid) if sid is not None else None
-            if numbers is None:
-                numbers = segment_part(store, leaf, "numbers.date")["numbers"]
-                if sid is not None:
-                    if len(_NUMBERS) >= _SORTED_MAX:
-                        _NUMBERS.pop(next(iter(_NUMBERS)))
-                    _NUMBERS[sid] = numbers
+            numbers = _segment_dates(leaf, store)[0]
             if len(numbers):  # (none: the segment has no date column)
                 out[here] = numbers[docnums[here] - offset]
     return out
