@@ -305,25 +305,23 @@ class Index:
         check_arguments(query, limit, offset, snippets=snippets, fresh=fresh)
         langs = parse_languages(lang)
         since, until = parse_window(since, until, now)
-        if (shards := self._shards()) is not None:
+
+        def on_shards(shards: list[str]) -> Results:
             from .sharding.searching import Request, search
             request = Request(query, since=since, until=until, limit=limit, offset=offset,
                               sort=sort, now=now, fragments=snippets, facets=tuple(facets),
                               fresh=fresh, langs=langs, all_copies=all_copies)
             if self._executor is None:
-                return self._swapped_retry(lambda: search(self._shards(), request),
-                                           lambda: self.search(query, since=since, until=until, limit=limit,
-                                                               offset=offset, sort=sort, now=now,
-                                                               snippets=snippets, facets=facets, fresh=fresh,
-                                                               lang=lang, all_copies=all_copies))
+                return search(shards, request)
             from .sharding.execution import run_tolerant  # (a shard lost on the cluster: partial)
             results, results.shards = run_tolerant(
                 shards, lambda live, executor: search(live, request, executor), self._executor)
             return results
+
         return self._retrying(lambda searcher: run_search(
             searcher, query, since=since, until=until, limit=limit, offset=offset, sort=sort,
             now=now, fragments=snippets, facets=facets, fresh=fresh, langs=langs,
-            all_copies=all_copies))
+            all_copies=all_copies), on_shards)
 
     def _shards(self) -> list[str] | None:
         """The shard folders of a sharded index, in shard order (None: unsharded), read from its
@@ -338,17 +336,21 @@ class Index:
                               [str(p) for p in shard_paths(self.path, count)])
         return self._sharding[1]
 
-    def _retrying(self, use):
+    def _retrying(self, use, sharded=None):
         """`use(searcher)`, retried (up to 5 times) if opening or reading the index failed while
         it changed under it: a writer outside searchlib deleted segment files as they were
-        opened, or a rebuild's swap removed the folder opened. Any other failure is real.
-        A sharded index: its shards read here as one (sharding.searching.combined)."""
-        if (shards := self._shards()) is not None:
-            from .sharding.searching import combined
-            return use(combined(shards))
+        opened, or a rebuild's swap removed the folder opened (a sharded index's shards went
+        with it). Any other failure is real. A sharded index: `sharded(shards)`, its shard
+        folders in order, or else `use` on its shards read as one (sharding.searching.combined);
+        which of the two is decided again at each try, since a swap may change it."""
         for attempt in range(5):
             state = self._state()
             try:
+                if (shards := self._shards()) is not None:
+                    if sharded is not None:
+                        return sharded(shards)
+                    from .sharding.searching import combined
+                    return use(combined(shards))
                 with self._searcher() as searcher:
                     return use(searcher)
             except Exception as exc:
@@ -360,21 +362,6 @@ class Index:
                 if attempt == 4 or not changed:
                     raise
                 close_abandoned_files(exc)  # (retried: what Whoosh had opened, closed quietly)
-
-    def _swapped_retry(self, use, again):
-        """`use()` on a sharded index, tried again (up to 5 times) when it failed because a
-        rebuild swapped another index in as it read the shards (their folders went with the old
-        one); `again()` when the index swapped in is not sharded."""
-        for _ in range(4):
-            state = self._state()
-            try:
-                return use()
-            except (IndexFormatError, IndexNotFoundError):
-                if self._state() == state:
-                    raise
-                if self._shards() is None:
-                    return again()
-        return use()
 
     def _state(self) -> tuple:
         """What a retry depends on: the folder at the path and the one opened, and its commit."""
@@ -392,20 +379,20 @@ class Index:
     def similar(self, article_id: str, *, limit: int = 10) -> Results:
         """The articles most like the one with this id (raises ArticleNotFoundError)."""
         check_similar_arguments(article_id, limit)
-        if (shards := self._shards()) is not None:
+        def on_shards(shards: list[str]) -> Results:
             from .sharding.searching import similar
             return similar(shards, article_id, limit=limit, executor=self._executor)
-        return self._retrying(lambda searcher: run_similar(searcher, article_id, limit=limit))
+        return self._retrying(lambda searcher: run_similar(searcher, article_id, limit=limit), on_shards)
 
     def copies(self, article_id: str) -> "Story":
         """The story of the article with this id: its copies in other outlets, the first
         published first, each with what it changed (raises ArticleNotFoundError)."""
         from .stories.grouping import story_of
         check_id(article_id)
-        if (shards := self._shards()) is not None:
+        def on_shards(shards: list[str]) -> "Story":
             from .sharding.searching import read
             return read(shards, story_of, article_id, executor=self._executor)
-        return self._retrying(lambda searcher: story_of(searcher, article_id))
+        return self._retrying(lambda searcher: story_of(searcher, article_id), on_shards)
 
     def thread(self, article_id: str, *, limit: int = 10, window_days: float | None = None) -> "Thread":
         """The articles that follow the story of the article with this id over time (follow-ups,
@@ -426,10 +413,10 @@ class Index:
         from .indexing.manifest import FILE_NAME
         from .stories.revisions import history
         check_id(article_id)
-        if (shards := self._shards()) is not None:
+        def on_shards(shards: list[str]) -> "History":
             from .sharding.searching import history as sharded_history
             return sharded_history(shards, article_id, executor=self._executor)
-        return self._retrying(lambda searcher: history(searcher, self.path / FILE_NAME, article_id))
+        return self._retrying(lambda searcher: history(searcher, self.path / FILE_NAME, article_id), on_shards)
 
     def marks(self, article_id: str, query: str, *, now: datetime | None = None
               ) -> dict[str, list[tuple[int, int]]]:
@@ -437,34 +424,33 @@ class Index:
         its title, summary and body (raises ArticleNotFoundError), for a page showing it whole."""
         check_id(article_id)
         check_arguments(query, 0, 0)
-        if (shards := self._shards()) is not None:
+        def on_shards(shards: list[str]) -> dict[str, list[tuple[int, int]]]:
             from .sharding.searching import read
             return read(shards, mark_article, article_id, query, now, executor=self._executor)
-        return self._retrying(lambda searcher: mark_article(searcher, article_id, query, now))
+        return self._retrying(lambda searcher: mark_article(searcher, article_id, query, now), on_shards)
 
     def stats(self) -> IndexStats:
         """Size, article and file counts, date span, top sources and sections."""
         from .querying.stats import compute_stats  # (imported here: a search never needs it)
-        if (shards := self._shards()) is not None:
+        def on_shards(shards: list[str]) -> IndexStats:
             from .sharding.searching import stats
             return stats(shards, self.path, executor=self._executor)
-        return self._retrying(lambda searcher: compute_stats(searcher, self.path))
+        return self._retrying(lambda searcher: compute_stats(searcher, self.path), on_shards)
 
     def get(self, article_id: str) -> Article | None:
         """The stored article with this id, or None."""
         check_id(article_id)
-        if (shards := self._shards()) is not None:
+        def on_shards(shards: list[str]) -> dict | None:
             from .sharding.searching import document
-            fields = document(shards, article_id, executor=self._executor)
-        else:
-            fields = self._retrying(lambda searcher: searcher.document(id=article_id))
+            return document(shards, article_id, executor=self._executor)
+        fields = self._retrying(lambda searcher: searcher.document(id=article_id), on_shards)
         return to_article(fields) if fields else None
 
     def __len__(self) -> int:
-        if (shards := self._shards()) is not None:
+        def on_shards(shards: list[str]) -> int:
             from .sharding.searching import count
             return count(shards, self._executor)
-        return self._retrying(lambda searcher: searcher.doc_count())
+        return self._retrying(lambda searcher: searcher.doc_count(), on_shards)
 
     def generation(self) -> int:
         """The number of the index's last commit (it grows with every commit; a rebuild
