@@ -8,6 +8,12 @@ readers read, with three differences that its readers handle and that make a com
 the index smaller (each can be turned off; off, the files are Whoosh's, byte for byte: tested):
 rare terms keep their postings in their record, small blocks are not compressed, and postings
 are pickled with a newer protocol.
+
+Also read here: a term's record in a segment's terms file (`term_info`, `doc_frequency`), looked
+up once per segment for each word of each query. Whoosh's lookup (W3TermsReader.term_info, through
+HashReader's generators, a hexdigest and a key check per call) cost more than the rest of a term's
+work on a segment where it is rare, so an index of many segments paid it many times; here the
+same hash table is read directly.
 """
 from __future__ import annotations
 
@@ -20,7 +26,7 @@ from itertools import chain
 from operator import sub
 from pickle import dumps
 
-from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC, W3FieldWriter, W3TermInfo
+from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC, W3FieldWriter, W3TermInfo, W3TermsReader
 from whoosh.filedb.filetables import GrowableArray, md5_hash
 from whoosh.system import pack_int, pack_long, pack_ushort
 from whoosh.util.numeric import length_to_byte
@@ -43,6 +49,9 @@ PICKLE_PROTOCOL = 5
 
 _TERM_INFO = W3TermInfo._struct.pack
 _KEY_VALUE = struct.Struct("!ii").pack  # filetables.HashWriter's record header
+_SLOT = struct.Struct("!Iq")            # filetables.HashWriter's hash slot: (hash, record position)
+_LENGTHS = struct.Struct("!ii")         # ... and its record header: (key length, value length)
+_DOC_FREQUENCY = struct.Struct("!BfI")  # the start of W3TermInfo's record: the third is doc frequency
 
 
 def write_terms(fieldwriter: W3FieldWriter, schema, lengths, terms, *,
@@ -189,3 +198,83 @@ def _growable(values: list[int]) -> GrowableArray:
         grown._retype(values[-1])
     grown.array.extend(values)
     return grown
+
+
+def term_record(terms, fieldname: str, tbytes: bytes) -> bytes | None:
+    """The record of the term `tbytes` of `fieldname` in a segment's terms file (`terms`: its
+    W3TermsReader), as W3TermsReader.term_info reads it before decoding, or None when the
+    segment does not have it: the same hash table (filetables.HashReader), read without its
+    generators, with the hash taken as md5_hash takes it."""
+    fnum = terms._fieldmap.get(fieldname)
+    if fnum is None:
+        return None
+    key = pack_ushort(fnum) + tbytes
+    table = terms._tindex
+    if table.hashfn is not md5_hash:
+        try:
+            return table[key]
+        except KeyError:
+            return None
+    keyhash = int.from_bytes(md5(key, usedforsecurity=False).digest()[-4:], "big")
+    start, slots = table.tables[keyhash & 255]
+    if not slots:
+        return None
+    get, size = table.dbfile.get, _SLOT.size
+    end = start + slots * size
+    position = start + ((keyhash >> 8) % slots) * size
+    for _ in range(slots):
+        slothash, item = _SLOT.unpack(get(position, size))
+        if not item:
+            return None
+        if slothash == keyhash:
+            keylen, datalen = _LENGTHS.unpack(get(item, 8))
+            if keylen == len(key) and get(item + 8, keylen) == key:
+                return get(item + 8 + keylen, datalen)
+        position += size
+        if position == end:
+            position = start
+    return None
+
+
+def term_info(terms, fieldname: str, tbytes: bytes) -> W3TermInfo | None:
+    """The term's W3TermInfo in a segment (`terms`: its W3TermsReader), or None when it is not there."""
+    record = term_record(terms, fieldname, tbytes)
+    return None if record is None else W3TermInfo.from_bytes(record)
+
+
+def doc_frequency(reader, fieldname: str, text: str | bytes) -> int:
+    """How many articles of `reader` (a segment's, or the whole index's) have the term, deleted
+    ones included, as Whoosh's reader.doc_frequency counts: summed over the segments' records."""
+    total = 0
+    tbytes = None
+    for leaf, _ in reader.leaf_readers():
+        terms = getattr(leaf, "_terms", None)
+        if not isinstance(terms, W3TermsReader) or fieldname not in leaf.schema:
+            total += leaf.doc_frequency(fieldname, text)
+            continue
+        if tbytes is None:
+            tbytes = text if isinstance(text, bytes) else leaf.schema[fieldname].to_bytes(text)
+        record = term_record(terms, fieldname, tbytes)
+        if record is not None:
+            total += _DOC_FREQUENCY.unpack_from(record)[2]
+    return total
+
+
+def has_term(reader, fieldname: str, text: str | bytes) -> bool:
+    """Whether some segment of `reader` has the term (as `(fieldname, text) in reader`), asked
+    segment by segment until one has it."""
+    tbytes = None
+    for leaf, _ in reader.leaf_readers():
+        terms = getattr(leaf, "_terms", None)
+        if not isinstance(terms, W3TermsReader) or fieldname not in leaf.schema:
+            if (fieldname, text) in leaf:
+                return True
+            continue
+        if tbytes is None:
+            try:
+                tbytes = text if isinstance(text, bytes) else leaf.schema[fieldname].to_bytes(text)
+            except ValueError:
+                return False
+        if term_record(terms, fieldname, tbytes) is not None:
+            return True
+    return False

@@ -36,13 +36,13 @@ from whoosh import query as wq
 from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC, LENGTHS_COLUMN, W3TermsReader
 from whoosh.formats import Positions
 from whoosh.query.spans import Span, SpanNear2
-from whoosh.reading import TermNotFound
 from whoosh.scoring import BM25F
 from whoosh.system import unpack_int
 from whoosh.util.numeric import byte_to_length
 
 from . import fixes  # noqa: F401 (Whoosh's matchers mended before any is made)
 from .analysis import stemmer_name
+from .postings import term_info
 
 _LENGTHS = [byte_to_length(b) for b in range(256)]
 Scores = dict  # segment docnum → score
@@ -215,6 +215,7 @@ def _segment_scores(searcher, q: wq.Query, allow: set[int] | None, memo: dict | 
     small part of a common word's postings)."""
     memo = {} if memo is None else memo
     allowed = sorted(allow) if allow is not None else None
+    texts: dict = {}  # (field, word) → the term's bytes: the same in every segment
     for sub, offset in searcher.leaf_searchers():
         within = None
         if allowed is not None:  # the allowed documents of this segment, as its own numbers
@@ -222,19 +223,26 @@ def _segment_scores(searcher, q: wq.Query, allow: set[int] | None, memo: dict | 
             within = {d - offset for d in allowed[bisect_left(allowed, offset):bisect_left(allowed, end)]}
             if not within:
                 continue
-        scores = _Segment(searcher, sub, memo.setdefault(offset, {})).scores(q, within)
+        segment = _Segment(searcher, sub, memo.setdefault(offset, {}), texts)
+        scores = segment.scores(q, within)
         if within is not None:
             scores = {d: s for d, s in scores.items() if d in within}
+        if segment.deleted:
+            scores = _without(scores, segment.deleted)
         if tally is not None:
             tally(offset, sub.reader().doc_count_all(), scores)
         yield offset, scores
 
 
 class _Segment:
-    """One segment's part of a query's evaluation."""
+    """One segment's part of a query's evaluation. Its parts' scores may hold deleted documents
+    (`deleted`), which the caller drops once from the segment's matches (a segment of an index
+    grown by many runs holds some; dropping them from each word's postings cost as much again as
+    scoring them). `texts`: terms as bytes, shared with the query's other segments."""
 
-    def __init__(self, top, searcher, memo: dict):
+    def __init__(self, top, searcher, memo: dict, texts: dict | None = None):
         self.top, self.searcher, self.reader, self.memo = top, searcher, searcher.reader(), memo
+        self.texts = {} if texts is None else texts
         self.weighting = top.weighting
         self.deleted = self.reader.deleted_docs_set if self.reader.has_deletions() else frozenset()
 
@@ -320,10 +328,7 @@ class _Segment:
         if found is None:
             return self._whoosh(q)
         ids, scores, _ = found
-        scores = dict(zip(ids, scores))
-        if self.deleted:
-            scores = _without(scores, self.deleted)
-        return _boosted(scores, q.boost)
+        return _boosted(dict(zip(ids, scores)), q.boost)
 
     def _phrase(self, q: wq.Phrase, within: set[int] | None = None) -> Scores:
         """Articles with the words next to each other, in order (a SloppyPhrase: near each
@@ -372,14 +377,18 @@ class _Segment:
 
     def _bytes(self, name: str, text) -> bytes | None:
         """The term as the field stores it; None when it cannot be in the field."""
-        reader = self.reader
-        if name not in reader.schema:
-            return None
-        try:
-            text = reader.schema[name].to_bytes(text)
-        except ValueError:
-            return None
-        return text
+        key = (name, text)
+        if key in self.texts:
+            return self.texts[key]
+        schema = self.reader.schema
+        found = None
+        if name in schema:
+            try:
+                found = schema[name].to_bytes(text)
+            except ValueError:
+                pass
+        self.texts[key] = found
+        return found
 
     def _postings(self, name: str, text: bytes, values: bool = False, within: set[int] | None = None):
         """A term's postings in this segment, deleted documents included: document numbers,
@@ -399,14 +408,7 @@ class _Segment:
         not at all in a field the segment has no words in (a summary, in most newswires)."""
         key = ("info", name, text)
         if key not in self.memo:
-            terms = self.reader._terms
-            info = None
-            if name in terms._fieldmap:
-                try:
-                    info = terms.term_info(name, text)
-                except TermNotFound:
-                    pass
-            self.memo[key] = info
+            self.memo[key] = term_info(self.reader._terms, name, text)
         return self.memo[key]
 
     def _estimate(self, q: wq.Query) -> int:
@@ -571,4 +573,12 @@ def _boosted(scores: Scores, boost: float) -> Scores:
 
 
 def _without(scores: Scores, excluded) -> Scores:
+    if len(excluded) < len(scores):  # (a few deleted documents, many matches: the cheaper way)
+        gone = scores.keys() & excluded
+        if not gone:
+            return scores
+        scores = dict(scores)
+        for d in gone:
+            del scores[d]
+        return scores
     return {d: s for d, s in scores.items() if d not in excluded}

@@ -23,6 +23,7 @@ from .facets import article_dates, by_date, check_facets, count_facets, dated_do
 from .languages import languages_in
 from .query import content_words, is_plain, parse_query
 from ..engine.ranking import matching_docs, top_matches
+from ..engine.postings import has_term
 from ..stories.grouping import StoryTally, annotate, collapse, extra_copies
 from ..engine.analysis import QUESTION_STOP_WORDS
 from ..engine.schema import DEFAULT_FIELDS, SCHEMA, SNIPPET_FIELD
@@ -349,7 +350,7 @@ def _key_words(searcher, text: str, number: int) -> list[tuple[str, float]]:
     scored = []
     for weight, btext in candidates[:3 * number]:
         word = field.from_bytes(btext)
-        if (SNIPPET_FIELD, btext) not in reader:
+        if not has_term(reader, SNIPPET_FIELD, btext):
             continue
         f = reader.frequency(SNIPPET_FIELD, btext) / n
         scored.append((weight * math.log2((1.0 + f) / f) + math.log2(1.0 + f), word))
@@ -552,7 +553,7 @@ def _matched_words(q: wq.Query, reader) -> dict[str, snippets.Terms]:
     phrases: dict[str, set[tuple[str, ...]]] = {}
     for leaf in q.leaves():
         if isinstance(leaf, wq.Phrase) and leaf.slop <= 1 and len(leaf.words) > 1:
-            if all((leaf.fieldname, w) in reader for w in leaf.words):
+            if all(has_term(reader, leaf.fieldname, w) for w in leaf.words):
                 phrases.setdefault(leaf.fieldname, set()).add(tuple(leaf.words))
             continue
         for fieldname, term in leaf.expanded_terms(reader, phrases=True):
@@ -560,7 +561,7 @@ def _matched_words(q: wq.Query, reader) -> dict[str, snippets.Terms]:
             if not isinstance(field, TEXT):
                 continue
             text = term if isinstance(term, str) else field.from_bytes(term)
-            if (fieldname, field.to_bytes(text)) in reader:
+            if has_term(reader, fieldname, field.to_bytes(text)):
                 words.setdefault(fieldname, set()).add(text)
     return {name: snippets.Terms(frozenset(words.get(name, ())), frozenset(phrases.get(name, ())))
             for name in set(words) | set(phrases)}

@@ -17,6 +17,7 @@ import threading
 from collections import OrderedDict
 
 from ..engine.analysis import stemmer_name
+from ..engine.postings import doc_frequency, has_term
 from ..engine.schema import DEFAULT_FIELDS, SCHEMA, SNIPPET_FIELD
 from .languages import languages_in
 
@@ -51,7 +52,9 @@ def _quoted_ranges(text: str) -> list[tuple[int, int]]:
 
 
 def _frequency(reader, stem: str) -> int:
-    return max(reader.doc_frequency(name, stem) for name in DEFAULT_FIELDS)
+    """The articles that have `stem` in the default field that most have it (read from each
+    segment's terms file: engine.postings.doc_frequency, cheaper per segment than Whoosh's)."""
+    return max(doc_frequency(reader, name, stem) for name in DEFAULT_FIELDS)
 
 
 def _stem(word: str, lang: str | None = None) -> str | None:
@@ -103,7 +106,7 @@ def _in_other_language(reader, stems: list[str], first: str | None) -> bool:
     first_stemmer = stemmer_name(first)
     for name in DEFAULT_FIELDS:
         for stem in stems:
-            if (name, stem) not in reader:
+            if not has_term(reader, name, stem):
                 continue
             for docnum in reader.postings(name, stem).all_ids():
                 if stemmer_name(reader.stored_fields(docnum).get("lang")) != first_stemmer:
@@ -194,7 +197,7 @@ def _surface(reader, stem: str, typed: str, docs: int = SURFACE_DOCS) -> str | N
     analyzer = SCHEMA[SNIPPET_FIELD].analyzer
     seen: dict[str, int] = {}
     for name in (SNIPPET_FIELD, "title", "summary"):
-        if (name, stem) not in reader:
+        if not has_term(reader, name, stem):
             continue
         for i, docnum in enumerate(reader.postings(name, stem).all_ids()):
             if i == docs:

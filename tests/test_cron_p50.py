@@ -1,0 +1,149 @@
+"""Months of cron (issue 18): what a query costs per segment of an index grown by many small runs.
+Each word of a query is looked up once in every segment, so that lookup is read straight from the
+segment's terms file (engine.postings.term_record, doc_frequency, has_term: tested against
+Whoosh's own lookups, term by term), and deleted articles (which a grown index holds, a rebuilt one
+not) are dropped once from a segment's matches rather than from each word's postings."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from whoosh import query as wq
+from whoosh.filedb.filetables import HashReader
+
+import searchlib
+from searchlib.engine import postings, ranking
+from searchlib.querying import searching
+
+
+def _records(prefix: str, count: int) -> str:
+    words = ("flood river valley", "harvest grain market", "election vote mayor")
+    return "".join(json.dumps({
+        "id": f"{prefix}-{i}", "title": f"{words[i % 3]} {prefix} report {i}",
+        "body": f"The {words[i % 3]} story {i} from the {prefix} desk. " * (1 + i % 4)
+                + ("A river flood warning. " if i % 5 == 0 else ""),
+        "date": f"2021-0{1 + i % 9}-1{i % 10}T10:00:00Z", "source": f"{prefix.title()} Desk"}) + "\n"
+        for i in range(count))
+
+
+@pytest.fixture(scope="module")
+def grown(tmp_path_factory) -> searchlib.Index:
+    """An index of four runs' segments (no merging); the first file edited, so its articles are
+    written again and the first segment's deleted."""
+    from searchlib.indexing import run as run_module
+    root = tmp_path_factory.mktemp("grown")
+    corpus = root / "corpus"
+    corpus.mkdir()
+    saved = run_module.budget
+    run_module.budget = lambda articles: 0
+    try:
+        idx = searchlib.Index(root / "index")
+        for name, count in (("north", 40), ("south", 30), ("east", 20)):
+            (corpus / f"{name}.jsonl").write_text(_records(name, count), encoding="utf-8")
+            idx.update([corpus], jobs=1)
+        edited = corpus / "north.jsonl"
+        lines = edited.read_text(encoding="utf-8").splitlines()
+        record = json.loads(lines[5])
+        record["body"] += " Corrected."
+        edited.write_text("\n".join(lines[:5] + [json.dumps(record)] + lines[6:]) + "\n", encoding="utf-8")
+        idx.update([corpus], jobs=1)
+    finally:
+        run_module.budget = saved
+    return idx
+
+
+def _leaves(reader):
+    return [leaf for leaf, _ in reader.leaf_readers()]
+
+
+def test_term_records_are_what_whooshs_lookup_reads(grown):
+    with grown._whoosh.searcher() as s:
+        reader = s.reader()
+        leaves = _leaves(reader)
+        assert len(leaves) == 4 and sum(leaf.has_deletions() for leaf in leaves) >= 1
+        terms = list(reader.all_terms())
+        assert len(terms) > 300
+        absent = [("body", b"nosuchword"), ("title", b"zzz"), ("body", b""), ("nofield", b"river"),
+                  ("body", terms[0][1] + b"x")]
+        found = missing = 0
+        for leaf in leaves:
+            table, keycoder = leaf._terms._tindex, leaf._terms._keycoder
+            for fieldname, tbytes in terms + absent:
+                try:
+                    expected = table[keycoder(fieldname, tbytes)]
+                except KeyError:
+                    expected = None
+                assert postings.term_record(leaf._terms, fieldname, tbytes) == expected
+                found += expected is not None
+                missing += expected is None
+        assert found > 300 and missing > 300  # each segment lacks some of the others' words
+        for fieldname, tbytes in terms + absent[:-2]:
+            if fieldname in reader.schema:
+                assert postings.doc_frequency(reader, fieldname, tbytes) == reader.doc_frequency(fieldname, tbytes)
+            assert postings.has_term(reader, fieldname, tbytes) == ((fieldname, tbytes) in reader)
+        assert postings.doc_frequency(reader, "body", "river") == reader.doc_frequency("body", "river") > 20
+
+
+QUERIES = ("river flood", "title:harvest market", '"flood warning"', "river -election", "flood OR vote",
+           "vote date:2021-03", "harvest vote mayor")
+
+
+def _counting(monkeypatch, cls, name: str, calls: list) -> None:
+    real = getattr(cls, name)
+
+    def counted(self, *args):
+        calls.append(args)
+        return real(self, *args)
+
+    monkeypatch.setattr(cls, name, counted)
+
+
+def test_a_repeated_search_looks_no_word_up_through_whooshs_hash_reader(grown, monkeypatch):
+    """The second run of a query (its words' IDFs kept by the searcher) looks each word up in each
+    segment with postings.term_record; Whoosh's lookup (HashReader.ranges_for_key) is not used."""
+    for text in QUERIES:
+        first = grown.search(text, limit=5)
+        calls: list = []
+        with monkeypatch.context() as patch:
+            _counting(patch, HashReader, "ranges_for_key", calls)
+            again = grown.search(text, limit=5)
+        assert [h.id for h in again.hits] == [h.id for h in first.hits] and again.total == first.total
+        assert again.total > 0 and calls == [], (text, calls[:5])
+
+
+def test_did_you_mean_counts_and_finds_words_without_whooshs_lookups(grown, monkeypatch):
+    """Did-you-mean's frequencies and word checks (one per segment, for each close word) are
+    read with postings.doc_frequency and has_term; only the postings it reads (to see how a stem
+    is spelt, in a few articles) go through Whoosh's reader."""
+    from whoosh.codec.whoosh3 import W3TermsReader
+    from whoosh.reading import MultiReader, SegmentReader
+    assert grown.search("harvst").suggestion == "harvest"
+    calls: list = []
+    with monkeypatch.context() as patch:
+        for cls in (MultiReader, SegmentReader, W3TermsReader):
+            _counting(patch, cls, "doc_frequency", calls)
+        _counting(patch, MultiReader, "__contains__", calls)  # (`term in reader`, segment by segment)
+        results = grown.search("harvst markte")
+    assert results.suggestion == "harvest market"
+    assert calls == []
+
+
+def test_deleted_articles_are_dropped_once_from_a_segments_matches(grown):
+    """A part of a query may keep a segment's deleted articles (a word's postings hold them); the
+    segment's matches, which top_matches and matching_docs count, never do."""
+    with grown._whoosh.searcher(weighting=searching.RANKING) as s:
+        subs = [(sub, offset) for sub, offset in s.leaf_searchers() if sub.reader().has_deletions()]
+        assert len(subs) == 1
+        sub, offset = subs[0]
+        deleted = set(sub.reader().deleted_docs_set)
+        assert len(deleted) == 40  # the edited file's articles: each written again, in the last segment
+        q = wq.Or([wq.Term("body", "river"), wq.Term("body", "harvest"), wq.Term("body", "elect")])
+        part = ranking._Segment(s, sub, {}).scores(q)
+        assert deleted <= set(part)  # the deleted article's words are still in the postings
+        gone = {d + offset for d in deleted}
+        pairs, total = ranking.top_matches(s, q, None)
+        docs = set(ranking.matching_docs(s, q).tolist())
+        assert total == len(pairs) == len(docs) == 90  # 130 written, 40 of them replaced
+        assert not gone & docs and not gone & {d for d, _ in pairs}
+    assert grown.search("river OR harvest OR vote", limit=100).total == 90
