@@ -28,6 +28,8 @@ from typing import Iterator
 from ..ingest.corpus import Skipped
 from ..stories.bands import Bands
 from .manifest import FILE_NAME, FileState
+from .progress import Total
+from .seen import SeenIds
 
 _QUEUES: dict = {}  # in a worker: the queues of files to take and of files done
 # A worker's segment holds at most this many articles, whatever its postings: an article costs
@@ -45,7 +47,8 @@ class _Written:
 
     segments: list = field(default_factory=list)
     # a file of records, one pickled per file indexed, in plan order: (its place in the plan,
-    # path, state, [(article id, record key, segment number, docnum)], {id: band keys}); written
+    # path, state, [(article id, record key, segment number, docnum)], {id: band keys}, whether
+    # the file was read whole); written
     # as the worker goes rather than held, since they grow with the archive (see `_records`)
     files: Path | None = None
     skipped: list = field(default_factory=list)
@@ -79,6 +82,22 @@ def _write_from_queue(index_dir: str, base: str, limits, batch: int, postings: i
     writer = None
     handle, name = tempfile.mkstemp(prefix="written-", suffix=".pickle", dir=spill)
     out.files = Path(name)
+    offsets: dict[str, int] = {}  # path → where its record starts in the records file
+    path_text, ids = None, []     # the file being written, and what it wrote so far
+
+    def wrote(article_id: str, path: Path) -> bool:
+        """Whether the file at `path` wrote `article_id` (run.seen's check of a hash found)."""
+        if str(path) == path_text:
+            return any(written == article_id for written, *_ in ids)
+        if str(path) not in offsets:
+            return False
+        records.flush()
+        with open(name, "rb") as again:
+            again.seek(offsets[str(path)])
+            return any(written == article_id for written, *_ in pickle.load(again)[3])
+
+    # the ids this worker wrote, compactly (they grow with the archive: seen.py)
+    run.seen = SeenIds(wrote)
     try:
         # files opened only where they really lie inside the folders being indexed
         with open(handle, "wb") as records, \
@@ -103,8 +122,10 @@ def _write_from_queue(index_dir: str, base: str, limits, batch: int, postings: i
                             out.segments.append(full._finalize_segment())
                             release_memory(full)  # (its postings, before the next segment's)
                 keys = {article_id: found for article_id, _, found in run.bands.take()}
-                if ids and not run.incomplete:  # (a file a parser failed part-way is redone next run)
-                    pickle.dump((place, path_text, state, ids, keys), records, pickle.HIGHEST_PROTOCOL)
+                if ids:  # (a file a parser failed part-way is not kept, and redone next run)
+                    offsets[path_text] = records.tell()
+                    pickle.dump((place, path_text, state, ids, keys, not run.incomplete), records,
+                                pickle.HIGHEST_PROTOCOL)
                 done.put(path_text)
         if writer is not None:
             last, writer = writer, None
@@ -137,10 +158,11 @@ def _records(written: _Written, offset: int) -> Iterator[tuple]:
     with open(written.files, "rb") as records:
         while True:
             try:
-                place, path, state, ids, keys = pickle.load(records)
+                place, path, state, ids, keys, complete = pickle.load(records)
             except EOFError:
                 return
-            yield place, path, state, [(i, k, offset + n, d) for i, k, n, d in ids], keys
+            if complete:  # (the articles of a file a parser failed part-way stay unrecorded)
+                yield place, path, state, [(i, k, offset + n, d) for i, k, n, d in ids], keys
 
 
 def _build_segments(ix, todo: list, *, base: Path, jobs: int, report, batch: int, postings: int,
@@ -171,7 +193,8 @@ def _build_segments(ix, todo: list, *, base: Path, jobs: int, report, batch: int
                                    spill)
                        for _ in range(jobs)}
             sizes = {str(path): state.size for path, state, _ in todo}
-            done_bytes, total_bytes = 0, sum(sizes.values())
+            done_bytes = 0
+            total_bytes = Total.of(((path, state.size) for path, state, _ in todo), parallel=jobs)
             while pending:
                 ready, pending = wait_for(pending, timeout=0.2, return_when=FIRST_COMPLETED)
                 results.extend(future.result() for future in ready)

@@ -1,19 +1,83 @@
 """Progress: how fast an indexing run goes and how long it has left, from its progress calls.
 
 Stage: indexing (the figures; render.progress_line draws them, the CLI shows the line). A run
-knows ahead only the bytes of the files it will read, so the time left is the bytes left at the
-rate bytes are being done. That rate is counted from the first progress call that reports bytes
-done, not from the run's start: the time before it (listing and hashing the files, starting the
-worker processes, the first files in flight) is paid once, and averaged over the first tenth of a
-run it would inflate every later estimate. The rate is over the whole run since then, not a
-recent window: a run's files differ (an HTML page is mostly markup, a JSON Lines file mostly
-text) and an average over many files keeps the estimate from swinging with each one.
+reports the bytes it has read of the bytes it will read. Bytes are not work: a byte of an HTML
+page (mostly markup) costs a third of a byte of text, a small file costs its opening whatever its
+size, and after the last file comes work no byte stands for (a rebuild's records merged, its
+stories relinked, the summaries written: about a fifth of a run). So the run hands over, with
+its total (a `Total`: still the int of bytes), its plan: every file's size and format, in the
+order they are read, and how many processes read them. The time left is then each file left at
+its format's cost (COSTS, a prior, times the rate seen so far: overall, and per format once enough
+of it is done) plus the final phase (its articles, estimated from the plan, at FINAL_PER_ARTICLE).
+
+Rates are counted from the first progress call that reports bytes done, not from the run's
+start: the time before it (listing and hashing the files, starting the worker processes, the
+first files in flight) is paid once, and averaged over the first tenth of a run it would inflate
+every later estimate. They are over the whole run since then, not a recent window, which would
+swing with each file. Without a plan (a plain int total) the time left is the bytes left at the
+rate bytes are being done.
 """
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Callable
+from pathlib import Path
+from typing import Callable, Iterable
+
+# What a file of each format costs a rebuild's worker (parse, sign, write), as seconds per MB and
+# seconds per file, and how many articles it holds, per MB and per file: only their ratios
+# matter (the run's own rate scales them). Measured 2026-12-06 on this project's 2-core machine:
+# building._write_from_queue in one process over a sample of each format of the scale corpus of
+# scripts/bench_scale.py (6 generated JSON Lines files of 1,000 articles, 557 BBC texts, the
+# NewsArticles CSV, 197 HTML pages, 4 Reuters SGML files), seconds per file fitted by least
+# squares to size and count (a format with files of one size: its seconds per MB alone).
+COSTS = {
+    #        s/MB  s/file  articles/MB  articles/file
+    "jsonl": (2.2, 0.0, 680.0, 0.0),
+    "text": (0.9, 0.0016, 0.0, 1.0),
+    "csv": (1.65, 0.0, 283.0, 0.0),
+    "html": (0.11, 0.08, 0.0, 1.0),
+    "sgml": (2.1, 0.0, 785.0, 0.0),
+}
+OTHER = (1.6, 0.01, 400.0, 0.0)  # a format not measured: about the average of those above
+# The work after the last file, a second per article on the machine COSTS were measured on (the
+# committing process alone: records merged, band keys, stories relinked, the commit, summaries);
+# measured as the time from the last file done to the end of a rebuild of the 30,000-article
+# scale corpus, per article, against the rate its files were done at (record.py, 2026-12-06).
+FINAL_PER_ARTICLE = 0.0005
+# How many seconds of a format's own work (at its prior cost) must be seen before its own rate
+# weighs as much as the prior (the overall rate): a format's rate is learnt gradually.
+LEARN_SECONDS = 10.0
+FORMATS = {".txt": "text", ".text": "text", ".html": "html", ".htm": "html", ".xhtml": "html",
+           ".shtml": "html", ".json": "jsonl", ".jsonl": "jsonl", ".ndjson": "jsonl", ".sgm": "sgml",
+           ".sgml": "sgml", ".csv": "csv", ".tsv": "csv"}
+
+
+def file_format(path: Path) -> str:
+    """The format a file's name suggests (for its cost; the parser decides what it really is)."""
+    name = Path(path)
+    if name.suffix.lower() == ".gz":
+        name = name.with_suffix("")
+    return FORMATS.get(name.suffix.lower(), name.suffix.lower().lstrip(".") or "?")
+
+
+class Total(int):
+    """The bytes a run will read, an int as progress callbacks take it, that also knows the files
+    they are made of, in the order they are read: `files`, (bytes, format) each, and `parallel`,
+    the processes reading them. An Estimate given one weighs each file by what its format costs."""
+
+    files: tuple[tuple[int, str], ...]
+    parallel: int
+
+    def __new__(cls, files: Iterable[tuple[int, str]], parallel: int = 1):
+        files = tuple((int(size), kind) for size, kind in files)
+        total = super().__new__(cls, sum(size for size, _ in files))
+        total.files, total.parallel = files, max(1, parallel)
+        return total
+
+    @classmethod
+    def of(cls, paths_and_sizes: Iterable[tuple[Path, int]], parallel: int = 1) -> "Total":
+        return cls(((size, file_format(path)) for path, size in paths_and_sizes), parallel)
 
 
 @dataclass(frozen=True)
@@ -33,20 +97,138 @@ class Estimate:
     def __init__(self, clock: Callable[[], float] = time.monotonic):
         self.clock = clock
         self.first: tuple[float, int, int | None] | None = None  # (time, bytes, articles) of the first bytes done
+        self.plan: _Plan | None = None
 
     def update(self, done: int, total: int, articles: int | None = None) -> Speed:
         now = self.clock()
         fraction = min(1.0, done / total) if total > 0 else 1.0
+        if self.plan is None and isinstance(total, Total) and total.files:
+            self.plan = _Plan(total)
         if self.first is None:
             if done > 0:
                 self.first = (now, done, articles)
+                if self.plan is not None:
+                    self.plan.start(now, done)
             return Speed(fraction, articles, None, None)
         since, done_then, articles_then = self.first
         elapsed = now - since
         if elapsed <= 0 or done <= done_then:
             return Speed(fraction, articles, None, None)
-        rate = (done - done_then) / elapsed
         per_s = None
         if articles is not None and articles_then is not None and articles > articles_then:
             per_s = (articles - articles_then) / elapsed
+        if self.plan is not None:
+            return Speed(fraction, articles, per_s, self.plan.seconds_left(now, done))
+        rate = (done - done_then) / elapsed
         return Speed(fraction, articles, per_s, max(0.0, (total - done) / rate))
+
+
+class _Plan:
+    """The time left of a run whose files are known (a Total). Its workers are simulated taking
+    the files in order, each file costing its format's prior (COSTS) times what the run has shown
+    that format to cost: that gives when each file should be done, in simulated seconds, and so
+    the simulated time any count of bytes done stands for (a large file on one worker while the
+    others go on is in it). The run's rate is its seconds per simulated second since the first
+    call; the time left is the simulated time left, the final phase added, at that rate. What a
+    format costs is learnt from the calls: the time between two calls is shared among the
+    formats of the files simulated done in it, by their cost; the simulation is made again when
+    what was learnt moves a format's cost by more than a tenth."""
+
+    def __init__(self, total: Total):
+        self.files, self.parallel = total.files, total.parallel
+        self.prior = [_cost(size, kind) for size, kind in self.files]
+        self.left: dict[str, float] = {}  # format → the prior seconds of its files
+        for (_, kind), cost in zip(self.files, self.prior):
+            self.left[kind] = self.left.get(kind, 0.0) + cost
+        self.final = FINAL_PER_ARTICLE * sum(_articles(size, kind) for size, kind in self.files)
+        self.seen: dict[str, list[float]] = {}  # format → [seconds taken, simulated seconds] of its files
+        self.factors: dict[str, float] = {}     # format → its cost against the prior, as simulated
+        self._simulate()
+        self.start_at = self.start_done = 0.0
+        self.last_at, self.last_done = 0.0, 0
+
+    def _simulate(self) -> None:
+        """When each file is done, with `parallel` workers taking them in order: the bytes done
+        and the simulated time at each completion, in the order they complete."""
+        import heapq
+        workers = [0.0] * self.parallel
+        ends = []
+        for number, ((size, kind), cost) in enumerate(zip(self.files, self.prior)):
+            end = heapq.heappop(workers) + cost * self.factors.get(kind, 1.0)
+            heapq.heappush(workers, end)
+            ends.append((end, number))
+        ends.sort()
+        self.times, self.bytes, self.kinds = [0.0], [0], [None]
+        for end, number in ends:
+            size, kind = self.files[number]
+            self.times.append(end)
+            self.bytes.append(self.bytes[-1] + size)
+            self.kinds.append(kind)
+        self.end = self.times[-1]
+
+    def _time(self, done: int) -> float:
+        """The simulated time at which `done` bytes are done."""
+        import bisect
+        at = bisect.bisect_left(self.bytes, done)
+        if at >= len(self.bytes):
+            return self.end
+        if self.bytes[at] == done or at == 0:
+            return self.times[at]
+        low, high = self.bytes[at - 1], self.bytes[at]
+        return self.times[at - 1] + (self.times[at] - self.times[at - 1]) * (done - low) / (high - low)
+
+    def start(self, now: float, done: int) -> None:
+        self.start_at, self.start_done = now, done
+        self.last_at, self.last_done = now, done
+
+    def seconds_left(self, now: float, done: int) -> float:
+        self._learn(now, done)
+        simulated = self._time(done) - self._time(self.start_done)
+        if simulated <= 0:
+            return 0.0
+        rate = (now - self.start_at) / simulated  # this run's seconds per simulated second
+        return (self.end - self._time(done) + self.final) * rate
+
+    def _learn(self, now: float, done: int) -> None:
+        """Share the time since the last call among the formats of the files done in it (by
+        their simulated time), and make each format's factor its own seconds per prior second
+        against the run's (each learnt as LEARN_SECONDS of prior work weighs)."""
+        import bisect
+        before, after = self._time(self.last_done), self._time(done)
+        spent = now - self.last_at
+        self.last_at, self.last_done = now, done
+        if after <= before:
+            return
+        first = bisect.bisect_right(self.times, before)
+        last = bisect.bisect_right(self.times, after)
+        kinds: dict[str, float] = {}
+        for at in range(max(1, first), min(last + 1, len(self.times))):
+            low, high = max(before, self.times[at - 1]), min(after, self.times[at])
+            if high > low:
+                kinds[self.kinds[at]] = kinds.get(self.kinds[at], 0.0) + high - low
+        span = sum(kinds.values())
+        for kind, part in kinds.items():
+            entry = self.seen.setdefault(kind, [0.0, 0.0])
+            entry[0] += spent * part / span                     # seconds taken
+            entry[1] += part / self.factors.get(kind, 1.0)      # prior seconds done
+        taken = sum(t for t, _ in self.seen.values())
+        prior = sum(p for _, p in self.seen.values())
+        if prior <= 0 or taken <= 0:
+            return
+        rate = taken / prior  # the run's seconds per prior second, all formats
+        factors = {kind: min(4.0, max(0.25, (own_taken + rate * LEARN_SECONDS)
+                                      / (own_prior + LEARN_SECONDS) / rate))
+                   for kind, (own_taken, own_prior) in self.seen.items()}
+        if any(abs(factor / self.factors.get(kind, 1.0) - 1) > 0.1 for kind, factor in factors.items()):
+            self.factors = factors
+            self._simulate()
+
+
+def _cost(size: int, kind: str) -> float:
+    per_mb, per_file, _, _ = COSTS.get(kind, OTHER)
+    return per_mb * size / 1e6 + per_file
+
+
+def _articles(size: int, kind: str) -> float:
+    _, _, per_mb, per_file = COSTS.get(kind, OTHER)
+    return per_mb * size / 1e6 + per_file

@@ -30,6 +30,7 @@ from ..ingest.corpus import find_files
 from ..ingest.limits import current as current_limits
 from ..ingest.parsers import boundary, parse_file, within
 from .manifest import FILE_NAME, FileState, Manifest
+from .progress import Total
 from .run import BATCH_ARTICLES, BATCH_FILES, SEGMENT_POSTINGS, Run, UpdateReport
 from .workers import WORKER_DIED, fewer_collections, start_fork_server, worker_pool
 
@@ -186,7 +187,8 @@ def update_index(index_dir: Path, paths: Iterable[str | Path], *, base: Path, wa
         try:
             run.delete([p for p in known if p not in on_disk and within(p, roots)])
             todo = run.plan(files, known)
-            total_bytes = sum(state.size for _, state, _ in todo)
+            # the bytes to read, knowing their files (a progress bar's estimate weighs each format)
+            total_bytes = Total.of((path, state.size) for path, state, _ in todo)
             if not merge and jobs > 1 and len(todo) >= PARALLEL_FROM and ix.is_empty():
                 # a rebuild: each worker parses and writes segments of its own (building.py)
                 from .building import build_segments
