@@ -117,7 +117,9 @@ def test_a_parallel_rebuild_leaves_no_records_and_holds_the_same_whatever_the_ch
     monkeypatch.setattr(building, "_records", lambda written, offset: read.append(written.files)
                         or records(written, offset))
     stored, rows = _built(tmp_path, folder, "ix_default")
-    assert len(read) == 2 and all(f.parent.parent == temporary for f in read)
+    assert len(read) == 2 and all(f.parent.parent == tmp_path / ".ix_default.rebuild"  # (the new index)
+                                  and f.parent.name.startswith("searchlib-build-") for f in read)
+    assert not [p for p in temporary.iterdir() if p.name.startswith("searchlib-build-")]  # (not the system's)
     assert not any(f.exists() or f.parent.exists() for f in read)  # the workers' records removed
     assert stored[URL + "copy"][2] == stored[URL + "a0-0"][2]       # the copy joined its story
     assert len(rows) == 18 * 4 + 1

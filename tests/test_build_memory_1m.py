@@ -77,3 +77,17 @@ def test_a_worker_finds_the_same_duplicates_with_every_id_compacted_and_hashes_c
     monkeypatch.setattr(SeenIds, "__init__", counting)
     assert _worker(tmp_path, folder, "compact") == exact
     assert "https://news.example/a3-1" in checked and len(checked) > 24  # from the records read back
+
+
+def test_a_rebuild_keeps_its_records_in_the_new_index_and_removes_them(tmp_path, monkeypatch):
+    folder = _corpus(tmp_path / "corpus")
+    index = searchlib.Index(tmp_path / "ix")
+    index.update([folder], rebuild=True, jobs=2)
+    read, records = [], building._records
+    monkeypatch.setattr(building, "_records", lambda written, offset: read.append(written.files)
+                        or records(written, offset))
+    report = index.update([folder], rebuild=True, jobs=2)  # beside the old index, then swapped in
+    assert report.articles == 18 * 4 + 1 and len(read) == 2
+    assert all(f.parent.name.startswith("searchlib-build-") and f.parent.parent.name != "ix" for f in read)
+    assert not any(f.parent.exists() for f in read)
+    assert not [p for p in index.path.iterdir() if p.name.startswith("searchlib-build-")]  # (none left)
