@@ -95,7 +95,7 @@ def test_the_scale_corpus_shape_within_a_quarter_on_two_workers():
 
 def test_a_format_costlier_than_its_prior_is_learnt():
     rng = random.Random(3)
-    files = [(rng.randint(50_000, 250_000), "html") for _ in range(200)]
+    files = [(rng.randint(50_000, 250_000), "html") for _ in range(1_000)]
     files += [(rng.randint(1_500, 3_000), "text") for _ in range(30_000)]
     # texts cost twice their prior here (the pages as theirs): learnt as texts are done
     errors = _run(files, workers=2, slower=1.0, startup=2.0, rng=random.Random(4), costlier={"text": 2.0})
@@ -106,7 +106,7 @@ def test_a_format_costlier_than_its_prior_is_learnt():
     finally:
         progress.LEARN_SECONDS = frozen
     half = len(errors) // 2
-    assert len(errors) > 20_000 and max(errors[half:]) < 0.85 * max(unlearnt[half:])
+    assert len(errors) > 20_000 and max(errors[half:]) < 0.75 * max(unlearnt[half:])
     estimate = Estimate(Clock())  # what it learnt: texts cost twice as much as pages, against the prior
     total = Total(files, parallel=2)
     estimate.update(0, total)
@@ -116,7 +116,7 @@ def test_a_format_costlier_than_its_prior_is_learnt():
         estimate.clock.now += _cost(size, kind) * (2.0 if kind == "text" else 1.0) / 2
         estimate.update(done, total)
     factors = estimate.plan.factors
-    assert 1.3 < factors["text"] / factors["html"] <= 2.0  # (the pages, 19 s of prior work, weigh less than the prior)
+    assert 1.5 < factors["text"] / factors["html"] <= 2.0  # (learnt gradually: LEARN_SECONDS)
 
 
 def test_a_total_is_the_int_of_its_bytes_and_knows_its_files():

@@ -26,25 +26,26 @@ from typing import Callable, Iterable
 
 # What a file of each format costs a rebuild's worker (parse, sign, write), as seconds per MB and
 # seconds per file, and how many articles it holds, per MB and per file: only their ratios
-# matter (the run's own rate scales them). Measured 2026-12-06 on this project's 2-core machine:
-# building._write_from_queue in one process over a sample of each format of the scale corpus of
-# scripts/bench_scale.py (6 generated JSON Lines files of 1,000 articles, 557 BBC texts, the
-# NewsArticles CSV, 197 HTML pages, 4 Reuters SGML files), seconds per file fitted by least
-# squares to size and count (a format with files of one size: its seconds per MB alone).
+# matter (the run's own rate scales them). Measured 2026-12-06 on this project's 2-core machine
+# (/tmp/b20/format_costs.py, not kept): building._write_from_queue in one process, after a warm-up,
+# over samples of each format of the scale corpus of scripts/bench_scale.py (10 generated JSON
+# Lines files of 1,000 articles, 557 BBC texts, the NewsArticles CSV, 197 HTML pages twice, 10
+# Reuters SGML files), seconds fitted by least squares to each file's size and to a constant
+# where the files' sizes vary (texts, pages), else the seconds per MB alone.
 COSTS = {
     #        s/MB  s/file  articles/MB  articles/file
-    "jsonl": (2.2, 0.0, 680.0, 0.0),
-    "text": (0.9, 0.0016, 0.0, 1.0),
-    "csv": (1.65, 0.0, 283.0, 0.0),
-    "html": (0.11, 0.08, 0.0, 1.0),
-    "sgml": (2.1, 0.0, 785.0, 0.0),
+    "jsonl": (0.76, 0.0, 690.0, 0.0),
+    "text": (0.31, 0.0005, 0.0, 1.0),
+    "csv": (0.58, 0.0, 283.0, 0.0),
+    "html": (0.05, 0.028, 0.0, 1.0),
+    "sgml": (0.60, 0.0, 765.0, 0.0),
 }
-OTHER = (1.6, 0.01, 400.0, 0.0)  # a format not measured: about the average of those above
+OTHER = (0.5, 0.005, 400.0, 0.0)  # a format not measured: about the average of those above
 # The work after the last file, a second per article on the machine COSTS were measured on (the
 # committing process alone: records merged, band keys, stories relinked, the commit, summaries);
 # measured as the time from the last file done to the end of a rebuild of the 30,000-article
 # scale corpus, per article, against the rate its files were done at (record.py, 2026-12-06).
-FINAL_PER_ARTICLE = 0.0005
+FINAL_PER_ARTICLE = 0.00013
 # How many seconds of a format's own work (at its prior cost) must be seen before its own rate
 # weighs as much as the prior (the overall rate): a format's rate is learnt gradually.
 LEARN_SECONDS = 10.0
