@@ -97,3 +97,35 @@ def test_a_shard_gone_without_a_swap_is_still_an_error_for_every_read(tmp_path):
         for name, read in READS.items():
             with pytest.raises(searchlib.IndexFormatError):
                 read(idx)
+
+
+def test_reads_while_a_real_rebuild_swaps_shard_counts_never_fail(tmp_path):
+    """The same with a real rebuild in another process (3 shards to 2), and one long-lived Index
+    reading all the while, as `search serve` does: every read answers, and always the same."""
+    import json
+    import subprocess
+    import sys
+    import time
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "big.jsonl").write_text("".join(
+        json.dumps({"id": f"b{i}", "title": f"bulk {i}", "body": f"river number{i} " * 50}) + "\n"
+        for i in range(1500)), encoding="utf-8")
+    path = tmp_path / "index"
+    with searchlib.Index(path) as idx:
+        idx.update([corpus], jobs=1, shards=3)
+    one = "corpus/big.jsonl#b7"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SEARCHLIB_")}
+    proc = subprocess.Popen([sys.executable, "-m", "searchlib.cli", "index", "--rebuild", "--shards", "2",
+                             "--index", str(path), "-j", "1", str(corpus)], cwd=tmp_path, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    seen = []
+    with searchlib.Index(path, create=False) as idx:
+        while proc.poll() is None:
+            seen.append((len(idx), idx.stats().articles, idx.get(one).id))
+            time.sleep(0.02)
+        seen.append((len(idx), idx.stats().articles, idx.get(one).id))
+    _, err = proc.communicate()
+    assert proc.returncode == 0, err
+    assert len(seen) > 1 and set(seen) == {(1500, 1500, one)}
+    assert len(list(path.glob("shard-*"))) == 2
