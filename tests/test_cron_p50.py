@@ -147,3 +147,25 @@ def test_deleted_articles_are_dropped_once_from_a_segments_matches(grown):
         assert total == len(pairs) == len(docs) == 90  # 130 written, 40 of them replaced
         assert not gone & docs and not gone & {d for d, _ in pairs}
     assert grown.search("river OR harvest OR vote", limit=100).total == 90
+
+
+def test_did_you_mean_looks_a_common_word_up_in_one_segment(grown, monkeypatch):
+    """A typed word that many articles have is no typo: did-you-mean stops looking it up at the
+    first segment that shows it is common (4 segments x 3 fields before)."""
+    from searchlib.querying import spelling
+    looked: list = []
+    real = postings.term_record
+
+    def counted(terms, fieldname, tbytes):
+        looked.append((fieldname, tbytes))
+        return real(terms, fieldname, tbytes)
+
+    with grown._whoosh.searcher() as s:
+        reader = s.reader()
+        monkeypatch.setattr(postings, "term_record", counted)
+        assert spelling.suggest(reader, "river harvest") is None
+        assert looked == [("body", b"river"), ("body", b"harvest")]
+        assert postings.doc_frequency(reader, "body", "river", enough=3) >= 3
+        looked.clear()
+        assert postings.doc_frequency(reader, "body", "river") == reader.doc_frequency("body", "river") == 61
+        assert len(looked) == 4  # every segment, for the whole count

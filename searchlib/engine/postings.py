@@ -242,12 +242,15 @@ def term_info(terms, fieldname: str, tbytes: bytes) -> W3TermInfo | None:
     return None if record is None else W3TermInfo.from_bytes(record)
 
 
-def doc_frequency(reader, fieldname: str, text: str | bytes) -> int:
+def doc_frequency(reader, fieldname: str, text: str | bytes, enough: int | None = None) -> int:
     """How many articles of `reader` (a segment's, or the whole index's) have the term, deleted
-    ones included, as Whoosh's reader.doc_frequency counts: summed over the segments' records."""
+    ones included, as Whoosh's reader.doc_frequency counts: summed over the segments' records.
+    With `enough`, the count may stop once it reaches that many (the rest of the segments unread)."""
     total = 0
     tbytes = None
     for leaf, _ in reader.leaf_readers():
+        if enough is not None and total >= enough:
+            break
         terms = getattr(leaf, "_terms", None)
         if not isinstance(terms, W3TermsReader) or fieldname not in leaf.schema:
             total += leaf.doc_frequency(fieldname, text)

@@ -243,6 +243,8 @@ class _Segment:
     def __init__(self, top, searcher, memo: dict, texts: dict | None = None):
         self.top, self.searcher, self.reader, self.memo = top, searcher, searcher.reader(), memo
         self.texts = {} if texts is None else texts
+        terms = getattr(self.reader, "_terms", None)
+        self.terms = terms if isinstance(terms, W3TermsReader) else None  # None: Whoosh reads its terms
         self.weighting = top.weighting
         self.deleted = self.reader.deleted_docs_set if self.reader.has_deletions() else frozenset()
 
@@ -322,8 +324,8 @@ class _Segment:
 
     def _term(self, q: wq.Term, within: set[int] | None = None) -> Scores:
         text = self._bytes(q.fieldname, q.text)
-        if text is None:
-            return {}
+        if text is None or (self.terms is not None and self._info(q.fieldname, text) is None):
+            return {}  # (a word this segment lacks: most words of a small segment)
         found = self._postings(q.fieldname, text, within=within)
         if found is None:
             return self._whoosh(q)
@@ -415,7 +417,7 @@ class _Segment:
         """How many documents the query may match here (as Whoosh's estimate_size, from the
         term infos this search looks up anyway)."""
         kind = type(q)
-        if kind is wq.Term and isinstance(getattr(self.reader, "_terms", None), W3TermsReader):
+        if kind is wq.Term and self.terms is not None:
             text = self._bytes(q.fieldname, q.text)
             info = self._info(q.fieldname, text) if text is not None else None
             return info.doc_frequency() if info is not None else 0
@@ -430,9 +432,8 @@ class _Segment:
         return q.estimate_size(self.reader)
 
     def _read(self, name: str, text: bytes, values: bool, within: set[int] | None):
-        field, reader, weighting = self.reader.schema[name], self.reader, self.weighting
-        terms = getattr(reader, "_terms", None)
-        if not isinstance(terms, W3TermsReader) or (field.scorable and not isinstance(weighting, BM25F)):
+        field, weighting, terms = self.reader.schema[name], self.weighting, self.terms
+        if terms is None or (field.scorable and not isinstance(weighting, BM25F)):
             return None
         info = self._info(name, text)
         if info is None:

@@ -51,10 +51,21 @@ def _quoted_ranges(text: str) -> list[tuple[int, int]]:
     return [(m.start(), m.end()) for m in re.finditer(r'"[^"]*"?', text)]
 
 
-def _frequency(reader, stem: str) -> int:
+_BODY_FIRST = (SNIPPET_FIELD, *(name for name in DEFAULT_FIELDS if name != SNIPPET_FIELD))
+
+
+def _frequency(reader, stem: str, enough: int | None = None) -> int:
     """The articles that have `stem` in the default field that most have it (read from each
-    segment's terms file: engine.postings.doc_frequency, cheaper per segment than Whoosh's)."""
-    return max(doc_frequency(reader, name, stem) for name in DEFAULT_FIELDS)
+    segment's terms file: engine.postings.doc_frequency, cheaper per segment than Whoosh's).
+    With `enough`, any count from that many on may be returned for a larger one: a word is
+    looked up segment by segment, body first, only until that many articles are seen to have
+    it (most typed words are common: one segment tells)."""
+    best = 0
+    for name in _BODY_FIRST:
+        best = max(best, doc_frequency(reader, name, stem, enough))
+        if enough is not None and best >= enough:
+            break
+    return best
 
 
 def _stem(word: str, lang: str | None = None) -> str | None:
@@ -77,8 +88,8 @@ def _correct(reader, word: str, languages=(None,)) -> str | None:
     stems = _stems(typed, languages)  # a word known in any language's form is known
     if not stems:
         return None
-    known = max(_frequency(reader, s) for s in stems)
-    if known > RARE_DOCS:  # a real word is left alone, and costs no lookup
+    known = max(_frequency(reader, s, RARE_DOCS + 1) for s in stems)  # (exact up to RARE_DOCS)
+    if known > RARE_DOCS:  # a real word is left alone, and costs no more lookups
         return None
     if known and _in_other_language(reader, stems, languages[0]):
         return None  # `wird` in a German article is no typo of the English `word`
