@@ -17,7 +17,7 @@ from collections import Counter
 from contextlib import nullcontext
 from datetime import datetime
 
-from ..engine.summaries import Store, folder_of, segment_id, segment_part
+from ..engine.summaries import SEGMENT_PARTS, Store, folder_of, segment_id, segment_part
 from ..errors import QueryError
 
 VALUE_FACETS = ("source", "section", "author", "dateline", "lang", "format")
@@ -45,13 +45,15 @@ def count_facets(reader, docnums: list[int], names, top: int = TOP) -> dict[str,
     buckets holding matches, in time order; the `date` timeline's buckets with the empty ones
     between the first and the last; the undated count last (each only when not zero)."""
     out: dict[str, list[tuple[str, int]]] = {}
+    days = None
     for name in names:
         if name in VALUE_FACETS:
             counts = _count_values(reader, name, docnums)
         elif name in LIST_FACETS:
             counts = _count_terms(reader, name, docnums)
         else:
-            out[name] = _timeline(article_dates(reader, docnums), name)
+            days = days or _count_days(reader, docnums)
+            out[name] = _timeline(*days, name)
             continue
         none = counts.pop(None, 0)
         out[name] = _top(counts, top) + ([(NONE, none)] if none else [])
@@ -62,10 +64,52 @@ def _top(counts: Counter, top: int) -> list[tuple[str, int]]:
     return sorted(counts.items(), key=lambda item: (-item[1], item[0].lower(), item[0]))[:top]
 
 
-def _count_values(reader, name: str, docnums: list[int]) -> Counter:
-    """Counts by value; the documents without one counted under None."""
-    counts = Counter(value or None for value in column_values(reader, name, docnums))
+def _count_values(reader, name: str, docnums) -> Counter:
+    """Counts by value; the documents without one counted under None. The fields whose codes
+    the summaries keep per segment (source, section, format) are counted from those, a NumPy
+    count a segment, not a column value a match; the others from their columns."""
+    kind = f"codes.{name}"
+    if kind not in SEGMENT_PARTS or not len(docnums):
+        return Counter(value or None for value in column_values(reader, name, docnums))
+    import numpy as np
+    docs = np.asarray(docnums, dtype=np.int64)
+    leaves = list(reader.leaf_readers())
+    offsets = np.asarray([offset for _, offset in leaves], dtype=np.int64)
+    which = np.searchsorted(offsets, docs, side="right") - 1
+    counts: Counter = Counter()
+    with _summaries_for(reader, leaves, kind) as store:
+        for i, (leaf, offset) in enumerate(leaves):
+            here = docs[which == i]
+            if not len(here):
+                continue
+            values, codes = _segment_codes(leaf, store, kind)
+            found = codes[here - offset]
+            counts[None] += int(np.count_nonzero(found < 0))  # (-1: no value)
+            for code, n in enumerate(np.bincount(found[found >= 0], minlength=len(values)).tolist()):
+                if n:
+                    counts[values[code] or None] += n
+    if not counts[None]:
+        del counts[None]
     return counts
+
+
+_CODES: dict[tuple[str, str], tuple] = {}  # (part kind, segment id) → _segment_codes
+_CODES_MAX = 512  # (kind, segment)s a process keeps them for
+
+
+def _segment_codes(leaf, store, kind: str) -> tuple[list, object]:
+    """A segment's values of a field and each document's code among them (summaries' `kind`
+    part), read once per process and segment (a segment never changes)."""
+    sid = segment_id(leaf)
+    found = _CODES.get((kind, sid)) if sid is not None else None
+    if found is None:
+        part = segment_part(store, leaf, kind)
+        found = (part["values"], part["codes"])
+        if sid is not None:
+            if len(_CODES) >= _CODES_MAX:
+                _CODES.pop(next(iter(_CODES)))
+            _CODES[(kind, sid)] = found
+    return found
 
 
 def column_values(reader, name: str, docnums: list[int], translate: bool = True) -> list:
@@ -158,10 +202,12 @@ def _segment_dates(leaf, store) -> tuple:
     return found
 
 
-def _summaries_for(reader, leaves: list):
-    """The summaries kept beside the index, opened when a segment's dates are not in hand."""
+def _summaries_for(reader, leaves: list, kind: str = "numbers.date"):
+    """The summaries kept beside the index, opened when a segment's dates (or `kind` codes)
+    are not in hand."""
     folder = folder_of(reader)
-    if folder is None or all(segment_id(leaf) in _DATES for leaf, _ in leaves):
+    have = (lambda sid: sid in _DATES) if kind == "numbers.date" else (lambda sid: (kind, sid) in _CODES)
+    if folder is None or all(have(segment_id(leaf)) for leaf, _ in leaves):
         return nullcontext()
     return Store(folder)
 
@@ -216,19 +262,35 @@ def article_dates(reader, docnums: list[int]) -> list[datetime | None]:
             for raw in column_values(reader, "date", docnums, translate=False)]
 
 
-def _timeline(dates: list[datetime | None], name: str) -> list[tuple[str, int]]:
+def _count_days(reader, docnums) -> tuple[list[tuple[datetime, int]], int]:
+    """The matches by day, (the day at midnight, how many were dated on it) in time order, from
+    the date column's numbers (date_numbers), and how many are undated."""
+    import numpy as np
+    field = reader.schema["date"]
+    raw = date_numbers(reader, np.asarray(docnums, dtype=np.int64))
+    dated = raw[raw != np.uint64(field.default)]
+    since_min = dated - np.uint64(field.to_column_value(datetime.min))  # microseconds since 0001-01-01
+    days, counts = np.unique(since_min // np.uint64(86_400_000_000), return_counts=True)
+    return ([(datetime.fromordinal(day + 1), n) for day, n in zip(days.tolist(), counts.tolist())],
+            len(raw) - len(dated))
+
+
+def _timeline(days: list[tuple[datetime, int]], undated: int, name: str) -> list[tuple[str, int]]:
     """Day, month and year facets: the buckets holding dates, in time order. The `date` timeline:
     every bucket from the first date to the last, in the finest unit that needs at most MAX_BARS
-    (when even centuries need more, only those holding dates). Then the undated count."""
-    known = sorted(d for d in dates if isinstance(d, datetime))
-    undated = len(dates) - len(known)
+    (when even centuries need more, only those holding dates). Then the undated count. `days`:
+    (a day, the dates on it), in time order (a bucket depends on the day alone)."""
     buckets: list[tuple[str, int]] = []
-    if known:
-        unit = name if name != "date" else _fitting_unit(known[0], known[-1])
-        counts = Counter(_label(d, unit) for d in known)  # in time order, as `known` is
+    if days:
+        first, last = days[0][0], days[-1][0]
+        unit = name if name != "date" else _fitting_unit(first, last)
+        counts: dict[str, int] = {}  # in time order, as `days` is
+        for day, n in days:
+            label = _label(day, unit)
+            counts[label] = counts.get(label, 0) + n
         buckets = list(counts.items())
-        if name == "date" and _span(known[0], known[-1], unit) <= MAX_BARS:
-            buckets = [(label, counts.get(label, 0)) for label in _labels(known[0], known[-1], unit)]
+        if name == "date" and _span(first, last, unit) <= MAX_BARS:
+            buckets = [(label, counts.get(label, 0)) for label in _labels(first, last, unit)]
     if undated:
         buckets.append((UNDATED, undated))
     return buckets
@@ -276,7 +338,8 @@ def _labels(first: datetime, last: datetime, unit: str) -> list[str]:
     return [_year_label(year, unit) for year in range(first.year // size * size, last.year + 1, size)]
 
 
-def timeline(dates: list[datetime | None], name: str) -> list[tuple[str, int]]:
-    """A date facet (`day`, `month`, `year`, or the `date` timeline) of these dates, as
-    count_facets gives it: for a sharded index, whose shards' matches are counted together."""
-    return _timeline(dates, name)
+def timeline(days: dict[datetime, int], undated: int, name: str) -> list[tuple[str, int]]:
+    """A date facet (`day`, `month`, `year`, or the `date` timeline) of matches counted by day
+    (`days`: a day at midnight → its matches) and `undated`, as count_facets gives it: for a
+    sharded index, whose shards' matches are counted together."""
+    return _timeline(sorted(days.items()), undated, name)

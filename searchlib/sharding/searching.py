@@ -734,11 +734,16 @@ def _facets(names: tuple, parts: list[dict]) -> dict:
     out: dict = {}
     for name in names:
         if name in DATE_FACETS:
-            dates: list = []
+            days: dict[datetime, int] = {}
+            undated = 0
             for part in parts:
                 for label, count in part.get("day", []):
-                    dates.extend([None if label == UNDATED else datetime.strptime(label, "%Y-%m-%d")] * count)
-            out[name] = timeline(dates, name)
+                    if label == UNDATED:
+                        undated += count
+                    else:
+                        day = datetime.strptime(label, "%Y-%m-%d")
+                        days[day] = days.get(day, 0) + count
+            out[name] = timeline(days, undated, name)
             continue
         counts: dict[str, int] = {}
         for part in parts:
