@@ -124,3 +124,33 @@ def test_the_index_has_several_segments_and_deletions(index):
         assert any(leaf.has_deletions() for leaf in leaves)
         assert any(not leaf.has_column("source") for leaf in leaves)
         assert any(not leaf.has_column("date") for leaf in leaves)
+
+
+def test_the_kept_parts_stay_bounded_when_threads_add_at_once():
+    """The per-process caches of segment parts are filled by the web page's threads at once:
+    none may fail dropping an entry another dropped, and the bound holds."""
+    import threading
+
+    from searchlib.querying import facets
+    cache: dict = {}
+    failures = []
+
+    def add(start):
+        try:
+            for n in range(start, start + 3000):
+                facets._keep(cache, n, n, 8)
+        except Exception as exc:  # (what an unlocked drop raised: KeyError)
+            failures.append(exc)
+
+    import sys
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # (threads switch between any two steps: the race shows)
+    try:
+        threads = [threading.Thread(target=add, args=(k * 10_000,)) for k in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        sys.setswitchinterval(interval)
+    assert failures == [] and len(cache) <= 8

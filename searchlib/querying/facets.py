@@ -106,9 +106,7 @@ def _segment_codes(leaf, store, kind: str) -> tuple[list, object]:
         part = segment_part(store, leaf, kind)
         found = (part["values"], part["codes"])
         if sid is not None:
-            if len(_CODES) >= _CODES_MAX:
-                _CODES.pop(next(iter(_CODES)))
-            _CODES[(kind, sid)] = found
+            _keep(_CODES, (kind, sid), found, _CODES_MAX)
     return found
 
 
@@ -133,6 +131,15 @@ def column_values(reader, name: str, docnums: list[int], translate: bool = True)
 # a segment's reader → {(column, translated): its column reader}
 _COLUMNS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 _LOCK = threading.Lock()
+
+
+def _keep(cache: dict, key, value, most: int) -> None:
+    """cache[key] = value, the oldest entry dropped first when it holds `most` (under the lock:
+    the web page's threads search at once, and two dropping the same entry would fail)."""
+    with _LOCK:
+        while len(cache) >= most:
+            cache.pop(next(iter(cache)))
+        cache[key] = value
 
 
 def _column(leaf, name: str, translate: bool):
@@ -196,9 +203,7 @@ def _segment_dates(leaf, store) -> tuple:
         order = dated[np.argsort(numbers[dated], kind="stable")]
         found = (numbers, numbers[order], order)
         if sid is not None:
-            if len(_DATES) >= _DATES_MAX:
-                _DATES.pop(next(iter(_DATES)))
-            _DATES[sid] = found
+            _keep(_DATES, sid, found, _DATES_MAX)
     return found
 
 
