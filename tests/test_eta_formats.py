@@ -124,7 +124,7 @@ def test_a_total_is_the_int_of_its_bytes_and_knows_its_files():
                      parallel=2)
     assert total == 16 and isinstance(total, int) and {total} == {16}
     assert total.files == ((10, "jsonl"), (5, "html"), (1, "sgml"), (0, "?")) and total.parallel == 2
-    assert [file_format(Path(p)) for p in ("x.txt", "y.csv", "z.xml")] == ["text", "csv", "xml"]
+    assert [file_format(Path(p)) for p in ("x.txt", "y.csv", "z.xml", "w.docx")] == ["text", "csv", "feed", "docx"]
 
 
 def test_the_library_hands_the_bar_its_plan(tmp_path):

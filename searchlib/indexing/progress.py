@@ -2,9 +2,9 @@
 
 Stage: indexing (the figures; render.progress_line draws them, the CLI shows the line). A run
 reports the bytes it has read of the bytes it will read. Bytes are not work: a byte of an HTML
-page (mostly markup) costs a third of a byte of text, a small file costs its opening whatever its
-size, and after the last file comes work no byte stands for (a rebuild's records merged, its
-stories relinked, the summaries written: about a fifth of a run). So the run hands over, with
+page (mostly markup) costs much less than a byte of text, a small file costs its opening whatever
+its size, and after the last file comes work no byte stands for (a rebuild's records merged, its
+stories relinked, the summaries written). So the run hands over, with
 its total (a `Total`: still the int of bytes), its plan: every file's size and format, in the
 order they are read, and how many processes read them. The time left is then each file left at
 its format's cost (COSTS, a prior, times the rate seen so far: overall, and per format once enough
@@ -26,8 +26,8 @@ from typing import Callable, Iterable
 
 # What a file of each format costs a rebuild's worker (parse, sign, write), as seconds per MB and
 # seconds per file, and how many articles it holds, per MB and per file: only their ratios
-# matter (the run's own rate scales them). Measured 2026-12-06 on this project's 2-core machine
-# (/tmp/b20/format_costs.py, not kept): building._write_from_queue in one process, after a warm-up,
+# matter (the run's own rate scales them). Measured 2026-12-06 on this project's 2-core machine:
+# building._write_from_queue in one process (as a worker runs it), after a warm-up,
 # over samples of each format of the scale corpus of scripts/bench_scale.py (10 generated JSON
 # Lines files of 1,000 articles, 557 BBC texts, the NewsArticles CSV, 197 HTML pages twice, 10
 # Reuters SGML files), seconds fitted by least squares to each file's size and to a constant
@@ -40,18 +40,16 @@ COSTS = {
     "html": (0.05, 0.028, 0.0, 1.0),
     "sgml": (0.60, 0.0, 765.0, 0.0),
 }
+COSTS["json"] = COSTS["jsonl"]  # (one JSON document of articles: read as JSON Lines are)
 OTHER = (0.5, 0.005, 400.0, 0.0)  # a format not measured: about the average of those above
 # The work after the last file, a second per article on the machine COSTS were measured on (the
 # committing process alone: records merged, band keys, stories relinked, the commit, summaries);
 # measured as the time from the last file done to the end of a rebuild of the 30,000-article
-# scale corpus, per article, against the rate its files were done at (record.py, 2026-12-06).
+# scale corpus, per article, against the rate its files were done at (two runs, 2026-12-06).
 FINAL_PER_ARTICLE = 0.00013
 # How many seconds of a format's own work (at its prior cost) must be seen before its own rate
 # weighs as much as the prior (the overall rate): a format's rate is learnt gradually.
 LEARN_SECONDS = 10.0
-FORMATS = {".txt": "text", ".text": "text", ".html": "html", ".htm": "html", ".xhtml": "html",
-           ".shtml": "html", ".json": "jsonl", ".jsonl": "jsonl", ".ndjson": "jsonl", ".sgm": "sgml",
-           ".sgml": "sgml", ".csv": "csv", ".tsv": "csv"}
 
 
 def file_format(path: Path) -> str:
@@ -59,7 +57,8 @@ def file_format(path: Path) -> str:
     name = Path(path)
     if name.suffix.lower() == ".gz":
         name = name.with_suffix("")
-    return FORMATS.get(name.suffix.lower(), name.suffix.lower().lstrip(".") or "?")
+    from ..ingest.parsers import EXTENSIONS
+    return EXTENSIONS.get(name.suffix.lower(), name.suffix.lower().lstrip(".") or "?")
 
 
 class Total(int):
@@ -145,6 +144,7 @@ class _Plan:
         self.seen: dict[str, list[float]] = {}  # format → [seconds taken, simulated seconds] of its files
         self.factors: dict[str, float] = {}     # format → its cost against the prior, as simulated
         self._simulate()
+        self.simulated_at = 0  # the bytes done when the simulation was last made
         self.start_at = self.start_done = 0.0
         self.last_at, self.last_done = 0.0, 0
 
@@ -220,9 +220,12 @@ class _Plan:
         factors = {kind: min(4.0, max(0.25, (own_taken + rate * LEARN_SECONDS)
                                       / (own_prior + LEARN_SECONDS) / rate))
                    for kind, (own_taken, own_prior) in self.seen.items()}
+        if done - self.simulated_at < self.bytes[-1] / 100:
+            return  # (a simulation costs a pass over the files: at most one each hundredth of the bytes)
         if any(abs(factor / self.factors.get(kind, 1.0) - 1) > 0.1 for kind, factor in factors.items()):
             self.factors = factors
             self._simulate()
+            self.simulated_at = done
 
 
 def _cost(size: int, kind: str) -> float:

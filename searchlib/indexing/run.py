@@ -127,7 +127,9 @@ class Run:
         self.done: dict[str, FileState] = {}
         self.gone: set[str] = set()
         self.replacing: set[str] = set()   # paths whose old articles this run deletes
-        self.seen: dict[str, Path] = {}     # article id → file, for ids added this run
+        # article id → file, for ids added this run (a rebuild's worker, which never commits,
+        # keeps them compactly: seen.SeenIds)
+        self.seen: dict[str, Path] = {}
         self.batch_articles_count = 0
 
     def plan(self, files: list[Path], known: dict[str, FileState]) -> list[tuple[Path, FileState, bool]]:
