@@ -154,3 +154,16 @@ def test_the_kept_parts_stay_bounded_when_threads_add_at_once():
     finally:
         sys.setswitchinterval(interval)
     assert failures == [] and len(cache) <= 8
+
+
+@pytest.mark.parametrize("query", ["river", "metres 3", "rose 1 OR rose 5", "river zebra"])
+def test_facets_count_the_matches_of_the_ranking_pass_itself(index, monkeypatch, query):
+    """The facets of a search ranked by relevance count the matches its ranking found (the
+    partial matches too, for `river zebra`: no article has both), not a second pass."""
+    from searchlib.querying import searching
+    with searchlib.Index(index, create=False) as idx:
+        expected = _expected(idx, query, "source")
+        monkeypatch.setattr(searching, "matching_docs", None)  # (a second pass would fail)
+        results = idx.search(query, limit=1, facets=["source"], all_copies=True)
+        assert results.partial == (query == "river zebra")
+        assert _counted(idx, query, "source") == expected

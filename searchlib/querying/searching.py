@@ -243,7 +243,8 @@ def _run_search(searcher, text: str, *, since, until, limit: int, offset: int, s
     memo: dict = {}  # postings read by the first pass, for the partial-match pass
     # at least FALLBACK_BELOW: when the fallback applies, every complete match is in hand
     tallies = [StoryTally(reader) if not all_copies else None]  # (the stories the matches make)
-    found = _search(searcher, q, memo=memo, tally=tallies[0],
+    matches = [[] if facets else None]  # (every match's document numbers, for the facets)
+    found = _search(searcher, q, memo=memo, tally=_tally(tallies[0], matches[0]),
                     **{**options, "limit": max(options["limit"], FALLBACK_BELOW)})
     groups, total = [list(found)], len(found)
     complete, partial = total, False
@@ -253,7 +254,8 @@ def _run_search(searcher, text: str, *, since, until, limit: int, offset: int, s
         if any_q != q:  # (a lone phrase is the same query either way)
             seen = {hit.docnum for hit in groups[0]}
             tallies.append(StoryTally(reader) if not all_copies else None)
-            more = _search(searcher, any_q, memo=memo, tally=tallies[-1],
+            matches.append([] if facets else None)
+            more = _search(searcher, any_q, memo=memo, tally=_tally(tallies[-1], matches[-1]),
                            **{**options, "limit": options["limit"] + len(seen)})
             # any_q is the OR of the words q requires all of: it matches every complete match
             if len(more) > total:
@@ -284,8 +286,10 @@ def _run_search(searcher, text: str, *, since, until, limit: int, offset: int, s
     annotate(searcher, hits, [hit.docnum for hit, _ in page])
     counts = {}
     if facets:
-        everything = matching_docs(searcher, q, options["filter"], memo)
-        counts = count_facets(reader, everything.tolist(), facets)
+        import numpy as np
+        parts = matches[-1 if partial else 0]
+        everything = np.sort(np.concatenate(parts)).tolist() if parts else []
+        counts = count_facets(reader, everything, facets)
     suggestion = _suggest(reader, text) if complete < SUGGEST_BELOW else None
     return Results(query=text, total=total, hits=hits, since=to_utc_aware(since),
                    until=to_utc_aware(until), sort=sort, offset=offset,
@@ -443,6 +447,21 @@ def _typed(leaf) -> str:
         return "'%s%s TO %s%s'" % ("{" if leaf.startexcl else "[", leaf.start or "*",
                                     leaf.end or "*", "}" if leaf.endexcl else "]")
     return f"'{leaf.text}'"
+
+
+def _tally(stories, matches: list | None):
+    """The tally a ranking pass shows each segment's matches to: the StoryTally `stories`, and
+    when `matches` is a list, every match's document numbers appended to it (the facets count
+    the matches of the pass that found them, not of a second pass over the same query)."""
+    if matches is None:
+        return stories
+    import numpy as np
+
+    def tally(offset: int, count: int, scores: dict) -> None:
+        if stories is not None:
+            stories(offset, count, scores)
+        matches.append(np.fromiter(scores.keys(), dtype=np.int64, count=len(scores)) + offset)
+    return tally
 
 
 def _search(searcher, q, *, limit: int, filter=None, sortedby=None, memo=None, tally=None) -> "_Found":
