@@ -49,8 +49,10 @@ class SeenIds:
         if not len(self._hashes):
             return None
         key = id_hash(article_id)
-        low = int(np.searchsorted(self._hashes, key, "left"))
-        high = int(np.searchsorted(self._hashes, key, "right"))
+        hashes = self._hashes
+        low = high = int(hashes.searchsorted(key))
+        while high < len(hashes) and hashes[high] == key:  # (nearly always none: an id not seen)
+            high += 1
         for place in range(high - 1, low - 1, -1):  # (latest first: the arrays keep insertion order per hash)
             path = self._paths[self._files[place]]
             if self._confirm(article_id, path):
