@@ -90,7 +90,9 @@ class _Deferred(types.ModuleType):
     def __getattr__(self, attr: str):  # only for attributes the stand-in does not have
         if attr.startswith("__") and attr.endswith("__"):
             raise AttributeError(attr)
-        return getattr(self._real(), attr)
+        value = getattr(self._real(), attr)
+        setattr(self, attr, value)  # (a module that kept the stand-in finds it here next time)
+        return value
 
 
 def defer_unused() -> None:
