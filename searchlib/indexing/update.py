@@ -220,15 +220,16 @@ def update_index(index_dir: Path, paths: Iterable[str | Path], *, base: Path, wa
     return report
 
 
-def keep_summaries(index_dir: Path) -> None:
+def keep_summaries(index_dir: Path, more: dict | None = None) -> None:
     """Keep the newest commit's summaries beside the index (engine.summaries): a new process then
     finds which stories have copies, and `search stats` its counts, without a pass over every
-    article. Only a cache: when it cannot be written (a full disk, a read-only file), searches
-    make what they need themselves, as before."""
+    article; `more`: other parts of the commit to keep (kind → compute, as a shard's). Only a
+    cache: when it cannot be written (a full disk, a read-only file), searches make what they
+    need themselves, as before."""
     from ..engine.summaries import remember
     from ..stories.grouping import STORY_TABLE, shared_stories
     try:
-        remember(Path(index_dir), {STORY_TABLE: shared_stories})
+        remember(Path(index_dir), {STORY_TABLE: shared_stories, **(more or {})})
     except (sqlite3.Error, OSError):
         pass
 

@@ -165,6 +165,7 @@ def write_shard(work: ShardWork) -> ShardDone:
     from ..indexing.stamps import Carried
     from ..indexing.update import RunLock, keep_summaries
     from .layout import count_at
+    from .searching import JOINED, count_joined
 
     shard = Path(work.shard)
     report = UpdateReport(index=shard)
@@ -205,7 +206,7 @@ def write_shard(work: ShardWork) -> ShardDone:
             if earlier:
                 earlier.close()
         run.close_previous()
-        keep_summaries(shard)
+        keep_summaries(shard, {JOINED: count_joined})  # (what a search of all the shards asks each)
     done.articles, done.removed, done.commits = report.articles, report.removed, report.commits
     done.skipped, done.warnings = report.skipped, report.warnings
     return done

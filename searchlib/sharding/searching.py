@@ -36,6 +36,7 @@ import math
 import os
 import re
 import threading
+from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
@@ -48,6 +49,7 @@ from ..dates import to_utc_aware
 from ..engine.layout import TOC_FILE
 from ..engine.schema import DEFAULT_FIELDS, SCHEMA, SNIPPET_FIELD
 from ..engine.storage import close_abandoned_files, open_folder, open_searcher
+from ..engine.summaries import Store, commit_part, folder_of
 from ..errors import IndexFormatError, QueryError, SearchlibError
 from ..querying.facets import (DATE_FACETS, NONE, TOP, UNDATED, check_facets, column_values,
                                count_facets, dated_docs, timeline)
@@ -351,18 +353,35 @@ def _check_limits(text: str, parts: list[ShardFacts]) -> None:
 
 
 _JOINED: dict = {}  # the segments' ids and deletion counts → joined()
+JOINED = "joined"  # the summaries' part of a shard's commit that holds joined()'s count
 
 
 def joined(reader) -> int:
     """The stories whose articles here joined them from another shard: those of no article
     here that started a story (a story's id is made from its first article's id). With
     grouping.extra_copies of each shard, the number of copies a collapsed page may pass over in
-    the whole index (exact unless a story's first article was deleted)."""
+    the whole index (exact unless a story's first article was deleted). Read from the summaries
+    the shard keeps of its commit (sharding.building), else counted (`count_joined`)."""
     if STORY_FIELD not in reader.schema:
         return 0
     key = tuple(_segment_key(leaf) for leaf, _ in reader.leaf_readers())
     if key not in _JOINED:
-        stories: set = set()
+        folder = folder_of(reader)
+        with Store(folder) if folder is not None else nullcontext() as store:
+            found = commit_part(store, reader, JOINED, count_joined).get("count")
+        if not isinstance(found, int) or isinstance(found, bool) or not 0 <= found <= reader.doc_count_all():
+            found = count_joined(reader)["count"]  # (a part that is not a count: counted again)
+        if len(_JOINED) >= 64:
+            _JOINED.clear()
+        _JOINED[key] = found
+    return _JOINED[key]
+
+
+def count_joined(reader, store=None) -> dict:
+    """joined()'s count, by a pass over every article's story and every id: {"count": n}
+    (compute(reader, store) for the summaries' commit_part)."""
+    stories: set = set()
+    if STORY_FIELD in reader.schema:
         for leaf, _ in reader.leaf_readers():
             if not leaf.has_column(STORY_FIELD):
                 continue
@@ -370,10 +389,7 @@ def joined(reader) -> int:
             stories.update(values[n] for n in leaf.all_doc_ids())
         stories.discard("")
         stories.difference_update(story_id_of(word) for word in reader.lexicon("id"))
-        if len(_JOINED) >= 64:
-            _JOINED.clear()
-        _JOINED[key] = len(stories)
-    return _JOINED[key]
+    return {"count": len(stories)}
 
 
 def story_id_of(article_id: bytes) -> str:
