@@ -169,3 +169,25 @@ def test_did_you_mean_looks_a_common_word_up_in_one_segment(grown, monkeypatch):
         looked.clear()
         assert postings.doc_frequency(reader, "body", "river") == reader.doc_frequency("body", "river") == 61
         assert len(looked) == 4  # every segment, for the whole count
+
+
+def test_postings_copied_from_a_segment_have_a_value_for_each_document(grown):
+    """A spelling field's stored postings may hold fewer values than documents (values no reader
+    reads; the writer leaves empty ones out): ranking.read_postings, which copying a segment reads,
+    gives one per document, or a merge of a segment with deleted articles, picking the kept
+    documents' values, failed with an IndexError (found merging a segment of a grown index)."""
+    from pickle import dumps
+    from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC
+    from whoosh.system import pack_int
+    with grown._whoosh.searcher() as s:
+        fmt = s.reader().schema["spell_title"].format
+    assert fmt.fixed_value_size() == 4
+    ids = [3, 7, 8, 20, 31]
+    data = dumps(((3, 4, 1, 12, 11), None, b"abcd" * 3), 5)
+    info = dumps((len(ids), ids[-1], 1.0, 0, 0, 0), 2)
+    stored = WHOOSH3_HEADER_MAGIC + pack_int(-(len(info) + len(data))) + info + data
+    got_ids, weights, values = ranking.read_postings(stored, fmt)
+    assert (got_ids, weights) == (ids, [1.0] * 5)
+    assert values == [b"abcd", b"abcd", b"abcd", b"", b""]
+    kept = [1, 4]  # as engine.segments picks the values of the documents a merge keeps
+    assert [values[i] for i in kept] == [b"abcd", b""]

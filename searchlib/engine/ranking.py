@@ -512,8 +512,16 @@ def _position_decoder(fmt):
 
 def read_postings(data: bytes, fmt) -> tuple[list[int], list[float], list]:
     """A term's document numbers, weights and encoded values (as W3LeafMatcher.value() gives
-    them) from its postings as stored: what copying a segment (engine.segments) reads."""
-    return _read_extent(data, fmt, values=True)
+    them) from its postings as stored: what copying a segment (engine.segments) reads. At
+    least one value per document: a spelling field's postings (each carrying whatever value
+    the writer last had, empty ones left out; no reader reads them) may store fewer, and
+    copying a segment with deleted articles picks the values of the documents it keeps (an
+    IndexError merging a segment of an index grown by months of cron); the missing ones are
+    empty, as the writer leaves them out again."""
+    ids, weights, values = _read_extent(data, fmt, values=True)
+    if len(values) < len(ids):
+        values.extend([b""] * (len(ids) - len(values)))
+    return ids, weights, values
 
 
 def _read_extent(data: bytes, fmt, values: bool = False, within: set[int] | None = None):
