@@ -42,6 +42,9 @@ from whoosh.system import pack_uint
 
 # The longest token indexed or searched (characters, after folding).
 MAX_TOKEN_CHARS = 255
+# Words whose term a chain remembers (an LRU cache; one per chain, in each indexing worker): a
+# news archive's common words, at a fraction of a large build's memory (README "Build memory").
+TERM_CACHE = 100_000
 # The language whose stemmer analyses an article that declares none and is not detected, and a
 # query's words when the index holds no language at all.
 DEFAULT_LANGUAGE = "en"
@@ -318,7 +321,7 @@ class NewsAnalyzer(Analyzer):
             return word if word is None else fold(word)
 
         self._unstemmed = unstemmed_folded
-        self._term = lru_cache(maxsize=200_000)(term)
+        self._term = lru_cache(maxsize=TERM_CACHE)(term)
         return self._term
 
     def tokens(self, text: str) -> list[tuple[str, int, int]]:
