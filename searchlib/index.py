@@ -38,7 +38,8 @@ from .ingest.language import parse_languages
 from .querying.query import check_arguments, check_id, check_similar_arguments, check_update_arguments
 from .engine.schema import SCHEMA, SCHEMA_VERSION, to_article
 from .querying.searching import RANKING, Results, mark_article, run_search, run_similar
-from .engine.layout import FORMAT, LOCK_FILE, META_FILE, READERS_GATE, READERS_LOCK, SEGMENT_FILE, TOC_FILE
+from .engine.layout import (FORMAT, LOCK_FILE, META_FILE, READERS_GATE, READERS_LOCK, RECORDS_FILE,
+                            RECORDS_FOLDER, SEGMENT_FILE, TOC_FILE)
 from .sharding.layout import SHARD_FOLDER
 from .engine.storage import close_abandoned_files, deleting, open_folder, open_for_reading, open_searcher, sync_folder
 
@@ -65,6 +66,7 @@ _OUR_NAMES = re.compile(TOC_FILE + r"""(\.[0-9]+(\.[0-9]+)?(e[-+]?[0-9]+)?)?   #
 """, re.VERBOSE)
 _TEMP_FOLDER = "MAIN.tmp"  # a Whoosh writer's temporary files (left behind by a killed run)
 _TEMP_NAMES = re.compile(r"[0-9a-z]+\.(run|ctmp)")
+_RECORDS_FOLDER, _RECORDS_FILE = re.compile(RECORDS_FOLDER), re.compile(RECORDS_FILE)  # (a killed rebuild's)
 MISSING, EMPTY, INDEX, OTHER = "missing", "empty", "index", "other"
 SWAP_WAIT = 2.0  # seconds a reader waits out a swap's two renames (microseconds apart) at most
 
@@ -807,14 +809,19 @@ def _foreign(fd: int, names: list[str], shards: int | None = None) -> str | None
             if shards and SHARD_FOLDER.fullmatch(name) and int(name[6:]) < shards:
                 if _shard_kind(fd, name, Path(name))[0] not in (INDEX, EMPTY):
                     return name
-            elif name != _TEMP_FOLDER or not _only_temp_files(fd, name):
+            elif name == _TEMP_FOLDER:
+                if not _only_temp_files(fd, name, _TEMP_NAMES):
+                    return name
+            elif not _RECORDS_FOLDER.fullmatch(name) or not _only_temp_files(fd, name, _RECORDS_FILE):
                 return name
         elif mode != stat.S_IFREG or not _OUR_NAMES.fullmatch(name):
             return name
     return None
 
 
-def _only_temp_files(fd: int, name: str) -> bool:
+def _only_temp_files(fd: int, name: str, names: re.Pattern) -> bool:
+    """Whether the folder `name` (in the folder opened as `fd`) holds only regular files named as
+    `names` says (a killed writer's temporary files, or a killed rebuild's records)."""
     try:
         sub = os.open(name, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_NOFOLLOW", 0)
                       | getattr(os, "O_CLOEXEC", 0), dir_fd=fd)
@@ -823,7 +830,7 @@ def _only_temp_files(fd: int, name: str) -> bool:
     except OSError:
         return False
     try:
-        return all(_TEMP_NAMES.fullmatch(name) and _mode(sub, name) in (stat.S_IFREG, None)
+        return all(names.fullmatch(name) and _mode(sub, name) in (stat.S_IFREG, None)
                    for name in os.listdir(sub))
     finally:
         os.close(sub)

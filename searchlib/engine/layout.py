@@ -10,6 +10,11 @@ LOCK_FILE = "searchlib.lock"    # one indexing run at a time (an advisory flock)
 READERS_LOCK = "readers.lock"   # searches opening files (shared) against a commit deleting them
 READERS_GATE = "readers.gate"   # a deleter's turn, so searches cannot starve it
 SUMMARIES_FILE = "summaries.sqlite"  # what passes over whole commits found (summaries.py)
+# a parallel rebuild's records of what its workers wrote (indexing.building), in a temporary folder
+# of the new index's own, removed when its segments are committed (left by a killed rebuild)
+RECORDS_FOLDER_PREFIX, RECORDS_PREFIX, RECORDS_SUFFIX = "searchlib-build-", "written-", ".pickle"
+RECORDS_FOLDER = RECORDS_FOLDER_PREFIX + r"[a-z0-9_]+"  # (tempfile's names: 8 of these characters)
+RECORDS_FILE = RECORDS_PREFIX + r"[a-z0-9_]+" + RECORDS_SUFFIX.replace(".", r"\.")
 # the files Whoosh writes for a segment (W3 codec, index name MAIN): the only segment-like names a
 # commit may delete (Whoosh's own clean-up takes any `MAIN_x.y` not in the new commit)
 SEGMENT_FILE = r"MAIN_[0-9a-z]+(\.[A-Za-z0-9_]+)?\.(seg|trm|pst|vps|col|fln|sto|vec|dag)"

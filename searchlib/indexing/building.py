@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
+from ..engine.layout import RECORDS_FOLDER_PREFIX, RECORDS_PREFIX, RECORDS_SUFFIX
 from ..ingest.corpus import Skipped
 from ..stories.bands import Bands
 from .manifest import FILE_NAME, FileState
@@ -80,7 +81,7 @@ def _write_from_queue(index_dir: str, base: str, limits, batch: int, postings: i
               previous=Path(previous) if previous else None, stamp=stamp)
     out = _Written()
     writer = None
-    handle, name = tempfile.mkstemp(prefix="written-", suffix=".pickle", dir=spill)
+    handle, name = tempfile.mkstemp(prefix=RECORDS_PREFIX, suffix=RECORDS_SUFFIX, dir=spill)
     out.files = Path(name)
     offsets: dict[str, int] = {}  # path → where its record starts in the records file
     path_text, ids = None, []     # the file being written, and what it wrote so far
@@ -148,7 +149,7 @@ def build_segments(ix, todo: list, *, base: Path, jobs: int, report, batch: int,
     get `entered` stamps as there (`stamp`, or the one each had in `previous`, see stamps.py)."""
     # the workers' records, in a folder of the new index's own (on its disk, not in the system's
     # temporary folder, which may be memory: 185 MB at 1,000,000 articles), removed when done
-    with tempfile.TemporaryDirectory(prefix="searchlib-build-", dir=ix.storage.folder) as spill:
+    with tempfile.TemporaryDirectory(prefix=RECORDS_FOLDER_PREFIX, dir=ix.storage.folder) as spill:
         return _build_segments(ix, todo, base=base, jobs=jobs, report=report, batch=batch,
                                postings=postings, progress=progress, roots=roots,
                                previous=previous, stamp=stamp, spill=spill)
