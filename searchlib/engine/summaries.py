@@ -17,6 +17,7 @@ import json
 import sqlite3
 import struct
 import zlib
+from contextlib import nullcontext
 from pathlib import Path
 
 from .layout import SUMMARIES_FILE
@@ -170,6 +171,13 @@ class Store:
             raise
         db.execute("COMMIT")
         self.pending.clear()
+
+
+def reading(reader):
+    """The summaries kept beside the index `reader` reads, for reading (`with reading(reader) as
+    store`); the store is None when the reader's folder is not known (parts are then computed)."""
+    folder = folder_of(reader)
+    return Store(folder) if folder is not None else nullcontext()
 
 
 def segment_part(store: Store | None, leaf, kind: str) -> dict:

@@ -17,7 +17,7 @@ from collections import Counter
 from contextlib import nullcontext
 from datetime import datetime
 
-from ..engine.summaries import SEGMENT_PARTS, Store, folder_of, segment_id, segment_part
+from ..engine.summaries import SEGMENT_PARTS, reading, segment_id, segment_part
 from ..errors import QueryError
 
 VALUE_FACETS = ("source", "section", "author", "dateline", "lang", "format")
@@ -210,11 +210,10 @@ def _segment_dates(leaf, store) -> tuple:
 def _summaries_for(reader, leaves: list, kind: str = "numbers.date"):
     """The summaries kept beside the index, opened when a segment's dates (or `kind` codes)
     are not in hand."""
-    folder = folder_of(reader)
     have = (lambda sid: sid in _DATES) if kind == "numbers.date" else (lambda sid: (kind, sid) in _CODES)
-    if folder is None or all(have(segment_id(leaf)) for leaf, _ in leaves):
+    if all(have(segment_id(leaf)) for leaf, _ in leaves):
         return nullcontext()
-    return Store(folder)
+    return reading(reader)
 
 
 def date_numbers(reader, docnums):

@@ -7,13 +7,12 @@ from __future__ import annotations
 
 import os
 from collections import Counter
-from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
 from ..dates import isoformat, to_utc_aware
-from ..engine.summaries import Store, folder_of, leaves, live_mask, segment_part
+from ..engine.summaries import leaves, live_mask, reading, segment_part
 
 TOP = 10
 
@@ -56,8 +55,7 @@ def compute_stats(searcher, path: Path) -> IndexStats:
     dated = 0
     date_field = searcher.schema["date"]
     reader = searcher.reader()
-    folder = folder_of(reader)
-    with Store(folder) if folder is not None else nullcontext() as store:
+    with reading(reader) as store:
         for leaf in leaves(reader):
             if not all(leaf.has_column(name) for name in _COLUMNS):  # (a segment without them)
                 dated += _count_stored(leaf, sources, sections, formats, files, dates)

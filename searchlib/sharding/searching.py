@@ -36,7 +36,6 @@ import math
 import os
 import re
 import threading
-from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
@@ -49,7 +48,7 @@ from ..dates import to_utc_aware
 from ..engine.layout import TOC_FILE
 from ..engine.schema import DEFAULT_FIELDS, SCHEMA, SNIPPET_FIELD
 from ..engine.storage import close_abandoned_files, open_folder, open_searcher
-from ..engine.summaries import Store, commit_part, folder_of
+from ..engine.summaries import commit_part, reading
 from ..errors import IndexFormatError, QueryError, SearchlibError
 from ..querying.facets import (DATE_FACETS, NONE, TOP, UNDATED, check_facets, column_values,
                                count_facets, dated_docs, timeline)
@@ -366,8 +365,7 @@ def joined(reader) -> int:
         return 0
     key = tuple(_segment_key(leaf) for leaf, _ in reader.leaf_readers())
     if key not in _JOINED:
-        folder = folder_of(reader)
-        with Store(folder) if folder is not None else nullcontext() as store:
+        with reading(reader) as store:
             found = commit_part(store, reader, JOINED, count_joined).get("count")
         if not isinstance(found, int) or isinstance(found, bool) or not 0 <= found <= reader.doc_count_all():
             found = count_joined(reader)["count"]  # (a part that is not a count: counted again)

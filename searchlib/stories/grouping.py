@@ -11,13 +11,12 @@ from __future__ import annotations
 import difflib
 import re
 from bisect import bisect_left
-from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Iterable
 
 from ..dates import isoformat, to_utc_aware
-from ..engine.summaries import Store, commit_key, commit_part, folder_of, leaves, live_mask, segment_part
+from ..engine.summaries import commit_key, commit_part, leaves, live_mask, reading, segment_part
 from ..errors import ArticleNotFoundError
 from .fields import STORY_FIELD
 
@@ -195,8 +194,7 @@ def table(reader) -> _Table:
     key = commit_key(reader)
     found = _cache.get(key)
     if found is None:
-        folder = folder_of(reader)
-        with Store(folder) if folder is not None else nullcontext() as store:
+        with reading(reader) as store:
             part = commit_part(store, reader, STORY_TABLE, shared_stories)
             if not _fits(part, reader.doc_count_all()):  # (not this commit's: made again)
                 part = shared_stories(reader, store)
