@@ -73,17 +73,12 @@ def _count_values(reader, name: str, docnums) -> Counter:
         return Counter(value or None for value in column_values(reader, name, docnums))
     import numpy as np
     docs = np.asarray(docnums, dtype=np.int64)
-    leaves = list(reader.leaf_readers())
-    offsets = np.asarray([offset for _, offset in leaves], dtype=np.int64)
-    which = np.searchsorted(offsets, docs, side="right") - 1
     counts: Counter = Counter()
+    leaves = list(reader.leaf_readers())
     with _summaries_for(reader, leaves, kind) as store:
-        for i, (leaf, offset) in enumerate(leaves):
-            here = docs[which == i]
-            if not len(here):
-                continue
+        for leaf, offset, here in _by_segment(leaves, docs):
             values, codes = _segment_codes(leaf, store, kind)
-            found = codes[here - offset]
+            found = codes[docs[here] - offset]
             counts[None] += int(np.count_nonzero(found < 0))  # (-1: no value)
             for code, n in enumerate(np.bincount(found[found >= 0], minlength=len(values)).tolist()):
                 if n:
@@ -225,17 +220,24 @@ def date_numbers(reader, docnums):
     out = np.full(len(docnums), missing, dtype=np.uint64)
     if not leaves or not len(docnums):
         return out
-    offsets = np.asarray([offset for _, offset in leaves], dtype=np.int64)
-    which = np.searchsorted(offsets, docnums, side="right") - 1
     with _summaries_for(reader, leaves) as store:
-        for i, (leaf, offset) in enumerate(leaves):
-            here = which == i
-            if not here.any():
-                continue
+        for leaf, offset, here in _by_segment(leaves, docnums):
             numbers = _segment_dates(leaf, store)[0]
             if len(numbers):  # (none: the segment has no date column)
                 out[here] = numbers[docnums[here] - offset]
     return out
+
+
+def _by_segment(leaves: list, docnums):
+    """(leaf, offset, mask) for each segment of `leaves` (a reader's leaf_readers) holding some of
+    `docnums` (a NumPy int64 array of the reader's document numbers): the mask picks them."""
+    import numpy as np
+    offsets = np.asarray([offset for _, offset in leaves], dtype=np.int64)
+    which = np.searchsorted(offsets, docnums, side="right") - 1
+    for i, (leaf, offset) in enumerate(leaves):
+        here = which == i
+        if here.any():
+            yield leaf, offset, here
 
 
 def by_date(reader, docnums, newest: bool, limit: int | None) -> list[int]:
