@@ -191,3 +191,32 @@ def test_postings_copied_from_a_segment_have_a_value_for_each_document(grown):
     assert values == [b"abcd", b"abcd", b"abcd", b"", b""]
     kept = [1, 4]  # as engine.segments picks the values of the documents a merge keeps
     assert [values[i] for i in kept] == [b"abcd", b""]
+
+
+@pytest.mark.parametrize("probe", [1, 3, 64])
+def test_term_records_read_slots_in_chunks_and_long_records_whole(tmp_path, monkeypatch, probe):
+    """The lookup reads PROBE_SLOTS hash slots at once (wrapping at the table's end) and a
+    record's header, key and first bytes at once, the rest of a long record after."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    long_words = " ".join(["dredge"] * 300)  # (a term in 2 articles keeps its postings in its record)
+    (corpus / "a.jsonl").write_text(_records("north", 40) + "".join(json.dumps({
+        "id": f"long-{i}", "title": "long", "body": long_words + f" tail{i}"}) + "\n" for i in range(2)))
+    index = searchlib.Index(tmp_path / "ix")
+    index.update(corpus)
+    monkeypatch.setattr(postings, "PROBE_SLOTS", probe)
+    with index._whoosh.searcher() as s:
+        reader = s.reader()
+        terms = list(reader.all_terms())
+        for leaf in _leaves(reader):
+            table, keycoder = leaf._terms._tindex, leaf._terms._keycoder
+            lengths = []
+            for fieldname, tbytes in terms + [("body", b"nosuchword")]:
+                try:
+                    expected = table[keycoder(fieldname, tbytes)]
+                except KeyError:
+                    expected = None
+                assert postings.term_record(leaf._terms, fieldname, tbytes) == expected
+                lengths.append(len(expected or b""))
+            assert max(lengths) > postings._RECORD_GUESS * 3  # (the dredge record, read in two)
+    index.close()

@@ -1,5 +1,6 @@
 """Index lifecycle: create, update, replace, skip, refuse foreign indexes, lock."""
 import json
+import os
 from dataclasses import fields
 from datetime import datetime, timezone
 from pathlib import Path
@@ -155,23 +156,77 @@ def test_closing_an_index_closes_its_kept_searchers(index):
     assert ids(index.search("river"))[:1] == ["alpha"]  # still usable: it opens a new one
 
 
-def test_searchers_read_segment_files_through_memory_maps(index, tmp_path):
-    from searchlib.engine.storage import ReadingStorage, _MappedFile
-    from whoosh.filedb.structfile import StructFile
+def test_searchers_read_segment_files_with_positional_reads_not_maps(index, tmp_path):
+    from searchlib.engine.storage import ReadingStorage, _ReadFile
 
     assert index.search("flood").total > 0
+    assert index.search("river", facets=["source"]).total > 0  # (columns and stored fields too)
     with index._searcher() as searcher:
         files = [sub.reader()._terms._postfile for sub, _ in searcher.leaf_searchers()]
-    assert files and all(isinstance(f, _MappedFile) for f in files)
-    (tmp_path / "empty").write_bytes(b"")  # an empty file cannot be mapped: read as a file
+        assert files and all(isinstance(f, _ReadFile) for f in files)
+        # no page of the index is mapped into the process (its RSS would keep every page read)
+        mapped = Path("/proc/self/maps")
+        if mapped.exists():
+            assert str(index.path) not in mapped.read_text()
+    (tmp_path / "empty").write_bytes(b"")
     (tmp_path / "some").write_bytes(b"0123456789")
     storage = ReadingStorage(str(tmp_path))
     empty, some = storage.open_file("empty"), storage.open_file("some")
-    assert type(empty) is StructFile and empty.read() == b""
-    assert isinstance(some, _MappedFile) and some.get(3, 4) == b"3456" and some.read(2) == b"01"
+    assert empty.read() == b"" and empty.get(0, 4) == b""
+    assert some.get(3, 4) == b"3456" and some.read(2) == b"01"  # (get moves no position)
+    assert some.get(8, 5) == b"89" and some.read(3) == b"234"
+    some.seek(0, 2)
+    assert some.tell() == 10 and some.read(1) == b""
+    (tmp_path / "some").unlink()  # an open file is still read after it is deleted
+    some.seek(5)
+    assert some.read(2) == b"56" and some.get(0, 1) == b"0"
     empty.close()
     some.close()
-    assert some.is_closed and some._map.closed
+    assert some.is_closed
+    with pytest.raises(OSError):
+        os.fstat(some._fd)  # its own descriptor is closed with it
+
+
+def test_readers_of_one_pinned_file_keep_positions_of_their_own(tmp_path):
+    from searchlib.engine.storage import ReadingStorage
+
+    (tmp_path / "MAIN_x.pst").write_bytes(bytes(range(100)))
+    storage = ReadingStorage(str(tmp_path))
+    storage.pin(["MAIN_x"])
+    first, second = storage.open_file("MAIN_x.pst"), storage.open_file("MAIN_x.pst")
+    assert first.read(3) == bytes([0, 1, 2])
+    second.seek(50)
+    assert first.read(2) == bytes([3, 4]) and second.read(2) == bytes([50, 51])
+    first.close()  # (the pinned descriptor stays open for the next reader)
+    third = storage.open_file("MAIN_x.pst")
+    assert third.get(98, 5) == bytes([98, 99]) and second.read(1) == bytes([52])
+    second.close()
+    third.close()
+
+
+def test_threads_sharing_a_file_each_read_what_they_ask(tmp_path):
+    import threading
+
+    from searchlib.engine.storage import ReadingStorage
+
+    data = bytes(i % 251 for i in range(200_000))
+    (tmp_path / "big").write_bytes(data)
+    shared = ReadingStorage(str(tmp_path)).open_file("big")
+    wrong = []
+
+    def read(seed: int) -> None:
+        for n in range(2000):
+            at = (seed * 7919 + n * 104729) % (len(data) - 64)
+            if shared.get(at, 64) != data[at:at + 64]:
+                wrong.append(at)
+
+    threads = [threading.Thread(target=read, args=(seed,)) for seed in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    shared.close()
+    assert wrong == []
 
 
 def test_an_update_collects_garbage_less_often_and_then_as_before(tmp_path):

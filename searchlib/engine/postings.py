@@ -51,6 +51,8 @@ _TERM_INFO = W3TermInfo._struct.pack
 _KEY_VALUE = struct.Struct("!ii").pack  # filetables.HashWriter's record header
 _SLOT = struct.Struct("!Iq")            # filetables.HashWriter's hash slot: (hash, record position)
 _LENGTHS = struct.Struct("!ii")         # ... and its record header: (key length, value length)
+PROBE_SLOTS = 4  # hash slots read at once when looking a term up
+_RECORD_GUESS = 8 + 96  # bytes read with a record's key: its header and most records' values
 _DOC_FREQUENCY = struct.Struct("!BfI")  # the start of W3TermInfo's record: the third is doc frequency
 
 
@@ -222,15 +224,24 @@ def term_record(terms, fieldname: str, tbytes: bytes) -> bytes | None:
     get, size = table.dbfile.get, _SLOT.size
     end = start + slots * size
     position = start + ((keyhash >> 8) % slots) * size
-    for _ in range(slots):
-        slothash, item = _SLOT.unpack(get(position, size))
-        if not item:
-            return None
-        if slothash == keyhash:
-            keylen, datalen = _LENGTHS.unpack(get(item, 8))
-            if keylen == len(key) and get(item + 8, keylen) == key:
-                return get(item + 8 + keylen, datalen)
-        position += size
+    probed = 0
+    while probed < slots:  # (PROBE_SLOTS slots read at once: most keys are in the first two)
+        count = min(PROBE_SLOTS, (end - position) // size, slots - probed)
+        chunk = get(position, count * size)
+        for at in range(0, count * size, size):
+            slothash, item = _SLOT.unpack_from(chunk, at)
+            if not item:
+                return None
+            if slothash == keyhash:  # (the record's header, key and most values in one read)
+                record = get(item, _RECORD_GUESS + len(key))
+                keylen, datalen = _LENGTHS.unpack_from(record)
+                if keylen == len(key) and record[8:8 + keylen] == key:
+                    begin = 8 + keylen
+                    if begin + datalen <= len(record):
+                        return record[begin:begin + datalen]
+                    return get(item + begin, datalen)
+        probed += count
+        position += count * size
         if position == end:
             position = start
     return None
