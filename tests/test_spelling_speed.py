@@ -71,3 +71,100 @@ def test_lexicon_within_reads_index_terms_on_one_segment_too(tmp_path):
             assert reader.is_atomic()
             assert spelling.lexicon_within(reader, "title", "tarif", 1, prefix=1) == {"tarif", "tariff", "tarrif"}
             assert spelling.lexicon_within(reader, "body", "requir", 1, prefix=1) == {"requir", "requri"}
+
+
+def _third(idx, tmp_path, records) -> None:
+    path = tmp_path / "corpus2" / "part.jsonl"
+    path.parent.mkdir(exist_ok=True)
+    path.write_text("".join(json.dumps({"id": key, **rec}) + "\n" for key, rec in records.items()),
+                    encoding="utf-8")
+    idx.update([path], jobs=1)
+
+
+def test_the_lexicon_keeps_each_word_once_and_reads_a_segment_once(two_segments, tmp_path, monkeypatch):
+    """Fuzzy words are compared against the union of the segments' words (a word of every
+    segment once), read once per process and segment: a commit's new segment alone is read."""
+    monkeypatch.setattr(spelling, "_LEXICONS", type(spelling._LEXICONS)())
+    reads = []
+    real = spelling._segment_words
+    monkeypatch.setattr(spelling, "_segment_words", lambda leaf, *a: reads.append(leaf) or real(leaf, *a))
+    with two_segments._searcher() as searcher:
+        reader = searcher.reader()
+        words, stale = spelling._lexicon(reader, "body", "r")
+        each = [set(real(leaf, "body", "r")) for leaf, _ in reader.leaf_readers()]
+        assert len(each) == 2 and each[0] & each[1]  # (words in both segments)
+        assert sorted(words) == sorted(each[0] | each[1]) and not stale
+        assert spelling.lexicon_within(reader, "body", "rivr", 1, prefix=1) == set(
+            reader.terms_within("body", "rivr", 1, prefix=1)) == {"river"}
+    assert len(reads) == 2
+    _third(two_segments, tmp_path, {"e": {"title": "x", "body": "The rivr gauge."}})
+    with two_segments._searcher() as searcher:
+        reader = searcher.reader()
+        assert len(list(reader.leaf_readers())) == 3
+        assert spelling.lexicon_within(reader, "body", "rivr", 1, prefix=1) == set(
+            reader.terms_within("body", "rivr", 1, prefix=1)) == {"river", "rivr"}
+    assert len(reads) == 3  # the new segment only
+
+
+def test_words_of_segments_gone_are_found_only_if_a_segment_still_has_them(two_segments, monkeypatch):
+    monkeypatch.setattr(spelling, "_LEXICONS", type(spelling._LEXICONS)())
+    with two_segments._searcher() as searcher:
+        reader = searcher.reader()
+        words, _ = spelling._lexicon(reader, "body", "r")
+        folder = next(iter(spelling._LEXICONS))[0]
+        # as if a merged-away segment had held "rivez": the union keeps its words
+        gone = spelling._Lexicon()
+        gone.covered = frozenset({*spelling._LEXICONS[(folder, "body", "r")].covered, "merged-away"})
+        gone.words = [*words, "rivez"]
+        spelling._LEXICONS[(folder, "body", "r")] = gone
+        assert spelling._lexicon(reader, "body", "r") == (gone.words, True)
+        assert spelling.lexicon_within(reader, "body", "rivex", 1, prefix=1) == set(
+            reader.terms_within("body", "rivex", 1, prefix=1)) == {"river", "rivet", "riven"}
+
+
+def test_a_rebuild_at_the_same_path_starts_a_new_lexicon(two_segments, tmp_path, monkeypatch):
+    monkeypatch.setattr(spelling, "_LEXICONS", type(spelling._LEXICONS)())
+    with two_segments._searcher() as searcher:
+        assert "riverr" in spelling.lexicon_within(searcher.reader(), "body", "river", 1, prefix=1)
+    path = tmp_path / "corpus2" / "part.jsonl"
+    path.parent.mkdir()
+    path.write_text(json.dumps({"id": "z", "title": "t", "body": "A rivet only."}) + "\n", encoding="utf-8")
+    two_segments.update([path], rebuild=True, jobs=1)
+    with two_segments._searcher() as searcher:
+        reader = searcher.reader()
+        assert spelling.lexicon_within(reader, "body", "river", 1, prefix=1) == {"rivet"}
+        assert spelling._lexicon(reader, "body", "r") == (["rivet"], False)
+
+
+def test_the_lexicons_keep_at_most_so_many_words_and_answer_the_same(two_segments, monkeypatch):
+    monkeypatch.setattr(spelling, "_LEXICONS", type(spelling._LEXICONS)())
+    monkeypatch.setattr(spelling, "_WORDS_MOST", 6)
+    monkeypatch.setattr(spelling, "_words_kept", 0)
+    with two_segments._searcher() as searcher:
+        reader = searcher.reader()
+        for word in ("required", "tarif", "river", "rivre", "tariff", "river"):
+            for name in ("title", "body"):
+                assert spelling.terms_within(reader, name, word, 1, prefix=1) == set(
+                    reader.terms_within(name, word, 1, prefix=1))
+                assert spelling._words_kept == sum(len(x.words) for x in spelling._LEXICONS.values()) <= 6
+
+
+def test_threads_building_one_lexicon_find_the_same_words(two_segments, monkeypatch):
+    import threading
+    monkeypatch.setattr(spelling, "_LEXICONS", type(spelling._LEXICONS)())
+    found, failed = [], []
+    with two_segments._searcher() as searcher:
+        reader = searcher.reader()
+
+        def look() -> None:
+            try:
+                found.append(spelling.lexicon_within(reader, "body", "rivr", 1, prefix=1))
+            except Exception as exc:  # pragma: no cover - reported below
+                failed.append(exc)
+
+        threads = [threading.Thread(target=look) for _ in range(6)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert failed == [] and found == [{"river"}] * 6

@@ -161,45 +161,80 @@ def lexicon_within(reader, fieldname: str, text: str, maxdist: int, prefix: int 
     """The index terms of `fieldname` within `maxdist` edits of `text` (transpositions counting
     as one, as Whoosh's distance does), sharing its first `prefix` letters: read from each
     segment's term list (never a field's spelling graph, which holds unstemmed words, not its
-    terms), the edits counted by rapidfuzz (in C). A segment never changes, so its words of one
-    prefix are read once per process (`_segment_words`) and then only compared."""
+    terms), the edits counted by rapidfuzz (in C) over the index's words of that prefix, each
+    once however many segments hold it (`_lexicon`)."""
     from rapidfuzz import process
     from rapidfuzz.distance import OSA
-    found: set[str] = set()
-    for leaf, _ in reader.leaf_readers():
-        if fieldname not in leaf.indexed_field_names():
-            continue
-        words = _segment_words(leaf, fieldname, text[:prefix])
-        found.update(word for word, _, _ in process.extract(
-            text, words, scorer=OSA.distance, score_cutoff=maxdist, limit=None))
+    words, stale = _lexicon(reader, fieldname, text[:prefix])
+    found = {word for word, _, _ in process.extract(
+        text, words, scorer=OSA.distance, score_cutoff=maxdist, limit=None)}
+    if stale:  # (words of segments merged or deleted since: kept only if a segment has them)
+        found = {word for word in found if has_term(reader, fieldname, word)}
     return found
 
 
-_WORDS: OrderedDict = OrderedDict()  # (segment id, field, prefix) -> its words, the latest last
-_WORDS_MOST = 1_000_000               # words kept in all (the least recently used go first)
+_LEXICONS: OrderedDict = OrderedDict()  # (folder, field, prefix) -> _Lexicon, the latest last
+_WORDS_MOST = 1_000_000                  # words kept in all (the least recently used go first)
 _words_kept = 0
 _words_lock = threading.Lock()
 
 
-def _segment_words(leaf, fieldname: str, prefix: str) -> list[str]:
-    """The words of a segment's field that begin with `prefix`, remembered by segment."""
+class _Lexicon:
+    """The words of one field and prefix of the index in one folder, over the segments read so
+    far (`covered`, by segment id): a union, so a word that many segments hold is kept and
+    compared once. A segment never changes; one that a commit merged away leaves its words here
+    (a search checks those it finds: `stale`), and a rebuild swapped in starts a new union."""
+
+    __slots__ = ("covered", "words")
+
+    def __init__(self):
+        self.covered: frozenset[str] = frozenset()
+        self.words: list[str] = []
+
+
+def _lexicon(reader, fieldname: str, prefix: str) -> tuple[list[str], bool]:
+    """The words of `fieldname` beginning with `prefix` in every segment of `reader` (a list
+    shared with other searches: never changed in place), and whether it may also hold words no
+    segment of `reader` has. Read once per process and segment, as segments come."""
     global _words_kept
-    segment = leaf.segment() if hasattr(leaf, "segment") else None
-    key = (segment.segment_id(), fieldname, prefix) if segment is not None else None
+    from ..engine.summaries import folder_of
+    leaves = [leaf for leaf, _ in reader.leaf_readers() if fieldname in leaf.indexed_field_names()]
+    ids = [leaf.segment().segment_id() if hasattr(leaf, "segment") else None for leaf in leaves]
+    folder = folder_of(reader)
+    if folder is None or None in ids:  # (an index in memory: its words read each time)
+        return list({word for leaf in leaves for word in _segment_words(leaf, fieldname, prefix)}), False
+    key = (str(folder), fieldname, prefix)
     with _words_lock:
-        if key is not None and key in _WORDS:
-            _WORDS.move_to_end(key)
-            return _WORDS[key]
-    field = leaf.schema[fieldname]
-    words = [field.from_bytes(btext) for btext in leaf.expand_prefix(fieldname, prefix)]
-    if key is not None and len(words) <= _WORDS_MOST:
+        lexicon = _LEXICONS.get(key)
+        if lexicon is not None:
+            _LEXICONS.move_to_end(key)
+    if lexicon is None or lexicon.covered.isdisjoint(ids):
+        lexicon = _Lexicon()  # (a rebuild swapped in: none of its segments read yet)
+    missing = [(leaf, sid) for leaf, sid in zip(leaves, ids) if sid not in lexicon.covered]
+    if missing:
+        known = set(lexicon.words)
+        added = [word for leaf, _ in missing for word in _segment_words(leaf, fieldname, prefix)
+                 if word not in known and not known.add(word)]
+        grown = _Lexicon()
+        grown.covered = lexicon.covered | {sid for _, sid in missing}
+        grown.words = lexicon.words + added
+        lexicon = grown
         with _words_lock:
-            _WORDS[key] = words
-            _words_kept += len(words)
+            gone = _LEXICONS.pop(key, None)
+            _words_kept -= len(gone.words) if gone is not None else 0
+            if len(lexicon.words) <= _WORDS_MOST:
+                _LEXICONS[key] = lexicon
+                _words_kept += len(lexicon.words)
             while _words_kept > _WORDS_MOST:
-                _, gone = _WORDS.popitem(last=False)
-                _words_kept -= len(gone)
-    return words
+                _, gone = _LEXICONS.popitem(last=False)
+                _words_kept -= len(gone.words)
+    return lexicon.words, not lexicon.covered.issubset(ids)
+
+
+def _segment_words(leaf, fieldname: str, prefix: str) -> list[str]:
+    """The words of a segment's field that begin with `prefix`."""
+    field = leaf.schema[fieldname]
+    return [field.from_bytes(btext) for btext in leaf.expand_prefix(fieldname, prefix)]
 
 
 def _surface(reader, stem: str, typed: str, docs: int = SURFACE_DOCS) -> str | None:
