@@ -319,3 +319,19 @@ def test_cron_plan_cuts_the_files_into_runs_in_order():
     assert plan == [["f00", "f01"], ["f02", "f03", "f04"], ["f05", "f06", "f07"], ["f08", "f09"]]
     assert [n for run in bench_scale.cron_plan(names, 10) for n in run] == names
     assert bench_scale._merged_latency([[0.3, None, 0.2], [0.1, None, 0.4]]) == [0.1, None, 0.2]
+
+
+def test_a_build_keeps_its_progress_calls_to_replay_the_time_left(model, tmp_path):
+    """The build's result holds its progress calls and plan, from which eta_errors gives back
+    the errors it reported (so a bad estimate can be replayed after the run)."""
+    bench_scale.write_corpus(model, tmp_path / "gen", 60, seed=3, per_file=4)
+    result = bench_scale.child_build_searchlib({"index": str(tmp_path / "ix"), "paths": [str(tmp_path / "gen")]})
+    trace, plan = result["progress_trace"], result["progress_plan"]
+    assert result["articles"] == 60 and len(trace) == result["progress_calls"] >= 15
+    assert len(plan) == 15 and all(kind == "jsonl" for _, kind in plan)
+    from searchlib.indexing.progress import Total
+    total = Total(plan, parallel=result["progress_parallel"])
+    calls = [(at, done, total) for at, done in trace]
+    errors = bench_scale.eta_errors(calls, trace[-1][0])
+    assert errors and max(errors) == result["eta_error_max"]
+    assert json.loads(json.dumps(result))["progress_trace"] == [list(call) for call in trace]
