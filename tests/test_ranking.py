@@ -106,6 +106,9 @@ def assert_same(s, text, limit=10, allow=None, any_word=False):
     "NOT river", "river OR NOT storm", "korea artillery shells",
     '"flood defences"', '"river river"', 'source:"north desk"', '"valley river"~3', '"korea fired artillery"',
     '"river valley" OR "the coast"', 'title:"river flood"', 'topics:"flood river"',
+    # phrases whose words are each at several positions of an article, or repeated
+    '"river river river"', '"the river flooded"', '"the flood"', '"the shells fell"', '"the valley"',
+    '"the the"', '"river itself"', '"flood river valley"', '"shells the"~2',
 ])
 def test_the_same_hits_scores_and_totals_as_whoosh(searcher, text):
     assert_same(searcher, text)

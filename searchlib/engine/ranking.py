@@ -362,14 +362,25 @@ class _Segment:
         # the positions (read with the postings), decoded for the documents with all the words
         decode = _position_decoder(field.format)
         sloppy = type(q) is SloppyPhrase
+        words = [(part, encoded) for part, (_, _, encoded) in zip(where, found)]
+        (first_part, first_encoded), later_words = words[0], list(enumerate(words[1:], 1))
         out: Scores = {}
         for d in sorted(common):
-            first, *rest = [decode(encoded[where[i][d]]) for i, (_, _, encoded) in enumerate(found)]
             if sloppy:
-                matched = near([first, *rest], q.slop) is not None
-            else:
-                rest = [set(found) for found in rest]
-                matched = any(all(p + k in later for k, later in enumerate(rest, 1)) for p in first)
+                matched = near([decode(encoded[part[d]]) for part, encoded in words], q.slop) is not None
+            else:  # the first word's positions from which each later word is that many on
+                starts = decode(first_encoded[first_part[d]])
+                for k, (part, encoded) in later_words:
+                    later = decode(encoded[part[d]])
+                    if len(later) == 1:  # (most often: one position)
+                        start = later[0] - k
+                        starts = (start,) if start in starts else ()
+                    else:
+                        later = set(later)
+                        starts = [p for p in starts if p + k in later]
+                    if not starts:
+                        break
+                matched = bool(starts)
             if matched:
                 total = 0.0
                 for (_, scores, _), part in zip(found, where):
