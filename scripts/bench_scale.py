@@ -444,15 +444,17 @@ def child_build_searchlib(a: dict) -> dict:
     report = searchlib.Index(a["index"]).update([Path(p) for p in a["paths"]], rebuild=True, progress=progress)
     seconds = time.perf_counter() - started
     errors = eta_errors(progress.calls, progress.calls[-1][0] if progress.calls else seconds)
+    planned = next((total for _, _, total in progress.calls if getattr(total, "files", None)), None)
     return {"seconds": seconds, "articles": report.articles,
             "files": report.files, "skipped": len(report.skipped), "rss_self_mb": _rss_self_mb(),
             "eta_error_max": max(errors) if errors else None,
             "eta_error_median": statistics.median(errors) if errors else None, "progress_calls": len(progress.calls),
             # the calls themselves, to replay the estimate later (eta_errors): (seconds, bytes
-            # done), and the files of the plan, (bytes, format) each, in the order they are read
+            # done), and the plan the estimate took (the first call's: the run's last call
+            # passes another), its files, (bytes, format) each, in the order they are read
             "progress_trace": [(at, done) for at, done, _ in progress.calls],
-            "progress_plan": list(getattr(progress.calls[-1][2], "files", ())) if progress.calls else [],
-            "progress_parallel": getattr(progress.calls[-1][2], "parallel", 1) if progress.calls else 1}
+            "progress_plan": list(getattr(planned, "files", ())),
+            "progress_parallel": getattr(planned, "parallel", 1)}
 
 
 def child_update_searchlib(a: dict) -> dict:

@@ -4,6 +4,7 @@ All on hand-written articles, in a fraction of a second."""
 from __future__ import annotations
 
 import json
+import os
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
@@ -324,11 +325,13 @@ def test_cron_plan_cuts_the_files_into_runs_in_order():
 def test_a_build_keeps_its_progress_calls_to_replay_the_time_left(model, tmp_path):
     """The build's result holds its progress calls and plan, from which eta_errors gives back
     the errors it reported (so a bad estimate can be replayed after the run)."""
-    bench_scale.write_corpus(model, tmp_path / "gen", 60, seed=3, per_file=4)
+    bench_scale.write_corpus(model, tmp_path / "gen", 60, seed=3, per_file=3)  # (20 files: in parallel)
     result = bench_scale.child_build_searchlib({"index": str(tmp_path / "ix"), "paths": [str(tmp_path / "gen")]})
     trace, plan = result["progress_trace"], result["progress_plan"]
-    assert result["articles"] == 60 and len(trace) == result["progress_calls"] >= 15
-    assert len(plan) == 15 and all(kind == "jsonl" for _, kind in plan)
+    assert result["articles"] == 60 and len(trace) == result["progress_calls"] >= 20
+    assert len(plan) == 20 and all(kind == "jsonl" for _, kind in plan)
+    # the plan the estimate took: the workers' (the run's last call passes one of one process)
+    assert result["progress_parallel"] == (os.cpu_count() or 1)
     from searchlib.indexing.progress import Total
     total = Total(plan, parallel=result["progress_parallel"])
     calls = [(at, done, total) for at, done in trace]
