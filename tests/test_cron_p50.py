@@ -220,3 +220,32 @@ def test_term_records_read_slots_in_chunks_and_long_records_whole(tmp_path, monk
                 lengths.append(len(expected or b""))
             assert max(lengths) > postings._RECORD_GUESS * 3  # (the dredge record, read in two)
     index.close()
+
+
+@pytest.mark.parametrize("query", ["nort*", "*ast", "so?th", "title:e*", "sout* OR eas*", "nort* OR so*"])
+def test_a_wildcards_words_are_looked_up_only_in_the_segments_that_hold_them(grown, monkeypatch, query):
+    """The words a wildcard stands for are listed segment by segment, and ranking is told which
+    each segment lacks: no segment is asked for a word it does not hold. The hits, scores and
+    count are the same as when every word is looked up in every segment."""
+    expected = grown.search(query, limit=50)
+    asked = []
+    real = postings.term_info
+
+    def counted(terms, fieldname, tbytes):
+        found = real(terms, fieldname, tbytes)
+        asked.append(found is None)
+        return found
+
+    monkeypatch.setattr(ranking, "term_info", counted)
+    monkeypatch.setattr(searching, "_expanded", lambda leaf, reader, most, absent: leaf._btexts(reader))
+    again = grown.search(query, limit=50)  # (every word asked of every segment)
+    every = list(asked)
+    monkeypatch.undo()
+    monkeypatch.setattr(ranking, "term_info", counted)
+    asked.clear()
+    found = grown.search(query, limit=50)
+    assert [(h.id, h.score) for h in found.hits] == [(h.id, h.score) for h in again.hits] == [
+        (h.id, h.score) for h in expected.hits]
+    assert found.total == again.total == expected.total > 0
+    assert every.count(True) > 0 and asked.count(True) == 0  # (no look-up finds nothing)
+    assert asked.count(False) == every.count(False)  # (the words a segment holds: asked as before)

@@ -239,8 +239,8 @@ def _run_search(searcher, text: str, *, since, until, limit: int, offset: int, s
         if options["filter"] is not None:
             allowed &= options["filter"]
         options["filter"] = allowed or {-1}
-    q = first_q = _bounded(q, reader, text)
     memo: dict = {}  # postings read by the first pass, for the partial-match pass
+    q = first_q = _bounded(q, reader, text, memo)
     # at least FALLBACK_BELOW: when the fallback applies, every complete match is in hand
     tallies = [StoryTally(reader) if not all_copies else None]  # (the stories the matches make)
     matches = [[] if facets else None]  # (every match's document numbers, for the facets)
@@ -250,7 +250,7 @@ def _run_search(searcher, text: str, *, since, until, limit: int, offset: int, s
     complete, partial = total, False
     if total < FALLBACK_BELOW and len(text.split()) > 1 and is_plain(text):
         # Operators, +/- prefixes and fields mean what they say: no fallback for those.
-        any_q = _bounded(parse_query(text, now, any_word=True, languages=languages), reader, text)
+        any_q = _bounded(parse_query(text, now, any_word=True, languages=languages), reader, text, memo)
         if any_q != q:  # (a lone phrase is the same query either way)
             seen = {hit.docnum for hit in groups[0]}
             tallies.append(StoryTally(reader) if not all_copies else None)
@@ -386,14 +386,16 @@ def _date_conjuncts(q: wq.Query) -> tuple[wq.Query, list]:
     return q, []
 
 
-def _bounded(q: wq.Query, reader, text: str) -> wq.Query:
+def _bounded(q: wq.Query, reader, text: str, absent: dict | None = None) -> wq.Query:
     """The query with every wildcard and fuzzy word replaced by the index words it stands for,
     refused when it would run away: more than MAX_CLAUSES terms, one word standing for more
     than MAX_EXPANSIONS index words (`a*`, `oil~2` took seconds to minutes; Elasticsearch
     refuses such queries too), more than MAX_PATTERNS such words (each one a walk through the
     field's words: `*ab*` reads them all), or all of them together standing for more than
     MAX_TOTAL_EXPANSIONS (300 ORed wildcards took 12 s). A bare `*` matches every article,
-    without listing any word."""
+    without listing any word. `absent`: the search's memo of term records by segment (ranking),
+    told which of a wildcard's words each segment lacks, found as the words are listed segment by
+    segment (`_expanded`), so that ranking does not look each of them up in every segment."""
     leaves = list(q.leaves())
     if len(leaves) > MAX_CLAUSES:
         raise QueryError(text, f"it has more than {MAX_CLAUSES} terms")
@@ -419,6 +421,8 @@ def _bounded(q: wq.Query, reader, text: str) -> wq.Query:
             from .spelling import lexicon_within  # (Whoosh's own merges every segment's words
             # first, and on one segment reads the title's spelling graph: unstemmed words)
             found = sorted(lexicon_within(reader, leaf.fieldname, leaf.text, leaf.maxdist, leaf.prefixlength))
+        elif absent is not None:
+            found = _expanded(leaf, reader, min(MAX_EXPANSIONS, budget[0]), absent)
         else:
             found = leaf._btexts(reader)
         words = list(itertools.islice(found, min(MAX_EXPANSIONS, budget[0]) + 1))
@@ -436,6 +440,30 @@ def _bounded(q: wq.Query, reader, text: str) -> wq.Query:
         return wq.ConstantScoreQuery(terms, score=leaf.boost) if leaf.constantscore else terms
 
     return q.accept(expand)
+
+
+def _expanded(leaf: wq.MultiTerm, reader, most: int, absent: dict) -> list[bytes]:
+    """The index words a wildcard stands for (as `leaf._btexts(reader)` lists them: sorted, each
+    once), listed segment by segment; each segment's memo in `absent` (by its offset) notes the
+    words it lacks, as ranking would find them (its `_info`: no record). Stops reading a segment
+    past `most` words: the caller refuses the query then."""
+    held = []
+    for segment, offset in reader.leaf_readers():
+        words = set(itertools.islice(leaf._btexts(segment), most + 1))
+        held.append((offset, words))
+        if len(words) > most:
+            break
+    found = sorted(set().union(*(words for _, words in held)))
+    if len(found) <= most:
+        field = reader.schema[leaf.fieldname]
+        for offset, words in held:
+            lacking = [w for w in found if w not in words]
+            if lacking:
+                memo = absent.setdefault(offset, {})
+                for w in lacking:
+                    if field.to_bytes(field.from_bytes(w)) == w:  # (as ranking will make it)
+                        memo[("info", leaf.fieldname, w)] = None
+    return found
 
 
 def _typed(leaf) -> str:
