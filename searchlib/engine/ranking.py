@@ -234,6 +234,15 @@ def _segment_scores(searcher, q: wq.Query, allow: set[int] | None, memo: dict | 
         yield offset, scores
 
 
+def mark_absent(memo: dict, offset: int, fieldname: str, texts) -> None:
+    """Tell a search's `memo` (as top_matches and matching_docs take it) that the segment at
+    `offset` holds none of the terms `texts` (bytes) of `fieldname`: they are then not looked up
+    there, as a look-up finding no record would leave them (`_Segment._info`)."""
+    segment = memo.setdefault(offset, {})
+    for text in texts:
+        segment[("info", fieldname, text)] = None
+
+
 class _Segment:
     """One segment's part of a query's evaluation. Its parts' scores may hold deleted documents
     (`deleted`), which the caller drops once from the segment's matches (a segment of an index

@@ -22,7 +22,7 @@ from ..errors import ArticleNotFoundError, QueryError
 from .facets import article_dates, by_date, check_facets, count_facets, dated_docs
 from .languages import languages_in
 from .query import content_words, is_plain, parse_query
-from ..engine.ranking import matching_docs, top_matches
+from ..engine.ranking import mark_absent, matching_docs, top_matches
 from ..engine.postings import has_term
 from ..stories.grouping import StoryTally, annotate, collapse, extra_copies
 from ..engine.analysis import QUESTION_STOP_WORDS
@@ -444,8 +444,8 @@ def _bounded(q: wq.Query, reader, text: str, absent: dict | None = None) -> wq.Q
 
 def _expanded(leaf: wq.MultiTerm, reader, most: int, absent: dict) -> list[bytes]:
     """The index words a wildcard stands for (as `leaf._btexts(reader)` lists them: sorted, each
-    once), listed segment by segment; each segment's memo in `absent` (by its offset) notes the
-    words it lacks, as ranking would find them (its `_info`: no record). Stops reading a segment
+    once), listed segment by segment; each segment's memo in `absent` (the search's, by offset)
+    is told the words it lacks (ranking.mark_absent). Stops reading a segment
     past `most` words: the caller refuses the query then."""
     held = []
     for segment, offset in reader.leaf_readers():
@@ -456,13 +456,9 @@ def _expanded(leaf: wq.MultiTerm, reader, most: int, absent: dict) -> list[bytes
     found = sorted(set().union(*(words for _, words in held)))
     if len(found) <= most:
         field = reader.schema[leaf.fieldname]
-        for offset, words in held:
-            lacking = [w for w in found if w not in words]
-            if lacking:
-                memo = absent.setdefault(offset, {})
-                for w in lacking:
-                    if field.to_bytes(field.from_bytes(w)) == w:  # (as ranking will make it)
-                        memo[("info", leaf.fieldname, w)] = None
+        for offset, words in held:  # (the bytes ranking will make of each word: the same)
+            mark_absent(absent, offset, leaf.fieldname,
+                        [w for w in found if w not in words and field.to_bytes(field.from_bytes(w)) == w])
     return found
 
 
