@@ -608,8 +608,8 @@ def child_queries(a: dict) -> dict:
             times[i].append(time.perf_counter() - t)
     from measuring import status_kb
     return {"hits": hits, "errors": errors, "rss_self_mb": _rss_self_mb(),
-            # (RSS counts the index's pages mapped in (storage.py) and read: file pages the kernel
-            # can drop; the process's own memory is RssAnon)
+            # (the process's own memory is RssAnon; RSS also counts file pages: since the index is
+            # read with pread rather than mapped (storage.py), not the index's pages it has read)
             "anon_mb": status_kb(os.getpid(), "RssAnon") / 1024, "file_mb": status_kb(os.getpid(), "RssFile") / 1024,
             "latency": [statistics.median(t) if t else None for t in times]}
 
