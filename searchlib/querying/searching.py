@@ -454,11 +454,9 @@ def _expanded(leaf: wq.MultiTerm, reader, most: int, absent: dict) -> list[bytes
         if len(words) > most:
             break
     found = sorted(set().union(*(words for _, words in held)))
-    if len(found) <= most:
-        field = reader.schema[leaf.fieldname]
-        for offset, words in held:  # (the bytes ranking will make of each word: the same)
-            mark_absent(absent, offset, leaf.fieldname,
-                        [w for w in found if w not in words and field.to_bytes(field.from_bytes(w)) == w])
+    if len(found) <= most:  # (each segment's listing was whole: a word not in it, it lacks)
+        for offset, words in held:
+            mark_absent(absent, offset, leaf.fieldname, [w for w in found if w not in words])
     return found
 
 
