@@ -81,9 +81,9 @@ def test_a_worker_releases_each_full_segment_and_writes_records_in_plan_order(tm
     building._take_queues(todo, done)
     spill = tmp_path / "spill"
     spill.mkdir()
-    out = building._write_from_queue(str(ix.path), str(tmp_path), current_limits(), 1 << 30, 300,
+    out = building._write_from_queue(str(ix.path), str(tmp_path), current_limits(), 1 << 30, 250,
                                      spill=str(spill))
-    assert len(out.segments) >= 3                       # 300 postings a segment: several
+    assert len(out.segments) >= 3                       # 250 postings a segment: several
     assert len(released) == len(out.segments) - 1       # each but the last, given back at once
     assert out.files.parent == spill and out.files.exists()
     records = list(building._records(out, 5))
@@ -104,7 +104,7 @@ def _built(tmp_path: Path, folder: Path, name: str) -> tuple[dict, list]:
     with open_dir(str(index.path)).searcher() as searcher:
         stored = {f["id"]: (f["title"], f["path"], f["story"]) for f in searcher.all_stored_fields()}
     with sqlite3.connect(index.path / FILE_NAME) as db:
-        rows = sorted(db.execute("SELECT article, id, path, keys FROM band_articles"))
+        rows = sorted(db.execute("SELECT article, id, path, keys FROM band_rows"))
     return stored, rows
 
 

@@ -63,7 +63,7 @@ def test_term_records_are_what_whooshs_lookup_reads(grown):
         leaves = _leaves(reader)
         assert len(leaves) == 4 and sum(leaf.has_deletions() for leaf in leaves) >= 1
         terms = list(reader.all_terms())
-        assert len(terms) > 300
+        assert len(terms) > 200  # (words and ids: dates and stories have no terms)
         absent = [("body", b"nosuchword"), ("title", b"zzz"), ("body", b""), ("nofield", b"river"),
                   ("body", terms[0][1] + b"x")]
         found = missing = 0

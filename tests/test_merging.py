@@ -124,7 +124,7 @@ def test_a_segment_copied_term_by_term_is_what_whooshs_add_reader_gives(tmp_path
     theirs = _contents(_merged_copy(index, tmp_path / "theirs", lambda w, r: w.add_reader(r)))
     assert ours["segments"] == theirs["segments"] == 1
     assert ours["docs"] == theirs["docs"] == 21  # 22 written, the replaced version dropped
-    assert len(ours["postings"]) > 500
+    assert len(ours["postings"]) > 400  # (words and ids: dates and stories have no terms)
     assert ours == theirs
     assert {"date", "story"} <= set(ours["columns"])
 

@@ -358,3 +358,28 @@ def test_workers_sign_the_articles_they_parse(tmp_path):
         idx.update([corpus], jobs=2)
         results = idx.search("Tamsin")
         assert results.total == 5 and results.stories == 1 and results.hits[0].copies == 5
+
+
+def test_story_has_no_terms_and_its_members_come_from_the_column(tmp_path):
+    """Schema version 8: no `story` terms; a story's live articles (`story_members`: a shard's
+    story of one article too) are found from the column's hashes, deleted ones left out."""
+    from searchlib.stories.grouping import story_members
+    corpus = tmp_path / "corpus"
+    write_records(corpus / "a", {k: RECORDS[k] for k in ("original", "typo", "late")})
+    write_records(corpus / "b", {k: RECORDS[k] for k in ("headline", "other")})
+    with searchlib.Index(tmp_path / "index") as idx:
+        idx.update([corpus], jobs=1)
+        write_records(corpus / "a", {k: RECORDS[k] for k in ("original", "late")})  # typo deleted
+        idx.update([corpus], jobs=1)
+        with idx._searcher() as searcher:
+            reader = searcher.reader()
+            assert list(reader.lexicon("story")) == []
+            by_key = {f["id"].rsplit("#", 1)[-1]: (d, f["story"])
+                      for d in reader.all_doc_ids() for f in [reader.stored_fields(d)]}
+            assert sorted(by_key) == ["headline", "late", "original", "other"]
+            wire, late = by_key["original"][1], by_key["late"][1]
+            assert by_key["headline"][1] == wire and late != wire
+            found = story_members(reader, [wire, late, "no-such-story", ""])
+            assert found == {wire: sorted([by_key["original"][0], by_key["headline"][0]]),
+                             late: [by_key["late"][0]]}
+        assert keys(c.id for c in idx.copies(next(i for i in all_ids(idx) if i.endswith("#late"))).copies) == ["late"]

@@ -19,7 +19,7 @@ def table_ids(index_dir) -> dict[str, str]:
     try:
         if not db.execute("SELECT 1 FROM sqlite_master WHERE name = 'band_articles'").fetchone():
             return {}  # (an index written before the table)
-        return dict(db.execute("SELECT id, path FROM band_articles").fetchall())
+        return dict(db.execute("SELECT id, path FROM band_rows").fetchall())
     finally:
         db.close()
 
@@ -72,6 +72,29 @@ def test_rows_follow_the_files_through_reindexing_and_deletion(tmp_path):
         assert sorted(i.rsplit("#", 1)[-1] for i in table_ids(index_dir)) == ["headline", "typo"]
         assert key_rows(index_dir) == 24
         assert copies_of(idx, "#headline") == ["headline", "typo"]
+    # each file's path is kept once, and the ids without it; a's path went with its articles
+    db = sqlite3.connect(index_dir / "files.sqlite")
+    try:
+        assert [p.rsplit("/", 2)[-2] for p, in db.execute("SELECT path FROM band_paths")] == ["b"]
+        kept = sorted(i for i, in db.execute("SELECT id FROM band_articles"))
+    finally:
+        db.close()
+    assert kept == ["headline", "typo"]
+
+
+def test_ids_with_and_without_a_file_part_come_back_whole(tmp_path):
+    from searchlib.stories.bands import Bands
+    with Bands(tmp_path / "files.sqlite") as bands:
+        bands.add("https://news.example/1", "/corpus/a.jsonl", [1, 2, 3])
+        bands.add("/corpus/a.jsonl#2", "/corpus/a.jsonl", [3, 4])
+        bands.add("/corpus/b.jsonl", "/corpus/b.jsonl", [4])
+        bands.flush()
+        assert bands.look_up([3]) == {"https://news.example/1": 1, "/corpus/a.jsonl#2": 1}
+        assert sorted(map(sorted, bands.shared())) == [["/corpus/a.jsonl#2", "/corpus/b.jsonl"],
+                                                       ["/corpus/a.jsonl#2", "https://news.example/1"]]
+        bands.forget("/corpus/a.jsonl")
+        bands.flush()
+        assert bands.look_up([1, 2, 3, 4]) == {"/corpus/b.jsonl": 1}
 
 
 def test_a_commit_that_fails_after_the_table_was_written_is_mended_by_the_next_run(tmp_path, monkeypatch):

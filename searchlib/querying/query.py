@@ -27,8 +27,8 @@ its question and filler words (`without_stop_words`), and a query of filler word
 phrase (`the who`).
 
 `date:` clauses are parsed here, not by Whoosh's DateParserPlugin (which silently widens
-`[2024-03-01 to 2024-03-31]` to all of 2024): each becomes a `DateRange` over whole days/months/years
-in UTC, via `searchlib.dates`. Accepted forms: `date:2022`, `date:2022-09`, `date:2022-09-06`,
+`[2024-03-01 to 2024-03-31]` to all of 2024): each becomes a `DateSpanQuery` over whole
+days/months/years in UTC, via `searchlib.dates`, answered from the date column (datequery.py). Accepted forms: `date:2022`, `date:2022-09`, `date:2022-09-06`,
 `date:[2022-09-01 TO 2022-09-30]` (`*` for an open end, `{}` to exclude the ends), `date:>=2022-09-01`,
 `date:<2023`, `date:yesterday`, `date:"last week"`, `date:"Sept 2022"`.
 
@@ -57,6 +57,7 @@ from ..errors import ArgumentError, DateError, QueryError
 from ..ingest.language import normalise_tag
 from ..engine.ranking import LanguageFilter, SloppyPhrase
 from ..engine.schema import DEFAULT_FIELDS, SCHEMA, SEARCHABLE_FIELDS, schema_for
+from .datequery import DateSpanQuery
 
 if TYPE_CHECKING:
     from whoosh.qparser import MultifieldParser
@@ -109,10 +110,10 @@ def parse_date_clause(value: str, now: datetime | None = None) -> DateSpan:
 
 
 def span_query(span: DateSpan) -> wq.Query:
-    """A Whoosh query matching articles dated within the span (half-open)."""
+    """A query matching articles dated within the span (half-open)."""
     if span.start is None and span.end is None:
         return wq.Every(DATE_FIELD)
-    return wq.DateRange(DATE_FIELD, span.start, span.end, endexcl=True)
+    return DateSpanQuery(span.start, span.end)
 
 
 # Plain queries have no operators, +/- prefixes or known `field:` prefixes (those mean exactly
@@ -521,7 +522,7 @@ def _checked(q: wq.Query, text: str) -> wq.Query:
     """The parsed query with its proximity phrases made SloppyPhrases; raises QueryError for a
     phrase on a field without word positions."""
     def visit(leaf: wq.Query) -> wq.Query:
-        if getattr(leaf, "fieldname", None) == DATE_FIELD and not isinstance(leaf, (wq.DateRange, wq.Every)):
+        if getattr(leaf, "fieldname", None) == DATE_FIELD and not isinstance(leaf, (DateSpanQuery, wq.Every)):
             # `date:` where the date plugin does not see it (`x:date:…`): Whoosh's own date
             # parsing fails only when the search runs
             raise QueryError(text, "write a date clause as date:2022-09, after a space or a bracket")

@@ -61,7 +61,7 @@ from ..querying.searching import (FALLBACK_BELOW, FEEDBACK_CHARS, FEEDBACK_DOCS,
                                   matched_words, to_hit, typed)
 from ..engine.ranking import top_matches
 from ..stories.fields import STORY_FIELD
-from ..stories.grouping import extra_copies
+from ..stories.grouping import extra_copies, story_members
 from . import statistics
 from .execution import Executor, LocalExecutor
 from .statistics import GlobalSearcher, ShardFacts, Totals
@@ -520,17 +520,12 @@ def page(path: str, request: Request, languages: tuple, partial: bool,
         out.facets = count_facets(reader, docs, names, top=10**9) if names else {}
         if any(name in DATE_FACETS for name in request.facets):
             out.facets["day"] = count_facets(reader, docs, ["day"])["day"]
-    for story in stories:
-        if (STORY_FIELD, story) not in reader:
-            continue
+    for story, docnums in story_members(reader, list(stories)).items():
         members = []
-        for docnum in reader.postings(STORY_FIELD, story).all_ids():
-            if reader.is_deleted(docnum):
-                continue
+        for docnum in docnums:
             fields = reader.stored_fields(docnum)
             members.append((fields.get("id", ""), fields.get("source"), fields.get("date")))
-        if members:
-            out.members[story] = members
+        out.members[story] = members
     return out
 
 

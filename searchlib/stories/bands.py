@@ -4,8 +4,9 @@ Stage: stories (indexing side). A copy finds its candidates by its band keys (si
 12 keys an article, nearly all of them unique. As terms of the Whoosh index they were most of its
 terms, each with a record, a hash slot and a place in every merge; here they are rows of the
 index's `files.sqlite` (the manifest's database): `band_keys` (key, article) ordered by key for
-look-ups, and `band_articles` (article → id, path, keys) so that a file's rows go when its
-articles do. An article is a 64-bit hash of its id.
+look-ups, and `band_articles` (article → its file's number in `band_paths`, the rest of its id,
+keys) so that a file's rows go when its articles do (`band_rows` puts the ids and paths back
+together). An article is a 64-bit hash of its id.
 
 Rows are written before the batch's Whoosh commit (as revisions are): a run killed between the
 two leaves rows of articles the index does not hold, or lacks rows of articles it still holds,
@@ -26,9 +27,18 @@ from ..errors import database_full_as_error
 _TABLES = (
     "CREATE TABLE IF NOT EXISTS band_keys (key INTEGER NOT NULL, article INTEGER NOT NULL, "
     "PRIMARY KEY (key, article)) WITHOUT ROWID",
-    "CREATE TABLE IF NOT EXISTS band_articles (article INTEGER PRIMARY KEY, id TEXT NOT NULL, "
-    "path TEXT NOT NULL, keys BLOB NOT NULL)",
+    # each file's path once, with what its articles' ids begin with (up to their last `#`):
+    # an article keeps the number of its (path, prefix) and the rest of its id; whole paths
+    # and ids in every row were over two fifths of the table
+    "CREATE TABLE IF NOT EXISTS band_paths (number INTEGER PRIMARY KEY, path TEXT NOT NULL, "
+    "prefix TEXT NOT NULL, UNIQUE (path, prefix))",
+    "CREATE TABLE IF NOT EXISTS band_articles (article INTEGER PRIMARY KEY, path INTEGER NOT NULL, "
+    "id TEXT NOT NULL, keys BLOB NOT NULL)",
     "CREATE INDEX IF NOT EXISTS band_articles_path ON band_articles (path)",
+    # the articles as they were added: (article, id, path, keys)
+    "CREATE VIEW IF NOT EXISTS band_rows AS SELECT a.article AS article, "
+    "p.prefix || a.id AS id, p.path AS path, a.keys AS keys "
+    "FROM band_articles a JOIN band_paths p ON p.number = a.path",
 )
 _MOST_PARAMETERS = 500  # keys asked for in one statement (SQLite's limit is far above)
 _BUSY_MS = 30_000       # a shard's table may be being written by its own writer a moment longer
@@ -163,7 +173,7 @@ def _ids(db, numbers: list[int]) -> list[tuple[int, str]]:
     for start in range(0, len(numbers), _MOST_PARAMETERS):
         part = numbers[start:start + _MOST_PARAMETERS]
         marks = ",".join("?" * len(part))
-        out += db.execute(f"SELECT article, id FROM band_articles WHERE article IN ({marks})", part).fetchall()
+        out += db.execute(f"SELECT article, id FROM band_rows WHERE article IN ({marks})", part).fetchall()
     return out
 
 
@@ -173,7 +183,13 @@ def _apply(db, forgotten: set[str], adds: list[tuple]) -> None:
     for start in range(0, len(paths), _MOST_PARAMETERS):
         part = paths[start:start + _MOST_PARAMETERS]
         marks = ",".join("?" * len(part))
-        _drop(db, db.execute(f"SELECT article, keys FROM band_articles WHERE path IN ({marks})", part).fetchall())
+        numbers = [n for n, in db.execute(f"SELECT number FROM band_paths WHERE path IN ({marks})", part)]
+        if numbers:
+            marks = ",".join("?" * len(numbers))
+            _drop(db, db.execute(f"SELECT article, keys FROM band_articles WHERE path IN ({marks})",
+                                 numbers).fetchall())
+            db.execute(f"DELETE FROM band_paths WHERE number IN ({marks}) AND NOT EXISTS "
+                       "(SELECT 1 FROM band_articles WHERE band_articles.path = band_paths.number)", numbers)
     _write(db, adds)
 
 
@@ -199,10 +215,25 @@ def _write(db, adds: list[tuple]) -> None:
         old += db.execute(f"SELECT article, keys FROM band_articles WHERE article IN ({marks})", part).fetchall()
     _drop(db, old)
     latest = {number: (number, article_id, path, keys) for number, article_id, path, keys in adds}
+    places = sorted({(path, _prefix(article_id)) for _, article_id, path, _ in latest.values()})
+    db.executemany("INSERT OR IGNORE INTO band_paths (path, prefix) VALUES (?, ?)", places)
+    paths = sorted({path for path, _ in places})
+    numbers_of = {}
+    for start in range(0, len(paths), _MOST_PARAMETERS):
+        part = paths[start:start + _MOST_PARAMETERS]
+        marks = ",".join("?" * len(part))
+        numbers_of.update(((path, prefix), n) for n, path, prefix in db.execute(
+            f"SELECT number, path, prefix FROM band_paths WHERE path IN ({marks})", part))
     db.executemany("INSERT OR REPLACE INTO band_articles VALUES (?, ?, ?, ?)",
-                   [(number, article_id, path, _pack(keys)) for number, article_id, path, keys in latest.values()])
+                   [(number, numbers_of[path, _prefix(article_id)], article_id[len(_prefix(article_id)):],
+                     _pack(keys)) for number, article_id, path, keys in latest.values()])
     db.executemany("INSERT OR IGNORE INTO band_keys VALUES (?, ?)",
                    sorted((key, number) for number, _, _, keys in latest.values() for key in keys))
+
+
+def _prefix(article_id: str) -> str:
+    """What an id shares with the other ids of its file: up to its last `#` (none without)."""
+    return article_id[:article_id.rfind("#") + 1]
 
 
 def _pack(keys: list[int]) -> bytes:
