@@ -100,3 +100,20 @@ def test_the_size_estimate_counts_the_span(dated):
                                   (None, None, 6), (datetime(2030, 1, 1), None, 0)]:
             q = DateSpanQuery(start, end)
             assert q.estimate_size(reader) == len(q.docs(reader)) == count
+
+
+def test_the_matcher_over_a_searcher_of_several_segments(tmp_path):
+    corpus = tmp_path / "corpus"
+    idx = searchlib.Index(tmp_path / "index")
+    for n in range(3):  # a run a file: three segments
+        write_records(corpus / f"f{n}", {f"a{n}{m}": {"title": "t", "body": "river", "date": f"202{n}-0{m + 1}-01T10:00:00Z"}
+                                         for m in range(3)})
+        idx.update([corpus], jobs=1)
+    with idx._searcher() as searcher:
+        assert not searcher.is_atomic() and len(searcher.subsearchers) == 3
+        q = DateSpanQuery(datetime(2021, 1, 15), datetime(2022, 2, 15), boost=2.0)
+        matcher, found = q.matcher(searcher), []
+        while matcher.is_active():
+            found.append((searcher.stored_fields(matcher.id())["id"].rsplit("#", 1)[1], matcher.score()))
+            matcher.next()
+    assert found == [("a11", 2.0), ("a12", 2.0), ("a20", 2.0), ("a21", 2.0)]

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from whoosh import query as wq
-from whoosh.matching import ListMatcher, MultiMatcher, NullMatcher
+from whoosh.matching import ListMatcher, NullMatcher
 
 
 class DateSpanQuery(wq.Query):
@@ -53,8 +53,6 @@ class DateSpanQuery(wq.Query):
         return dated_count(ixreader, self.startdate, self.enddate)
 
     def matcher(self, searcher, context=None):
-        if not searcher.is_atomic():
-            subs = searcher.subsearchers
-            return MultiMatcher([self.matcher(s, context) for s, _ in subs], [offset for _, offset in subs])
+        """The matches in `searcher`'s reader (a segment's, or the whole index's, numbered as it numbers them)."""
         ids = self.docs(searcher.reader())
         return ListMatcher(ids, weights=[self.boost] * len(ids)) if ids else NullMatcher()
