@@ -28,9 +28,10 @@ phrase (`the who`).
 
 `date:` clauses are parsed here, not by Whoosh's DateParserPlugin (which silently widens
 `[2024-03-01 to 2024-03-31]` to all of 2024): each becomes a `DateSpanQuery` over whole
-days/months/years in UTC, via `searchlib.dates`, answered from the date column (datequery.py). Accepted forms: `date:2022`, `date:2022-09`, `date:2022-09-06`,
-`date:[2022-09-01 TO 2022-09-30]` (`*` for an open end, `{}` to exclude the ends), `date:>=2022-09-01`,
-`date:<2023`, `date:yesterday`, `date:"last week"`, `date:"Sept 2022"`.
+days/months/years in UTC, via `searchlib.dates`, answered from the date column (datequery.py).
+Accepted forms: `date:2022`, `date:2022-09`, `date:2022-09-06`, `date:[2022-09-01 TO 2022-09-30]`
+(`*` for an open end, `{}` to exclude the ends), `date:>=2022-09-01`, `date:<2023`,
+`date:yesterday`, `date:"last week"`, `date:"Sept 2022"`.
 
 The library's arguments are checked here too, before anything is read or written (`check_arguments`
 for a search, `check_id`, `check_similar_arguments`, `check_update_arguments`): a wrong type or a
