@@ -17,7 +17,7 @@ from searchlib.engine.writer import open_writer
 from searchlib.indexing import building, workers
 from searchlib.indexing.manifest import FILE_NAME, stat_file
 from searchlib.ingest.limits import current as current_limits
-from searchlib.stories import relinking
+from searchlib.stories import bands, relinking
 
 WORDS = ("harbour council ferry storm budget vote river bridge school hospital market union strike "
          "railway airport museum festival court judge police minister farmers drought flood").split()
@@ -123,7 +123,7 @@ def test_a_parallel_rebuild_leaves_no_records_and_holds_the_same_whatever_the_ch
     assert not any(f.exists() or f.parent.exists() for f in read)  # the workers' records removed
     assert stored[URL + "copy"][2] == stored[URL + "a0-0"][2]       # the copy joined its story
     assert len(rows) == 18 * 4 + 1
-    monkeypatch.setattr(building, "BANDS_FLUSH", 1)     # band keys written one article at a time
+    monkeypatch.setattr(bands._Loader, "BATCH", 1)      # band keys spilled one article at a time
     monkeypatch.setattr(relinking, "HASHES_KEPT", 1)    # shingle hashes kept for one article
     assert _built(tmp_path, folder, "ix_small") == (stored, rows)
     assert len(read) == 4 and not any(f.exists() for f in read)

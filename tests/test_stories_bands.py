@@ -279,3 +279,47 @@ def test_a_run_killed_between_the_table_and_the_commit_is_mended_by_the_next(tmp
         assert copies_of(idx, "#original") == ["credit", "cut", "headline", "original"]
     assert set(table_ids(index_dir)) == indexed and len(indexed) == 4
     assert key_rows(index_dir) == 48
+
+
+def _table_rows(path):
+    db = sqlite3.connect(path)
+    try:
+        return (sorted(db.execute("SELECT article, id, path, keys FROM band_rows")),
+                sorted(db.execute("SELECT key, article FROM band_keys")),
+                db.execute("SELECT count(*) FROM band_paths").fetchone()[0])
+    finally:
+        db.close()
+
+
+def test_a_first_builds_loader_writes_what_add_and_flush_write(tmp_path, monkeypatch):
+    from searchlib.stories import bands as module
+    monkeypatch.setattr(module._Loader, "BATCH", 3)  # to its temporary tables 3 at a time
+    articles = [(f"/c/f{n % 3}.jsonl#a{n}", f"/c/f{n % 3}.jsonl", [n, n + 1, 1000 + n % 4]) for n in range(10)]
+    articles.append(("https://news.example/x", "/c/f0.jsonl", [5, 77]))
+    with Bands(tmp_path / "added.sqlite") as table:
+        for article in articles:
+            table.add(*article)
+        table.flush()
+    with Bands(tmp_path / "loaded.sqlite") as table:
+        with table.load(tmp_path) as loader:
+            for article in articles:
+                loader.add(*article)
+        assert table.look_up([5]) == {"/c/f1.jsonl#a4": 1, "/c/f2.jsonl#a5": 1, "https://news.example/x": 1}
+    loaded = _table_rows(tmp_path / "loaded.sqlite")
+    assert loaded == _table_rows(tmp_path / "added.sqlite")
+    assert len(loaded[0]) == 11 and len(loaded[1]) == 32 and loaded[2] == 4
+
+
+def test_a_loader_whose_block_fails_writes_nothing(tmp_path):
+    with Bands(tmp_path / "files.sqlite") as table:
+        with pytest.raises(RuntimeError):
+            with table.load(tmp_path) as loader:
+                for n in range(loader.BATCH + 1):  # (some in its temporary tables)
+                    loader.add(f"/c/a.jsonl#1-{n}", "/c/a.jsonl", [1, 2])
+                raise RuntimeError("the build failed")
+        assert table.look_up([1, 2]) == {}
+        with table.load(tmp_path) as loader:  # (its temporary tables went with the failed block)
+            loader.add("/c/a.jsonl#2", "/c/a.jsonl", [2])
+        assert table.look_up([1, 2]) == {"/c/a.jsonl#2": 1}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["files.sqlite"]  # (nothing left beside it)
+    assert _table_rows(tmp_path / "files.sqlite")[1] == [(2, article_number("/c/a.jsonl#2"))]

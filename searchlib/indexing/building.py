@@ -37,9 +37,6 @@ _QUEUES: dict = {}  # in a worker: the queues of files to take and of files done
 # the writer memory of its own (stored fields, lengths) besides its postings, so a corpus of
 # many tiny records (one JSON Lines file of 600,000) must not fill a segment by postings alone.
 SEGMENT_ARTICLES = 50_000
-# The band keys the committing process holds before writing them to the band table (its memory
-# would otherwise grow with the archive: 12 keys an article).
-BANDS_FLUSH = 20_000
 
 
 @dataclass
@@ -226,8 +223,7 @@ def _build_segments(ix, todo: list, *, base: Path, jobs: int, report, batch: int
         streams.append(_records(result, len(segments)))
         segments.extend(result.segments)
         report.skipped.extend(result.skipped)
-    unflushed = 0
-    with Bands(Path(ix.storage.folder) / FILE_NAME) as bands:
+    with Bands(Path(ix.storage.folder) / FILE_NAME) as bands, bands.load(Path(spill)) as loader:
         # each worker's records come in plan order: merged, all come in plan order
         for _, path, state, ids, keys in heapq.merge(*streams, key=lambda entry: entry[0]):
             kept = 0
@@ -241,16 +237,13 @@ def _build_segments(ix, todo: list, *, base: Path, jobs: int, report, batch: int
                 else:
                     kept += 1
                     if keys.get(article_id):
-                        bands.add(article_id, path, keys[article_id])
-                        unflushed += 1
+                        loader.add(article_id, path, keys[article_id])
             if kept:
                 done[path] = FileState(state.size, state.mtime_ns, state.digest, kept)
                 report.articles += kept
                 report.added += 1
-            if unflushed >= BANDS_FLUSH:  # (rows of articles not committed yet: see bands.py)
-                bands.flush()
-                unflushed = 0
-        bands.flush()  # (before the commit, as indexing.run does)
+        # (the rows reach the band table when the loader's block ends: before the commit, as
+        # indexing.run writes them; see bands.py)
     for result in results:
         report.warnings.extend(w for w in result.warnings if (str(w.path), w.record) not in dropped)
 

@@ -8,7 +8,7 @@ stories relinked, the summaries written). So the run hands over, with
 its total (a `Total`: still the int of bytes), its plan: every file's size and format, in the
 order they are read, and how many processes read them. The time left is then each file left at
 its format's cost (COSTS, a prior, times the rate seen so far: overall, and per format once enough
-of it is done) plus the final phase (its articles, estimated from the plan, at FINAL_PER_ARTICLE).
+of it is done) plus the final phase (its articles, estimated from the plan: final_seconds).
 
 Rates are counted from the first progress call that reports bytes done, not from the run's
 start: the time before it (listing and hashing the files, starting the worker processes, the
@@ -42,11 +42,17 @@ COSTS = {
 }
 COSTS["json"] = COSTS["jsonl"]  # (one JSON document of articles: read as JSON Lines are)
 OTHER = (0.5, 0.005, 400.0, 0.0)  # a format not measured: about the average of those above
-# The work after the last file, a second per article on the machine COSTS were measured on (the
-# committing process alone: records merged, band keys, stories relinked, the commit, summaries);
-# measured as the time from the last file done to the end of a rebuild of the 30,000-article
-# scale corpus, per article, against the rate its files were done at (two runs, 2026-12-06).
-FINAL_PER_ARTICLE = 0.00013
+# The work after the last file, in seconds on the machine COSTS were measured on, of two parts
+# (cProfile of the committing process of rebuilds of the scale corpora, 2026-12-07): its own,
+# a cost per article (records merged, band rows loaded, stories relinked, the commit, the
+# summaries: 1.2 s at 30,000 articles, 12.4 s at 300,000), and each writer's last segment,
+# written after its last file (2.2 s for the 15,000 articles each of 2 writers held at 30,000),
+# which holds at most the articles of a full segment (about 20,000 of news: SEGMENT_POSTINGS),
+# LAST_SEGMENT_ARTICLES on average. (One cost per article, 0.13 ms, was 2 to 3 times the last
+# phase at 300,000 and 1,000,000.)
+FINAL_PER_ARTICLE = 0.00004
+LAST_SEGMENT_PER_ARTICLE = 0.00015
+LAST_SEGMENT_ARTICLES = 10_000
 # How many seconds of a format's own work (at its prior cost) must be seen before its own rate
 # weighs as much as the prior (the overall rate): a format's rate is learnt gradually.
 LEARN_SECONDS = 10.0
@@ -140,7 +146,7 @@ class _Plan:
         self.left: dict[str, float] = {}  # format → the prior seconds of its files
         for (_, kind), cost in zip(self.files, self.prior):
             self.left[kind] = self.left.get(kind, 0.0) + cost
-        self.final = FINAL_PER_ARTICLE * sum(_articles(size, kind) for size, kind in self.files)
+        self.final = final_seconds(sum(_articles(size, kind) for size, kind in self.files), self.parallel)
         self.seen: dict[str, list[float]] = {}  # format → [seconds taken, simulated seconds] of its files
         self.factors: dict[str, float] = {}     # format → its cost against the prior, as simulated
         self._simulate()
@@ -226,6 +232,13 @@ class _Plan:
             self.factors = factors
             self._simulate()
             self.simulated_at = done
+
+
+def final_seconds(articles: float, parallel: int) -> float:
+    """The prior seconds of a run's work after its last file: `articles` in all, written by
+    `parallel` writers (see FINAL_PER_ARTICLE)."""
+    return (FINAL_PER_ARTICLE * articles
+            + LAST_SEGMENT_PER_ARTICLE * min(articles / max(1, parallel), LAST_SEGMENT_ARTICLES))
 
 
 def _cost(size: int, kind: str) -> float:
