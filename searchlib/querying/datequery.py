@@ -41,7 +41,8 @@ class DateSpanQuery(wq.Query):
         return self.fieldname
 
     def docs(self, reader) -> list[int]:
-        """The live documents of `reader` (a segment's or a whole index's) dated in the span, in order."""
+        """The live documents of `reader` (a segment's or a whole index's) dated in the span,
+        in order."""
         from .facets import dated_docs
         found = dated_docs(reader, self.startdate, self.enddate)
         if reader.has_deletions():
@@ -53,6 +54,7 @@ class DateSpanQuery(wq.Query):
         return dated_count(ixreader, self.startdate, self.enddate)
 
     def matcher(self, searcher, context=None):
-        """The matches in `searcher`'s reader (a segment's, or the whole index's, numbered as it numbers them)."""
+        """The matches in `searcher`'s reader (a segment's or the whole index's, numbered as
+        that reader numbers them)."""
         ids = self.docs(searcher.reader())
         return ListMatcher(ids, weights=[self.boost] * len(ids)) if ids else NullMatcher()

@@ -235,7 +235,8 @@ class _Loader:
     def _merge(self) -> None:
         db = self.db
         db.execute("BEGIN IMMEDIATE")
-        db.execute("INSERT OR IGNORE INTO band_paths (path, prefix) SELECT DISTINCT path, prefix FROM load_articles")
+        db.execute("INSERT OR IGNORE INTO band_paths (path, prefix) "
+                   "SELECT DISTINCT path, prefix FROM load_articles")
         db.execute("INSERT OR REPLACE INTO band_articles SELECT a.article, p.number, a.id, a.keys "
                    "FROM load_articles a JOIN band_paths p ON p.path = a.path AND p.prefix = a.prefix "
                    "ORDER BY a.article")
