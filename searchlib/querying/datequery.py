@@ -18,7 +18,6 @@ class DateSpanQuery(wq.Query):
     """Articles dated in [startdate, enddate) (naive UTC datetimes; None: an open end)."""
 
     fieldname = "date"
-    startexcl, endexcl = False, True
 
     def __init__(self, startdate: datetime | None, enddate: datetime | None, boost: float = 1.0):
         self.startdate, self.enddate, self.boost = startdate, enddate, boost
@@ -36,9 +35,6 @@ class DateSpanQuery(wq.Query):
     def __str__(self):
         ends = [d.isoformat() if d else "*" for d in (self.startdate, self.enddate)]
         return f"date:[{ends[0]} TO {ends[1]}}}"
-
-    def field(self):
-        return self.fieldname
 
     def docs(self, reader) -> list[int]:
         """The live documents of `reader` (a segment's or a whole index's) dated in the span,

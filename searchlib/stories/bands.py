@@ -212,8 +212,8 @@ class _Loader:
         with database_full_as_error(self.bands.path):
             self.db.execute("BEGIN")
             self.db.executemany("INSERT INTO load_articles VALUES (?, ?, ?, ?, ?)",
-                                [(number, path, _prefix(article_id), article_id[len(_prefix(article_id)):],
-                                  _pack(keys)) for number, article_id, path, keys in rows])
+                                [(number, path, *_split(article_id), _pack(keys))
+                                 for number, article_id, path, keys in rows])
             self.db.executemany("INSERT INTO load_keys VALUES (?, ?)",
                                 [(key, number) for number, _, _, keys in rows for key in keys])
             self.db.execute("COMMIT")
@@ -290,8 +290,9 @@ def _write(db, adds: list[tuple]) -> None:
         marks = ",".join("?" * len(part))
         old += db.execute(f"SELECT article, keys FROM band_articles WHERE article IN ({marks})", part).fetchall()
     _drop(db, old)
-    latest = {number: (number, article_id, path, keys) for number, article_id, path, keys in adds}
-    places = sorted({(path, _prefix(article_id)) for _, article_id, path, _ in latest.values()})
+    latest = {number: (number, path, *_split(article_id), keys)
+              for number, article_id, path, keys in adds}
+    places = sorted({(path, prefix) for _, path, prefix, _, _ in latest.values()})
     db.executemany("INSERT OR IGNORE INTO band_paths (path, prefix) VALUES (?, ?)", places)
     paths = sorted({path for path, _ in places})
     numbers_of = {}
@@ -301,15 +302,17 @@ def _write(db, adds: list[tuple]) -> None:
         numbers_of.update(((path, prefix), n) for n, path, prefix in db.execute(
             f"SELECT number, path, prefix FROM band_paths WHERE path IN ({marks})", part))
     db.executemany("INSERT OR REPLACE INTO band_articles VALUES (?, ?, ?, ?)",
-                   [(number, numbers_of[path, _prefix(article_id)], article_id[len(_prefix(article_id)):],
-                     _pack(keys)) for number, article_id, path, keys in latest.values()])
+                   [(number, numbers_of[path, prefix], rest, _pack(keys))
+                    for number, path, prefix, rest, keys in latest.values()])
     db.executemany("INSERT OR IGNORE INTO band_keys VALUES (?, ?)",
-                   sorted((key, number) for number, _, _, keys in latest.values() for key in keys))
+                   sorted((key, number) for number, _, _, _, keys in latest.values() for key in keys))
 
 
-def _prefix(article_id: str) -> str:
-    """What an id shares with the other ids of its file: up to its last `#` (none without)."""
-    return article_id[:article_id.rfind("#") + 1]
+def _split(article_id: str) -> tuple[str, str]:
+    """(prefix, rest) of an id: the prefix what it shares with the other ids of its file, up to
+    its last `#` (none without); band_paths keeps the prefix, band_articles the rest."""
+    cut = article_id.rfind("#") + 1
+    return article_id[:cut], article_id[cut:]
 
 
 def _pack(keys: list[int]) -> bytes:
