@@ -323,3 +323,22 @@ def test_a_loader_whose_block_fails_writes_nothing(tmp_path):
         assert table.look_up([1, 2]) == {"/c/a.jsonl#2": 1}
     assert sorted(p.name for p in tmp_path.iterdir()) == ["files.sqlite"]  # (nothing left beside it)
     assert _table_rows(tmp_path / "files.sqlite")[1] == [(2, article_number("/c/a.jsonl#2"))]
+
+
+def test_a_full_disk_while_the_loader_writes_is_a_disk_full_error_and_writes_nothing(tmp_path, monkeypatch):
+    import sqlite3 as sqlite
+    from searchlib.errors import DiskFullError
+    from searchlib.stories import bands as module
+
+    def full(self):
+        self.db.execute("BEGIN IMMEDIATE")
+        self.db.execute("INSERT INTO band_paths (path, prefix) VALUES ('/c/a.jsonl', '/c/a.jsonl#')")
+        raise sqlite.OperationalError("database or disk is full")
+    monkeypatch.setattr(module._Loader, "_merge", full)
+    with Bands(tmp_path / "files.sqlite") as table:
+        with pytest.raises(DiskFullError):
+            with table.load(tmp_path) as loader:
+                loader.add("/c/a.jsonl#1", "/c/a.jsonl", [1, 2])
+        assert table.look_up([1, 2]) == {}
+    assert _table_rows(tmp_path / "files.sqlite") == ([], [], 0)  # (the half-written rows rolled back)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["files.sqlite"]
