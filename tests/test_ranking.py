@@ -258,3 +258,65 @@ def test_postings_decoded_from_their_bytes_equal_whooshs_matcher(searcher):
                 checked += 1
                 skipped += within is not None and len(expected[0]) < info.doc_frequency()
     assert checked > 1000 and skipped > 100 and inlined > 100
+
+
+@pytest.mark.parametrize("text", ["river", "river OR storm", "harv*", "*", "riv* OR fl*", "rivr~",
+                                  '"the river"', "flood -coast", "source:north flood", "date:2022"])
+@pytest.mark.parametrize("limit", [1, 3, 10, 40])
+def test_the_best_of_many_matches_are_picked_as_ranking_all_of_them_gives(searcher, text, limit):
+    """A segment of many matches has its best picked with NumPy (ranking._best): the same
+    pairs, ties (a wildcard's constant score; `*`) going to the lowest document numbers, as
+    ranking every match gives. _MANY at 0 takes that way for every segment here."""
+    q = searching._bounded(parse_query(text), searcher.reader(), text)
+    every, total = top_matches(searcher, q, None)
+    with mock.patch.object(ranking, "_MANY", 0):
+        top, picked_total = top_matches(searcher, q, limit)
+    assert picked_total == total
+    assert top == every[:limit], text
+    assert top and len(top) == min(limit, total)
+
+
+@pytest.mark.parametrize("text", ["harv*", "riv* OR fl*", "*", "harv* river", "fl* -coast", "title:riv*"])
+@pytest.mark.parametrize("allow", [None, set(range(0, 520, 3))])
+def test_a_wildcard_scores_its_constant_from_its_words_postings_unscored(searcher, text, allow):
+    """A wildcard's words are read and not scored (ranking._Segment._docs), their OR a union:
+    the same hits, constant scores and totals as Whoosh, with deleted articles and a filter."""
+    assert_same(searcher, text, allow=allow)
+    q = searching._bounded(parse_query(text), searcher.reader(), text)
+    scored = mock.patch.object(ranking._Segment, "_norms", side_effect=AssertionError("scored"))
+    if text in ("harv*", "riv* OR fl*", "*", "title:riv*"):  # (river and coast are scored)
+        with scored:
+            top_matches(searcher, q, 10, allow)
+
+
+@pytest.mark.parametrize("text", ["harv*", "riv* OR fl*", "rivr~", '"river valley"', '"valley river"',
+                                  "river nowhere", "title:riv* storm", "festiv* -coast", "korea~ shells"])
+def test_the_matched_words_told_by_the_search_are_those_the_index_holds(searcher, text):
+    """The words a page marks: from the search's memo where it tells (a segment held the word,
+    or every segment lacked it), the same as looking each word up; a wildcard's words are not
+    looked up again."""
+    reader = searcher.reader()
+    memo: dict = {}
+    q = searching._bounded(parse_query(text), reader, text, memo)
+    top_matches(searcher, q, 10, None, memo)
+    looked_up = []
+    real = searching.has_term
+
+    def counting(*args):
+        looked_up.append(args[1:])
+        return real(*args)
+    with mock.patch.object(searching, "has_term", counting):
+        told = searching._matched_words(q, reader, memo)
+    assert told == searching._matched_words(q, reader)
+    assert told  # (each of these marks some word)
+    if "*" in text:
+        assert not [(f, w) for f, w in looked_up if f in ("title", "body") and isinstance(w, bytes)]
+
+
+def test_the_memo_tells_a_term_held_lacking_or_unknown():
+    memo = {0: {("info", "body", b"river"): None}, 30: {("info", "body", b"river"): "info"}}
+    assert ranking.held(memo, 2, "body", b"river") is True
+    memo[30][("info", "body", b"river")] = None
+    assert ranking.held(memo, 2, "body", b"river") is False
+    assert ranking.held(memo, 3, "body", b"river") is None  # (a segment not looked in)
+    assert ranking.held(memo, 2, "title", b"river") is None

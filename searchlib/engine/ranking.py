@@ -45,6 +45,7 @@ from .analysis import stemmer_name
 from .postings import term_info
 
 _LENGTHS = [byte_to_length(b) for b in range(256)]
+_MANY = 2_000  # a segment's matches beyond which its best are picked with NumPy (_best)
 Scores = dict  # segment docnum → score
 
 
@@ -188,10 +189,34 @@ def top_matches(searcher, q: wq.Query, limit: int | None, allow: set[int] | None
     total = 0
     for offset, scores in _segment_scores(searcher, q, allow, memo, tally):
         total += len(scores)
-        pairs = ((s, -(d + offset)) for d, s in scores.items())
+        pairs = _best(scores, limit, offset)
         best = heapq.nlargest(limit, [*best, *pairs]) if limit else [*best, *pairs]
     best.sort(reverse=True)
     return [(-negative, score) for score, negative in best], total
+
+
+def _best(scores: Scores, limit: int | None, offset: int) -> list[tuple[float, int]]:
+    """The segment's best `limit` matches (all for None) as (score, -docnum) pairs, docnum from
+    `offset`: the highest scores, and of equal scores the lowest document numbers, as ranking
+    all of them would give. A segment of many matches (a common word in a large archive) is cut
+    to those with NumPy, not by a pair for each match."""
+    if not limit or len(scores) <= _MANY:
+        return [(s, -(d + offset)) for d, s in scores.items()]
+    import numpy as np
+    count = len(scores)
+    values = np.fromiter(scores.values(), dtype=np.float64, count=count)
+    docs = np.fromiter(scores.keys(), dtype=np.int64, count=count)
+    limit = min(limit, count)
+    kth = np.partition(values, count - limit)[count - limit]  # the limit-th highest score
+    above = np.flatnonzero(values > kth)
+    tied = docs[values == kth]
+    need = limit - len(above)  # (at least 1: kth is one of the best)
+    if len(tied) > need:
+        tied = np.partition(tied, need - 1)[:need]
+    pairs = [(float(values[i]), -(int(docs[i]) + offset)) for i in above]
+    tie = float(kth)
+    pairs.extend((tie, -(int(d) + offset)) for d in tied)
+    return pairs
 
 
 def matching_docs(searcher, q: wq.Query, allow: set[int] | None = None, memo: dict | None = None,
@@ -243,6 +268,25 @@ def mark_absent(memo: dict, offset: int, fieldname: str, texts) -> None:
         segment[("info", fieldname, text)] = None
 
 
+def held(memo: dict, segments: int, fieldname: str, text: bytes) -> bool | None:
+    """Whether the index holds the term `text` (bytes) of `fieldname`, as a search's `memo` (as
+    top_matches takes it, after the search) tells from the term records it looked up: True when
+    one of its segments held it, False when all `segments` were seen lacking it, None when the
+    memo cannot tell (a segment not looked in)."""
+    key = ("info", fieldname, text)
+    lacking = 0
+    for segment in memo.values():
+        info = segment.get(key, _UNSEEN)
+        if info is None:
+            lacking += 1
+        elif info is not _UNSEEN:
+            return True
+    return False if lacking == segments else None
+
+
+_UNSEEN = object()
+
+
 class _Segment:
     """One segment's part of a query's evaluation. Its parts' scores may hold deleted documents
     (`deleted`), which the caller drops once from the segment's matches (a segment of an index
@@ -275,8 +319,17 @@ class _Segment:
             scores = self.scores(q.a, within)
             return _without(scores, self.scores(q.b, set(scores)))
         if isinstance(q, wq.Require) and type(q.b) is LanguageFilter:
+            # (a word's form by another language's rules: looked for only in that language's
+            # articles when they are few, and not at all in a segment that has none)
             keep = q.b.docs(self.reader)
-            return {d: score for d, score in self.scores(q.a, within).items() if d in keep}
+            if not keep:
+                return {}
+            narrowed = within
+            if len(keep) * 4 <= self.reader.doc_count_all():
+                narrowed = set(keep) if within is None else within.intersection(keep)
+                if not narrowed:
+                    return {}
+            return {d: score for d, score in self.scores(q.a, narrowed).items() if d in keep}
         if isinstance(q, wq.Require):  # (and its subclasses: a word's form kept to some articles)
             scores = self.scores(q.a, within)
             required = self.scores(q.b, set(scores))
@@ -286,7 +339,7 @@ class _Segment:
             maybe = self.scores(q.b, set(scores))
             return {d: (s + maybe[d] if d in maybe else s) for d, s in scores.items()}
         if kind is wq.ConstantScoreQuery:
-            return dict.fromkeys(self.scores(q.child, within), q.score)
+            return dict.fromkeys(self._docs(q.child, within), q.score)
         if kind is wq.Every and not q.fieldname:
             docs = self.reader.all_doc_ids()
             return dict.fromkeys(docs if within is None else within.intersection(docs), q.boost)
@@ -331,6 +384,29 @@ class _Segment:
                 out[d] = score if old is None else old + score
         return out
 
+    def _docs(self, q: wq.Query, within: set[int] | None):
+        """The documents the query matches, unscored: for a constant-score query (a wildcard's
+        words), where each word's postings are read and not scored, and an OR is a union."""
+        kind = type(q)
+        if kind is wq.Or and not q.scale:
+            out: set[int] = set()
+            for s in q.subqueries:
+                out.update(self._docs(s, within))
+            return out
+        if kind is wq.Term:
+            text = self._bytes(q.fieldname, q.text)
+            if text is None or (self.terms is not None and self._info(q.fieldname, text) is None):
+                return ()
+            for key in ((q.fieldname, text, True), (q.fieldname, text, False), ("ids", q.fieldname, text)):
+                if key in self.memo:
+                    return self.memo[key][0]
+            found = self._read(q.fieldname, text, False, within, scored=False)
+            if found is not None:
+                if within is None:
+                    self.memo[("ids", q.fieldname, text)] = found
+                return found[0]
+        return self.scores(q, within).keys()
+
     def _term(self, q: wq.Term, within: set[int] | None = None) -> Scores:
         text = self._bytes(q.fieldname, q.text)
         if text is None or (self.terms is not None and self._info(q.fieldname, text) is None):
@@ -353,49 +429,79 @@ class _Segment:
         texts = [self._bytes(q.fieldname, word) for word in q.words]
         if None in texts:
             return {}
-        # the rarest word's postings first, then the others' only where that one is
+        # the rarest word's postings first, then the others' only where that one is, each word
+        # unscored (a common phrase's words are in far more articles than the phrase)
         found: list = [None] * len(texts)
         where: list = [None] * len(texts)
         common = within
+        targets = None  # (common as a sorted list: the last word read's documents, in order)
         for i in sorted(range(len(texts)), key=lambda i: self._estimate(wq.Term(q.fieldname, q.words[i]))):
-            found[i] = self._postings(q.fieldname, texts[i], values=True, within=common)
+            found[i] = self._raw_postings(q.fieldname, texts[i], targets if targets is not None else common)
             if found[i] is None:
                 return self._whoosh(q)
-            where[i] = {d: n for n, d in enumerate(found[i][0])}
-            common = set(where[i]) if common is None else common.intersection(where[i])
+            ids = found[i][0]
+            if common is None:
+                where[i] = {d: n for n, d in enumerate(ids)}
+            else:
+                where[i] = {d: n for n, d in enumerate(ids) if d in common}
+            common = where[i].keys()
+            targets = list(common)
             if not common:
                 return {}
-        common.difference_update(self.deleted)
-        if not common:
+        matches = [d for d in targets if d not in self.deleted] if self.deleted else targets
+        if not matches:
             return {}
         # the positions (read with the postings), decoded for the documents with all the words
         decode = _position_decoder(field.format)
         sloppy = type(q) is SloppyPhrase
         words = [(part, encoded) for part, (_, _, encoded) in zip(where, found)]
         (first_part, first_encoded), later_words = words[0], list(enumerate(words[1:], 1))
-        out: Scores = {}
-        for d in sorted(common):
+        matched = []
+        for d in matches:
             if sloppy:
-                matched = near([decode(encoded[part[d]]) for part, encoded in words], q.slop) is not None
-            else:  # the first word's positions from which each later word is that many on
-                starts = decode(first_encoded[first_part[d]])
-                for k, (part, encoded) in later_words:
-                    later = decode(encoded[part[d]])
-                    if len(later) == 1:  # (most often: one position)
-                        start = later[0] - k
-                        starts = (start,) if start in starts else ()
-                    else:
-                        later = set(later)
-                        starts = [p for p in starts if p + k in later]
-                    if not starts:
-                        break
-                matched = bool(starts)
-            if matched:
-                total = 0.0
-                for (_, scores, _), part in zip(found, where):
-                    total += scores[part[d]]
-                out[d] = total
+                if near([decode(encoded[part[d]]) for part, encoded in words], q.slop) is not None:
+                    matched.append(d)
+                continue
+            # the first word's positions from which each later word is that many on
+            starts = decode(first_encoded[first_part[d]])
+            for k, (part, encoded) in later_words:
+                later = decode(encoded[part[d]])
+                if len(later) == 1:  # (most often: one position)
+                    start = later[0] - k
+                    starts = (start,) if start in starts else ()
+                else:
+                    later = set(later)
+                    starts = [p for p in starts if p + k in later]
+                if not starts:
+                    break
+            if starts:
+                matched.append(d)
+        if not matched:
+            return {}
+        # scored as the words' postings would be (the same sum, in the words' order)
+        scorers = [self._scorer(q.fieldname, text) for text in texts]
+        out: Scores = {}
+        for d in matched:
+            total = 0.0
+            for (_, tfs, _), part, score in zip(found, where, scorers):
+                tf = tfs[part[d]]
+                if score is None:
+                    total += tf
+                else:
+                    idf, k1p1, lengths, norm = score
+                    total += idf * ((tf * k1p1) / (tf + norm[lengths[d]]))
+            out[d] = total
         return _boosted(out, q.boost)
+
+    def _raw_postings(self, name: str, text: bytes, within):
+        """_raw with the encoded values, kept for the search when read whole."""
+        key = ("raw", name, text)
+        if key in self.memo:
+            return self.memo[key]
+        found = self._raw(name, text, True, within)
+        if within is None:
+            self.memo[key] = found
+        return found
 
     def _bytes(self, name: str, text) -> bytes | None:
         """The term as the field stores it; None when it cannot be in the field."""
@@ -451,7 +557,28 @@ class _Segment:
             return self._estimate(q.a)
         return q.estimate_size(self.reader)
 
-    def _read(self, name: str, text: bytes, values: bool, within: set[int] | None):
+    def _read(self, name: str, text: bytes, values: bool, within: set[int] | None, scored: bool = True):
+        """See _postings; `scored` False: the term frequencies, not scored."""
+        found = self._raw(name, text, values, within)
+        if found is None:
+            return None
+        ids, weights, encoded = found
+        if within is not None and len(within) < len(ids):  # the caller looks only there: score no more
+            keep = [i for i, d in enumerate(ids) if d in within]
+            ids, weights = [ids[i] for i in keep], [weights[i] for i in keep]
+            if encoded is not None:
+                encoded = [encoded[i] for i in keep]
+        score = self._scorer(name, text) if scored else None
+        if score is None:
+            return ids, weights, encoded
+        idf, k1p1, lengths, norm = score
+        return ids, [idf * ((tf * k1p1) / (tf + norm[lengths[d]])) for d, tf in zip(ids, weights)], encoded
+
+    def _raw(self, name: str, text: bytes, values: bool, within):
+        """A term's postings as stored, deleted documents included: document numbers, term
+        frequencies and, if asked, encoded values; with `within` (a set, or a sorted list), the
+        blocks holding none of those documents skipped, the others whole. None where only
+        Whoosh's own matcher can score the field."""
         field, weighting, terms = self.reader.schema[name], self.weighting, self.terms
         if terms is None or (field.scorable and not isinstance(weighting, BM25F)):
             return None
@@ -462,26 +589,22 @@ class _Segment:
         # which steps past deleted documents: dropped by the callers)
         if info.is_inlined():  # a rare term's postings, kept in its record (see postings.py)
             ids, weights, encoded = map(list, info.inlined_postings())
-            if not values:
-                encoded = None
-        else:
-            offset, length = info.extent()
-            if isinstance(length, tuple):  # W3TermInfo.from_bytes leaves it as unpack_int's tuple
-                length = length[0]
-            ids, weights, encoded = _read_extent(terms._postfile.get(offset, length), field.format,
-                                                 values, within)
-        if within is not None and len(within) < len(ids):  # the caller looks only there: score no more
-            keep = [i for i, d in enumerate(ids) if d in within]
-            ids, weights = [ids[i] for i in keep], [weights[i] for i in keep]
-            if encoded is not None:
-                encoded = [encoded[i] for i in keep]
+            return ids, weights, encoded if values else None
+        offset, length = info.extent()
+        if isinstance(length, tuple):  # W3TermInfo.from_bytes leaves it as unpack_int's tuple
+            length = length[0]
+        return _read_extent(terms._postfile.get(offset, length), field.format, values, within)
+
+    def _scorer(self, name: str, text: bytes):
+        """What scores the term's postings in this segment with BM25F: (idf, K1 + 1, the
+        documents' length bytes, the denominator's part by length byte), a document's score
+        being idf * ((tf * (K1 + 1)) / (tf + part[lengths[d]])); None in a field not scored."""
+        field, weighting = self.reader.schema[name], self.weighting
         if not field.scorable:
-            return ids, weights, encoded
-        idf = self.top.idf(name, text)
+            return None
         k1 = weighting.K1
-        k1p1 = k1 + 1
         lengths, norm = self._norms(name, weighting._field_B.get(name, weighting.B), k1)
-        return ids, [idf * ((tf * k1p1) / (tf + norm[lengths[d]])) for d, tf in zip(ids, weights)], encoded
+        return self.top.idf(name, text), k1 + 1, lengths, norm
 
     def _norms(self, name: str, b: float, k1: float) -> tuple[bytes, list[float]]:
         """Each document's length byte in this field, and for each byte value the part of BM25's
@@ -557,7 +680,7 @@ def _read_extent(data: bytes, fmt, values: bool = False, within: set[int] | None
     weights: list[float] = []
     encoded: list | None = [] if values else None
     fixedsize = fmt.fixed_value_size()
-    targets = sorted(within) if within is not None else None
+    targets = None if within is None else within if isinstance(within, list) else sorted(within)
     next_target = 0
     buf = BytesIO(data)
     pos = 4

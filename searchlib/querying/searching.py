@@ -23,6 +23,7 @@ from .facets import article_dates, by_date, check_facets, count_facets, dated_do
 from .datequery import DateSpanQuery
 from .languages import languages_in
 from .query import content_words, is_plain, parse_query
+from ..engine.ranking import held as ranking_held
 from ..engine.ranking import mark_absent, matching_docs, top_matches
 from ..engine.postings import has_term
 from ..stories.grouping import StoryTally, annotate, collapse, extra_copies
@@ -280,7 +281,7 @@ def _run_search(searcher, text: str, *, since, until, limit: int, offset: int, s
         every = max(FRESH_POOL, every) if fresh and sort == "relevance" else every
         if stories is None and total <= (every + complete if partial else max(every, FALLBACK_BELOW)):
             stories = tallies[-1 if partial else 0].stories_among(total)
-    words = _matched_words(q, reader)
+    words = _matched_words(q, reader, memo)
     page = ranked[offset:offset + limit]
     hits = [_to_hit(hit, rank, words, fragments, scores.get(hit.docnum), complete=is_complete)
             for rank, (hit, is_complete) in enumerate(page, start=offset + 1)]
@@ -585,16 +586,31 @@ class _DateOrder:
     newest: bool
 
 
-def _matched_words(q: wq.Query, reader) -> dict[str, snippets.Terms]:
+def _matched_words(q: wq.Query, reader, memo: dict | None = None) -> dict[str, snippets.Terms]:
     """The index terms the query matched, by field, as text (wildcards expanded), and its exact
-    phrases (marked only where their words follow each other)."""
+    phrases (marked only where their words follow each other). `memo`: the search's (ranking's),
+    which tells of most terms whether a segment held them, without looking each up again (a
+    wildcard's hundreds of words in each segment of a large archive)."""
+    segments = len(reader.leaf_readers())
+
+    def held(fieldname: str, text) -> bool:
+        if memo:
+            try:
+                tbytes = text if isinstance(text, bytes) else SCHEMA[fieldname].to_bytes(text)
+            except (KeyError, ValueError):
+                tbytes = None
+            told = ranking_held(memo, segments, fieldname, tbytes) if tbytes is not None else None
+            if told is not None:
+                return told
+        return has_term(reader, fieldname, text)
+
     # Not Query.existing_terms(): in Whoosh 2.7 its loop variable shadows its `fieldname`
     # argument, so it drops the terms of every field after the first one it sees.
     words: dict[str, set[str]] = {}
     phrases: dict[str, set[tuple[str, ...]]] = {}
     for leaf in q.leaves():
         if isinstance(leaf, wq.Phrase) and leaf.slop <= 1 and len(leaf.words) > 1:
-            if all(has_term(reader, leaf.fieldname, w) for w in leaf.words):
+            if all(held(leaf.fieldname, w) for w in leaf.words):
                 phrases.setdefault(leaf.fieldname, set()).add(tuple(leaf.words))
             continue
         for fieldname, term in leaf.expanded_terms(reader, phrases=True):
@@ -602,7 +618,7 @@ def _matched_words(q: wq.Query, reader) -> dict[str, snippets.Terms]:
             if not isinstance(field, TEXT):
                 continue
             text = term if isinstance(term, str) else field.from_bytes(term)
-            if has_term(reader, fieldname, field.to_bytes(text)):
+            if held(fieldname, field.to_bytes(text)):
                 words.setdefault(fieldname, set()).add(text)
     return {name: snippets.Terms(frozenset(words.get(name, ())), frozenset(phrases.get(name, ())))
             for name in set(words) | set(phrases)}
