@@ -320,3 +320,68 @@ def test_the_memo_tells_a_term_held_lacking_or_unknown():
     assert ranking.held(memo, 2, "body", b"river") is False
     assert ranking.held(memo, 3, "body", b"river") is None  # (a segment not looked in)
     assert ranking.held(memo, 2, "title", b"river") is None
+
+
+@pytest.fixture(scope="module")
+def needles(tmp_path_factory):
+    """Two segments of 120 articles that all say "haystack", a few of them "needle" too."""
+    root = tmp_path_factory.mktemp("needles")
+    idx = searchlib.Index(root / "ix")
+    for part in ("a", "b"):
+        records = {f"{part}{i}": {"title": f"farm report {i}", "body": "the haystack stood in the field; "
+                                  "a haystack again. " * (1 + i % 3), "date": "2022-05-01"} for i in range(120)}
+        records[f"{part}7"]["body"] = "They found the needle haystack at last, and a haystack."
+        records[f"{part}50"]["body"] = "A haystack needle: the haystack hid the needle."
+        records[f"{part}90"]["body"] = "the needle was in a needle haystack near the haystack"
+        write_records(root / part, records)
+        idx.update([root / part])
+    with idx._whoosh.searcher(weighting=searching.RANKING) as s:
+        assert len(s.leaf_searchers()) == 2
+        yield idx, s
+
+
+@pytest.mark.parametrize("text", ['"needle haystack"', '"haystack needle"', '"the needle"', '"needle haystack"~2',
+                                  '"the haystack"', '"haystack stood"'])
+def test_a_phrase_of_a_rare_word_and_a_common_one_is_found_where_they_follow(needles, text):
+    """A rare word's few articles are each looked up in a common word's long postings (not the
+    postings scanned): the same hits and scores as Whoosh's."""
+    assert_same(needles[1], text)
+
+
+def test_a_rare_and_a_common_word_in_order_are_exactly_those_articles(needles):
+    idx, _ = needles
+    assert sorted(hit.id.rsplit("#", 1)[-1] for hit in idx.search('"needle haystack"', limit=20)) == ["a7", "a90", "b7", "b90"]
+    assert sorted(hit.id.rsplit("#", 1)[-1] for hit in idx.search('"haystack needle"', limit=20)) == ["a50", "b50"]
+
+
+@pytest.fixture(scope="module")
+def french_few(tmp_path_factory):
+    """A segment of 36 English articles and 4 French ones, and a segment of English only: the
+    French stem `march` ("marchés") is also the English stem of the month."""
+    root = tmp_path_factory.mktemp("french")
+    idx = searchlib.Index(root / "ix")
+    english = {f"en{i}": {"title": f"Markets report {i}", "body": "Markets fell in March; financial news "
+                          f"from London, day {i}.", "lang": "en", "date": "2022-03-01"} for i in range(36)}
+    french = {f"fr{i}": {"title": f"Bourse {i}", "body": "Les marchés financiers ont chuté à Paris "
+                         + "encore " * i, "lang": "fr", "date": "2022-03-02"} for i in range(4)}
+    write_records(root / "a", {**english, **french})
+    idx.update([root / "a"])
+    write_records(root / "b", {f"late{i}": {"title": "March markets", "body": f"In March, financial markets "
+                                            f"rose, week {i}.", "lang": "en", "date": "2022-03-03"}
+                               for i in range(20)})
+    idx.update([root / "a", root / "b"])
+    with idx._whoosh.searcher(weighting=searching.RANKING) as s:
+        assert len(s.leaf_searchers()) == 2
+        yield idx, s
+
+
+@pytest.mark.parametrize("text", ["marchés financiers", '"marchés financiers"', "marchés", "marchés OR london"])
+def test_a_form_by_a_few_articles_language_is_found_in_each_of_them_and_no_other(french_few, text):
+    """A word's form by French rules is looked for only in the French articles (a tenth of the
+    first segment; none of the second): the same hits and scores as Whoosh's, and every French
+    article, however few, and no English one with the same stem."""
+    idx, s = french_few
+    assert_same(s, text)
+    complete = [hit.id.rsplit("#", 1)[-1] for hit in idx.search(text, limit=50) if hit.complete]
+    if "OR" not in text:  # (the other words' articles after them: the partial matches)
+        assert sorted(complete) == ["fr0", "fr1", "fr2", "fr3"]
