@@ -9,8 +9,10 @@ matcher's seek, read and generator per block), with each segment's field lengths
 kept with the open searcher, and AND, OR and NOT combine dictionaries of scores. An AND starts
 with its rarest part and reads the others only in the blocks that can hold its matches (a
 block's last document number is known before it is read); an exact phrase checks positions,
-read with its words' postings, only where all its words are; one search's queries share the
-term infos and postings they read (the partial-match pass reads nothing twice).
+read with its words' postings, only where all its words are, and scores only its matches; a
+wildcard's words (a constant score) are read unscored; a segment's best matches are picked
+with NumPy when it has many; one search's queries share the term infos and postings they read
+(the partial-match pass reads nothing twice).
 
 The scores are Whoosh's BM25F: the same formula, statistics and boosts, so the same ranking (the
 additions may come in another order, so a sum can differ in its last bit). Ties go to the lower

@@ -41,18 +41,31 @@ COSTS = {
     "sgml": (0.60, 0.0, 765.0, 0.0),
 }
 COSTS["json"] = COSTS["jsonl"]  # (one JSON document of articles: read as JSON Lines are)
+# What each file costs a rebuild beyond a worker's own work (its listing, hashing and records,
+# passing it to a worker), in seconds: measured 2026-12-07 as the same 1,715 BBC articles cost a
+# parallel rebuild as text files (one each) and as JSON Lines (one file per topic), the time of
+# a rebuild of all five topics less one's, medians of 3: 2.31 s against 2.56 s, 0.90 of it where
+# the costs above alone give 0.67 (/tmp/s25/pf/perfile2.py; the 30,000 scale corpus's first
+# tenth is its BBC texts, which the costs above alone made 1.4 times cheaper than they were).
+PER_FILE = 0.0009
 OTHER = (0.5, 0.005, 400.0, 0.0)  # a format not measured: about the average of those above
-# The work after the last file, in seconds on the machine COSTS were measured on, of two parts
+# The work after the last file, in seconds on the machine COSTS were measured on, of three parts
 # (cProfile of the committing process of rebuilds of the scale corpora, 2026-12-07): its own,
 # a cost per article (records merged, band rows loaded, stories relinked, the commit, the
-# summaries: 1.2 s at 30,000 articles, 12.4 s at 300,000), and each writer's last segment,
+# summaries: 1.2 s at 30,000 articles, 12.4 s at 300,000); each writer's last segment,
 # written after its last file (2.2 s for the 15,000 articles each of 2 writers held at 30,000),
-# which holds at most the articles of a full segment (about 20,000 of news: SEGMENT_POSTINGS),
-# LAST_SEGMENT_ARTICLES on average. (One cost per article, 0.13 ms, was 2 to 3 times the last
-# phase at 300,000 and 1,000,000.)
+# which holds a writer's articles up to a full segment (about 20,000 of news: SEGMENT_POSTINGS),
+# LAST_SEGMENT_ARTICLES on average beyond; and, with worker processes, a fixed part (their
+# ending, the records handed over): a parallel rebuild of 2,226 BBC texts spent 0.93 s after its
+# last file (median of 3, /tmp/s25/pf/fixed.py), where the two other parts make 0.26 s. (One
+# cost per article, 0.13 ms, was 2 to 3 times the last phase at 300,000 and 1,000,000; without
+# the fixed part and with at most 10,000 articles in a last segment, the last phase at 30,000
+# was estimated at 2.7 s where it took 4.5 and 6.3 s in two runs of bench_scale.py.)
 FINAL_PER_ARTICLE = 0.00004
 LAST_SEGMENT_PER_ARTICLE = 0.00015
 LAST_SEGMENT_ARTICLES = 10_000
+FULL_SEGMENT_ARTICLES = 20_000
+FINAL_FIXED = 0.65
 # How many seconds of a format's own work (at its prior cost) must be seen before its own rate
 # weighs as much as the prior (the overall rate): a format's rate is learnt gradually.
 LEARN_SECONDS = 10.0
@@ -237,13 +250,15 @@ class _Plan:
 def final_seconds(articles: float, parallel: int) -> float:
     """The prior seconds of a run's work after its last file: `articles` in all, written by
     `parallel` writers (see FINAL_PER_ARTICLE)."""
-    return (FINAL_PER_ARTICLE * articles
-            + LAST_SEGMENT_PER_ARTICLE * min(articles / max(1, parallel), LAST_SEGMENT_ARTICLES))
+    per_writer = articles / max(1, parallel)
+    last = per_writer if per_writer <= FULL_SEGMENT_ARTICLES else LAST_SEGMENT_ARTICLES
+    fixed = FINAL_FIXED if parallel > 1 else 0.0
+    return fixed + FINAL_PER_ARTICLE * articles + LAST_SEGMENT_PER_ARTICLE * last
 
 
 def _cost(size: int, kind: str) -> float:
     per_mb, per_file, _, _ = COSTS.get(kind, OTHER)
-    return per_mb * size / 1e6 + per_file
+    return per_mb * size / 1e6 + per_file + PER_FILE
 
 
 def _articles(size: int, kind: str) -> float:
