@@ -42,12 +42,13 @@ COSTS = {
 }
 COSTS["json"] = COSTS["jsonl"]  # (one JSON document of articles: read as JSON Lines are)
 # What each file costs a rebuild beyond a worker's own work (its listing, hashing and records,
-# passing it to a worker), in seconds: measured 2026-12-07 as the same 1,715 BBC articles cost a
-# parallel rebuild as text files (one each) and as JSON Lines (one file per topic), the time of
-# a rebuild of all five topics less one's, medians of 3: 2.31 s against 2.56 s, 0.90 of it where
-# the costs above alone give 0.67 (/tmp/s25/pf/perfile2.py; the 30,000 scale corpus's first
-# tenth is its BBC texts, which the costs above alone made 1.4 times cheaper than they were).
-PER_FILE = 0.0009
+# passing it to a worker), in seconds: the same 1,715 BBC articles as text files (one each) and
+# as JSON Lines (one file per topic), the time of a parallel rebuild of all five topics less
+# one's, medians of 3 (scripts/bench_eta_parts.py, 2026-12-07): the texts took 0.90 and 0.98 of
+# the JSON Lines' time in two runs, where the costs above alone give 0.67, so a text file costs
+# 0.42 and 0.57 ms beyond its format's cost (the 30,000 scale corpus's first tenth is its BBC
+# texts, which the costs above alone made cheaper than they were).
+PER_FILE = 0.0005
 OTHER = (0.5, 0.005, 400.0, 0.0)  # a format not measured: about the average of those above
 # The work after the last file, in seconds on the machine COSTS were measured on, of three parts
 # (cProfile of the committing process of rebuilds of the scale corpora, 2026-12-07): its own,
@@ -56,11 +57,12 @@ OTHER = (0.5, 0.005, 400.0, 0.0)  # a format not measured: about the average of 
 # written after its last file (2.2 s for the 15,000 articles each of 2 writers held at 30,000),
 # which holds a writer's articles up to a full segment (about 20,000 of news: SEGMENT_POSTINGS),
 # LAST_SEGMENT_ARTICLES on average beyond; and, with worker processes, a fixed part (their
-# ending, the records handed over): a parallel rebuild of 2,226 BBC texts spent 0.93 s after its
-# last file (median of 3, /tmp/s25/pf/fixed.py), where the two other parts make 0.26 s. (One
-# cost per article, 0.13 ms, was 2 to 3 times the last phase at 300,000 and 1,000,000; without
-# the fixed part and with at most 10,000 articles in a last segment, the last phase at 30,000
-# was estimated at 2.7 s where it took 4.5 and 6.3 s in two runs of bench_scale.py.)
+# ending, the records handed over): a parallel rebuild of the 2,225 BBC texts spent 0.93 and
+# 1.06 s after its last file (medians of 3 in two runs, scripts/bench_eta_parts.py), where the
+# two other parts make 0.26 s: the lower difference is FINAL_FIXED. (One cost per article,
+# 0.13 ms, was 2 to 3 times the last phase at 300,000 and 1,000,000; without the fixed part and
+# with at most 10,000 articles in a last segment, the last phase at 30,000 was estimated at
+# 2.7 s where it took 4.5 and 6.3 s in two runs of bench_scale.py.)
 FINAL_PER_ARTICLE = 0.00004
 LAST_SEGMENT_PER_ARTICLE = 0.00015
 LAST_SEGMENT_ARTICLES = 10_000
