@@ -146,7 +146,7 @@ def test_the_library_hands_the_bar_its_plan(tmp_path):
 @pytest.mark.parametrize("articles, measured", [(2_226, 0.93), (30_000, 4.5), (300_000, 12.8)])
 def test_the_final_phase_is_what_rebuilds_of_the_scale_corpora_took(articles, measured):
     """The time from the last file done to the end of parallel rebuilds with 2 writers, within
-    a quarter: the BBC texts (2026-12-07, /tmp/s25/pf/fixed.py, median of 3), the scale corpora
+    a quarter: the BBC texts (2026-12-07, scripts/bench_eta_parts.py, median of 3), the scale corpora
     at 30,000 (bench_scale.py at cb53f7e; 3.3-3.4 s under cProfile, /tmp/l22/final_phase.py,
     6.3 s in a slower spell) and 300,000 (/tmp/l22/final_phase.py)."""
     assert final_seconds(articles, 2) == pytest.approx(measured, rel=0.25)
