@@ -396,8 +396,8 @@ class _Segment:
                 out.update(self._docs(s, within))
             return out
         if kind is wq.Term:
-            text = self._bytes(q.fieldname, q.text)
-            if text is None or (self.terms is not None and self._info(q.fieldname, text) is None):
+            text = self._held(q)
+            if text is None:
                 return ()
             for key in ((q.fieldname, text, True), (q.fieldname, text, False), ("ids", q.fieldname, text)):
                 if key in self.memo:
@@ -410,14 +410,22 @@ class _Segment:
         return self.scores(q, within).keys()
 
     def _term(self, q: wq.Term, within: set[int] | None = None) -> Scores:
-        text = self._bytes(q.fieldname, q.text)
-        if text is None or (self.terms is not None and self._info(q.fieldname, text) is None):
+        text = self._held(q)
+        if text is None:
             return {}  # (a word this segment lacks: most words of a small segment)
         found = self._postings(q.fieldname, text, within=within)
         if found is None:
             return self._whoosh(q)
         ids, scores, _ = found
         return _boosted(dict(zip(ids, scores)), q.boost)
+
+    def _held(self, q: wq.Term) -> bytes | None:
+        """The term as bytes, or None when this segment cannot hold it (its field cannot take
+        the word, or its term records lack it)."""
+        text = self._bytes(q.fieldname, q.text)
+        if text is None or (self.terms is not None and self._info(q.fieldname, text) is None):
+            return None
+        return text
 
     def _phrase(self, q: wq.Phrase, within: set[int] | None = None) -> Scores:
         """Articles with the words next to each other, in order (a SloppyPhrase: near each
