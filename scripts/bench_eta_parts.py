@@ -30,21 +30,20 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "scripts"))
 
 import searchlib  # noqa: E402
 from searchlib.indexing import progress  # noqa: E402
+from measuring import ProgressLog  # noqa: E402
 
 
 def rebuild(index: Path, paths: list[Path]) -> tuple[float, float]:
     """Seconds of a parallel rebuild of `paths`, and of its last phase (after every byte)."""
     shutil.rmtree(index, ignore_errors=True)
-    calls: list[tuple[float, int, int]] = []
-    started = time.perf_counter()
-    searchlib.Index(index).update(paths, rebuild=True,
-                                  progress=lambda done, total, path: calls.append(
-                                      (time.perf_counter() - started, done, total)))
-    seconds = time.perf_counter() - started
-    full = next((at for at, done, total in calls if total and done >= total), seconds)
+    progress_log = ProgressLog()
+    searchlib.Index(index).update(paths, rebuild=True, progress=progress_log)
+    seconds = time.perf_counter() - progress_log.started
+    full = next((at for at, done, total in progress_log.calls if total and done >= total), seconds)
     return seconds, seconds - full
 
 

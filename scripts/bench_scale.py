@@ -82,7 +82,7 @@ from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
-from measuring import TreePeak, dir_size, log, percentile  # (scripts/ is on the path)
+from measuring import ProgressLog, TreePeak, dir_size, log, percentile  # (scripts/ is on the path)
 from queryset import KINDS, QUERIES_FILE, Query, load_queries
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -405,18 +405,6 @@ def _naive_utc(value):
     if value is None or value.tzinfo is None:
         return value
     return value.astimezone(timezone.utc).replace(tzinfo=None)
-
-
-class ProgressLog:
-    """A progress callback that notes each call: (seconds since the start, bytes done, bytes in all)."""
-
-    def __init__(self):
-        self.started = time.perf_counter()
-        self.articles = None  # (set by the library before each call, where it knows)
-        self.calls: list[tuple[float, int, int]] = []
-
-    def __call__(self, done: int, total: int, path) -> None:
-        self.calls.append((time.perf_counter() - self.started, done, total))
 
 
 def eta_errors(calls: list[tuple[float, int, int]], end: float, low: float = 0.1, high: float = 0.9) -> list[float]:

@@ -1,7 +1,9 @@
 """Measuring: what the benchmark scripts share, written once: the memory of a whole process tree
-(its peak, sampled from /proc), sizes on disk, percentiles and progress lines on stderr.
+(its peak, sampled from /proc), sizes on disk, percentiles, progress lines on stderr and a
+record of an indexing run's progress calls.
 
-Used by `bench.py` and `bench_reindex.py` (scripts/ is on the path of a script run from it).
+Used by `bench.py`, `bench_reindex.py`, `bench_scale.py` and `bench_eta_parts.py` (scripts/ is on the path
+of a script run from it).
 """
 from __future__ import annotations
 
@@ -91,6 +93,18 @@ class TreePeak:
         """The peak of the summed PSS (with `pss=True`), once the process has ended."""
         self.thread.join()
         return self.peak_pss_kb / 1024
+
+
+class ProgressLog:
+    """A progress callback that notes each call: (seconds since the start, bytes done, bytes in all)."""
+
+    def __init__(self):
+        self.started = time.perf_counter()
+        self.articles = None  # (set by the library before each call, where it knows)
+        self.calls: list[tuple[float, int, int]] = []
+
+    def __call__(self, done: int, total: int, path) -> None:
+        self.calls.append((time.perf_counter() - self.started, done, total))
 
 
 def dir_size(path: Path) -> int:
