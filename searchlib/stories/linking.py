@@ -93,7 +93,8 @@ class Linker:
     began on an empty index (a first build, a rebuild) wrote every article committed since
     itself: while it remembers them all (at most PENDING_MOST), it keeps them across commits
     and looks nothing up (a look-up costs a query of the table and an id look-up per article
-    found)."""
+    found). Nor does any run while the last commit holds no article (a parallel rebuild's
+    worker, which never commits: the committing process links its articles afterwards)."""
 
     def __init__(self, searcher_of: Callable[[], object], tables: Callable[[], list] = lambda: []):
         self._searcher_of = searcher_of
@@ -184,7 +185,7 @@ class Linker:
                   date: datetime | None) -> str | None:
         searcher = self._current()
         shared: dict[tuple[str, int], int] = {}  # ("c", docnum) committed / ("p", i) pending
-        if searcher is not None and not self._own:
+        if searcher is not None and not self._own and searcher.doc_count_all():
             for docnum, count in self._looked_up(searcher, keys).items():
                 shared[("c", docnum)] = count
             if BANDS_FIELD in searcher.schema:  # (written before the band table)
