@@ -169,8 +169,6 @@ def _build_segments(ix, todo: list, *, base: Path, jobs: int, report, batch: int
                     progress, roots: tuple | None, previous: Path | None, stamp: int | None,
                     spill: str) -> dict[str, FileState]:
     import queue as queues
-    from concurrent.futures import FIRST_COMPLETED
-    from concurrent.futures import wait as wait_for
     from concurrent.futures.process import BrokenProcessPool
 
     from ..errors import IndexingError
@@ -193,19 +191,31 @@ def _build_segments(ix, todo: list, *, base: Path, jobs: int, report, batch: int
                                    spill)
                        for _ in range(jobs)}
             sizes = {str(path): state.size for path, state, _ in todo}
-            done_bytes = 0
             total_bytes = Total.of(((path, state.size) for path, state, _ in todo), parallel=jobs)
+            done_bytes = 0
+
+            def reported(wait: float | None) -> bool:
+                """Report the next file a worker has done, waiting up to `wait` seconds for one
+                (None: not at all); whether there was one."""
+                nonlocal done_bytes
+                try:
+                    path = finished.get(timeout=wait) if wait else finished.get_nowait()
+                except queues.Empty:
+                    return False
+                done_bytes += sizes.get(path, 0)
+                if progress:
+                    progress(done_bytes, total_bytes, Path(path))
+                return True
+
             while pending:
-                ready, pending = wait_for(pending, timeout=0.2, return_when=FIRST_COMPLETED)
+                # each file as it is done (polled each 0.2 s, the files done meanwhile came at
+                # once, up to 0.2 s late, and the time left swung with each such burst)
+                reported(0.2)
+                ready = {future for future in pending if future.done()}
+                pending -= ready
                 results.extend(future.result() for future in ready)
-                while True:
-                    try:
-                        path = finished.get_nowait()
-                    except queues.Empty:
-                        break
-                    done_bytes += sizes.get(path, 0)
-                    if progress:
-                        progress(done_bytes, total_bytes, Path(path))
+            while reported(None):  # (files a worker reported just before it ended)
+                pass
     except BrokenProcessPool:
         raise IndexingError(WORKER_DIED) from None
     finally:
