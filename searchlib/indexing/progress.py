@@ -70,8 +70,9 @@ LAST_SEGMENT_ARTICLES = 10_000
 FULL_SEGMENT_ARTICLES = 20_000
 # With worker processes, each writes a segment each FULL_SEGMENT_ARTICLES, its files waiting: 3.6
 # to 5.2 s, 4.4 s on average with the collection after it (14 segments of a parallel rebuild of
-# the 300,000 scale corpus, 2026-12-07). The first tenth of such a run writes none, every later
-# tenth about three: a rate learnt on the first tenth alone left a third of the time unforeseen.
+# the 300,000 scale corpus, 2026-12-07), the two workers together. The first tenth of such a
+# run writes none; after it a pair comes about every eighth of the run, a fifth of a tenth's
+# time: a rate learnt on the first tenth alone left that unforeseen (40 % short at 300,000).
 # A segment is charged to the articles within SEGMENT_SPREAD of its count (segments_written).
 FULL_SEGMENT_SECONDS = 4.4
 SEGMENT_SPREAD = 0.1
