@@ -99,8 +99,8 @@ def main() -> int:
         last = statistics.median(tail for _, tail in times["text, all"])
         articles = sum(1 for _ in searchlib.read_articles(topics))
         parallel = os.cpu_count() or 1  # (a rebuild's writers: one per core, as update() takes them)
-        fixed = progress.FINAL_FIXED if parallel > 1 else 0.0
-        model = progress.final_seconds(articles, parallel) - fixed
+        # without its fixed part (what final_seconds gives for no articles)
+        model = progress.final_seconds(articles, parallel) - progress.final_seconds(0, parallel)
         print(f"\n2. last phase of the parallel rebuild of {articles} texts: {last:.2f} s (median); "
               f"final_seconds without its fixed part: {model:.2f} s; the difference {last - model:.2f} s "
               f"(FINAL_FIXED is {progress.FINAL_FIXED:.2f} s)")

@@ -188,11 +188,11 @@ class _Plan:
         ends = []
         for number, ((size, kind), cost) in enumerate(zip(self.files, self.prior)):
             start, worker = heapq.heappop(workers)
-            held = articles[worker]
+            before = articles[worker]
             articles[worker] += _articles(size, kind)
             end = start + cost * self.factors.get(kind, 1.0)
             if self.parallel > 1:
-                end += segments_written(held, articles[worker])
+                end += segments_written(before, articles[worker])
             heapq.heappush(workers, (end, worker))
             ends.append((end, number))
         ends.sort()
