@@ -149,3 +149,41 @@ def test_did_you_mean_knows_each_languages_stems(index):
     # `Straßen` is in no article as written, but its German stem is: a known word, left alone
     assert index.search("Straßen").suggestion is None
     assert index.search("Strase").suggestion == "strasse"   # a typo is still respelt
+
+
+def test_a_search_walks_each_segments_languages_once(tmp_path, monkeypatch):
+    """A first search over an index of several segments reads each segment's `lang` words once,
+    for the query's languages and for every language filter alike (ranking.language_counts),
+    and still keeps each word's forms by other languages' rules to those languages' articles."""
+    import json
+
+    from whoosh import index as whoosh_index
+    from whoosh.reading import SegmentReader
+
+    import searchlib
+    from searchlib.engine.ranking import language_counts
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    idx = searchlib.Index(tmp_path / "index")
+    for key in ("wire", "berlin", "paris", "moscow"):  # one run each: a segment each
+        (corpus / f"{key}.jsonl").write_text(json.dumps({"id": key, **RECORDS[key]}) + "\n", encoding="utf-8")
+        idx.update([corpus], jobs=1)
+    idx.close()
+    with whoosh_index.open_dir(str(tmp_path / "index")).reader() as reader:
+        segments = len(reader.leaf_readers())
+        assert segments >= 2  # (small runs may be merged, not all into one)
+        assert language_counts(reader) == {"en": 1, "de": 1, "fr": 1, "ru": 1}
+
+    walks = []
+    for name in ("terms_from", "iter_from"):
+        def spy(self, fieldname, *args, _walk=getattr(SegmentReader, name)):
+            if fieldname == "lang":
+                walks.append(self)
+            return _walk(self, fieldname, *args)
+        monkeypatch.setattr(SegmentReader, name, spy)
+    fresh = searchlib.Index(tmp_path / "index", create=False)
+    # `straße` is stemmed apart by the German, French and Russian rules: a form kept to each
+    assert sorted(ids(fresh.search("Straße"))) == ["berlin"]
+    assert sorted(ids(fresh.search("élections"))) == ["paris"]
+    fresh.close()
+    assert len(walks) == segments == len({id(reader) for reader in walks})

@@ -121,10 +121,9 @@ class LanguageFilter(wq.Query):
         (Articles that declare no language are analysed with the default language's rules,
         which are always the first language's when it is in the index: never restricted.)"""
         docs: set[int] = set()
-        if "lang" in reader.schema:
-            for code in reader.lexicon("lang"):
-                if stemmer_name(code.decode("utf-8")) in self.algorithms:
-                    docs.update(reader.postings("lang", code).all_ids())
+        for code in language_counts(reader):
+            if stemmer_name(code) in self.algorithms:
+                docs.update(reader.postings("lang", code).all_ids())
         return frozenset(docs)
 
     def estimate_size(self, ixreader):
@@ -137,6 +136,36 @@ class LanguageFilter(wq.Query):
 
 # reader → {algorithms: its documents in those languages} (LanguageFilter)
 _LANGUAGE_DOCS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def language_counts(reader) -> dict[str, int]:
+    """Each language code the articles of `reader` (a segment's, or the whole index's) declare,
+    with how many declare it (deleted articles included, as Whoosh's document frequency counts
+    them). One pass over each segment's `lang` words, kept while its reader lives: a query's
+    languages (querying.languages) and each of its language filters (LanguageFilter) walked
+    every segment's words again, which a first search over many segments paid for."""
+    counts: dict[str, int] = {}
+    for segment, _ in reader.leaf_readers():
+        try:
+            found = _LANGUAGE_COUNTS.get(segment)
+        except TypeError:  # (a reader that cannot be weakly referenced: read each time)
+            found = None
+        if found is None:
+            found = {}
+            if "lang" in segment.schema:
+                for text, info in segment.iter_field("lang"):
+                    found[text.decode("utf-8")] = info.doc_frequency()
+            try:
+                _LANGUAGE_COUNTS[segment] = found
+            except TypeError:
+                pass
+        for code, count in found.items():
+            counts[code] = counts.get(code, 0) + count
+    return counts
+
+
+# segment reader → {language code: how many of its articles declare it} (language_counts)
+_LANGUAGE_COUNTS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
 
 class SloppyPhrase(wq.Phrase):
