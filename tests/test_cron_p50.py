@@ -85,6 +85,41 @@ def test_term_records_are_what_whooshs_lookup_reads(grown):
         assert postings.doc_frequency(reader, "body", "river") == reader.doc_frequency("body", "river") > 20
 
 
+def test_a_segment_keeps_the_records_it_was_asked_for_a_while(grown, monkeypatch):
+    """A search asks for each word's record in every segment twice (its weight, then its
+    postings): the second is kept from the first, the same bytes, and at most RECORDS_KEPT are
+    kept per segment (then forgotten at once, and read again: still the same answers)."""
+    monkeypatch.setattr(postings, "RECORDS_KEPT", 3)
+    with grown._whoosh.searcher() as s:
+        leaf = _leaves(s.reader())[1]
+        terms = leaf._terms
+        terms.__dict__.pop("_searchlib_records", None)  # (what the module's other tests asked for)
+        table, keycoder = terms._tindex, terms._keycoder
+        reads = []
+        real_get = terms._tindex.dbfile.get
+        monkeypatch.setattr(terms._tindex.dbfile, "get", lambda *a: reads.append(a) or real_get(*a))
+        asked = [("body", b"river"), ("title", b"harvest"), ("body", b"nosuchword")]
+        for fieldname, tbytes in asked:
+            try:
+                expected = table[keycoder(fieldname, tbytes)]
+            except KeyError:
+                expected = None
+            reads.clear()
+            assert postings.term_record(terms, fieldname, tbytes) == expected
+            assert reads or expected is None  # read from the file the first time (a missing
+            # word's bucket of the hash table may be empty: nothing to read)
+            reads.clear()
+            assert postings.term_record(terms, fieldname, tbytes) == expected
+            assert reads == []  # kept
+        assert len(terms.__dict__["_searchlib_records"]) == 3
+        reads.clear()
+        assert postings.term_record(terms, "body", b"flood") is not None  # a fourth: the kept forgotten
+        assert len(terms.__dict__["_searchlib_records"]) == 1 and reads
+        reads.clear()
+        assert postings.term_record(terms, "body", b"river") == table[keycoder("body", b"river")]
+        assert reads  # read again
+
+
 QUERIES = ("river flood", "title:harvest market", '"flood warning"', "river -election", "flood OR vote",
            "vote date:2021-03", "harvest vote mayor")
 

@@ -206,7 +206,28 @@ def term_record(terms, fieldname: str, tbytes: bytes) -> bytes | None:
     """The record of the term `tbytes` of `fieldname` in a segment's terms file (`terms`: its
     W3TermsReader), as W3TermsReader.term_info reads it before decoding, or None when the
     segment does not have it: the same hash table (filetables.HashReader), read without its
-    generators, with the hash taken as md5_hash takes it."""
+    generators, with the hash taken as md5_hash takes it. The reader keeps the last
+    RECORDS_KEPT records it was asked for: a search asks for each of its words twice in every
+    segment (for the word's weight, summed over the segments, then for its postings there)."""
+    kept = terms.__dict__.get("_searchlib_records")
+    if kept is None:
+        kept = terms.__dict__.setdefault("_searchlib_records", {})
+    key = (fieldname, tbytes)
+    try:
+        return kept[key]
+    except KeyError:
+        pass
+    record = _look_up(terms, fieldname, tbytes)
+    if len(kept) >= RECORDS_KEPT:
+        kept.clear()
+    kept[key] = record
+    return record
+
+
+RECORDS_KEPT = 4096  # (a few hundred kilobytes at most per segment, while its reader is open)
+
+
+def _look_up(terms, fieldname: str, tbytes: bytes) -> bytes | None:
     fnum = terms._fieldmap.get(fieldname)
     if fnum is None:
         return None

@@ -15,6 +15,7 @@ import math
 from whoosh import query as wq
 from whoosh import scoring
 from whoosh.fields import TEXT
+from whoosh.searching import Searcher
 
 from . import snippets
 from ..dates import isoformat, to_utc_aware
@@ -25,7 +26,7 @@ from .languages import languages_in
 from .query import content_words, is_plain, parse_query
 from ..engine.ranking import held as ranking_held
 from ..engine.ranking import mark_absent, matching_docs, top_matches
-from ..engine.postings import has_term
+from ..engine.postings import doc_frequency, has_term
 from ..stories.grouping import StoryTally, annotate, collapse, extra_copies
 from ..engine.analysis import QUESTION_STOP_WORDS
 from ..engine.schema import DEFAULT_FIELDS, SCHEMA, SNIPPET_FIELD
@@ -156,7 +157,11 @@ class _BM25F(scoring.BM25F):
 
     def idf(self, searcher, fieldname, text):
         parent = searcher.get_parent()
-        n, df = parent.doc_count_all(), parent.doc_frequency(fieldname, text)
+        if type(parent) is Searcher:  # the segments' records read directly (a sharded search's
+            df = doc_frequency(parent.reader(), fieldname, text)  # searcher counts all shards)
+        else:
+            df = parent.doc_frequency(fieldname, text)
+        n = parent.doc_count_all()
         return max(math.log((n - df + 0.5) / (df + 0.5)), 1e-6)
 
 
