@@ -42,7 +42,7 @@ from whoosh.scoring import BM25F
 from whoosh.system import unpack_int
 from whoosh.util.numeric import byte_to_length
 
-from . import fixes  # noqa: F401 (Whoosh's matchers mended before any is made)
+from . import columns, fixes  # noqa: F401 (Whoosh's readers mended before any is made)
 from .analysis import stemmer_name
 from .postings import term_info
 
