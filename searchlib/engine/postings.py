@@ -224,7 +224,7 @@ def term_record(terms, fieldname: str, tbytes: bytes) -> bytes | None:
     return record
 
 
-RECORDS_KEPT = 4096  # (a few hundred kilobytes at most per segment, while its reader is open)
+RECORDS_KEPT = 1024  # (some hundreds of kilobytes at most per segment, while its reader is open)
 
 
 def _look_up(terms, fieldname: str, tbytes: bytes) -> bytes | None:
