@@ -22,7 +22,7 @@ def languages_in(reader) -> tuple[str, ...]:
         return _KNOWN[reader]
     except (KeyError, TypeError):
         pass
-    found = _read(reader)
+    found = languages_of(language_counts(reader), reader.doc_count_all())
     try:
         _KNOWN[reader] = found
     except TypeError:  # (a reader that cannot be weakly referenced: read each time)
@@ -30,14 +30,16 @@ def languages_in(reader) -> tuple[str, ...]:
     return found
 
 
-def _read(reader) -> tuple[str, ...]:
+def languages_of(counts: dict[str, int], articles: int) -> tuple[str, ...]:
+    """The languages of `articles` articles (deleted ones included) whose declared codes are
+    `counts` (code → articles declaring it), as `languages_in` gives them: one code per stemmer,
+    the first of each in the lexicon's order, the default language first when some article has
+    none or one analysed as it. (A sharded index sums its shards' counts: sharding.statistics.)"""
     by_stemmer: dict[str | None, str] = {}
-    declared = 0
-    for code, count in sorted(language_counts(reader).items()):
-        declared += count
+    for code in sorted(counts, key=lambda c: c.encode("utf-8")):
         by_stemmer.setdefault(stemmer_name(code), code)
     default = stemmer_name(DEFAULT_LANGUAGE)
-    if declared < reader.doc_count_all() or default in by_stemmer or not by_stemmer:
+    if sum(counts.values()) < articles or default in by_stemmer or not by_stemmer:
         by_stemmer.pop(default, None)
         return (DEFAULT_LANGUAGE, *sorted(by_stemmer.values()))
     return tuple(sorted(by_stemmer.values()))

@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 
 from whoosh.searching import Searcher
 
-from ..engine.analysis import DEFAULT_LANGUAGE, stemmer_name
+from ..engine.ranking import language_counts
+from ..querying.languages import languages_of
 
 
 @dataclass
@@ -50,11 +51,8 @@ def facts(reader, extra: int = 0) -> ShardFacts:
     shard's reader."""
     schema = reader.schema
     lengths = {name: reader.field_length(name) for name in schema.names() if schema[name].scorable}
-    langs = {}
-    if "lang" in schema:
-        for tbytes in reader.lexicon("lang"):
-            langs[tbytes.decode("utf-8")] = reader.doc_frequency("lang", tbytes)
-    return ShardFacts(articles=reader.doc_count_all(), lengths=lengths, langs=langs, extra=extra)
+    return ShardFacts(articles=reader.doc_count_all(), lengths=lengths, langs=language_counts(reader),
+                      extra=extra)
 
 
 def frequencies(reader, terms) -> dict:
@@ -95,21 +93,12 @@ def total(parts: list[ShardFacts]) -> Totals:
 
 def languages(parts: list[ShardFacts]) -> tuple[str, ...]:
     """The languages of the whole index, as `querying.languages.languages_in` gives them for an
-    unsharded one (one code per stemmer, the first code of each in lexicon order, the default
-    language first when some article has none or one analysed as it)."""
+    unsharded one: from the shards' language counts summed."""
     counts: dict[str, int] = {}
     for part in parts:
         for code, df in part.langs.items():
             counts[code] = counts.get(code, 0) + df
-    by_stemmer: dict[str | None, str] = {}
-    for code in sorted(counts, key=lambda c: c.encode("utf-8")):
-        by_stemmer.setdefault(stemmer_name(code), code)
-    declared = sum(counts.values())
-    default = stemmer_name(DEFAULT_LANGUAGE)
-    if declared < sum(part.articles for part in parts) or default in by_stemmer or not by_stemmer:
-        by_stemmer.pop(default, None)
-        return (DEFAULT_LANGUAGE, *sorted(by_stemmer.values()))
-    return tuple(sorted(by_stemmer.values()))
+    return languages_of(counts, sum(part.articles for part in parts))
 
 
 class GlobalSearcher(Searcher):
