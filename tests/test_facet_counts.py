@@ -167,3 +167,64 @@ def test_facets_count_the_matches_of_the_ranking_pass_itself(index, monkeypatch,
         results = idx.search(query, limit=1, facets=["source"], all_copies=True)
         assert results.partial == (query == "river zebra")
         assert _counted(idx, query, "source") == expected
+
+
+EDGE_DATES = ["1800-01-01T00:00:00Z", "1899-12-31T12:00:00Z", "1900-02-28T00:00:00Z", "1969-12-31T23:59:59Z",
+              "1970-01-01T00:00:00Z", "1999-12-31T23:00:00Z", "2000-02-29T08:00:00Z", "2000-03-01T00:00:00Z",
+              "2024-02-29T00:00:00Z", "2200-12-31T23:59:59Z"]  # (the years a date may have: dates.py)
+
+
+@pytest.fixture(scope="module")
+def edges(tmp_path_factory):
+    """Articles dated across centuries: before 1970 and after, leap days, the ends of a day,
+    a decade and a century, the first and last days a date can have, and one undated."""
+    root = tmp_path_factory.mktemp("edges")
+    (root / "corpus").mkdir()
+    lines = [json.dumps({"id": f"e{i}", "title": f"flood {i}", "body": "flood waters", "date": date})
+             for i, date in enumerate(EDGE_DATES * 2 + EDGE_DATES[2:6])]
+    lines.append(json.dumps({"id": "undated", "title": "flood", "body": "flood waters"}))
+    (root / "corpus" / "edges.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with searchlib.Index(root / "index") as idx:
+        idx.update([root / "corpus"], jobs=1)
+    return root / "index"
+
+
+@pytest.mark.parametrize("name", ["day", "month", "year"])
+def test_date_buckets_across_centuries_before_and_after_1970(edges, name):
+    with searchlib.Index(edges, create=False) as idx:
+        counted = idx.search("flood", limit=1, facets=[name], all_copies=True).facets[name]
+        expected = _expected(idx, "flood", name)
+    assert sum(expected.values()) == len(EDGE_DATES) * 2 + 4 + 1
+    assert counted == sorted(counted, key=lambda pair: pair[0] == "undated")  # undated last
+    assert [label for label, _ in counted[:-1]] == sorted(label for label, _ in counted[:-1])
+    assert Counter(dict(counted)) == expected
+
+
+def test_the_timeline_of_four_centuries_counts_every_decade(edges):
+    with searchlib.Index(edges, create=False) as idx:
+        found = idx.search("flood", limit=1, facets=["date"], all_copies=True).facets["date"]
+        years = _expected(idx, "flood", "year")
+    # 1800 to 2200: 401 years, more than MAX_BARS (80); 41 decades, every one listed
+    decades: Counter = Counter()
+    for year, n in years.items():
+        if year != "undated":
+            decades[f"{int(year) // 10 * 10}s"] += n
+    assert found == [(f"{d}s", decades[f"{d}s"]) for d in range(1800, 2201, 10)] + [("undated", 1)]
+    assert dict(found)["1960s"] == 3 and dict(found)["1970s"] == 3 and dict(found)["2200s"] == 2
+
+
+def test_counts_of_documents_out_of_order_are_those_in_order(index):
+    """count_facets takes the matches in order; given them in another order (a caller's list),
+    each segment's documents are picked by a mask instead, with the same counts."""
+    import random
+
+    from searchlib.engine.storage import open_for_reading
+    from searchlib.querying.facets import count_facets
+    with open_for_reading(index).reader() as reader:
+        docs = [d for d in range(reader.doc_count_all()) if not reader.is_deleted(d)]
+        shuffled = docs[:]
+        random.Random(5).shuffle(shuffled)
+        names = ["source", "section", "day", "month", "date"]
+        in_order = count_facets(reader, docs, names)
+        assert count_facets(reader, shuffled, names) == in_order
+        assert sum(n for _, n in in_order["month"]) == len(docs)

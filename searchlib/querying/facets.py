@@ -39,20 +39,23 @@ def check_facets(names) -> tuple[str, ...]:
     return names
 
 
-def count_facets(reader, docnums: list[int], names, top: int = TOP) -> dict[str, list[tuple[str, int]]]:
-    """For each facet name, (value, count) pairs over the documents `docnums` of `reader`:
-    field values most frequent first (at most `top`), then the (none) count; day, month and year
-    buckets holding matches, in time order; the `date` timeline's buckets with the empty ones
-    between the first and the last; the undated count last (each only when not zero)."""
+def count_facets(reader, docnums, names, top: int = TOP) -> dict[str, list[tuple[str, int]]]:
+    """For each facet name, (value, count) pairs over the documents `docnums` of `reader` (in
+    ascending order: a list, or a NumPy int64 array as the matches are gathered): field values
+    most frequent first (at most `top`), then the (none) count; day, month and year buckets
+    holding matches, in time order; the `date` timeline's buckets with the empty ones between
+    the first and the last; the undated count last (each only when not zero)."""
+    import numpy as np
+    docs = np.asarray(docnums, dtype=np.int64)
     out: dict[str, list[tuple[str, int]]] = {}
     days = None
     for name in names:
         if name in VALUE_FACETS:
-            counts = _count_values(reader, name, docnums)
+            counts = _count_values(reader, name, docs)
         elif name in LIST_FACETS:
-            counts = _count_terms(reader, name, docnums)
+            counts = _count_terms(reader, name, docs.tolist())
         else:
-            days = days or _count_days(reader, docnums)
+            days = days or _count_days(reader, docs)
             out[name] = _timeline(*days, name)
             continue
         none = counts.pop(None, 0)
@@ -64,15 +67,15 @@ def _top(counts: Counter, top: int) -> list[tuple[str, int]]:
     return sorted(counts.items(), key=lambda item: (-item[1], item[0].lower(), item[0]))[:top]
 
 
-def _count_values(reader, name: str, docnums) -> Counter:
-    """Counts by value; the documents without one counted under None. The fields whose codes
-    the summaries keep per segment (source, section, format) are counted from those, a NumPy
-    count a segment, not a column value a match; the others from their columns."""
+def _count_values(reader, name: str, docs) -> Counter:
+    """Counts by value over `docs` (a NumPy int64 array); the documents without one counted
+    under None. The fields whose codes the summaries keep per segment (source, section, format)
+    are counted from those, a NumPy count a segment, not a column value a match; the others from
+    their columns."""
     kind = f"codes.{name}"
-    if kind not in SEGMENT_PARTS or not len(docnums):
-        return Counter(value or None for value in column_values(reader, name, docnums))
+    if kind not in SEGMENT_PARTS or not len(docs):
+        return Counter(value or None for value in column_values(reader, name, docs.tolist()))
     import numpy as np
-    docs = np.asarray(docnums, dtype=np.int64)
     counts: Counter = Counter()
     leaves = list(reader.leaf_readers())
     with _summaries_for(reader, leaves, kind) as store:
@@ -80,9 +83,10 @@ def _count_values(reader, name: str, docnums) -> Counter:
             values, codes = _segment_codes(leaf, store, kind)
             found = codes[docs[here] - offset]
             counts[None] += int(np.count_nonzero(found < 0))  # (-1: no value)
-            for code, n in enumerate(np.bincount(found[found >= 0], minlength=len(values)).tolist()):
-                if n:
-                    counts[values[code] or None] += n
+            tally = np.bincount(found[found >= 0], minlength=len(values))
+            present = np.flatnonzero(tally)
+            for code, n in zip(present.tolist(), tally[present].tolist()):
+                counts[values[code] or None] += n
     if not counts[None]:
         del counts[None]
     return counts
@@ -240,10 +244,17 @@ def date_numbers(reader, docnums):
 
 
 def _by_segment(leaves: list, docnums):
-    """(leaf, offset, mask) for each segment of `leaves` (a reader's leaf_readers) holding some of
-    `docnums` (a NumPy int64 array of the reader's document numbers): the mask picks them."""
+    """(leaf, offset, where) for each segment of `leaves` (a reader's leaf_readers) holding some
+    of `docnums` (a NumPy int64 array of the reader's document numbers): `where` picks them, a
+    slice when they are in order (as the matches are), else a mask."""
     import numpy as np
     offsets = np.asarray([offset for _, offset in leaves], dtype=np.int64)
+    if len(docnums) < 2 or bool(np.all(docnums[1:] >= docnums[:-1])):
+        bounds = np.searchsorted(docnums, offsets[1:]).tolist()
+        for (leaf, offset), lo, hi in zip(leaves, [0, *bounds], [*bounds, len(docnums)]):
+            if hi > lo:
+                yield leaf, offset, slice(lo, hi)
+        return
     which = np.searchsorted(offsets, docnums, side="right") - 1
     for i, (leaf, offset) in enumerate(leaves):
         here = which == i
@@ -279,38 +290,59 @@ def article_dates(reader, docnums: list[int]) -> list[datetime | None]:
             for raw in column_values(reader, "date", docnums, translate=False)]
 
 
-def _count_days(reader, docnums) -> tuple[list[tuple[datetime, int]], int]:
-    """The matches by day, (the day at midnight, how many were dated on it) in time order, from
-    the date column's numbers (date_numbers), and how many are undated."""
+def _count_days(reader, docnums) -> tuple[object, object, int]:
+    """The matches by day: the days holding dates as proleptic ordinals (datetime.toordinal) in
+    time order and how many matches were dated on each (NumPy int64 arrays), from the date
+    column's numbers (date_numbers); and how many are undated."""
     import numpy as np
     field = reader.schema["date"]
     raw = date_numbers(reader, np.asarray(docnums, dtype=np.int64))
     dated = raw[raw != np.uint64(field.default)]
     since_min = dated - np.uint64(field.to_column_value(datetime.min))  # microseconds since 0001-01-01
     days, counts = np.unique(since_min // np.uint64(86_400_000_000), return_counts=True)
-    return ([(datetime.fromordinal(day + 1), n) for day, n in zip(days.tolist(), counts.tolist())],
-            len(raw) - len(dated))
+    return days.astype(np.int64) + 1, counts.astype(np.int64), len(raw) - len(dated)
 
 
-def _timeline(days: list[tuple[datetime, int]], undated: int, name: str) -> list[tuple[str, int]]:
+_EPOCH_ORDINAL = datetime(1970, 1, 1).toordinal()
+
+
+def _timeline(ordinals, counts, undated: int, name: str) -> list[tuple[str, int]]:
     """Day, month and year facets: the buckets holding dates, in time order. The `date` timeline:
     every bucket from the first date to the last, in the finest unit that needs at most MAX_BARS
-    (when even centuries need more, only those holding dates). Then the undated count. `days`:
-    (a day, the dates on it), in time order (a bucket depends on the day alone)."""
+    (when even centuries need more, only those holding dates). Then the undated count.
+    `ordinals`, `counts`: the days holding dates, in time order, and the dates on each (NumPy
+    arrays, as _count_days gives them); a bucket depends on the day alone, so the days are summed
+    into buckets with NumPy and only the buckets are labelled."""
+    import numpy as np
     buckets: list[tuple[str, int]] = []
-    if days:
-        first, last = days[0][0], days[-1][0]
+    if len(ordinals):
+        first, last = datetime.fromordinal(int(ordinals[0])), datetime.fromordinal(int(ordinals[-1]))
         unit = name if name != "date" else _fitting_unit(first, last)
-        counts: dict[str, int] = {}  # in time order, as `days` is
-        for day, n in days:
-            label = _label(day, unit)
-            counts[label] = counts.get(label, 0) + n
-        buckets = list(counts.items())
+        if unit == "day":
+            keys = ordinals
+        else:  # months since the year 0, from the days as NumPy dates
+            months = ((ordinals - _EPOCH_ORDINAL).astype("datetime64[D]").astype("datetime64[M]")
+                      .astype(np.int64) + 1970 * 12)
+            keys = months if unit == "month" else months // (12 * {"year": 1, "decade": 10, "century": 100}[unit])
+        starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])  # (keys are in time order)
+        sums = np.add.reduceat(counts, starts).tolist()
+        counts_by = {_key_label(key, unit): n for key, n in zip(keys[starts].tolist(), sums)}
+        buckets = list(counts_by.items())
         if name == "date" and _span(first, last, unit) <= MAX_BARS:
-            buckets = [(label, counts.get(label, 0)) for label in _labels(first, last, unit)]
+            buckets = [(label, counts_by.get(label, 0)) for label in _labels(first, last, unit)]
     if undated:
         buckets.append((UNDATED, undated))
     return buckets
+
+
+def _key_label(key: int, unit: str) -> str:
+    """The label of a bucket key as _timeline makes them: a day's ordinal, months since the year
+    0, or years, decades or centuries since it."""
+    if unit == "day":
+        return _label(datetime.fromordinal(key), unit)
+    if unit == "month":
+        return f"{key // 12:04d}-{key % 12 + 1:02d}"
+    return _year_label(key * {"year": 1, "decade": 10, "century": 100}[unit], unit)
 
 
 def _fitting_unit(first: datetime, last: datetime) -> str:
@@ -359,4 +391,7 @@ def timeline(days: dict[datetime, int], undated: int, name: str) -> list[tuple[s
     """A date facet (`day`, `month`, `year`, or the `date` timeline) of matches counted by day
     (`days`: a day at midnight → its matches) and `undated`, as count_facets gives it: for a
     sharded index, whose shards' matches are counted together."""
-    return _timeline(sorted(days.items()), undated, name)
+    import numpy as np
+    ordered = sorted(days.items())
+    return _timeline(np.array([day.toordinal() for day, _ in ordered], dtype=np.int64),
+                     np.array([n for _, n in ordered], dtype=np.int64), undated, name)

@@ -295,7 +295,7 @@ def _run_search(searcher, text: str, *, since, until, limit: int, offset: int, s
     if facets:
         import numpy as np
         parts = matches[-1 if partial else 0]
-        everything = np.sort(np.concatenate(parts)).tolist() if parts else []
+        everything = np.sort(np.concatenate(parts)) if parts else []
         counts = count_facets(reader, everything, facets)
     suggestion = _suggest(reader, text) if complete < SUGGEST_BELOW else None
     return Results(query=text, total=total, hits=hits, since=to_utc_aware(since),
