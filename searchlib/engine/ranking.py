@@ -403,16 +403,19 @@ class _Segment:
         return out
 
     def _or(self, subs, within: set[int] | None) -> Scores:
+        """The parts' scores summed, in the parts' order, for the documents in more than one
+        (a word in the title is most often in the body too, but most of the body's are not in
+        the title: only those are added one by one)."""
         out: Scores = {}
         for s in subs:
             part = self._whoosh(s) if isinstance(s, wq.Not) else self.scores(s, within)
             if not out:
                 out = dict(part)
                 continue
-            get = out.get
-            for d, score in part.items():
-                old = get(d)
-                out[d] = score if old is None else old + score
+            both = out.keys() & part.keys()
+            summed = {d: out[d] + part[d] for d in both}
+            out.update(part)
+            out.update(summed)
         return out
 
     def _docs(self, q: wq.Query, within: set[int] | None):
