@@ -385,3 +385,18 @@ def test_a_form_by_a_few_articles_language_is_found_in_each_of_them_and_no_other
     complete = [hit.id.rsplit("#", 1)[-1] for hit in idx.search(text, limit=50) if hit.complete]
     if "OR" not in text:  # (the other words' articles after them: the partial matches)
         assert sorted(complete) == ["fr0", "fr1", "fr2", "fr3"]
+
+
+@pytest.mark.parametrize("text", ["river flood", "river OR coast OR storm", "coast -korea",
+                                  "harvest festival mayor", "korea artillery shells"])
+def test_an_or_merged_at_once_or_one_by_one_gives_the_same_scores(searcher, monkeypatch, text):
+    """An OR's large parts are merged with dict.update, its small ones one by one: either way
+    the same additions in the same order, so the very same scores (the fixture's parts are small:
+    both ways are forced here)."""
+    q = searching._bounded(parse_query(text), searcher.reader(), text)
+    monkeypatch.setattr(ranking, "_OR_AT_ONCE", 10**9)  # every part one by one
+    one_by_one = top_matches(searcher, q, None)
+    monkeypatch.setattr(ranking, "_OR_AT_ONCE", 1)  # every part at once
+    at_once = top_matches(searcher, q, None)
+    assert at_once == one_by_one and at_once[1] > 0
+    assert_same(searcher, text)

@@ -48,6 +48,7 @@ from .postings import term_info
 
 _LENGTHS = [byte_to_length(b) for b in range(256)]
 _MANY = 2_000  # a segment's matches beyond which its best are picked with NumPy (_best)
+_OR_AT_ONCE = 128  # an OR's part of this many documents or more is merged with dict.update (_or)
 Scores = dict  # segment docnum → score
 
 
@@ -403,19 +404,24 @@ class _Segment:
         return out
 
     def _or(self, subs, within: set[int] | None) -> Scores:
-        """The parts' scores summed, in the parts' order, for the documents in more than one
-        (a word in the title is most often in the body too, but most of the body's are not in
-        the title: only those are added one by one)."""
+        """The parts' scores summed, in the parts' order. A large part's documents that are in
+        no part before it are taken at once (`dict.update`) and only the others added one by one:
+        a word in the title is most often in the body too, but most of the body's are not in the
+        title. A small part is added one by one (the sets cost more than they save)."""
         out: Scores = {}
         for s in subs:
             part = self._whoosh(s) if isinstance(s, wq.Not) else self.scores(s, within)
             if not out:
                 out = dict(part)
-                continue
-            both = out.keys() & part.keys()
-            summed = {d: out[d] + part[d] for d in both}
-            out.update(part)
-            out.update(summed)
+            elif len(part) < _OR_AT_ONCE:
+                get = out.get
+                for d, score in part.items():
+                    old = get(d)
+                    out[d] = score if old is None else old + score
+            else:
+                summed = {d: out[d] + part[d] for d in out.keys() & part.keys()}
+                out.update(part)
+                out.update(summed)
         return out
 
     def _docs(self, q: wq.Query, within: set[int] | None):
