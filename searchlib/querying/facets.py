@@ -29,6 +29,7 @@ NONE = "(none)"  # the bucket of matches with no value, after the TOP values
 UNDATED = "undated"
 MAX_BARS = 80  # the timeline takes the finest unit that needs at most this many buckets
 _UNITS = ("day", "month", "year", "decade", "century")
+_YEARS = {"year": 1, "decade": 10, "century": 100}  # the years a bucket of these units spans
 
 
 def check_facets(names) -> tuple[str, ...]:
@@ -323,7 +324,7 @@ def _timeline(ordinals, counts, undated: int, name: str) -> list[tuple[str, int]
         else:  # months since the year 0, from the days as NumPy dates
             months = ((ordinals - _EPOCH_ORDINAL).astype("datetime64[D]").astype("datetime64[M]")
                       .astype(np.int64) + 1970 * 12)
-            keys = months if unit == "month" else months // (12 * {"year": 1, "decade": 10, "century": 100}[unit])
+            keys = months if unit == "month" else months // (12 * _YEARS[unit])
         starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])  # (keys are in time order)
         sums = np.add.reduceat(counts, starts).tolist()
         counts_by = {_key_label(key, unit): n for key, n in zip(keys[starts].tolist(), sums)}
@@ -342,7 +343,7 @@ def _key_label(key: int, unit: str) -> str:
         return _label(datetime.fromordinal(key), unit)
     if unit == "month":
         return f"{key // 12:04d}-{key % 12 + 1:02d}"
-    return _year_label(key * {"year": 1, "decade": 10, "century": 100}[unit], unit)
+    return _year_label(key * _YEARS[unit], unit)
 
 
 def _fitting_unit(first: datetime, last: datetime) -> str:
@@ -355,7 +356,7 @@ def _span(first: datetime, last: datetime, unit: str) -> int:
         return last.toordinal() - first.toordinal() + 1
     if unit == "month":
         return (last.year - first.year) * 12 + last.month - first.month + 1
-    size = {"year": 1, "decade": 10, "century": 100}[unit]
+    size = _YEARS[unit]
     return last.year // size - first.year // size + 1
 
 
@@ -383,7 +384,7 @@ def _labels(first: datetime, last: datetime, unit: str) -> list[str]:
     if unit == "month":
         months = range(first.year * 12 + first.month - 1, last.year * 12 + last.month)
         return [f"{m // 12:04d}-{m % 12 + 1:02d}" for m in months]
-    size = {"year": 1, "decade": 10, "century": 100}[unit]
+    size = _YEARS[unit]
     return [_year_label(year, unit) for year in range(first.year // size * size, last.year + 1, size)]
 
 
