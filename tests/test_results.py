@@ -90,6 +90,13 @@ def test_facets_count_all_matches_not_just_the_page(index):
     }
 
 
+def test_list_facets_asked_together_count_as_each_alone(index):
+    together = index.search("river", limit=1, facets=["tags", "topics", "places", "source"]).facets
+    assert together["tags"] == [("floods", 1), ("(none)", 3)]
+    for name in ("tags", "topics", "places", "source"):
+        assert together[name] == index.search("river", limit=1, facets=[name]).facets[name]
+
+
 def test_facets_follow_the_date_filter_and_the_date_bucket_fits_the_span(index):
     results = index.search("river", since="2022-09-30", until="2022-09-30", facets=["date", "source"])
     assert ids(results) == ["gamma"]

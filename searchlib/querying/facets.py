@@ -49,12 +49,13 @@ def count_facets(reader, docnums, names, top: int = TOP) -> dict[str, list[tuple
     import numpy as np
     docs = np.asarray(docnums, dtype=np.int64)
     out: dict[str, list[tuple[str, int]]] = {}
-    days = None
+    days = listed = None
     for name in names:
         if name in VALUE_FACETS:
             counts = _count_values(reader, name, docs)
         elif name in LIST_FACETS:
-            counts = _count_terms(reader, name, docs.tolist())
+            listed = docs.tolist() if listed is None else listed  # (once for all the list facets)
+            counts = _count_terms(reader, name, listed)
         else:
             days = days or _count_days(reader, docs)
             out[name] = _timeline(*days, name)
