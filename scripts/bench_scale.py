@@ -606,10 +606,14 @@ def child_cron(a: dict) -> dict:
     """Months of cron: `runs` incremental updates of one index, each after moving that run's files
     from the staging folder into the corpus (and, every EDIT_EVERY runs, editing one earlier file:
     its articles replaced); per run its seconds, articles written and merged, and the segments
-    after it. `policy` "whoosh" swaps in Whoosh's MERGE_SMALL for comparison."""
+    after it. `policy` "whoosh" swaps in Whoosh's MERGE_SMALL for comparison; `min_budget` sets
+    the articles any run may merge (merging.MIN_BUDGET), to measure the policy's trade-off."""
     sys.path.insert(0, str(ROOT))
     import searchlib
     from whoosh.index import open_dir
+    if a.get("min_budget"):
+        from searchlib.indexing import merging
+        merging.MIN_BUDGET = a["min_budget"]
     if a.get("policy") == "whoosh":
         from whoosh.writing import MERGE_SMALL
         from searchlib.indexing import run as run_module
@@ -835,12 +839,12 @@ def measure_cron(args, size: int, model: TextModel, work: Path, queries: list[Qu
     files = write_corpus(model, staging, size, seed=args.seed, per_file=per_file)
     plan = cron_plan(sorted(p.name for p in staging.glob("*.jsonl")), args.cron)
     out: dict = {"size": size, "runs": args.cron, "files": files, "per_file": per_file,
-                 "policy": args.cron_policy, "loadavg_start": os.getloadavg()}
+                 "policy": args.cron_policy, "min_budget": args.cron_min_budget, "loadavg_start": os.getloadavg()}
     log(f"[cron {size}] {files} files of {per_file} articles, {args.cron} runs of ~{CRON_FILES} files "
-        f"(policy: {args.cron_policy}) ...")
+        f"(policy: {_policy(out)}) ...")
     grown, rebuilt = here / "grown", here / "rebuilt"
     r = run_child("cron", {"index": str(grown), "live": str(live), "staging": str(staging), "plan": plan,
-                           "seed": args.seed, "policy": args.cron_policy})
+                           "seed": args.seed, "policy": args.cron_policy, "min_budget": args.cron_min_budget})
     runs = r["runs"]
     out["grown"] = {"runs": runs, "seconds": sum(x["seconds"] for x in runs), "rss_tree_mb": r["rss_tree_mb"],
                     "size_mb": dir_size(grown) / 1e6}
@@ -883,6 +887,11 @@ def measure_cron(args, size: int, model: TextModel, work: Path, queries: list[Qu
     return out
 
 
+def _policy(c: dict) -> str:
+    """The merge policy of a months-of-cron result, with its MIN_BUDGET when the run set one."""
+    return c["policy"] + (f", MIN_BUDGET {c['min_budget']:,}" if c.get("min_budget") else "")
+
+
 def cron_targets(res: dict) -> list[str]:
     """Issue 18's months-of-cron target per size: p50 of the grown index within 1.3x the rebuilt
     one's, and no run more than a few (5) times a run's median without merging."""
@@ -903,7 +912,7 @@ def cron_report(res: dict) -> str:
     for c in res.get("cron", []):
         s = c["summary"]
         lines.append(f"Months of cron at {c['size']:,} articles: {c['runs']} runs of ~{CRON_FILES} files of "
-                     f"{c['per_file']} articles (policy: {c['policy']}), then a rebuild of the same files")
+                     f"{c['per_file']} articles (policy: {_policy(c)}), then a rebuild of the same files")
         lines.append(f"  runs: median {s['run_median_s']:.2f} s (without merging {s['unmerged_median_s']:.2f} s), "
                      f"slowest {s['max_s']:.2f} s = {s['max_over_unmerged']:.1f} x; {s['runs_merging']} runs "
                      f"merged {s['merged_articles']:,} articles (most in one run {s['max_merged']:,}; "
@@ -1175,6 +1184,9 @@ def main(argv: list[str] | None = None) -> int:
                         "against a rebuild of the same files")
     parser.add_argument("--cron-policy", choices=("searchlib", "whoosh"), default="searchlib",
                         help="the merge policy of the cron runs (whoosh: Whoosh's MERGE_SMALL, for comparison)")
+    parser.add_argument("--cron-min-budget", type=int, metavar="ARTICLES",
+                        help="the articles any cron run may merge (searchlib.indexing.merging.MIN_BUDGET; "
+                        "default: the policy's own), to measure its trade-off")
     parser.add_argument("--cron-rounds", type=int, default=2, help="alternating query rounds per index")
     parser.add_argument("--model-cache", type=Path, metavar="FILE",
                         help="keep the model learnt from the real articles here (a pickle), and reuse it")

@@ -196,6 +196,19 @@ def test_cron_targets():
     assert lines[1].startswith("MISSED") and "6.0x" in lines[1]
 
 
+def test_cron_min_budget_sets_the_policys_floor_and_is_reported(tmp_path, monkeypatch):
+    from searchlib.indexing import merging
+    monkeypatch.setattr(merging, "MIN_BUDGET", merging.MIN_BUDGET)  # (restored after the test)
+    (tmp_path / "live").mkdir()
+    out = bench_scale.child_cron({"live": str(tmp_path / "live"), "index": str(tmp_path / "index"),
+                                  "staging": str(tmp_path), "plan": [], "min_budget": 1234})
+    assert out["runs"] == [] and merging.MIN_BUDGET == 1234
+    assert merging.budget(10) == 1234
+    assert bench_scale._policy({"policy": "searchlib", "min_budget": 2000}) == "searchlib, MIN_BUDGET 2,000"
+    assert bench_scale._policy({"policy": "searchlib", "min_budget": None}) == "searchlib"
+    assert bench_scale._policy({"policy": "whoosh"}) == "whoosh"
+
+
 def test_markdown_table_for_the_readme():
     res = {"meta": {"engines": ["searchlib", "fts5"]},
            "sizes": [_result(30000, 20.0, 4.0, 1.0, 100), _result(300000, 250.0, 8.0, 2.0, 120)]}

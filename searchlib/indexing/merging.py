@@ -11,10 +11,11 @@ included, since they are read too): level 0 up to FLOOR articles, level k up to 
 When a level holds FACTOR segments or more, its smallest ones are merged into the commit's new
 segment, the lowest such level first, one group per commit. A run merges at most
 `budget(articles)` articles in all: BUDGET_PER_ARTICLE times the articles it wrote itself, and
-at least MIN_BUDGET (what merging costs about as long as a small run's fixed work: listing the
-files, opening the index). So no run does more than a few times its own work, and segments grow by
-merging up to the size a run's budget allows; larger groups are left to a larger run (a backfill)
-or to a rebuild.
+at least MIN_BUDGET. So a merge's cost has a ceiling, and segments grow by merging up to the size
+a run's budget allows; larger groups are left to a larger run (a backfill) or to a rebuild.
+MIN_BUDGET trades the two: a small run that merges MIN_BUDGET articles takes many times one that
+merges nothing, and a lower one leaves more segments, each costing every query (README, "Scale",
+months of cron, has both measured).
 
 Crash-safe as every commit: the merged segments' articles are written into the commit's new
 segment, and the table of contents that drops the old segments is the commit itself (written
