@@ -717,6 +717,16 @@ def change_files(corpus: Path, rng: random.Random) -> dict:
 
 
 def measure_size(args, size: int, model: TextModel | None, work: Path, queries: list[Query]) -> dict:
+    """Everything at one size, in order: the corpus and the builds, the warm queries and a cold
+    start, then `search stats` and the reindexes."""
+    out = build_size(args, size, model, work)
+    query_size(args, out, queries)
+    finish_size(args, out, queries)
+    return out
+
+
+def build_size(args, size: int, model: TextModel | None, work: Path) -> dict:
+    """A size's corpus, and each engine built from it; the folders kept for the later phases."""
     here = work / f"n{size}"
     shutil.rmtree(here, ignore_errors=True)
     corpus = here / "corpus"
@@ -731,15 +741,15 @@ def measure_size(args, size: int, model: TextModel | None, work: Path, queries: 
                        "real_included": real, "corpus_mb": dir_size(corpus) / 1e6}
     log(f"[{size}] corpus: {count} generated articles in {files} files"
         f"{' + the real corpora' if real else ''}, {out['generate']['seconds']:.0f} s")
-    paths = [str(corpus)]
     targets = {"searchlib": here / "searchlib", "fts5": here / "fts.sqlite", "tantivy": here / "tantivy"}
+    out["dirs"] = {"here": str(here), "corpus": str(corpus), "targets": {k: str(v) for k, v in targets.items()}}
     out["build"] = {}
     for name in args.engines:
         log(f"[{size}] build: {name} ...")
         phase = {"searchlib": "build_searchlib", "fts5": "build_fts", "tantivy": "build_tantivy"}[name]
         key = "db" if name == "fts5" else "index"
         try:
-            r = run_child(phase, {key: str(targets[name]), "paths": paths})
+            r = run_child(phase, {key: str(targets[name]), "paths": [str(corpus)]})
         except RuntimeError as exc:
             log(f"  failed: {exc}")
             out["build"][name] = {"error": str(exc)[-500:]}
@@ -749,55 +759,90 @@ def measure_size(args, size: int, model: TextModel | None, work: Path, queries: 
         out["build"][name] = r
         log(f"  {r['articles']} articles in {r['seconds']:.1f} s ({r['articles_per_s']:.0f}/s), "
             f"peak {r['rss_tree_mb']:.0f} MB (PSS {r.get('pss_tree_mb', 0):.0f} MB), {r['size_mb']:.0f} MB on disk")
-    out["queries"] = {}
+    return out
+
+
+def _built(out: dict, name: str) -> bool:
+    return "error" not in out["build"].get(name, {"error": 1})
+
+
+def _console() -> list[str]:
+    script = Path(sys.executable).parent / "search"
+    return [str(script)] if script.exists() else [
+        sys.executable, "-c", "import sys; from searchlib.cli import main; sys.exit(main())"]
+
+
+def query_size(args, out: dict, queries: list[Query]) -> None:
+    """One round at a size: each engine's warm queries (a fresh process, one untimed pass, then
+    `repeat` timed ones) and searchlib's cold start; kept in out["rounds"] for finish_size."""
+    size, here, targets = out["size"], Path(out["dirs"]["here"]), out["dirs"]["targets"]
+    rounds = out.setdefault("rounds", {"queries": {}, "cold_ms": []})
+    number = len(rounds["cold_ms"]) + 1
     for name in args.engines:
-        if "error" in out["build"].get(name, {"error": 1}):
+        if not _built(out, name):
             continue
-        log(f"[{size}] queries: {name}, {len(queries)} queries, 1 + {args.repeat} passes ...")
+        log(f"[{size}] queries: {name}, {len(queries)} queries, 1 + {args.repeat} passes"
+            f"{f' (round {number})' if args.alternate else ''} ...")
         r = run_child("queries", {"queries": [asdict(q) for q in queries], "engine": name,
-                                  "target": str(targets[name]), "repeat": args.repeat})
-        out["queries"][name] = {"kinds": latency_table(queries, r), "errors": r["errors"],
-                                "rss_mb": r["rss_tree_mb"], "anon_mb": r.get("anon_mb"), "file_mb": r.get("file_mb"),
-                                "per_query": r["latency"], "hits": r["hits"]}
-        a = out["queries"][name]["kinds"].get("all", {})
+                                  "target": targets[name], "repeat": args.repeat})
+        rounds["queries"].setdefault(name, []).append(r)
+        a = latency_table(queries, r).get("all", {})
         log(f"  p50 {a.get('p50_ms', 0):.1f} ms, p95 {a.get('p95_ms', 0):.1f} ms, "
             f"{len(r['errors'])} errors, peak {r['rss_tree_mb']:.0f} MB")
+    if _built(out, "searchlib"):
+        log(f"[{size}] cold start ...")
+        walls = timed_command(_console() + [COLD_QUERY, "--index", targets["searchlib"], "--color", "never"],
+                              args.cold_runs, here)
+        rounds["cold_ms"].append([w * 1e3 for w in walls])
+        log(f"  cold {statistics.median(walls) * 1e3:.0f} ms")
+
+
+def finish_size(args, out: dict, queries: list[Query]) -> None:
+    """A size's figures from its query rounds (a query's time: the fastest of its rounds'
+    medians, the least disturbed; the cold start: the lowest of the rounds' medians), then
+    `search stats`, the reindexes and the profiles; the size's folder removed unless kept."""
+    size, here, corpus = out["size"], Path(out["dirs"]["here"]), out["dirs"]["corpus"]
+    targets, rounds = out["dirs"]["targets"], out.pop("rounds", {"queries": {}, "cold_ms": []})
+    out["queries"] = {}
+    for name, runs in rounds["queries"].items():
+        latency = _merged_latency([r["latency"] for r in runs])
+        first = runs[0]
+        out["queries"][name] = {
+            "kinds": latency_table(queries, {"latency": latency}), "errors": first["errors"],
+            "rss_mb": max(r["rss_tree_mb"] for r in runs), "anon_mb": max(r.get("anon_mb") or 0 for r in runs),
+            "file_mb": max(r.get("file_mb") or 0 for r in runs), "per_query": latency, "hits": first["hits"],
+            "rounds_p50_ms": [latency_table(queries, r).get("all", {}).get("p50_ms") for r in runs]}
+    if rounds["cold_ms"]:  # (the lowest of the rounds' medians)
+        out["cold_ms"] = {"median": min(map(statistics.median, rounds["cold_ms"])),
+                          "runs": [w for runs in rounds["cold_ms"] for w in runs], "rounds": len(rounds["cold_ms"])}
     if args.profile_queries and "searchlib" in out["queries"]:
         kinds = SCALE_KINDS if args.profile_queries == "all" else args.profile_queries.split(",")
         out["profile_queries"] = {}
         for kind in kinds:
             log(f"[{size}] profile: searchlib's {kind} queries under cProfile ...")
             out["profile_queries"][kind] = run_child("profile_queries", {
-                "queries": [asdict(q) for q in queries if q.kind == kind], "target": str(targets["searchlib"])})
+                "queries": [asdict(q) for q in queries if q.kind == kind], "target": targets["searchlib"]})
         log(f"[{size}] profile: a first search and stats under cProfile ...")
-        out["profile_calls"] = run_child("profile_calls", {"target": str(targets["searchlib"])})
-    if "searchlib" in out["build"] and "error" not in out["build"]["searchlib"]:
-        index = str(targets["searchlib"])
-        script = Path(sys.executable).parent / "search"
-        console = [str(script)] if script.exists() else [
-            sys.executable, "-c", "import sys; from searchlib.cli import main; sys.exit(main())"]
-        log(f"[{size}] cold start and stats ...")
-        walls = timed_command(console + [COLD_QUERY, "--index", index, "--color", "never"], args.cold_runs, here)
-        out["cold_ms"] = {"median": statistics.median(walls) * 1e3, "runs": [w * 1e3 for w in walls]}
-        walls = timed_command(console + ["--index", index, "stats"], 3, here)
+        out["profile_calls"] = run_child("profile_calls", {"target": targets["searchlib"]})
+    if _built(out, "searchlib"):
+        index = targets["searchlib"]
+        walls = timed_command(_console() + ["--index", index, "stats"], 3, here)
         out["stats_ms"] = {"median": statistics.median(walls) * 1e3, "runs": [w * 1e3 for w in walls]}
-        log(f"  cold {out['cold_ms']['median']:.0f} ms, stats {out['stats_ms']['median']:.0f} ms")
-        log(f"[{size}] reindex, nothing changed ...")
-        out["reindex_none"] = run_child("update_searchlib", {"index": index, "paths": paths})
-        out["changed"] = change_files(corpus, random.Random(args.seed))
+        log(f"[{size}] stats {out['stats_ms']['median']:.0f} ms; reindex, nothing changed ...")
+        out["reindex_none"] = run_child("update_searchlib", {"index": index, "paths": [corpus]})
+        out["changed"] = change_files(Path(corpus), random.Random(args.seed))
         log(f"  {out['reindex_none']['seconds']:.1f} s; [{size}] reindex after changing "
             f"{out['changed']['generated']} generated and {out['changed']['real']} real files ...")
-        out["reindex_1pct"] = run_child("update_searchlib", {"index": index, "paths": paths})
+        out["reindex_1pct"] = run_child("update_searchlib", {"index": index, "paths": [corpus]})
         log(f"  {out['reindex_1pct']['seconds']:.1f} s")
         if args.profile_build:
             log(f"[{size}] profile: a one-process build under cProfile ...")
             shutil.rmtree(here / "profiled", ignore_errors=True)
-            out["profile_build"] = run_child("profile_build", {"index": str(here / "profiled"), "paths": paths})
+            out["profile_build"] = run_child("profile_build", {"index": str(here / "profiled"), "paths": [corpus]})
             shutil.rmtree(here / "profiled", ignore_errors=True)
     out["loadavg_end"] = os.getloadavg()
     if not args.keep_corpora:
         shutil.rmtree(here, ignore_errors=True)
-    return out
 
 
 # --- months of cron ------------------------------------------------------------------------------
@@ -1179,6 +1224,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile-build", action="store_true", help="cProfile a one-process searchlib build")
     parser.add_argument("--profile-queries", metavar="KINDS", help="cProfile searchlib's queries of these kinds "
                         "(comma-separated, or all)")
+    parser.add_argument("--alternate", type=int, default=0, metavar="ROUNDS",
+                        help="build every size first, then run the warm queries and cold starts in ROUNDS "
+                        "rounds, the sizes in turn (a query's time: the fastest of its rounds), so that a "
+                        "machine whose speed drifts during the run moves every size alike")
     parser.add_argument("--cron", type=int, metavar="RUNS",
                         help="measure months of cron instead: at each size, an index grown by RUNS small runs "
                         "against a rebuild of the same files")
@@ -1231,7 +1280,18 @@ def main(argv: list[str] | None = None) -> int:
         res["meta"]["model"] = {"seconds": time.perf_counter() - t, "seeds": len(model.seeds),
                                 "tokens": int(len(model.stream)), "forms": int(len(model.vocab))}
         log(f"  {len(model.seeds)} seed articles, {len(model.stream):,} tokens, {time.perf_counter() - t:.0f} s")
-        for size in sizes:
+        if args.alternate and not args.cron:  # every size built, then their query rounds in turn
+            res["meta"]["alternate"] = args.alternate
+            for size in sizes:
+                res["sizes"].append(build_size(args, size, model, work))
+            for _ in range(args.alternate):
+                for out in res["sizes"]:
+                    query_size(args, out, queries)
+            for out in res["sizes"]:
+                finish_size(args, out, queries)
+                if args.json:
+                    Path(args.json).write_text(json.dumps(res, indent=1) + "\n", encoding="utf-8")
+        for size in sizes if not args.alternate or args.cron else ():
             if args.cron:
                 res.setdefault("cron", []).append(measure_cron(args, size, model, work, queries))
             else:

@@ -209,6 +209,25 @@ def test_cron_min_budget_sets_the_policys_floor_and_is_reported(tmp_path, monkey
     assert bench_scale._policy({"policy": "whoosh"}) == "whoosh"
 
 
+def test_query_rounds_give_each_query_its_fastest_round_and_the_lowest_cold_median(tmp_path):
+    from types import SimpleNamespace
+    queries = [Query(kind="keyword", text="grain"), Query(kind="keyword", text="flood"), Query(kind="rare", text="zorvilleton")]
+    round1 = {"latency": [0.003, 0.001, None], "errors": [], "hits": [1, 2, 0], "rss_tree_mb": 50}
+    round2 = {"latency": [0.002, 0.004, None], "errors": [], "hits": [1, 2, 0], "rss_tree_mb": 70}
+    out = {"size": 10, "dirs": {"here": str(tmp_path), "corpus": str(tmp_path), "targets": {}},
+           "build": {"fts5": {"seconds": 1}},
+           "rounds": {"queries": {"fts5": [round1, round2]}, "cold_ms": [[300.0, 200.0, 250.0], [180.0, 400.0, 190.0]]}}
+    args = SimpleNamespace(profile_queries=None, profile_build=False, keep_corpora=True, engines=["fts5"])
+    bench_scale.finish_size(args, out, queries)
+    fts = out["queries"]["fts5"]
+    assert fts["per_query"] == [0.002, 0.001, None]
+    assert fts["kinds"]["keyword"]["n"] == 2 and fts["kinds"]["keyword"]["max_ms"] == pytest.approx(2.0)
+    assert fts["rss_mb"] == 70 and fts["hits"] == [1, 2, 0]
+    assert fts["rounds_p50_ms"] == [pytest.approx(1.0), pytest.approx(2.0)]  # (each round's own p50)
+    assert out["cold_ms"]["median"] == 190.0 and out["cold_ms"]["rounds"] == 2 and len(out["cold_ms"]["runs"]) == 6
+    assert "rounds" not in out and "stats_ms" not in out  # (searchlib not built: no stats, no reindex)
+
+
 def test_markdown_table_for_the_readme():
     res = {"meta": {"engines": ["searchlib", "fts5"]},
            "sizes": [_result(30000, 20.0, 4.0, 1.0, 100), _result(300000, 250.0, 8.0, 2.0, 120)]}
