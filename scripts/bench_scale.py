@@ -10,7 +10,9 @@ temporary folder, removed), --repeat N (timed passes over the queries, default 3
 (default 5), --engines searchlib,fts5,tantivy, --json PATH, --plot FILE (.svg or .png),
 --profile-build (cProfile a one-process searchlib build at each size; top lines printed),
 --profile-queries KINDS (cProfile searchlib's queries of these kinds, a first search and stats), --model-cache FILE (the
-statistics learnt from the real articles, kept between runs: reading them takes a minute).
+statistics learnt from the real articles, kept between runs: reading them takes a minute),
+--alternate ROUNDS (every size built first, then the sizes' warm queries and cold starts in turn,
+ROUNDS times: growth ratios that the machine's drift during a long run does not decide).
 
 The corpora. At a size N of at least the real corpora's ~27,800 articles, the corpus is a copy of
 every real article file of ../shared/corpora (Reuters SGML, BBC text, the NewsArticles CSV, the
