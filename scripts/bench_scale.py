@@ -1293,13 +1293,14 @@ def main(argv: list[str] | None = None) -> int:
                 finish_size(args, out, queries)
                 if args.json:
                     Path(args.json).write_text(json.dumps(res, indent=1) + "\n", encoding="utf-8")
-        for size in sizes if not args.alternate or args.cron else ():
-            if args.cron:
-                res.setdefault("cron", []).append(measure_cron(args, size, model, work, queries))
-            else:
-                res["sizes"].append(measure_size(args, size, model, work, queries))
-            if args.json:
-                Path(args.json).write_text(json.dumps(res, indent=1) + "\n", encoding="utf-8")
+        else:
+            for size in sizes:
+                if args.cron:
+                    res.setdefault("cron", []).append(measure_cron(args, size, model, work, queries))
+                else:
+                    res["sizes"].append(measure_size(args, size, model, work, queries))
+                if args.json:
+                    Path(args.json).write_text(json.dumps(res, indent=1) + "\n", encoding="utf-8")
     finally:
         if args.workdir is None and not args.keep_corpora:
             shutil.rmtree(work, ignore_errors=True)
